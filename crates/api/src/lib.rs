@@ -1,0 +1,50 @@
+//! Concierge's HTTP API: the `/api/v1` routes of CONTRACT.md, their wire types, Bearer-token
+//! auth, the one error format, limits, `/healthz`, `/metrics` and the OpenAPI document
+//! (generated from the handlers and wire types by `utoipa`, never written by hand).
+//!
+//! Architecture invariant: handlers are thin. They parse wire types into domain types (so
+//! invalid input is refused here, with the field named), call the [`Store`], and map records
+//! back to wire types. No SQL here; every error leaves through [`error::ApiError`].
+
+pub mod auth;
+pub mod error;
+mod json;
+mod metrics;
+mod openapi;
+mod routes;
+mod wire;
+
+use axum::Router;
+use concierge_store::Store;
+use std::sync::Arc;
+
+pub use openapi::openapi_json;
+
+/// Settings the HTTP layer needs.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// Whether `/metrics` needs no token.
+    pub metrics_public: bool,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig { max_body_bytes: 1024 * 1024, metrics_public: true }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<ApiConfig>,
+    pub(crate) metrics: Arc<metrics::Metrics>,
+}
+
+/// The whole HTTP application, ready to serve.
+pub fn router(store: Store, config: ApiConfig) -> Router {
+    let state = AppState { store, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::new()) };
+    routes::router(state)
+}

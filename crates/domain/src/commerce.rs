@@ -1,0 +1,249 @@
+//! The shop's side: money, orders, line items, shipments and carrier scans.
+
+use crate::{vocabulary, Invalid};
+use rust_decimal::Decimal;
+use std::fmt;
+use std::str::FromStr;
+
+/// An ISO 4217 currency code such as `EUR`: three ASCII capital letters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let b = s.trim().as_bytes();
+        match b {
+            [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_alphabetic()) => Ok(Currency([
+                a.to_ascii_uppercase(),
+                b.to_ascii_uppercase(),
+                c.to_ascii_uppercase(),
+            ])),
+            _ => Err(Invalid::new("currency must be a three-letter ISO 4217 code such as EUR")),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Built only from ASCII letters in `parse`.
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A non-negative amount as an exact decimal. Parsed from a decimal string (`"49.90"`), never
+/// from a float, and written back with the scale it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Amount(Decimal);
+
+impl Amount {
+    /// At most four decimal places: enough for every currency and for unit prices.
+    pub const MAX_SCALE: u32 = 4;
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let t = s.trim();
+        let ok_shape = !t.is_empty()
+            && t.len() <= 24
+            && t.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && t.matches('.').count() <= 1
+            && !t.starts_with('.')
+            && !t.ends_with('.');
+        if !ok_shape {
+            return Err(Invalid::new("amount must be a non-negative decimal string such as \"49.90\""));
+        }
+        let d = Decimal::from_str(t).map_err(|_| Invalid::new("amount is out of range"))?;
+        if d.scale() > Self::MAX_SCALE {
+            return Err(Invalid::new("amount has more than four decimal places"));
+        }
+        Ok(Amount(d))
+    }
+
+    pub fn zero() -> Self {
+        Amount(Decimal::ZERO)
+    }
+
+    pub fn decimal(&self) -> Decimal {
+        self.0
+    }
+
+    /// `quantity` times this amount; `None` on overflow.
+    pub fn times(&self, quantity: u32) -> Option<Amount> {
+        self.0.checked_mul(Decimal::from(quantity)).map(Amount)
+    }
+
+    pub fn checked_add(&self, other: Amount) -> Option<Amount> {
+        self.0.checked_add(other.0).map(Amount)
+    }
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// An amount in a currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Money {
+    pub amount: Amount,
+    pub currency: Currency,
+}
+
+/// How many of an item were ordered: at least one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quantity(u32);
+
+impl Quantity {
+    pub fn new(n: i64) -> Result<Self, Invalid> {
+        if (1..=1_000_000).contains(&n) {
+            Ok(Quantity(n as u32))
+        } else {
+            Err(Invalid::new("quantity must be between 1 and 1000000"))
+        }
+    }
+
+    pub fn get(&self) -> u32 {
+        self.0
+    }
+}
+
+/// The number the shopper sees on their order (`#1001`, `SO-2231`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OrderNumber(String);
+
+impl OrderNumber {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        crate::text::bounded(s, 64, "order number").map(OrderNumber)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OrderNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+vocabulary! {
+    /// Where an order is in its life (Shopify's and WooCommerce's meanings folded together).
+    pub enum OrderStatus {
+        Open = "open",
+        Closed = "closed",
+        Cancelled = "cancelled",
+    }
+}
+
+vocabulary! {
+    /// Where the money is (Shopify's `financial_status` values).
+    pub enum FinancialStatus {
+        Pending = "pending",
+        Authorized = "authorized",
+        PartiallyPaid = "partially_paid",
+        Paid = "paid",
+        PartiallyRefunded = "partially_refunded",
+        Refunded = "refunded",
+        Voided = "voided",
+    }
+}
+
+vocabulary! {
+    /// How much of the order has left the warehouse.
+    pub enum FulfillmentStatus {
+        Unfulfilled = "unfulfilled",
+        Partial = "partial",
+        Fulfilled = "fulfilled",
+        Restocked = "restocked",
+    }
+}
+
+vocabulary! {
+    /// One status vocabulary for every carrier: a shipment's state and each scan's.
+    pub enum TrackingStatus {
+        InfoReceived = "info_received",
+        InTransit = "in_transit",
+        OutForDelivery = "out_for_delivery",
+        Delivered = "delivered",
+        AttemptFailed = "attempt_failed",
+        Exception = "exception",
+        Returned = "returned",
+        Expired = "expired",
+    }
+}
+
+impl TrackingStatus {
+    /// Whether the parcel's journey is over; later scans do not move a finished shipment
+    /// back (a late "in transit" arriving after "delivered" stays in the history only).
+    pub fn is_final(self) -> bool {
+        matches!(self, TrackingStatus::Delivered | TrackingStatus::Returned | TrackingStatus::Expired)
+    }
+
+    /// The shipment's status after a scan with status `scan` that happened at `scan_at`,
+    /// given the current status and the time of the latest scan applied so far.
+    pub fn after_scan(
+        current: TrackingStatus,
+        latest_scan_at: Option<chrono::DateTime<chrono::Utc>>,
+        scan: TrackingStatus,
+        scan_at: chrono::DateTime<chrono::Utc>,
+    ) -> TrackingStatus {
+        let newer = latest_scan_at.is_none_or(|t| scan_at >= t);
+        if newer && !(current.is_final() && !scan.is_final()) {
+            scan
+        } else {
+            current
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn amounts_are_exact_decimals_from_strings() {
+        let a = Amount::parse("49.90").unwrap();
+        assert_eq!(a.to_string(), "49.90");
+        assert_eq!(a.times(3).unwrap().to_string(), "149.70");
+        let sum = Amount::parse("0.1").unwrap().checked_add(Amount::parse("0.2").unwrap()).unwrap();
+        assert_eq!(sum.to_string(), "0.3");
+    }
+
+    #[test]
+    fn amounts_refuse_floats_signs_and_junk() {
+        for bad in ["", "-1.00", "1e3", "1,50", "abc", "1.2.3", ".5", "5.", "1.23456", "NaN", " "] {
+            assert!(Amount::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(Amount::parse(&"9".repeat(40)).is_err());
+    }
+
+    #[test]
+    fn currency_is_three_letters_uppercased() {
+        assert_eq!(Currency::parse("eur").unwrap().as_str(), "EUR");
+        assert!(Currency::parse("EURO").is_err());
+        assert!(Currency::parse("E1R").is_err());
+        assert!(Currency::parse("").is_err());
+    }
+
+    #[test]
+    fn quantity_is_positive() {
+        assert!(Quantity::new(0).is_err());
+        assert!(Quantity::new(-2).is_err());
+        assert_eq!(Quantity::new(2).unwrap().get(), 2);
+    }
+
+    #[test]
+    fn late_scans_do_not_undo_delivery() {
+        let t = |h| Utc.with_ymd_and_hms(2026, 11, 1, h, 0, 0).unwrap();
+        use TrackingStatus::*;
+        assert_eq!(TrackingStatus::after_scan(InTransit, Some(t(8)), OutForDelivery, t(9)), OutForDelivery);
+        assert_eq!(TrackingStatus::after_scan(Delivered, Some(t(9)), InTransit, t(10)), Delivered);
+        assert_eq!(TrackingStatus::after_scan(OutForDelivery, Some(t(9)), InTransit, t(7)), OutForDelivery, "an older scan arriving late changes nothing");
+        assert_eq!(TrackingStatus::after_scan(InfoReceived, None, InTransit, t(1)), InTransit);
+    }
+}

@@ -1,0 +1,284 @@
+//! The durable job queue (the outbox): work enqueued in the same transaction as the change
+//! that causes it, claimed by workers with a lease, retried with backoff and dead-lettered
+//! after too many failures.
+//!
+//! Claiming: on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so several instances share the
+//! queue without taking the same job; on SQLite the single writer connection makes the
+//! claim atomic within the one process that owns the file. A worker that dies keeps its
+//! jobs only until their lease runs out.
+
+use crate::args::{bind_args, Args};
+use crate::{on_engine, on_tx, At, Cursor, Page, PageRequest, Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+use concierge_domain::ids::JobId;
+use concierge_domain::jobs::{lease, retry_delay, DEFAULT_MAX_ATTEMPTS};
+use concierge_domain::vocabulary;
+use sqlx::types::Json;
+
+vocabulary! {
+    pub enum JobStatus {
+        Queued = "queued",
+        Running = "running",
+        Done = "done",
+        /// Failed too often; kept for inspection and manual retry.
+        Dead = "dead",
+    }
+}
+
+/// Work to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: &'static str,
+    pub payload: serde_json::Value,
+    pub run_at: Option<DateTime<Utc>>,
+    pub max_attempts: i32,
+    /// Enqueuing a job whose key is already queued or done does nothing: retried requests
+    /// don't do the work twice.
+    pub dedupe_key: Option<String>,
+}
+
+impl NewJob {
+    pub fn now(kind: &'static str, payload: serde_json::Value) -> Self {
+        NewJob { kind, payload, run_at: None, max_attempts: DEFAULT_MAX_ATTEMPTS, dedupe_key: None }
+    }
+
+    pub fn at(kind: &'static str, payload: serde_json::Value, run_at: DateTime<Utc>) -> Self {
+        NewJob { run_at: Some(run_at), ..NewJob::now(kind, payload) }
+    }
+
+    pub fn dedupe(mut self, key: impl Into<String>) -> Self {
+        self.dedupe_key = Some(key.into());
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: JobId,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub status: JobStatus,
+    pub run_at: DateTime<Utc>,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub last_error: Option<String>,
+    pub locked_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: String,
+    kind: String,
+    payload: Json<serde_json::Value>,
+    status: String,
+    run_at: At,
+    attempts: i32,
+    max_attempts: i32,
+    last_error: Option<String>,
+    locked_by: Option<String>,
+    created_at: At,
+    updated_at: At,
+}
+
+const JOB_COLUMNS: &str = "id, kind, payload, status, run_at, attempts, max_attempts, last_error, locked_by, created_at, updated_at";
+
+impl JobRow {
+    fn into_job(self) -> Result<Job, StoreError> {
+        Ok(Job {
+            id: JobId::from_trusted(self.id),
+            kind: self.kind,
+            payload: self.payload.0,
+            status: JobStatus::parse(&self.status).map_err(StoreError::corrupt)?,
+            run_at: self.run_at.0,
+            attempts: self.attempts,
+            max_attempts: self.max_attempts,
+            last_error: self.last_error,
+            locked_by: self.locked_by,
+            created_at: self.created_at.0,
+            updated_at: self.updated_at.0,
+        })
+    }
+}
+
+/// Enqueues a job inside the caller's transaction: it exists exactly when the change that
+/// asked for it was committed.
+pub(crate) async fn enqueue(tx: &mut Tx, job: NewJob, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let id = JobId::generate();
+    on_tx!(tx, |conn, pg| {
+        sqlx::query(
+            "INSERT INTO jobs (id, kind, payload, status, run_at, attempts, max_attempts, dedupe_key, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'queued', $4, 0, $5, $6, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING",
+        )
+        .bind(id.as_str())
+        .bind(job.kind)
+        .bind(Json(&job.payload))
+        .bind(At(job.run_at.unwrap_or(now)))
+        .bind(job.max_attempts)
+        .bind(job.dedupe_key.as_deref())
+        .bind(At(now))
+        .execute(conn)
+        .await?.rows_affected()
+    });
+    Ok(())
+}
+
+/// What became of a failed job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOutcome {
+    RetryAt(DateTime<Utc>),
+    Dead,
+}
+
+impl Store {
+    /// Enqueues a job on its own.
+    pub async fn enqueue(&self, job: NewJob) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        enqueue(&mut tx, job, At::now()).await?;
+        tx.commit().await
+    }
+
+    /// Claims up to `limit` due jobs of the given kinds for `worker`, leasing them. Jobs of
+    /// kinds no worker handles yet (a channel not configured) wait, durable, until one does.
+    /// Jobs whose lease ran out (their worker died) are due again.
+    pub async fn claim_jobs(&self, kinds: &[&str], worker: &str, limit: u32, now: DateTime<Utc>) -> Result<Vec<Job>, StoreError> {
+        if kinds.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut tx = self.begin().await?;
+        let mut args = Args::default();
+        let p_now = args.time(At(now));
+        let p_until = args.time(At(now + lease()));
+        let p_worker = args.text(worker);
+        let p_kinds = args.texts(kinds.iter().copied());
+        let p_limit = args.int(i64::from(limit));
+        let lock = if tx.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" };
+        let sql = format!(
+            "UPDATE jobs SET status = 'running', locked_until = {p_until}, locked_by = {p_worker}, \
+             attempts = attempts + 1, updated_at = {p_now} \
+             WHERE id IN (SELECT id FROM jobs WHERE kind IN ({p_kinds}) AND \
+             ((status = 'queued' AND run_at <= {p_now}) OR (status = 'running' AND locked_until < {p_now})) \
+             ORDER BY run_at LIMIT {p_limit}{lock}) \
+             RETURNING {JOB_COLUMNS}"
+        );
+        let rows: Vec<JobRow> = on_tx!(&mut tx, |conn, pg| bind_args!(sqlx::query_as(&sql), args).fetch_all(conn).await?);
+        tx.commit().await?;
+        let mut jobs = rows.into_iter().map(JobRow::into_job).collect::<Result<Vec<_>, _>>()?;
+        jobs.sort_by_key(|j| j.run_at);
+        Ok(jobs)
+    }
+
+    /// Marks a claimed job done. Only the worker holding the lease can.
+    pub async fn complete_job(&self, id: &JobId, worker: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, |conn, pg| {
+            sqlx::query(
+                "UPDATE jobs SET status = 'done', locked_until = NULL, last_error = NULL, updated_at = $3 \
+                 WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+            )
+            .bind(id.as_str())
+            .bind(worker)
+            .bind(At(At::now()))
+            .execute(conn)
+            .await?.rows_affected()
+        });
+        tx.commit().await
+    }
+
+    /// Records a failed attempt: the job runs again after a backoff, or is dead-lettered once
+    /// it has used its attempts (or at once when `permanent`).
+    pub async fn fail_job(&self, id: &JobId, worker: &str, error: &str, permanent: bool, now: DateTime<Utc>) -> Result<FailOutcome, StoreError> {
+        let mut tx = self.begin().await?;
+        let row: Option<(i32, i32)> = on_tx!(&mut tx, |conn, pg| {
+            sqlx::query_as("SELECT attempts, max_attempts FROM jobs WHERE id = $1 AND locked_by = $2 AND status = 'running'")
+                .bind(id.as_str())
+                .bind(worker)
+                .fetch_optional(conn)
+                .await?
+        });
+        let Some((attempts, max_attempts)) = row else {
+            return Err(StoreError::NotFound("running job"));
+        };
+        let error: String = error.chars().take(2000).collect();
+        let outcome = if permanent || attempts >= max_attempts {
+            FailOutcome::Dead
+        } else {
+            FailOutcome::RetryAt(now + retry_delay(attempts))
+        };
+        let (status, run_at) = match outcome {
+            FailOutcome::Dead => ("dead", now),
+            FailOutcome::RetryAt(t) => ("queued", t),
+        };
+        on_tx!(&mut tx, |conn, pg| {
+            sqlx::query(
+                "UPDATE jobs SET status = $2, run_at = $3, locked_until = NULL, last_error = $4, updated_at = $5 WHERE id = $1",
+            )
+            .bind(id.as_str())
+            .bind(status)
+            .bind(At(run_at))
+            .bind(&error)
+            .bind(At(now))
+            .execute(conn)
+            .await?.rows_affected()
+        });
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Puts a dead job back in the queue with fresh attempts.
+    pub async fn retry_job(&self, id: &JobId) -> Result<Job, StoreError> {
+        let now = At::now();
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "UPDATE jobs SET status = 'queued', attempts = 0, run_at = $2, updated_at = $2 WHERE id = $1 AND status = 'dead' RETURNING {JOB_COLUMNS}"
+        );
+        let row: Option<JobRow> = on_tx!(&mut tx, |conn, pg| sqlx::query_as(&sql).bind(id.as_str()).bind(At(now)).fetch_optional(conn).await?);
+        tx.commit().await?;
+        match row {
+            Some(r) => r.into_job(),
+            None => {
+                self.job(id).await?;
+                Err(StoreError::conflict("status", "only dead jobs can be retried"))
+            }
+        }
+    }
+
+    pub async fn job(&self, id: &JobId) -> Result<Job, StoreError> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
+        let row: Option<JobRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(pool).await?);
+        row.ok_or(StoreError::NotFound("job"))?.into_job()
+    }
+
+    /// Jobs, newest first, optionally of one status.
+    pub async fn jobs(&self, status: Option<JobStatus>, page: &PageRequest) -> Result<Page<Job>, StoreError> {
+        let limit = page.limit();
+        let mut args = Args::default();
+        let mut sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE 1 = 1");
+        if let Some(s) = status {
+            sql += &format!(" AND status = {}", args.text(s.as_str()));
+        }
+        if let Some(Cursor::AfterId(after)) = &page.cursor {
+            sql += &format!(" AND id < {}", args.text(after.as_str()));
+        }
+        sql += &format!(" ORDER BY id DESC LIMIT {}", args.int(i64::from(limit) + 1));
+        let rows: Vec<JobRow> = on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args).fetch_all(pool).await?);
+        let items = rows.into_iter().map(JobRow::into_job).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_rows(items, limit, |j: &Job| Cursor::AfterId(j.id.to_string())))
+    }
+
+    /// When the next queued job of these kinds is due, so an idle worker can sleep until then.
+    pub async fn next_job_due(&self, kinds: &[&str]) -> Result<Option<DateTime<Utc>>, StoreError> {
+        if kinds.is_empty() {
+            return Ok(None);
+        }
+        let mut args = Args::default();
+        let sql = format!(
+            "SELECT min(CASE WHEN status = 'queued' THEN run_at ELSE locked_until END) FROM jobs \
+             WHERE kind IN ({}) AND status IN ('queued', 'running')",
+            args.texts(kinds.iter().copied())
+        );
+        let next: Option<At> = on_engine!(self, |pool, pg| bind_args!(sqlx::query_scalar(&sql), args).fetch_one(pool).await?);
+        Ok(next.map(|t| t.0))
+    }
+}
