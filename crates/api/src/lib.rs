@@ -8,7 +8,7 @@
 
 pub mod auth;
 pub mod error;
-mod json;
+mod extract;
 mod metrics;
 mod openapi;
 mod routes;
@@ -31,7 +31,10 @@ pub struct ApiConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { max_body_bytes: 1024 * 1024, metrics_public: true }
+        ApiConfig {
+            max_body_bytes: 1024 * 1024,
+            metrics_public: true,
+        }
     }
 }
 
@@ -45,6 +48,10 @@ pub struct AppState {
 
 /// The whole HTTP application, ready to serve.
 pub fn router(store: Store, config: ApiConfig) -> Router {
-    let state = AppState { store, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::new()) };
+    let state = AppState {
+        store,
+        config: Arc::new(config),
+        metrics: Arc::new(metrics::Metrics::new()),
+    };
     routes::router(state)
 }

@@ -51,7 +51,9 @@ pub const MIN_PASSWORD_CHARS: usize = 10;
 
 pub fn check_password_strength(password: &str) -> Result<(), crate::Invalid> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(crate::Invalid(format!("password must be at least {MIN_PASSWORD_CHARS} characters")));
+        return Err(crate::Invalid(format!(
+            "password must be at least {MIN_PASSWORD_CHARS} characters"
+        )));
     }
     if password.len() > 1024 {
         return Err(crate::Invalid::new("password must be at most 1024 bytes"));

@@ -18,7 +18,9 @@ impl Currency {
                 b.to_ascii_uppercase(),
                 c.to_ascii_uppercase(),
             ])),
-            _ => Err(Invalid::new("currency must be a three-letter ISO 4217 code such as EUR")),
+            _ => Err(Invalid::new(
+                "currency must be a three-letter ISO 4217 code such as EUR",
+            )),
         }
     }
 
@@ -52,7 +54,9 @@ impl Amount {
             && !t.starts_with('.')
             && !t.ends_with('.');
         if !ok_shape {
-            return Err(Invalid::new("amount must be a non-negative decimal string such as \"49.90\""));
+            return Err(Invalid::new(
+                "amount must be a non-negative decimal string such as \"49.90\"",
+            ));
         }
         let d = Decimal::from_str(t).map_err(|_| Invalid::new("amount is out of range"))?;
         if d.scale() > Self::MAX_SCALE {
@@ -180,7 +184,10 @@ impl TrackingStatus {
     /// Whether the parcel's journey is over; later scans do not move a finished shipment
     /// back (a late "in transit" arriving after "delivered" stays in the history only).
     pub fn is_final(self) -> bool {
-        matches!(self, TrackingStatus::Delivered | TrackingStatus::Returned | TrackingStatus::Expired)
+        matches!(
+            self,
+            TrackingStatus::Delivered | TrackingStatus::Returned | TrackingStatus::Expired
+        )
     }
 
     /// The shipment's status after a scan with status `scan` that happened at `scan_at`,
@@ -210,13 +217,18 @@ mod tests {
         let a = Amount::parse("49.90").unwrap();
         assert_eq!(a.to_string(), "49.90");
         assert_eq!(a.times(3).unwrap().to_string(), "149.70");
-        let sum = Amount::parse("0.1").unwrap().checked_add(Amount::parse("0.2").unwrap()).unwrap();
+        let sum = Amount::parse("0.1")
+            .unwrap()
+            .checked_add(Amount::parse("0.2").unwrap())
+            .unwrap();
         assert_eq!(sum.to_string(), "0.3");
     }
 
     #[test]
     fn amounts_refuse_floats_signs_and_junk() {
-        for bad in ["", "-1.00", "1e3", "1,50", "abc", "1.2.3", ".5", "5.", "1.23456", "NaN", " "] {
+        for bad in [
+            "", "-1.00", "1e3", "1,50", "abc", "1.2.3", ".5", "5.", "1.23456", "NaN", " ",
+        ] {
             assert!(Amount::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(Amount::parse(&"9".repeat(40)).is_err());
@@ -241,9 +253,22 @@ mod tests {
     fn late_scans_do_not_undo_delivery() {
         let t = |h| Utc.with_ymd_and_hms(2026, 11, 1, h, 0, 0).unwrap();
         use TrackingStatus::*;
-        assert_eq!(TrackingStatus::after_scan(InTransit, Some(t(8)), OutForDelivery, t(9)), OutForDelivery);
-        assert_eq!(TrackingStatus::after_scan(Delivered, Some(t(9)), InTransit, t(10)), Delivered);
-        assert_eq!(TrackingStatus::after_scan(OutForDelivery, Some(t(9)), InTransit, t(7)), OutForDelivery, "an older scan arriving late changes nothing");
-        assert_eq!(TrackingStatus::after_scan(InfoReceived, None, InTransit, t(1)), InTransit);
+        assert_eq!(
+            TrackingStatus::after_scan(InTransit, Some(t(8)), OutForDelivery, t(9)),
+            OutForDelivery
+        );
+        assert_eq!(
+            TrackingStatus::after_scan(Delivered, Some(t(9)), InTransit, t(10)),
+            Delivered
+        );
+        assert_eq!(
+            TrackingStatus::after_scan(OutForDelivery, Some(t(9)), InTransit, t(7)),
+            OutForDelivery,
+            "an older scan arriving late changes nothing"
+        );
+        assert_eq!(
+            TrackingStatus::after_scan(InfoReceived, None, InTransit, t(1)),
+            InTransit
+        );
     }
 }

@@ -21,13 +21,26 @@ impl EmailAddress {
             .rsplit_once('@')
             .ok_or_else(|| Invalid::new("email address must contain @"))?;
         if local.is_empty() || local.len() > 64 {
-            return Err(Invalid::new("email address has an empty or overlong local part"));
+            return Err(Invalid::new(
+                "email address has an empty or overlong local part",
+            ));
         }
-        if local.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '(' | ')' | ',' | ';' | ':' | '\\' | '"' | '[' | ']' | '@')) {
-            return Err(Invalid::new("email address has a character not allowed in its local part"));
+        if local.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(
+                    c,
+                    '<' | '>' | '(' | ')' | ',' | ';' | ':' | '\\' | '"' | '[' | ']' | '@'
+                )
+        }) {
+            return Err(Invalid::new(
+                "email address has a character not allowed in its local part",
+            ));
         }
         if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
-            return Err(Invalid::new("email address has a misplaced dot in its local part"));
+            return Err(Invalid::new(
+                "email address has a misplaced dot in its local part",
+            ));
         }
         if domain.is_empty()
             || domain.split('.').any(|label| {
@@ -84,7 +97,9 @@ impl PhoneNumber {
             }
         }
         if !(8..=15).contains(&digits.len()) || digits.starts_with('0') {
-            return Err(Invalid::new("phone number must have a country code and 8 to 15 digits"));
+            return Err(Invalid::new(
+                "phone number must have a country code and 8 to 15 digits",
+            ));
         }
         Ok(PhoneNumber(format!("+{digits}")))
     }
@@ -117,7 +132,10 @@ pub enum Identity {
     Email(EmailAddress),
     Phone(PhoneNumber),
     /// `source` names the system (`shopify`, `woocommerce`, `messenger`), `id` its id there.
-    External { source: String, id: String },
+    External {
+        source: String,
+        id: String,
+    },
 }
 
 impl Identity {
@@ -151,7 +169,10 @@ impl Identity {
                 if source.is_empty() || id.is_empty() || value.len() > 200 {
                     return Err(Invalid::new("external identity must look like source:id"));
                 }
-                Ok(Identity::External { source: source.to_owned(), id: id.to_owned() })
+                Ok(Identity::External {
+                    source: source.to_owned(),
+                    id: id.to_owned(),
+                })
             }
         }
     }
@@ -170,8 +191,22 @@ mod tests {
 
     #[test]
     fn email_rejects_garbage() {
-        for bad in ["", "ann", "@example.com", "ann@", "ann@@example.com", "a b@example.com", "ann@exa mple.com", "ann@-example.com", "ann..lee@example.com", "<script>@x.com"] {
-            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} should be refused");
+        for bad in [
+            "",
+            "ann",
+            "@example.com",
+            "ann@",
+            "ann@@example.com",
+            "a b@example.com",
+            "ann@exa mple.com",
+            "ann@-example.com",
+            "ann..lee@example.com",
+            "<script>@x.com",
+        ] {
+            assert!(
+                EmailAddress::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
         assert!(EmailAddress::parse("support@localhost").is_ok());
         assert!(EmailAddress::parse("jörg@müller.de").is_ok());
@@ -179,9 +214,20 @@ mod tests {
 
     #[test]
     fn phone_normalises_to_e164() {
-        assert_eq!(PhoneNumber::parse("+1 (415) 555-0100").unwrap().as_str(), "+14155550100");
-        assert_eq!(PhoneNumber::parse("0044 20 7946 0958").unwrap().as_str(), "+442079460958");
-        assert_eq!(PhoneNumber::parse("whatsapp:+14155238886").unwrap().as_str(), "+14155238886");
+        assert_eq!(
+            PhoneNumber::parse("+1 (415) 555-0100").unwrap().as_str(),
+            "+14155550100"
+        );
+        assert_eq!(
+            PhoneNumber::parse("0044 20 7946 0958").unwrap().as_str(),
+            "+442079460958"
+        );
+        assert_eq!(
+            PhoneNumber::parse("whatsapp:+14155238886")
+                .unwrap()
+                .as_str(),
+            "+14155238886"
+        );
         assert!(PhoneNumber::parse("555-0100").is_err());
         assert!(PhoneNumber::parse("+1 415 CALL-NOW").is_err());
         assert!(PhoneNumber::parse("+1234").is_err());

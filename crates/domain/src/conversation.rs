@@ -129,7 +129,10 @@ impl Lifecycle {
         private: bool,
         at: DateTime<Utc>,
     ) -> Result<Recorded, LifecycleError> {
-        let silent = Recorded { delivery: None, needs_delivery: false };
+        let silent = Recorded {
+            delivery: None,
+            needs_delivery: false,
+        };
         if private || sender == SenderType::System {
             // Notes and system events are for the team; they move no clock.
             return Ok(silent);
@@ -152,8 +155,15 @@ impl Lifecycle {
                     self.waiting_since = None;
                 }
                 let needs_delivery = channel.has_transport();
-                let delivery = if needs_delivery { DeliveryStatus::Pending } else { DeliveryStatus::Sent };
-                Ok(Recorded { delivery: Some(delivery), needs_delivery })
+                let delivery = if needs_delivery {
+                    DeliveryStatus::Pending
+                } else {
+                    DeliveryStatus::Sent
+                };
+                Ok(Recorded {
+                    delivery: Some(delivery),
+                    needs_delivery,
+                })
             }
             SenderType::System => Ok(silent),
         }
@@ -179,9 +189,15 @@ impl Lifecycle {
             (_, None) => {}
         }
         match to {
-            ConversationStatus::Open | ConversationStatus::Pending => {
+            ConversationStatus::Open => {
                 self.resolved_at = None;
                 self.snooze_until = None;
+            }
+            ConversationStatus::Pending => {
+                // The ball is in the shopper's court: nobody on the team owes an answer.
+                self.resolved_at = None;
+                self.snooze_until = None;
+                self.waiting_since = None;
             }
             ConversationStatus::Snoozed => {
                 self.snooze_until = snooze_until;
@@ -235,13 +251,17 @@ mod tests {
     fn agent_reply_sets_first_response_once_and_stops_the_wait() {
         let mut l = Lifecycle::start(SenderType::Customer, t(0));
         assert_eq!(l.waiting_since, Some(t(0)));
-        let r = l.record_message(Channel::Email, SenderType::Agent, false, t(5)).unwrap();
+        let r = l
+            .record_message(Channel::Email, SenderType::Agent, false, t(5))
+            .unwrap();
         assert_eq!(r.delivery, Some(DeliveryStatus::Pending));
         assert!(r.needs_delivery);
         assert_eq!(l.first_response_at, Some(t(5)));
         assert_eq!(l.waiting_since, None);
-        l.record_message(Channel::Email, SenderType::Customer, false, t(7)).unwrap();
-        l.record_message(Channel::Email, SenderType::Agent, false, t(9)).unwrap();
+        l.record_message(Channel::Email, SenderType::Customer, false, t(7))
+            .unwrap();
+        l.record_message(Channel::Email, SenderType::Agent, false, t(9))
+            .unwrap();
         assert_eq!(l.first_response_at, Some(t(5)));
         assert_eq!(l.last_activity_at, t(9));
     }
@@ -249,14 +269,16 @@ mod tests {
     #[test]
     fn waiting_since_keeps_the_oldest_unanswered_message() {
         let mut l = Lifecycle::start(SenderType::Customer, t(0));
-        l.record_message(Channel::Chat, SenderType::Customer, false, t(3)).unwrap();
+        l.record_message(Channel::Chat, SenderType::Customer, false, t(3))
+            .unwrap();
         assert_eq!(l.waiting_since, Some(t(0)));
     }
 
     #[test]
     fn bot_answers_do_not_count_as_first_response() {
         let mut l = Lifecycle::start(SenderType::Customer, t(0));
-        l.record_message(Channel::Chat, SenderType::Bot, false, t(1)).unwrap();
+        l.record_message(Channel::Chat, SenderType::Bot, false, t(1))
+            .unwrap();
         assert_eq!(l.first_response_at, None);
         assert_eq!(l.waiting_since, Some(t(0)));
     }
@@ -264,7 +286,9 @@ mod tests {
     #[test]
     fn api_channel_messages_need_no_transport() {
         let mut l = Lifecycle::start(SenderType::Customer, t(0));
-        let r = l.record_message(Channel::Api, SenderType::Agent, false, t(1)).unwrap();
+        let r = l
+            .record_message(Channel::Api, SenderType::Agent, false, t(1))
+            .unwrap();
         assert_eq!(r.delivery, Some(DeliveryStatus::Sent));
         assert!(!r.needs_delivery);
     }
@@ -272,9 +296,12 @@ mod tests {
     #[test]
     fn notes_move_no_clock_and_are_allowed_when_closed() {
         let mut l = Lifecycle::start(SenderType::Customer, t(0));
-        l.change_status(ConversationStatus::Closed, None, t(1)).unwrap();
+        l.change_status(ConversationStatus::Closed, None, t(1))
+            .unwrap();
         let before = l.clone();
-        let r = l.record_message(Channel::Email, SenderType::Agent, true, t(2)).unwrap();
+        let r = l
+            .record_message(Channel::Email, SenderType::Agent, true, t(2))
+            .unwrap();
         assert_eq!(r.delivery, None);
         assert_eq!(l, before);
         assert_eq!(
@@ -285,37 +312,65 @@ mod tests {
 
     #[test]
     fn shopper_message_reopens_resolved_pending_and_snoozed() {
-        for status in [ConversationStatus::Resolved, ConversationStatus::Pending, ConversationStatus::Snoozed] {
+        for status in [
+            ConversationStatus::Resolved,
+            ConversationStatus::Pending,
+            ConversationStatus::Snoozed,
+        ] {
             let mut l = Lifecycle::start(SenderType::Customer, t(0));
             let until = (status == ConversationStatus::Snoozed).then(|| t(60));
             l.change_status(status, until, t(1)).unwrap();
-            l.record_message(Channel::Sms, SenderType::Customer, false, t(2)).unwrap();
+            l.record_message(Channel::Sms, SenderType::Customer, false, t(2))
+                .unwrap();
             assert_eq!(l.status, ConversationStatus::Open, "from {status}");
             assert_eq!(l.snooze_until, None);
             assert_eq!(l.resolved_at, None);
-            assert_eq!(l.waiting_since, Some(t(2)));
+            // A snoozed conversation's shopper was still waiting; the others were not.
+            let expected = if status == ConversationStatus::Snoozed {
+                t(0)
+            } else {
+                t(2)
+            };
+            assert_eq!(l.waiting_since, Some(expected), "from {status}");
         }
     }
 
     #[test]
     fn resolving_records_the_time_and_reopening_clears_it() {
         let mut l = Lifecycle::start(SenderType::Customer, t(0));
-        l.change_status(ConversationStatus::Resolved, None, t(10)).unwrap();
+        l.change_status(ConversationStatus::Resolved, None, t(10))
+            .unwrap();
         assert_eq!(l.resolved_at, Some(t(10)));
         assert_eq!(l.waiting_since, None);
-        l.change_status(ConversationStatus::Resolved, None, t(20)).unwrap();
-        assert_eq!(l.resolved_at, Some(t(10)), "resolving twice keeps the first time");
-        l.change_status(ConversationStatus::Open, None, t(30)).unwrap();
+        l.change_status(ConversationStatus::Resolved, None, t(20))
+            .unwrap();
+        assert_eq!(
+            l.resolved_at,
+            Some(t(10)),
+            "resolving twice keeps the first time"
+        );
+        l.change_status(ConversationStatus::Open, None, t(30))
+            .unwrap();
         assert_eq!(l.resolved_at, None);
     }
 
     #[test]
     fn snooze_rules() {
         let mut l = Lifecycle::start(SenderType::Customer, t(0));
-        assert_eq!(l.change_status(ConversationStatus::Snoozed, None, t(1)), Err(LifecycleError::SnoozeWithoutTime));
-        assert_eq!(l.change_status(ConversationStatus::Snoozed, Some(t(1)), t(1)), Err(LifecycleError::SnoozeNotInFuture));
-        assert_eq!(l.change_status(ConversationStatus::Open, Some(t(9)), t(1)), Err(LifecycleError::SnoozeTimeWithoutSnooze));
-        l.change_status(ConversationStatus::Snoozed, Some(t(60)), t(1)).unwrap();
+        assert_eq!(
+            l.change_status(ConversationStatus::Snoozed, None, t(1)),
+            Err(LifecycleError::SnoozeWithoutTime)
+        );
+        assert_eq!(
+            l.change_status(ConversationStatus::Snoozed, Some(t(1)), t(1)),
+            Err(LifecycleError::SnoozeNotInFuture)
+        );
+        assert_eq!(
+            l.change_status(ConversationStatus::Open, Some(t(9)), t(1)),
+            Err(LifecycleError::SnoozeTimeWithoutSnooze)
+        );
+        l.change_status(ConversationStatus::Snoozed, Some(t(60)), t(1))
+            .unwrap();
         assert!(!l.wake(t(59)));
         assert!(l.wake(t(60)));
         assert_eq!(l.status, ConversationStatus::Open);
@@ -325,15 +380,24 @@ mod tests {
     #[test]
     fn closed_is_final() {
         let mut l = Lifecycle::start(SenderType::Customer, t(0));
-        l.change_status(ConversationStatus::Closed, None, t(1)).unwrap();
-        assert_eq!(l.change_status(ConversationStatus::Open, None, t(2)), Err(LifecycleError::Closed));
-        assert!(l.change_status(ConversationStatus::Closed, None, t(2)).is_ok());
+        l.change_status(ConversationStatus::Closed, None, t(1))
+            .unwrap();
+        assert_eq!(
+            l.change_status(ConversationStatus::Open, None, t(2)),
+            Err(LifecycleError::Closed)
+        );
+        assert!(l
+            .change_status(ConversationStatus::Closed, None, t(2))
+            .is_ok());
     }
 
     #[test]
     fn vocabulary_refuses_unknown_words_and_lists_the_known() {
         let err = ConversationStatus::parse("archived").unwrap_err();
-        assert!(err.0.contains("open, pending, snoozed, resolved, closed"), "{err}");
+        assert!(
+            err.0.contains("open, pending, snoozed, resolved, closed"),
+            "{err}"
+        );
         assert_eq!(Channel::parse("whatsapp").unwrap(), Channel::Whatsapp);
         assert!(Channel::parse("WhatsApp").is_err());
     }

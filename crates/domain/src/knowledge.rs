@@ -13,10 +13,14 @@ impl Slug {
         let mut out = String::with_capacity(title.len());
         for c in title.chars() {
             let folded = match c {
-                'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => 'a',
+                'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => {
+                    'a'
+                }
                 'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => 'e',
                 'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => 'i',
-                'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => 'o',
+                'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => {
+                    'o'
+                }
                 'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => 'u',
                 'ç' | 'Ç' => 'c',
                 'ñ' | 'Ñ' => 'n',
@@ -45,14 +49,17 @@ impl Slug {
     pub fn parse(s: &str) -> Result<Slug, Invalid> {
         let ok = !s.is_empty()
             && s.len() <= 80
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-')
             && !s.ends_with('-')
             && !s.contains("--");
         if ok {
             Ok(Slug(s.to_owned()))
         } else {
-            Err(Invalid::new("slug must be lower-case letters, digits and single dashes"))
+            Err(Invalid::new(
+                "slug must be lower-case letters, digits and single dashes",
+            ))
         }
     }
 
@@ -84,10 +91,15 @@ impl Locale {
         let region = parts.next();
         let valid = (2..=3).contains(&lang.len())
             && lang.chars().all(|c| c.is_ascii_alphabetic())
-            && region.is_none_or(|r| (r.len() == 2 && r.chars().all(|c| c.is_ascii_alphabetic())) || (r.len() == 3 && r.chars().all(|c| c.is_ascii_digit())))
+            && region.is_none_or(|r| {
+                (r.len() == 2 && r.chars().all(|c| c.is_ascii_alphabetic()))
+                    || (r.len() == 3 && r.chars().all(|c| c.is_ascii_digit()))
+            })
             && parts.next().is_none();
         if !valid {
-            return Err(Invalid::new("locale must be a language tag such as en or pt-BR"));
+            return Err(Invalid::new(
+                "locale must be a language tag such as en or pt-BR",
+            ));
         }
         Ok(Locale(match region {
             Some(r) => format!("{}-{}", lang.to_ascii_lowercase(), r.to_ascii_uppercase()),
@@ -112,10 +124,19 @@ mod tests {
 
     #[test]
     fn slugs_from_titles() {
-        assert_eq!(Slug::from_title("How do I return an item?").as_str(), "how-do-i-return-an-item");
-        assert_eq!(Slug::from_title("  Délai de livraison — été  ").as_str(), "delai-de-livraison-ete");
+        assert_eq!(
+            Slug::from_title("How do I return an item?").as_str(),
+            "how-do-i-return-an-item"
+        );
+        assert_eq!(
+            Slug::from_title("  Délai de livraison — été  ").as_str(),
+            "delai-de-livraison-ete"
+        );
         assert_eq!(Slug::from_title("???").as_str(), "article");
-        assert_eq!(Slug::from_title("Sizing").with_suffix(2).as_str(), "sizing-2");
+        assert_eq!(
+            Slug::from_title("Sizing").with_suffix(2).as_str(),
+            "sizing-2"
+        );
     }
 
     #[test]

@@ -72,7 +72,10 @@ mod tests {
 
     #[test]
     fn trims_and_bounds() {
-        assert_eq!(Subject::parse("  Where is my order?  ").unwrap().as_str(), "Where is my order?");
+        assert_eq!(
+            Subject::parse("  Where is my order?  ").unwrap().as_str(),
+            "Where is my order?"
+        );
         assert!(Subject::parse("   ").is_err());
         assert!(PersonName::parse(&"x".repeat(201)).is_err());
         assert!(PersonName::parse(&"é".repeat(200)).is_ok());
@@ -82,7 +85,12 @@ mod tests {
     fn refuses_nul_and_control_characters_but_keeps_line_breaks() {
         assert!(MessageBody::parse("hello\0world").is_err());
         assert!(MessageBody::parse("bell\u{7}").is_err());
-        assert_eq!(MessageBody::parse("line 1\r\nline 2\tend").unwrap().as_str(), "line 1\r\nline 2\tend");
+        assert_eq!(
+            MessageBody::parse("line 1\r\nline 2\tend")
+                .unwrap()
+                .as_str(),
+            "line 1\r\nline 2\tend"
+        );
     }
 
     #[test]

@@ -98,7 +98,8 @@ impl TokenRow {
     }
 }
 
-const TOKEN_COLUMNS: &str = "id, name, role, token_prefix, token_hash, created_at, last_used_at, revoked_at";
+const TOKEN_COLUMNS: &str =
+    "id, name, role, token_prefix, token_hash, created_at, last_used_at, revoked_at";
 
 /// The digest a token is stored and looked up by.
 pub fn token_digest(secret: &str) -> String {
@@ -131,41 +132,85 @@ impl Store {
             .await.map(|r| r.rows_affected())
         });
         match result.map_err(StoreError::from) {
-            Err(StoreError::Conflict { .. }) => return Err(StoreError::conflict("email", "an agent with this email already exists")),
+            Err(StoreError::Conflict { .. }) => {
+                return Err(StoreError::conflict(
+                    "email",
+                    "an agent with this email already exists",
+                ))
+            }
             other => other?,
         };
-        audit::record(&mut tx, AuditEntry::new(actor, "agent.created", "agent", id.as_str(), json!({ "email": email, "role": new.role.as_str() })), now).await?;
+        audit::record(
+            &mut tx,
+            AuditEntry::new(
+                actor,
+                "agent.created",
+                "agent",
+                id.as_str(),
+                json!({ "email": email, "role": new.role.as_str() }),
+            ),
+            now,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(Agent { id, email, name: new.name.into_string(), role: new.role, active: true, created_at: now })
+        Ok(Agent {
+            id,
+            email,
+            name: new.name.into_string(),
+            role: new.role,
+            active: true,
+            created_at: now,
+        })
     }
 
     pub async fn agents(&self) -> Result<Vec<Agent>, StoreError> {
         let rows: Vec<AgentRow> = on_engine!(self, |pool, pg| {
-            sqlx::query_as("SELECT id, email, name, role, active, created_at FROM agents ORDER BY name, id").fetch_all(pool).await?
+            sqlx::query_as(
+                "SELECT id, email, name, role, active, created_at FROM agents ORDER BY name, id",
+            )
+            .fetch_all(pool)
+            .await?
         });
         rows.into_iter().map(AgentRow::into_agent).collect()
     }
 
     pub async fn agent(&self, id: &AgentId) -> Result<Agent, StoreError> {
         let row: Option<AgentRow> = on_engine!(self, |pool, pg| {
-            sqlx::query_as("SELECT id, email, name, role, active, created_at FROM agents WHERE id = $1")
-                .bind(id.as_str())
-                .fetch_optional(pool)
-                .await?
+            sqlx::query_as(
+                "SELECT id, email, name, role, active, created_at FROM agents WHERE id = $1",
+            )
+            .bind(id.as_str())
+            .fetch_optional(pool)
+            .await?
         });
         row.ok_or(StoreError::NotFound("agent"))?.into_agent()
     }
 
     /// An agent and their password hash, for signing in.
-    pub async fn agent_credentials(&self, email: &EmailAddress) -> Result<Option<(Agent, String)>, StoreError> {
-        let row: Option<(String, String, String, String, bool, At, String)> = on_engine!(self, |pool, pg| {
-            sqlx::query_as("SELECT id, email, name, role, active, created_at, password_hash FROM agents WHERE email = $1")
+    pub async fn agent_credentials(
+        &self,
+        email: &EmailAddress,
+    ) -> Result<Option<(Agent, String)>, StoreError> {
+        let row: Option<(String, String, String, String, bool, At, String)> = on_engine!(
+            self,
+            |pool, pg| {
+                sqlx::query_as("SELECT id, email, name, role, active, created_at, password_hash FROM agents WHERE email = $1")
                 .bind(email.as_str().to_lowercase())
                 .fetch_optional(pool)
                 .await?
-        });
+            }
+        );
         row.map(|(id, email, name, role, active, created_at, hash)| {
-            AgentRow { id, email, name, role, active, created_at }.into_agent().map(|a| (a, hash))
+            AgentRow {
+                id,
+                email,
+                name,
+                role,
+                active,
+                created_at,
+            }
+            .into_agent()
+            .map(|a| (a, hash))
         })
         .transpose()
     }
@@ -180,25 +225,62 @@ impl Store {
                 .bind(name.as_str())
                 .bind(At(now))
                 .execute(conn)
-                .await.map(|r| r.rows_affected())
+                .await
+                .map(|r| r.rows_affected())
         });
         match result.map_err(StoreError::from) {
-            Err(StoreError::Conflict { .. }) => return Err(StoreError::conflict("name", "a team with this name already exists")),
+            Err(StoreError::Conflict { .. }) => {
+                return Err(StoreError::conflict(
+                    "name",
+                    "a team with this name already exists",
+                ))
+            }
             other => other?,
         };
-        audit::record(&mut tx, AuditEntry::new(actor, "team.created", "team", id.as_str(), json!({ "name": name.as_str() })), now).await?;
+        audit::record(
+            &mut tx,
+            AuditEntry::new(
+                actor,
+                "team.created",
+                "team",
+                id.as_str(),
+                json!({ "name": name.as_str() }),
+            ),
+            now,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(Team { id, name: name.as_str().to_owned(), created_at: now })
+        Ok(Team {
+            id,
+            name: name.as_str().to_owned(),
+            created_at: now,
+        })
     }
 
     pub async fn teams(&self) -> Result<Vec<Team>, StoreError> {
-        let rows: Vec<(String, String, At)> =
-            on_engine!(self, |pool, pg| sqlx::query_as("SELECT id, name, created_at FROM teams ORDER BY name").fetch_all(pool).await?);
-        Ok(rows.into_iter().map(|(id, name, at)| Team { id: TeamId::from_trusted(id), name, created_at: at.0 }).collect())
+        let rows: Vec<(String, String, At)> = on_engine!(self, |pool, pg| sqlx::query_as(
+            "SELECT id, name, created_at FROM teams ORDER BY name"
+        )
+        .fetch_all(pool)
+        .await?);
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, at)| Team {
+                id: TeamId::from_trusted(id),
+                name,
+                created_at: at.0,
+            })
+            .collect())
     }
 
     /// Stores a new API token by its digest. The caller generated `secret` and shows it once.
-    pub async fn create_token(&self, name: &Label, role: Role, secret: &str, actor: &Actor) -> Result<ApiToken, StoreError> {
+    pub async fn create_token(
+        &self,
+        name: &Label,
+        role: Role,
+        secret: &str,
+        actor: &Actor,
+    ) -> Result<ApiToken, StoreError> {
         let now = At::now();
         let mut tx = self.begin().await?;
         let id = TokenId::generate();
@@ -216,24 +298,59 @@ impl Store {
             .execute(conn)
             .await?.rows_affected()
         });
-        audit::record(&mut tx, AuditEntry::new(actor, "token.created", "token", id.as_str(), json!({ "name": name.as_str(), "role": role.as_str() })), now).await?;
+        audit::record(
+            &mut tx,
+            AuditEntry::new(
+                actor,
+                "token.created",
+                "token",
+                id.as_str(),
+                json!({ "name": name.as_str(), "role": role.as_str() }),
+            ),
+            now,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(ApiToken { id, name: name.as_str().to_owned(), role, prefix, created_at: now, last_used_at: None, revoked_at: None })
+        Ok(ApiToken {
+            id,
+            name: name.as_str().to_owned(),
+            role,
+            prefix,
+            created_at: now,
+            last_used_at: None,
+            revoked_at: None,
+        })
     }
 
     /// The live token whose digest is `digest`, and the stored digest itself so the caller can
     /// compare it in constant time. Refreshes `last_used_at` at most once a minute.
-    pub async fn token_by_digest(&self, digest: &str) -> Result<Option<(ApiToken, String)>, StoreError> {
-        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL");
-        let row: Option<TokenRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql).bind(digest).fetch_optional(pool).await?);
+    pub async fn token_by_digest(
+        &self,
+        digest: &str,
+    ) -> Result<Option<(ApiToken, String)>, StoreError> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+        );
+        let row: Option<TokenRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
+            .bind(digest)
+            .fetch_optional(pool)
+            .await?);
         let Some(row) = row else { return Ok(None) };
         let stored = row.token_hash.clone();
         let token = row.into_token()?;
         let now = At::now();
-        if token.last_used_at.is_none_or(|t| now - t > last_used_resolution()) {
+        if token
+            .last_used_at
+            .is_none_or(|t| now - t > last_used_resolution())
+        {
             let mut tx = self.begin().await?;
             on_tx!(&mut tx, |conn, pg| {
-                sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1").bind(token.id.as_str()).bind(At(now)).execute(conn).await?.rows_affected()
+                sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+                    .bind(token.id.as_str())
+                    .bind(At(now))
+                    .execute(conn)
+                    .await?
+                    .rows_affected()
             });
             tx.commit().await?;
         }
@@ -248,10 +365,19 @@ impl Store {
         };
         let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2");
         let rows: Vec<TokenRow> = on_engine!(self, |pool, pg| {
-            sqlx::query_as(&sql).bind(after.as_deref()).bind(i64::from(limit) + 1).fetch_all(pool).await?
+            sqlx::query_as(&sql)
+                .bind(after.as_deref())
+                .bind(i64::from(limit) + 1)
+                .fetch_all(pool)
+                .await?
         });
-        let items = rows.into_iter().map(TokenRow::into_token).collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_rows(items, limit, |t: &ApiToken| Cursor::AfterId(t.id.to_string())))
+        let items = rows
+            .into_iter()
+            .map(TokenRow::into_token)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_rows(items, limit, |t: &ApiToken| {
+            Cursor::AfterId(t.id.to_string())
+        }))
     }
 
     /// Revokes a token; it stops working at once. Revoking twice is harmless.
@@ -269,13 +395,22 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound("token"));
         }
-        audit::record(&mut tx, AuditEntry::new(actor, "token.revoked", "token", id.as_str(), json!({})), now).await?;
+        audit::record(
+            &mut tx,
+            AuditEntry::new(actor, "token.revoked", "token", id.as_str(), json!({})),
+            now,
+        )
+        .await?;
         tx.commit().await
     }
 
     /// How many agents exist (the demo seeder and first-run checks use it).
     pub async fn agent_count(&self) -> Result<i64, StoreError> {
-        Ok(on_engine!(self, |pool, pg| sqlx::query_scalar("SELECT count(*) FROM agents").fetch_one(pool).await?))
+        Ok(on_engine!(self, |pool, pg| sqlx::query_scalar(
+            "SELECT count(*) FROM agents"
+        )
+        .fetch_one(pool)
+        .await?))
     }
 
     /// Whether the database holds no conversations, orders or customers yet.

@@ -33,7 +33,11 @@ impl Args {
 
     /// Placeholders for a list of texts, for `IN (…)`.
     pub(crate) fn texts<'a>(&mut self, items: impl IntoIterator<Item = &'a str>) -> String {
-        items.into_iter().map(|s| self.text(s)).collect::<Vec<_>>().join(", ")
+        items
+            .into_iter()
+            .map(|s| self.text(s))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

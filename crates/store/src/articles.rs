@@ -88,17 +88,23 @@ const ARTICLE_COLUMNS: &str = "a.id, a.slug, a.locale, a.title, a.body_markdown,
 
 impl Store {
     /// Creates an article with a slug made from its title, numbered when already taken.
-    pub async fn create_article(&self, new: NewArticle, actor: &Actor) -> Result<Article, StoreError> {
+    pub async fn create_article(
+        &self,
+        new: NewArticle,
+        actor: &Actor,
+    ) -> Result<Article, StoreError> {
         let now = At::now();
         let mut tx = self.begin().await?;
         let base = Slug::from_title(&new.title);
         let taken: Vec<String> = on_tx!(&mut tx, |conn, pg| {
-            sqlx::query_scalar("SELECT slug FROM articles WHERE locale = $1 AND (slug = $2 OR slug LIKE $3)")
-                .bind(new.locale.as_str())
-                .bind(base.as_str())
-                .bind(format!("{}-%", base.as_str()))
-                .fetch_all(conn)
-                .await?
+            sqlx::query_scalar(
+                "SELECT slug FROM articles WHERE locale = $1 AND (slug = $2 OR slug LIKE $3)",
+            )
+            .bind(new.locale.as_str())
+            .bind(base.as_str())
+            .bind(format!("{}-%", base.as_str()))
+            .fetch_all(conn)
+            .await?
         });
         let slug = std::iter::once(base.clone())
             .chain((2..).map(|n| base.with_suffix(n)))
@@ -122,26 +128,56 @@ impl Store {
             .execute(conn)
             .await?.rows_affected()
         });
-        audit::record(&mut tx, AuditEntry::new(actor, "article.created", "article", id.as_str(), json!({ "title": new.title })), now).await?;
+        audit::record(
+            &mut tx,
+            AuditEntry::new(
+                actor,
+                "article.created",
+                "article",
+                id.as_str(),
+                json!({ "title": new.title }),
+            ),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.article(&id).await
     }
 
     pub async fn article(&self, id: &ArticleId) -> Result<Article, StoreError> {
         let sql = format!("SELECT {ARTICLE_COLUMNS} FROM articles a WHERE a.id = $1");
-        let row: Option<ArticleRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(pool).await?);
-        row.map(Article::from).ok_or(StoreError::NotFound("article"))
+        let row: Option<ArticleRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .fetch_optional(pool)
+            .await?);
+        row.map(Article::from)
+            .ok_or(StoreError::NotFound("article"))
     }
 
-    pub async fn article_by_slug(&self, locale: &Locale, slug: &Slug) -> Result<Article, StoreError> {
-        let sql = format!("SELECT {ARTICLE_COLUMNS} FROM articles a WHERE a.locale = $1 AND a.slug = $2");
+    pub async fn article_by_slug(
+        &self,
+        locale: &Locale,
+        slug: &Slug,
+    ) -> Result<Article, StoreError> {
+        let sql =
+            format!("SELECT {ARTICLE_COLUMNS} FROM articles a WHERE a.locale = $1 AND a.slug = $2");
         let row: Option<ArticleRow> = on_engine!(self, |pool, pg| {
-            sqlx::query_as(&sql).bind(locale.as_str()).bind(slug.as_str()).fetch_optional(pool).await?
+            sqlx::query_as(&sql)
+                .bind(locale.as_str())
+                .bind(slug.as_str())
+                .fetch_optional(pool)
+                .await?
         });
-        row.map(Article::from).ok_or(StoreError::NotFound("article"))
+        row.map(Article::from)
+            .ok_or(StoreError::NotFound("article"))
     }
 
-    pub async fn update_article(&self, id: &ArticleId, patch: ArticlePatch, actor: &Actor) -> Result<Article, StoreError> {
+    pub async fn update_article(
+        &self,
+        id: &ArticleId,
+        patch: ArticlePatch,
+        actor: &Actor,
+    ) -> Result<Article, StoreError> {
         let now = At::now();
         let mut tx = self.begin().await?;
         let (body_markdown, body_html) = patch.body.unzip();
@@ -166,7 +202,12 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound("article"));
         }
-        audit::record(&mut tx, AuditEntry::new(actor, "article.updated", "article", id.as_str(), json!({})), now).await?;
+        audit::record(
+            &mut tx,
+            AuditEntry::new(actor, "article.updated", "article", id.as_str(), json!({})),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.article(id).await
     }
@@ -175,18 +216,31 @@ impl Store {
         let now = At::now();
         let mut tx = self.begin().await?;
         let n = on_tx!(&mut tx, |conn, pg| {
-            sqlx::query("DELETE FROM articles WHERE id = $1").bind(id.as_str()).execute(conn).await?.rows_affected()
+            sqlx::query("DELETE FROM articles WHERE id = $1")
+                .bind(id.as_str())
+                .execute(conn)
+                .await?
+                .rows_affected()
         });
         if n == 0 {
             return Err(StoreError::NotFound("article"));
         }
-        audit::record(&mut tx, AuditEntry::new(actor, "article.deleted", "article", id.as_str(), json!({})), now).await?;
+        audit::record(
+            &mut tx,
+            AuditEntry::new(actor, "article.deleted", "article", id.as_str(), json!({})),
+            now,
+        )
+        .await?;
         tx.commit().await
     }
 
     /// Articles: with `q`, best match first (title matches count more than body matches);
     /// without, newest first.
-    pub async fn articles(&self, filter: &ArticleFilter, page: &PageRequest) -> Result<Page<Article>, StoreError> {
+    pub async fn articles(
+        &self,
+        filter: &ArticleFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Article>, StoreError> {
         let limit = page.limit();
         let pg = matches!(self.engine, crate::Engine::Postgres(_));
         let mut args = Args::default();
@@ -203,11 +257,19 @@ impl Store {
         let sql = match filter.q.as_deref() {
             Some(q) => {
                 if !search::has_words(q) {
-                    return Ok(Page { items: vec![], next_cursor: None });
+                    return Ok(Page {
+                        items: vec![],
+                        next_cursor: None,
+                    });
                 }
                 let offset = match &page.cursor {
                     Some(Cursor::Offset(n)) => *n,
-                    Some(_) => return Err(StoreError::conflict("cursor", "this cursor belongs to another list")),
+                    Some(_) => {
+                        return Err(StoreError::conflict(
+                            "cursor",
+                            "this cursor belongs to another list",
+                        ))
+                    }
                     None => 0,
                 };
                 if pg {
@@ -220,7 +282,10 @@ impl Store {
                     )
                 } else {
                     let Some(fts) = search::fts5_query(q) else {
-                        return Ok(Page { items: vec![], next_cursor: None });
+                        return Ok(Page {
+                            items: vec![],
+                            next_cursor: None,
+                        });
                     };
                     // bm25 weights: a title match counts five times a body match.
                     format!(
@@ -242,7 +307,10 @@ impl Store {
                 )
             }
         };
-        let rows: Vec<ArticleRow> = on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args).fetch_all(pool).await?);
+        let rows: Vec<ArticleRow> =
+            on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args)
+                .fetch_all(pool)
+                .await?);
         let items: Vec<Article> = rows.into_iter().map(Article::from).collect();
         let offset = match &page.cursor {
             Some(Cursor::Offset(n)) => *n,
@@ -251,7 +319,9 @@ impl Store {
         Ok(if filter.q.is_some() {
             Page::from_rows(items, limit, |_| Cursor::Offset(offset + limit))
         } else {
-            Page::from_rows(items, limit, |a: &Article| Cursor::AfterId(a.id.to_string()))
+            Page::from_rows(items, limit, |a: &Article| {
+                Cursor::AfterId(a.id.to_string())
+            })
         })
     }
 }

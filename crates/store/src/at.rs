@@ -35,7 +35,10 @@ impl Type<Sqlite> for At {
 }
 
 impl<'q> Encode<'q, Sqlite> for At {
-    fn encode_by_ref(&self, buf: &mut <Sqlite as Database>::ArgumentBuffer<'q>) -> Result<IsNull, BoxDynError> {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <Sqlite as Database>::ArgumentBuffer<'q>,
+    ) -> Result<IsNull, BoxDynError> {
         <i64 as Encode<'q, Sqlite>>::encode(self.0.timestamp_micros(), buf)
     }
 }
@@ -43,7 +46,9 @@ impl<'q> Encode<'q, Sqlite> for At {
 impl<'r> Decode<'r, Sqlite> for At {
     fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
         let micros = <i64 as Decode<'r, Sqlite>>::decode(value)?;
-        DateTime::from_timestamp_micros(micros).map(At).ok_or_else(|| "timestamp out of range".into())
+        DateTime::from_timestamp_micros(micros)
+            .map(At)
+            .ok_or_else(|| "timestamp out of range".into())
     }
 }
 
@@ -57,7 +62,10 @@ impl Type<Postgres> for At {
 }
 
 impl<'q> Encode<'q, Postgres> for At {
-    fn encode_by_ref(&self, buf: &mut <Postgres as Database>::ArgumentBuffer<'q>) -> Result<IsNull, BoxDynError> {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <Postgres as Database>::ArgumentBuffer<'q>,
+    ) -> Result<IsNull, BoxDynError> {
         <DateTime<Utc> as Encode<'q, Postgres>>::encode_by_ref(&self.0, buf)
     }
 }

@@ -18,8 +18,20 @@ pub struct AuditEntry<'a> {
 }
 
 impl<'a> AuditEntry<'a> {
-    pub fn new(actor: &'a Actor, action: &'static str, subject_type: &'static str, subject_id: &'a str, details: serde_json::Value) -> Self {
-        AuditEntry { actor, action, subject_type, subject_id, details }
+    pub fn new(
+        actor: &'a Actor,
+        action: &'static str,
+        subject_type: &'static str,
+        subject_id: &'a str,
+        details: serde_json::Value,
+    ) -> Self {
+        AuditEntry {
+            actor,
+            action,
+            subject_type,
+            subject_id,
+            details,
+        }
     }
 }
 
@@ -48,7 +60,11 @@ struct AuditRow {
     created_at: At,
 }
 
-pub(crate) async fn record(tx: &mut Tx, e: AuditEntry<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub(crate) async fn record(
+    tx: &mut Tx,
+    e: AuditEntry<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let id = AuditId::generate();
     on_tx!(tx, |conn, pg| {
         sqlx::query(
@@ -78,20 +94,31 @@ impl Store {
     }
 
     /// The audit log, newest first, optionally for one subject.
-    pub async fn audit_log(&self, subject: Option<(&str, &str)>, page: &PageRequest) -> Result<Page<AuditRecord>, StoreError> {
+    pub async fn audit_log(
+        &self,
+        subject: Option<(&str, &str)>,
+        page: &PageRequest,
+    ) -> Result<Page<AuditRecord>, StoreError> {
         let limit = page.limit();
         let mut args = Args::default();
         let mut sql = String::from(
             "SELECT id, actor_type, actor_id, action, subject_type, subject_id, details, created_at FROM audit_log WHERE 1 = 1",
         );
         if let Some((t, id)) = subject {
-            sql += &format!(" AND subject_type = {} AND subject_id = {}", args.text(t), args.text(id));
+            sql += &format!(
+                " AND subject_type = {} AND subject_id = {}",
+                args.text(t),
+                args.text(id)
+            );
         }
         if let Some(Cursor::AfterId(after)) = &page.cursor {
             sql += &format!(" AND id < {}", args.text(after.as_str()));
         }
         sql += &format!(" ORDER BY id DESC LIMIT {}", args.int(i64::from(limit) + 1));
-        let rows: Vec<AuditRow> = on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args).fetch_all(pool).await?);
+        let rows: Vec<AuditRow> =
+            on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args)
+                .fetch_all(pool)
+                .await?);
         let items = rows
             .into_iter()
             .map(|r| AuditRecord {
@@ -105,6 +132,8 @@ impl Store {
                 created_at: r.created_at.0,
             })
             .collect();
-        Ok(Page::from_rows(items, limit, |r: &AuditRecord| Cursor::AfterId(r.id.clone())))
+        Ok(Page::from_rows(items, limit, |r: &AuditRecord| {
+            Cursor::AfterId(r.id.clone())
+        }))
     }
 }

@@ -7,7 +7,8 @@ use crate::{on_engine, on_tx, At, Cursor, Page, PageRequest, Store, StoreError, 
 use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
 use concierge_domain::commerce::{
-    Amount, Currency, FinancialStatus, FulfillmentStatus, OrderNumber, OrderStatus, Quantity, TrackingStatus,
+    Amount, Currency, FinancialStatus, FulfillmentStatus, OrderNumber, OrderStatus, Quantity,
+    TrackingStatus,
 };
 use concierge_domain::ids::{CustomerId, LineItemId, OrderId, ShipmentId, TrackingEventId};
 use serde_json::json;
@@ -135,7 +136,8 @@ struct OrderRow {
     updated_at: At,
 }
 
-const ORDER_COLUMNS: &str = "id, source, external_id, number, customer_id, status, financial_status, fulfillment_status, \
+const ORDER_COLUMNS: &str =
+    "id, source, external_id, number, customer_id, status, financial_status, fulfillment_status, \
     currency, total, shipping_address, placed_at, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
@@ -217,7 +219,11 @@ impl ShipmentRow {
 impl Store {
     /// Creates or updates an order by `(source, external_id)`, with its customer and line
     /// items, in one transaction. Returns the order and whether it was new.
-    pub async fn upsert_order(&self, o: OrderUpsert, actor: &Actor) -> Result<(Order, bool), StoreError> {
+    pub async fn upsert_order(
+        &self,
+        o: OrderUpsert,
+        actor: &Actor,
+    ) -> Result<(Order, bool), StoreError> {
         let now = At::now();
         let mut tx = self.begin().await?;
         let customer_id = customers::resolve(&mut tx, &o.customer, now).await?;
@@ -258,7 +264,13 @@ impl Store {
             .await?.rows_affected()
         });
         // Line items are replaced whole: the platform's latest view of the order wins.
-        on_tx!(&mut tx, |conn, pg| sqlx::query("DELETE FROM line_items WHERE order_id = $1").bind(&id).execute(conn).await?.rows_affected());
+        on_tx!(&mut tx, |conn, pg| sqlx::query(
+            "DELETE FROM line_items WHERE order_id = $1"
+        )
+        .bind(&id)
+        .execute(conn)
+        .await?
+        .rows_affected());
         for (position, item) in o.line_items.iter().enumerate() {
             on_tx!(&mut tx, |conn, pg| {
                 sqlx::query(
@@ -275,8 +287,23 @@ impl Store {
                 .await?.rows_affected()
             });
         }
-        let action = if created { "order.created" } else { "order.updated" };
-        audit::record(&mut tx, AuditEntry::new(actor, action, "order", &id, json!({ "source": o.source, "number": o.number.as_str() })), now).await?;
+        let action = if created {
+            "order.created"
+        } else {
+            "order.updated"
+        };
+        audit::record(
+            &mut tx,
+            AuditEntry::new(
+                actor,
+                action,
+                "order",
+                &id,
+                json!({ "source": o.source, "number": o.number.as_str() }),
+            ),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         let order = self.order(&OrderId::from_trusted(id)).await?;
         Ok((order, created))
@@ -284,14 +311,21 @@ impl Store {
 
     pub async fn order(&self, id: &OrderId) -> Result<Order, StoreError> {
         let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
-        let row: Option<OrderRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(pool).await?);
+        let row: Option<OrderRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .fetch_optional(pool)
+            .await?);
         let row = row.ok_or(StoreError::NotFound("order"))?;
         let mut orders = self.complete_orders(vec![row]).await?;
         orders.pop().ok_or(StoreError::NotFound("order"))
     }
 
     /// Orders, newest placed first.
-    pub async fn orders(&self, filter: &OrderFilter, page: &PageRequest) -> Result<Page<Order>, StoreError> {
+    pub async fn orders(
+        &self,
+        filter: &OrderFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Order>, StoreError> {
         let limit = page.limit();
         let mut args = Args::default();
         let mut sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1");
@@ -307,17 +341,33 @@ impl Store {
         }
         match &page.cursor {
             Some(Cursor::After { micros, id }) => {
-                let t = args.time(At(DateTime::from_timestamp_micros(*micros).unwrap_or_default()));
+                let t = args.time(At(
+                    DateTime::from_timestamp_micros(*micros).unwrap_or_default()
+                ));
                 let i = args.text(id.as_str());
                 sql += &format!(" AND (placed_at < {t} OR (placed_at = {t} AND id < {i}))");
             }
-            Some(_) => return Err(StoreError::conflict("cursor", "this cursor belongs to another list")),
+            Some(_) => {
+                return Err(StoreError::conflict(
+                    "cursor",
+                    "this cursor belongs to another list",
+                ))
+            }
             None => {}
         }
-        sql += &format!(" ORDER BY placed_at DESC, id DESC LIMIT {}", args.int(i64::from(limit) + 1));
-        let rows: Vec<OrderRow> = on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args).fetch_all(pool).await?);
+        sql += &format!(
+            " ORDER BY placed_at DESC, id DESC LIMIT {}",
+            args.int(i64::from(limit) + 1)
+        );
+        let rows: Vec<OrderRow> =
+            on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args)
+                .fetch_all(pool)
+                .await?);
         let orders = self.complete_orders(rows).await?;
-        Ok(Page::from_rows(orders, limit, |o: &Order| Cursor::After { micros: o.placed_at.timestamp_micros(), id: o.id.to_string() }))
+        Ok(Page::from_rows(orders, limit, |o: &Order| Cursor::After {
+            micros: o.placed_at.timestamp_micros(),
+            id: o.id.to_string(),
+        }))
     }
 
     /// Adds line items and shipments (with their scans) to order rows, in three queries.
@@ -331,16 +381,22 @@ impl Store {
             "SELECT id, order_id, sku, title, quantity, price FROM line_items WHERE order_id IN ({}) ORDER BY order_id, position",
             args.texts(ids.iter().copied())
         );
-        let items: Vec<LineItemRow> = on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args).fetch_all(pool).await?);
+        let items: Vec<LineItemRow> =
+            on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args)
+                .fetch_all(pool)
+                .await?);
         let mut items_by_order: HashMap<String, Vec<LineItem>> = HashMap::new();
         for i in items {
-            items_by_order.entry(i.order_id).or_default().push(LineItem {
-                id: LineItemId::from_trusted(i.id),
-                sku: i.sku,
-                title: i.title,
-                quantity: i.quantity,
-                price: i.price,
-            });
+            items_by_order
+                .entry(i.order_id)
+                .or_default()
+                .push(LineItem {
+                    id: LineItemId::from_trusted(i.id),
+                    sku: i.sku,
+                    title: i.title,
+                    quantity: i.quantity,
+                    price: i.price,
+                });
         }
         let mut shipments_by_order = self.shipments_of(&ids).await?;
         rows.into_iter()
@@ -354,8 +410,10 @@ impl Store {
                     number: r.number,
                     customer_id: CustomerId::from_trusted(r.customer_id),
                     status: OrderStatus::parse(&r.status).map_err(corrupt)?,
-                    financial_status: FinancialStatus::parse(&r.financial_status).map_err(corrupt)?,
-                    fulfillment_status: FulfillmentStatus::parse(&r.fulfillment_status).map_err(corrupt)?,
+                    financial_status: FinancialStatus::parse(&r.financial_status)
+                        .map_err(corrupt)?,
+                    fulfillment_status: FulfillmentStatus::parse(&r.fulfillment_status)
+                        .map_err(corrupt)?,
                     currency: r.currency,
                     total: r.total,
                     placed_at: r.placed_at.0,
@@ -367,13 +425,19 @@ impl Store {
             .collect()
     }
 
-    async fn shipments_of(&self, order_ids: &[&str]) -> Result<HashMap<String, Vec<Shipment>>, StoreError> {
+    async fn shipments_of(
+        &self,
+        order_ids: &[&str],
+    ) -> Result<HashMap<String, Vec<Shipment>>, StoreError> {
         let mut args = Args::default();
         let sql = format!(
             "SELECT {SHIPMENT_COLUMNS} FROM shipments WHERE order_id IN ({}) ORDER BY created_at, id",
             args.texts(order_ids.iter().copied())
         );
-        let rows: Vec<ShipmentRow> = on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args).fetch_all(pool).await?);
+        let rows: Vec<ShipmentRow> =
+            on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args)
+                .fetch_all(pool)
+                .await?);
         let shipment_ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         let mut events = self.events_of(&shipment_ids).await?;
         let mut out: HashMap<String, Vec<Shipment>> = HashMap::new();
@@ -385,7 +449,10 @@ impl Store {
         Ok(out)
     }
 
-    async fn events_of(&self, shipment_ids: &[&str]) -> Result<HashMap<String, Vec<TrackingEvent>>, StoreError> {
+    async fn events_of(
+        &self,
+        shipment_ids: &[&str],
+    ) -> Result<HashMap<String, Vec<TrackingEvent>>, StoreError> {
         let mut out: HashMap<String, Vec<TrackingEvent>> = HashMap::new();
         if shipment_ids.is_empty() {
             return Ok(out);
@@ -395,7 +462,10 @@ impl Store {
             "SELECT {EVENT_COLUMNS} FROM tracking_events WHERE shipment_id IN ({}) ORDER BY occurred_at, id",
             args.texts(shipment_ids.iter().copied())
         );
-        let rows: Vec<EventRow> = on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args).fetch_all(pool).await?);
+        let rows: Vec<EventRow> =
+            on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args)
+                .fetch_all(pool)
+                .await?);
         for r in rows {
             let sid = r.shipment_id.clone();
             out.entry(sid).or_default().push(r.into_event()?);
@@ -403,11 +473,19 @@ impl Store {
         Ok(out)
     }
 
-    pub async fn add_shipment(&self, order_id: &OrderId, s: NewShipment, actor: &Actor) -> Result<Shipment, StoreError> {
+    pub async fn add_shipment(
+        &self,
+        order_id: &OrderId,
+        s: NewShipment,
+        actor: &Actor,
+    ) -> Result<Shipment, StoreError> {
         let now = At::now();
         let mut tx = self.begin().await?;
         let exists: Option<String> = on_tx!(&mut tx, |conn, pg| {
-            sqlx::query_scalar("SELECT id FROM orders WHERE id = $1").bind(order_id.as_str()).fetch_optional(conn).await?
+            sqlx::query_scalar("SELECT id FROM orders WHERE id = $1")
+                .bind(order_id.as_str())
+                .fetch_optional(conn)
+                .await?
         });
         if exists.is_none() {
             return Err(StoreError::NotFound("order"));
@@ -429,14 +507,28 @@ impl Store {
             .execute(conn)
             .await?.rows_affected()
         });
-        audit::record(&mut tx, AuditEntry::new(actor, "shipment.created", "shipment", id.as_str(), json!({ "order_id": order_id.as_str(), "carrier": s.carrier })), now).await?;
+        audit::record(
+            &mut tx,
+            AuditEntry::new(
+                actor,
+                "shipment.created",
+                "shipment",
+                id.as_str(),
+                json!({ "order_id": order_id.as_str(), "carrier": s.carrier }),
+            ),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.shipment(&id).await
     }
 
     pub async fn shipment(&self, id: &ShipmentId) -> Result<Shipment, StoreError> {
         let sql = format!("SELECT {SHIPMENT_COLUMNS} FROM shipments WHERE id = $1");
-        let row: Option<ShipmentRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(pool).await?);
+        let row: Option<ShipmentRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .fetch_optional(pool)
+            .await?);
         let row = row.ok_or(StoreError::NotFound("shipment"))?;
         let mut events = self.events_of(&[row.id.as_str()]).await?;
         let e = events.remove(id.as_str()).unwrap_or_default();
@@ -445,13 +537,20 @@ impl Store {
 
     /// Records a carrier scan and moves the shipment's status by the domain's rules (a late,
     /// older scan never moves it back).
-    pub async fn add_tracking_event(&self, shipment_id: &ShipmentId, e: NewTrackingEvent) -> Result<TrackingEvent, StoreError> {
+    pub async fn add_tracking_event(
+        &self,
+        shipment_id: &ShipmentId,
+        e: NewTrackingEvent,
+    ) -> Result<TrackingEvent, StoreError> {
         let now = At::now();
         let mut tx = self.begin().await?;
         let lock = if tx.is_postgres() { " FOR UPDATE" } else { "" };
         let sql = format!("SELECT status, last_event_at FROM shipments WHERE id = $1{lock}");
         let current: Option<(String, Option<At>)> =
-            on_tx!(&mut tx, |conn, pg| sqlx::query_as(&sql).bind(shipment_id.as_str()).fetch_optional(conn).await?);
+            on_tx!(&mut tx, |conn, pg| sqlx::query_as(&sql)
+                .bind(shipment_id.as_str())
+                .fetch_optional(conn)
+                .await?);
         let (status, last_event_at) = current.ok_or(StoreError::NotFound("shipment"))?;
         let status = TrackingStatus::parse(&status).map_err(corrupt)?;
         let last = last_event_at.map(|t| t.0);
@@ -481,7 +580,13 @@ impl Store {
     }
 }
 
-async fn insert_event(tx: &mut Tx, id: &TrackingEventId, shipment_id: &ShipmentId, e: &NewTrackingEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
+async fn insert_event(
+    tx: &mut Tx,
+    id: &TrackingEventId,
+    shipment_id: &ShipmentId,
+    e: &NewTrackingEvent,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     on_tx!(tx, |conn, pg| {
         sqlx::query(
             "INSERT INTO tracking_events (id, shipment_id, status, occurred_at, location, message, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -97,7 +97,15 @@ pub struct NewMessage {
 
 impl NewMessage {
     pub fn text(sender: SenderType, body: MessageBody) -> Self {
-        NewMessage { body, body_html: None, sender, agent_id: None, private: false, attachments: vec![], at: None }
+        NewMessage {
+            body,
+            body_html: None,
+            sender,
+            agent_id: None,
+            private: false,
+            attachments: vec![],
+            at: None,
+        }
     }
 }
 
@@ -262,14 +270,18 @@ async fn load_for_update(tx: &mut Tx, id: &ConversationId) -> Result<Conversatio
         "SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1{}",
         if tx.is_postgres() { " FOR UPDATE OF c" } else { "" }
     );
-    let row: Option<ConversationRow> =
-        on_tx!(tx, |conn, pg| sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(conn).await?);
+    let row: Option<ConversationRow> = on_tx!(tx, |conn, pg| sqlx::query_as(&sql)
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?);
     let row = row.ok_or(StoreError::NotFound("conversation"))?;
     let tags: Vec<String> = on_tx!(tx, |conn, pg| {
-        sqlx::query_scalar("SELECT tag FROM conversation_tags WHERE conversation_id = $1 ORDER BY tag")
-            .bind(id.as_str())
-            .fetch_all(conn)
-            .await?
+        sqlx::query_scalar(
+            "SELECT tag FROM conversation_tags WHERE conversation_id = $1 ORDER BY tag",
+        )
+        .bind(id.as_str())
+        .fetch_all(conn)
+        .await?
     });
     row.into_conversation(tags)
 }
@@ -303,9 +315,17 @@ async fn save(tx: &mut Tx, c: &Conversation, now: DateTime<Utc>) -> Result<(), S
 
 /// Inserts a message into a loaded conversation, applying the lifecycle rules, and queues its
 /// delivery when it goes out to the shopper.
-async fn add_message(tx: &mut Tx, c: &mut Conversation, m: NewMessage, now: DateTime<Utc>) -> Result<Message, StoreError> {
+async fn add_message(
+    tx: &mut Tx,
+    c: &mut Conversation,
+    m: NewMessage,
+    now: DateTime<Utc>,
+) -> Result<Message, StoreError> {
     let at = m.at.unwrap_or(now);
-    let recorded = c.lifecycle.record_message(c.channel, m.sender, m.private, at).map_err(lifecycle_refused)?;
+    let recorded = c
+        .lifecycle
+        .record_message(c.channel, m.sender, m.private, at)
+        .map_err(lifecycle_refused)?;
     c.message_count += 1;
     let id = MessageId::generate();
     on_tx!(tx, |conn, pg| {
@@ -354,8 +374,11 @@ async fn add_message(tx: &mut Tx, c: &mut Conversation, m: NewMessage, now: Date
     if recorded.needs_delivery {
         jobs::enqueue(
             tx,
-            NewJob::now(DELIVER_JOB, json!({ "message_id": id.as_str(), "conversation_id": c.id.as_str() }))
-                .dedupe(format!("deliver:{id}")),
+            NewJob::now(
+                DELIVER_JOB,
+                json!({ "message_id": id.as_str(), "conversation_id": c.id.as_str() }),
+            )
+            .dedupe(format!("deliver:{id}")),
             now,
         )
         .await?;
@@ -374,35 +397,59 @@ async fn add_message(tx: &mut Tx, c: &mut Conversation, m: NewMessage, now: Date
     })
 }
 
-async fn set_tags(tx: &mut Tx, id: &ConversationId, tags: &[Label], now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+async fn set_tags(
+    tx: &mut Tx,
+    id: &ConversationId,
+    tags: &[Label],
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, StoreError> {
     let mut names: Vec<String> = tags.iter().map(|t| t.as_str().to_lowercase()).collect();
     names.sort();
     names.dedup();
     on_tx!(tx, |conn, pg| {
-        sqlx::query("DELETE FROM conversation_tags WHERE conversation_id = $1").bind(id.as_str()).execute(conn).await?.rows_affected()
+        sqlx::query("DELETE FROM conversation_tags WHERE conversation_id = $1")
+            .bind(id.as_str())
+            .execute(conn)
+            .await?
+            .rows_affected()
     });
     for name in &names {
         on_tx!(tx, |conn, pg| {
-            sqlx::query("INSERT INTO tags (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-                .bind(name)
-                .bind(At(now))
-                .execute(&mut *conn)
-                .await?.rows_affected();
+            sqlx::query(
+                "INSERT INTO tags (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .bind(At(now))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
             sqlx::query("INSERT INTO conversation_tags (conversation_id, tag) VALUES ($1, $2)")
                 .bind(id.as_str())
                 .bind(name)
                 .execute(conn)
-                .await?.rows_affected()
+                .await?
+                .rows_affected()
         });
     }
     Ok(names)
 }
 
-async fn require_exists(tx: &mut Tx, table: &str, id: &str, field: &'static str) -> Result<(), StoreError> {
+async fn require_exists(
+    tx: &mut Tx,
+    table: &str,
+    id: &str,
+    field: &'static str,
+) -> Result<(), StoreError> {
     let sql = format!("SELECT count(*) FROM {table} WHERE id = $1");
-    let n: i64 = on_tx!(tx, |conn, pg| sqlx::query_scalar(&sql).bind(id).fetch_one(conn).await?);
+    let n: i64 = on_tx!(tx, |conn, pg| sqlx::query_scalar(&sql)
+        .bind(id)
+        .fetch_one(conn)
+        .await?);
     if n == 0 {
-        return Err(StoreError::reference(field, format!("{field} does not name an existing record")));
+        return Err(StoreError::reference(
+            field,
+            format!("{field} does not name an existing record"),
+        ));
     }
     Ok(())
 }
@@ -410,7 +457,11 @@ async fn require_exists(tx: &mut Tx, table: &str, id: &str, field: &'static str)
 impl Store {
     /// Opens a conversation with its first message, finding or creating the customer, in one
     /// transaction.
-    pub async fn create_conversation(&self, new: NewConversation, actor: &Actor) -> Result<(Conversation, Message), StoreError> {
+    pub async fn create_conversation(
+        &self,
+        new: NewConversation,
+        actor: &Actor,
+    ) -> Result<(Conversation, Message), StoreError> {
         let now = At::now();
         let opened_at = new.message.at.unwrap_or(now);
         let mut tx = self.begin().await?;
@@ -440,14 +491,29 @@ impl Store {
         let mut conversation = load_for_update(&mut tx, &id).await?;
         let message = add_message(&mut tx, &mut conversation, new.message, now).await?;
         save(&mut tx, &conversation, opened_at.max(now)).await?;
-        audit::record(&mut tx, AuditEntry::new(actor, "conversation.created", "conversation", id.as_str(), json!({ "channel": new.channel.as_str() })), now).await?;
+        audit::record(
+            &mut tx,
+            AuditEntry::new(
+                actor,
+                "conversation.created",
+                "conversation",
+                id.as_str(),
+                json!({ "channel": new.channel.as_str() }),
+            ),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         conversation.updated_at = now;
         Ok((conversation, message))
     }
 
     /// Adds a message to a conversation.
-    pub async fn append_message(&self, id: &ConversationId, new: NewMessage) -> Result<(Conversation, Message), StoreError> {
+    pub async fn append_message(
+        &self,
+        id: &ConversationId,
+        new: NewMessage,
+    ) -> Result<(Conversation, Message), StoreError> {
         let now = At::now();
         let mut tx = self.begin().await?;
         let mut conversation = load_for_update(&mut tx, id).await?;
@@ -460,7 +526,12 @@ impl Store {
 
     /// Applies a change to status, snooze, priority, assignment, team or tags, recording each
     /// change in the audit log. Snoozing queues the wake-up.
-    pub async fn update_conversation(&self, id: &ConversationId, patch: ConversationPatch, actor: &Actor) -> Result<Conversation, StoreError> {
+    pub async fn update_conversation(
+        &self,
+        id: &ConversationId,
+        patch: ConversationPatch,
+        actor: &Actor,
+    ) -> Result<Conversation, StoreError> {
         let now = At::now();
         let mut tx = self.begin().await?;
         let mut c = load_for_update(&mut tx, id).await?;
@@ -468,8 +539,13 @@ impl Store {
         if patch.status.is_some() || patch.snooze_until.is_some() {
             let to = patch.status.unwrap_or(c.lifecycle.status);
             let from = c.lifecycle.status;
-            c.lifecycle.change_status(to, patch.snooze_until, now).map_err(lifecycle_refused)?;
-            changes.insert("status".into(), json!({ "from": from.as_str(), "to": to.as_str() }));
+            c.lifecycle
+                .change_status(to, patch.snooze_until, now)
+                .map_err(lifecycle_refused)?;
+            changes.insert(
+                "status".into(),
+                json!({ "from": from.as_str(), "to": to.as_str() }),
+            );
             if let (ConversationStatus::Snoozed, Some(until)) = (to, c.lifecycle.snooze_until) {
                 changes.insert("snooze_until".into(), json!(until.to_rfc3339()));
                 jobs::enqueue(
@@ -482,7 +558,10 @@ impl Store {
             }
         }
         if let Some(p) = patch.priority {
-            changes.insert("priority".into(), json!({ "from": c.priority.as_str(), "to": p.as_str() }));
+            changes.insert(
+                "priority".into(),
+                json!({ "from": c.priority.as_str(), "to": p.as_str() }),
+            );
             c.priority = p;
         }
         if let Some(assignee) = patch.assignee_id {
@@ -506,7 +585,18 @@ impl Store {
         }
         save(&mut tx, &c, now).await?;
         if !changes.is_empty() {
-            audit::record(&mut tx, AuditEntry::new(actor, "conversation.updated", "conversation", id.as_str(), serde_json::Value::Object(changes)), now).await?;
+            audit::record(
+                &mut tx,
+                AuditEntry::new(
+                    actor,
+                    "conversation.updated",
+                    "conversation",
+                    id.as_str(),
+                    serde_json::Value::Object(changes),
+                ),
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         c.updated_at = now;
@@ -516,7 +606,11 @@ impl Store {
     /// Reopens a snoozed conversation whose time has come. Returns whether it woke; a
     /// conversation that was re-snoozed later or reopened meanwhile is left alone, so a stale
     /// or repeated wake-up job does nothing.
-    pub async fn wake_conversation(&self, id: &ConversationId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn wake_conversation(
+        &self,
+        id: &ConversationId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         let mut c = match load_for_update(&mut tx, id).await {
             Err(StoreError::NotFound(_)) => return Ok(false),
@@ -525,23 +619,41 @@ impl Store {
         let woke = c.lifecycle.wake(now);
         if woke {
             save(&mut tx, &c, now).await?;
-            audit::record(&mut tx, AuditEntry::new(&Actor::System, "conversation.woke", "conversation", id.as_str(), json!({})), now).await?;
+            audit::record(
+                &mut tx,
+                AuditEntry::new(
+                    &Actor::System,
+                    "conversation.woke",
+                    "conversation",
+                    id.as_str(),
+                    json!({}),
+                ),
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(woke)
     }
 
     /// Records the detected intent of the latest inbound message.
-    pub async fn set_intent(&self, id: &ConversationId, intent: &str, confidence: f64) -> Result<(), StoreError> {
+    pub async fn set_intent(
+        &self,
+        id: &ConversationId,
+        intent: &str,
+        confidence: f64,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         let n = on_tx!(&mut tx, |conn, pg| {
-            sqlx::query("UPDATE conversations SET intent = $2, intent_confidence = $3 WHERE id = $1")
-                .bind(id.as_str())
-                .bind(intent)
-                .bind(confidence)
-                .execute(conn)
-                .await?
-                .rows_affected()
+            sqlx::query(
+                "UPDATE conversations SET intent = $2, intent_confidence = $3 WHERE id = $1",
+            )
+            .bind(id.as_str())
+            .bind(intent)
+            .bind(confidence)
+            .execute(conn)
+            .await?
+            .rows_affected()
         });
         tx.commit().await?;
         if n == 0 {
@@ -552,8 +664,10 @@ impl Store {
 
     pub async fn conversation(&self, id: &ConversationId) -> Result<Conversation, StoreError> {
         let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1");
-        let row: Option<ConversationRow> =
-            on_engine!(self, |pool, pg| sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(pool).await?);
+        let row: Option<ConversationRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .fetch_optional(pool)
+            .await?);
         let row = row.ok_or(StoreError::NotFound("conversation"))?;
         let mut tags = self.tags_of(&[row.id.as_str()]).await?;
         row.into_conversation(tags.remove(id.as_str()).unwrap_or_default())
@@ -561,9 +675,13 @@ impl Store {
 
     /// A conversation's messages, oldest first.
     pub async fn messages(&self, id: &ConversationId) -> Result<Vec<Message>, StoreError> {
-        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY seq");
-        let rows: Vec<MessageRow> =
-            on_engine!(self, |pool, pg| sqlx::query_as(&sql).bind(id.as_str()).fetch_all(pool).await?);
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY seq"
+        );
+        let rows: Vec<MessageRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .fetch_all(pool)
+            .await?);
         let attachment_rows: Vec<AttachmentRow> = on_engine!(self, |pool, pg| {
             sqlx::query_as(
                 "SELECT a.id, a.message_id, a.filename, a.content_type, a.size_bytes, a.storage_key FROM attachments a \
@@ -573,15 +691,19 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        let mut by_message: std::collections::HashMap<String, Vec<Attachment>> = std::collections::HashMap::new();
+        let mut by_message: std::collections::HashMap<String, Vec<Attachment>> =
+            std::collections::HashMap::new();
         for a in attachment_rows {
-            by_message.entry(a.message_id).or_default().push(Attachment {
-                id: AttachmentId::from_trusted(a.id),
-                filename: a.filename,
-                content_type: a.content_type,
-                size_bytes: a.size_bytes,
-                storage_key: a.storage_key,
-            });
+            by_message
+                .entry(a.message_id)
+                .or_default()
+                .push(Attachment {
+                    id: AttachmentId::from_trusted(a.id),
+                    filename: a.filename,
+                    content_type: a.content_type,
+                    size_bytes: a.size_bytes,
+                    storage_key: a.storage_key,
+                });
         }
         rows.into_iter()
             .map(|r| {
@@ -592,7 +714,11 @@ impl Store {
     }
 
     /// The inbox: conversations matching the filter, newest activity first.
-    pub async fn conversations(&self, filter: &ConversationFilter, page: &PageRequest) -> Result<Page<Conversation>, StoreError> {
+    pub async fn conversations(
+        &self,
+        filter: &ConversationFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Conversation>, StoreError> {
         let limit = page.limit();
         let pg = matches!(self.engine, crate::Engine::Postgres(_));
         let mut args = Args::default();
@@ -619,7 +745,10 @@ impl Store {
         }
         if let Some(q) = &filter.q {
             if !search::has_words(q) {
-                return Ok(Page { items: vec![], next_cursor: None });
+                return Ok(Page {
+                    items: vec![],
+                    next_cursor: None,
+                });
             }
             if pg {
                 let tsq = search::pg_tsquery(&args.text(q.as_str()));
@@ -628,7 +757,10 @@ impl Store {
                 );
             } else {
                 let Some(fts) = search::fts5_query(q) else {
-                    return Ok(Page { items: vec![], next_cursor: None });
+                    return Ok(Page {
+                        items: vec![],
+                        next_cursor: None,
+                    });
                 };
                 let p = args.text(fts);
                 sql += &format!(
@@ -644,12 +776,22 @@ impl Store {
                 let pi = args.text(id.as_str());
                 sql += &format!(" AND (c.last_activity_at < {pt} OR (c.last_activity_at = {pt} AND c.id < {pi}))");
             }
-            Some(_) => return Err(StoreError::conflict("cursor", "this cursor belongs to another list")),
+            Some(_) => {
+                return Err(StoreError::conflict(
+                    "cursor",
+                    "this cursor belongs to another list",
+                ))
+            }
             None => {}
         }
-        sql += &format!(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT {}", args.int(i64::from(limit) + 1));
+        sql += &format!(
+            " ORDER BY c.last_activity_at DESC, c.id DESC LIMIT {}",
+            args.int(i64::from(limit) + 1)
+        );
         let rows: Vec<ConversationRow> =
-            on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args).fetch_all(pool).await?);
+            on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args)
+                .fetch_all(pool)
+                .await?);
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         let mut tags = self.tags_of(&ids).await?;
         let items = rows
@@ -659,14 +801,20 @@ impl Store {
                 r.into_conversation(t)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_rows(items, limit, |c: &Conversation| Cursor::After {
-            micros: c.lifecycle.last_activity_at.timestamp_micros(),
-            id: c.id.to_string(),
+        Ok(Page::from_rows(items, limit, |c: &Conversation| {
+            Cursor::After {
+                micros: c.lifecycle.last_activity_at.timestamp_micros(),
+                id: c.id.to_string(),
+            }
         }))
     }
 
-    async fn tags_of(&self, ids: &[&str]) -> Result<std::collections::HashMap<String, Vec<String>>, StoreError> {
-        let mut map: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    async fn tags_of(
+        &self,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, Vec<String>>, StoreError> {
+        let mut map: std::collections::HashMap<String, Vec<String>> =
+            std::collections::HashMap::new();
         if ids.is_empty() {
             return Ok(map);
         }
@@ -676,7 +824,9 @@ impl Store {
             args.texts(ids.iter().copied())
         );
         let rows: Vec<(String, String)> =
-            on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args).fetch_all(pool).await?);
+            on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args)
+                .fetch_all(pool)
+                .await?);
         for (cid, tag) in rows {
             map.entry(cid).or_default().push(tag);
         }
@@ -684,14 +834,19 @@ impl Store {
     }
 
     /// Marks an outbound message's delivery progress (used by channel transports).
-    pub async fn set_delivery_status(&self, id: &MessageId, status: DeliveryStatus) -> Result<(), StoreError> {
+    pub async fn set_delivery_status(
+        &self,
+        id: &MessageId,
+        status: DeliveryStatus,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         on_tx!(&mut tx, |conn, pg| {
             sqlx::query("UPDATE messages SET delivery_status = $2 WHERE id = $1")
                 .bind(id.as_str())
                 .bind(status.as_str())
                 .execute(conn)
-                .await?.rows_affected()
+                .await?
+                .rows_affected()
         });
         tx.commit().await
     }

@@ -32,7 +32,10 @@ impl CustomerRef {
     fn identities(&self) -> Vec<Identity> {
         let mut out = Vec::with_capacity(3);
         if let Some((source, id)) = &self.external {
-            out.push(Identity::External { source: source.clone(), id: id.clone() });
+            out.push(Identity::External {
+                source: source.clone(),
+                id: id.clone(),
+            });
         }
         if let Some(e) = &self.email {
             out.push(Identity::Email(e.clone()));
@@ -98,10 +101,17 @@ const CUSTOMER_COLUMNS: &str = "id, name, email, phone, created_at, updated_at";
 /// Finds the customer behind any of the handles, or creates one, inside `tx`. Handles not yet
 /// known are attached to the customer found; a handle that already belongs to a different
 /// customer stays with them (merging two customers is an agent's decision, not ours).
-pub(crate) async fn resolve(tx: &mut Tx, who: &CustomerRef, now: DateTime<Utc>) -> Result<CustomerId, StoreError> {
+pub(crate) async fn resolve(
+    tx: &mut Tx,
+    who: &CustomerRef,
+    now: DateTime<Utc>,
+) -> Result<CustomerId, StoreError> {
     let identities = who.identities();
     if identities.is_empty() {
-        return Err(StoreError::reference("customer", "a customer needs an email, a phone number or an external id"));
+        return Err(StoreError::reference(
+            "customer",
+            "a customer needs an email, a phone number or an external id",
+        ));
     }
     let mut found: Option<String> = None;
     let mut unknown = Vec::new();
@@ -109,11 +119,13 @@ pub(crate) async fn resolve(tx: &mut Tx, who: &CustomerRef, now: DateTime<Utc>) 
         let kind = identity.kind().as_str();
         let key = identity.key();
         let owner: Option<String> = on_tx!(tx, |conn, pg| {
-            sqlx::query_scalar("SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2")
-                .bind(kind)
-                .bind(&key)
-                .fetch_optional(conn)
-                .await?
+            sqlx::query_scalar(
+                "SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2",
+            )
+            .bind(kind)
+            .bind(&key)
+            .fetch_optional(conn)
+            .await?
         });
         match owner {
             Some(id) => {
@@ -191,7 +203,10 @@ impl Store {
     pub async fn customer(&self, id: &CustomerId) -> Result<Customer, StoreError> {
         let sql = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1");
         let row: Option<CustomerRow> = on_engine!(self, |pool, pg| {
-            sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(pool).await?
+            sqlx::query_as(&sql)
+                .bind(id.as_str())
+                .fetch_optional(pool)
+                .await?
         });
         let row = row.ok_or(StoreError::NotFound("customer"))?;
         let mut identities = self.identities_of(&[row.id.clone()]).await?;
@@ -199,7 +214,11 @@ impl Store {
     }
 
     /// Customers, newest first.
-    pub async fn customers(&self, filter: &CustomerFilter, page: &PageRequest) -> Result<Page<Customer>, StoreError> {
+    pub async fn customers(
+        &self,
+        filter: &CustomerFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Customer>, StoreError> {
         let limit = page.limit();
         let after = match &page.cursor {
             Some(Cursor::AfterId(id)) => Some(id.clone()),
@@ -210,7 +229,10 @@ impl Store {
             (None, Some(p)) => Some(("phone", p.as_str().to_owned())),
             (None, None) => None,
         };
-        let q = filter.q.as_ref().map(|q| format!("{}%", escape_like(&q.to_lowercase())));
+        let q = filter
+            .q
+            .as_ref()
+            .map(|q| format!("{}%", escape_like(&q.to_lowercase())));
         let sql = format!(
             "SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE ($1 IS NULL OR id < $1) \
              AND ($2 IS NULL OR EXISTS (SELECT 1 FROM customer_identities i WHERE i.customer_id = c.id AND i.kind = $2 AND i.value = $3)) \
@@ -236,15 +258,24 @@ impl Store {
                 r.into_customer(ids)
             })
             .collect();
-        Ok(Page::from_rows(customers, limit, |c: &Customer| Cursor::AfterId(c.id.to_string())))
+        Ok(Page::from_rows(customers, limit, |c: &Customer| {
+            Cursor::AfterId(c.id.to_string())
+        }))
     }
 
-    async fn identities_of(&self, ids: &[String]) -> Result<std::collections::HashMap<String, Vec<Identity>>, StoreError> {
-        let mut map: std::collections::HashMap<String, Vec<Identity>> = std::collections::HashMap::new();
+    async fn identities_of(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<Identity>>, StoreError> {
+        let mut map: std::collections::HashMap<String, Vec<Identity>> =
+            std::collections::HashMap::new();
         if ids.is_empty() {
             return Ok(map);
         }
-        let placeholders = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let placeholders = (1..=ids.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
             "SELECT customer_id, kind, value FROM customer_identities WHERE customer_id IN ({placeholders}) ORDER BY created_at, kind"
         );

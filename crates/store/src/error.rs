@@ -8,10 +8,16 @@ pub enum StoreError {
     NotFound(&'static str),
     /// A uniqueness rule or a state rule refused the write; `field` names what clashed.
     #[error("{message}")]
-    Conflict { field: &'static str, message: String },
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
     /// A referenced record does not exist (an unknown assignee, team, order).
     #[error("{message}")]
-    Reference { field: &'static str, message: String },
+    Reference {
+        field: &'static str,
+        message: String,
+    },
     /// The database is locked, down or overloaded; retrying later may work.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
@@ -27,11 +33,17 @@ pub enum StoreError {
 
 impl StoreError {
     pub(crate) fn conflict(field: &'static str, message: impl Into<String>) -> Self {
-        StoreError::Conflict { field, message: message.into() }
+        StoreError::Conflict {
+            field,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn reference(field: &'static str, message: impl Into<String>) -> Self {
-        StoreError::Reference { field, message: message.into() }
+        StoreError::Reference {
+            field,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn corrupt(what: impl std::fmt::Display) -> Self {
@@ -42,9 +54,10 @@ impl StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
-                StoreError::Unavailable(e.to_string())
-            }
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => StoreError::Unavailable(e.to_string()),
             sqlx::Error::Database(db) => {
                 let code = db.code().unwrap_or_default();
                 // SQLite: 5 SQLITE_BUSY, 6 SQLITE_LOCKED, 10 SQLITE_IOERR, 13 SQLITE_FULL,
@@ -60,9 +73,15 @@ impl From<sqlx::Error> for StoreError {
                 if sqlite_unavailable || pg_unavailable {
                     StoreError::Unavailable(db.message().to_owned())
                 } else if db.is_unique_violation() {
-                    StoreError::Conflict { field: "id", message: "a record with that key already exists".into() }
+                    StoreError::Conflict {
+                        field: "id",
+                        message: "a record with that key already exists".into(),
+                    }
                 } else if db.is_foreign_key_violation() {
-                    StoreError::Reference { field: "id", message: "a referenced record does not exist".into() }
+                    StoreError::Reference {
+                        field: "id",
+                        message: "a referenced record does not exist".into(),
+                    }
                 } else {
                     StoreError::Database(e)
                 }

@@ -39,11 +39,20 @@ pub struct NewJob {
 
 impl NewJob {
     pub fn now(kind: &'static str, payload: serde_json::Value) -> Self {
-        NewJob { kind, payload, run_at: None, max_attempts: DEFAULT_MAX_ATTEMPTS, dedupe_key: None }
+        NewJob {
+            kind,
+            payload,
+            run_at: None,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            dedupe_key: None,
+        }
     }
 
     pub fn at(kind: &'static str, payload: serde_json::Value, run_at: DateTime<Utc>) -> Self {
-        NewJob { run_at: Some(run_at), ..NewJob::now(kind, payload) }
+        NewJob {
+            run_at: Some(run_at),
+            ..NewJob::now(kind, payload)
+        }
     }
 
     pub fn dedupe(mut self, key: impl Into<String>) -> Self {
@@ -104,7 +113,11 @@ impl JobRow {
 
 /// Enqueues a job inside the caller's transaction: it exists exactly when the change that
 /// asked for it was committed.
-pub(crate) async fn enqueue(tx: &mut Tx, job: NewJob, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub(crate) async fn enqueue(
+    tx: &mut Tx,
+    job: NewJob,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let id = JobId::generate();
     on_tx!(tx, |conn, pg| {
         sqlx::query(
@@ -142,7 +155,13 @@ impl Store {
     /// Claims up to `limit` due jobs of the given kinds for `worker`, leasing them. Jobs of
     /// kinds no worker handles yet (a channel not configured) wait, durable, until one does.
     /// Jobs whose lease ran out (their worker died) are due again.
-    pub async fn claim_jobs(&self, kinds: &[&str], worker: &str, limit: u32, now: DateTime<Utc>) -> Result<Vec<Job>, StoreError> {
+    pub async fn claim_jobs(
+        &self,
+        kinds: &[&str],
+        worker: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Job>, StoreError> {
         if kinds.is_empty() {
             return Ok(vec![]);
         }
@@ -153,7 +172,11 @@ impl Store {
         let p_worker = args.text(worker);
         let p_kinds = args.texts(kinds.iter().copied());
         let p_limit = args.int(i64::from(limit));
-        let lock = if tx.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" };
+        let lock = if tx.is_postgres() {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
         let sql = format!(
             "UPDATE jobs SET status = 'running', locked_until = {p_until}, locked_by = {p_worker}, \
              attempts = attempts + 1, updated_at = {p_now} \
@@ -162,9 +185,14 @@ impl Store {
              ORDER BY run_at LIMIT {p_limit}{lock}) \
              RETURNING {JOB_COLUMNS}"
         );
-        let rows: Vec<JobRow> = on_tx!(&mut tx, |conn, pg| bind_args!(sqlx::query_as(&sql), args).fetch_all(conn).await?);
+        let rows: Vec<JobRow> = on_tx!(&mut tx, |conn, pg| bind_args!(sqlx::query_as(&sql), args)
+            .fetch_all(conn)
+            .await?);
         tx.commit().await?;
-        let mut jobs = rows.into_iter().map(JobRow::into_job).collect::<Result<Vec<_>, _>>()?;
+        let mut jobs = rows
+            .into_iter()
+            .map(JobRow::into_job)
+            .collect::<Result<Vec<_>, _>>()?;
         jobs.sort_by_key(|j| j.run_at);
         Ok(jobs)
     }
@@ -188,7 +216,14 @@ impl Store {
 
     /// Records a failed attempt: the job runs again after a backoff, or is dead-lettered once
     /// it has used its attempts (or at once when `permanent`).
-    pub async fn fail_job(&self, id: &JobId, worker: &str, error: &str, permanent: bool, now: DateTime<Utc>) -> Result<FailOutcome, StoreError> {
+    pub async fn fail_job(
+        &self,
+        id: &JobId,
+        worker: &str,
+        error: &str,
+        permanent: bool,
+        now: DateTime<Utc>,
+    ) -> Result<FailOutcome, StoreError> {
         let mut tx = self.begin().await?;
         let row: Option<(i32, i32)> = on_tx!(&mut tx, |conn, pg| {
             sqlx::query_as("SELECT attempts, max_attempts FROM jobs WHERE id = $1 AND locked_by = $2 AND status = 'running'")
@@ -233,25 +268,39 @@ impl Store {
         let sql = format!(
             "UPDATE jobs SET status = 'queued', attempts = 0, run_at = $2, updated_at = $2 WHERE id = $1 AND status = 'dead' RETURNING {JOB_COLUMNS}"
         );
-        let row: Option<JobRow> = on_tx!(&mut tx, |conn, pg| sqlx::query_as(&sql).bind(id.as_str()).bind(At(now)).fetch_optional(conn).await?);
+        let row: Option<JobRow> = on_tx!(&mut tx, |conn, pg| sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .bind(At(now))
+            .fetch_optional(conn)
+            .await?);
         tx.commit().await?;
         match row {
             Some(r) => r.into_job(),
             None => {
                 self.job(id).await?;
-                Err(StoreError::conflict("status", "only dead jobs can be retried"))
+                Err(StoreError::conflict(
+                    "status",
+                    "only dead jobs can be retried",
+                ))
             }
         }
     }
 
     pub async fn job(&self, id: &JobId) -> Result<Job, StoreError> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
-        let row: Option<JobRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(pool).await?);
+        let row: Option<JobRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .fetch_optional(pool)
+            .await?);
         row.ok_or(StoreError::NotFound("job"))?.into_job()
     }
 
     /// Jobs, newest first, optionally of one status.
-    pub async fn jobs(&self, status: Option<JobStatus>, page: &PageRequest) -> Result<Page<Job>, StoreError> {
+    pub async fn jobs(
+        &self,
+        status: Option<JobStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<Job>, StoreError> {
         let limit = page.limit();
         let mut args = Args::default();
         let mut sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE 1 = 1");
@@ -262,9 +311,16 @@ impl Store {
             sql += &format!(" AND id < {}", args.text(after.as_str()));
         }
         sql += &format!(" ORDER BY id DESC LIMIT {}", args.int(i64::from(limit) + 1));
-        let rows: Vec<JobRow> = on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args).fetch_all(pool).await?);
-        let items = rows.into_iter().map(JobRow::into_job).collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_rows(items, limit, |j: &Job| Cursor::AfterId(j.id.to_string())))
+        let rows: Vec<JobRow> = on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args)
+            .fetch_all(pool)
+            .await?);
+        let items = rows
+            .into_iter()
+            .map(JobRow::into_job)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_rows(items, limit, |j: &Job| {
+            Cursor::AfterId(j.id.to_string())
+        }))
     }
 
     /// When the next queued job of these kinds is due, so an idle worker can sleep until then.
@@ -278,7 +334,10 @@ impl Store {
              WHERE kind IN ({}) AND status IN ('queued', 'running')",
             args.texts(kinds.iter().copied())
         );
-        let next: Option<At> = on_engine!(self, |pool, pg| bind_args!(sqlx::query_scalar(&sql), args).fetch_one(pool).await?);
+        let next: Option<At> =
+            on_engine!(self, |pool, pg| bind_args!(sqlx::query_scalar(&sql), args)
+                .fetch_one(pool)
+                .await?);
         Ok(next.map(|t| t.0))
     }
 }

@@ -17,18 +17,18 @@ mod error;
 mod page;
 
 pub mod access;
+mod args;
 pub mod articles;
 pub mod audit;
 pub mod commerce;
 pub mod conversations;
 pub mod customers;
 pub mod jobs;
-mod args;
 mod search;
 
 pub use at::At;
 pub use error::StoreError;
-pub use page::{Cursor, Page, PageRequest};
+pub use page::{Cursor, Page, PageRequest, DEFAULT_LIMIT, MAX_LIMIT};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -83,7 +83,10 @@ pub struct PoolOptions {
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        PoolOptions { max_connections: 8, busy_timeout: Duration::from_secs(5) }
+        PoolOptions {
+            max_connections: 8,
+            busy_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -92,7 +95,10 @@ pub(crate) enum Engine {
     /// SQLite allows one writer at a time; giving writes their own single connection queues
     /// them in the process instead of failing with SQLITE_BUSY, while readers run in parallel
     /// thanks to WAL.
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -202,7 +208,9 @@ impl Store {
                     .acquire_timeout(options.busy_timeout)
                     .connect_with(connect.read_only(true))
                     .await?;
-                Ok(Store { engine: Engine::Sqlite { read, write } })
+                Ok(Store {
+                    engine: Engine::Sqlite { read, write },
+                })
             }
             DatabaseUrl::Postgres(url) => {
                 let connect = PgConnectOptions::from_str(&url)?
@@ -213,7 +221,9 @@ impl Store {
                     .acquire_timeout(options.busy_timeout)
                     .connect_with(connect)
                     .await?;
-                Ok(Store { engine: Engine::Postgres(pool) })
+                Ok(Store {
+                    engine: Engine::Postgres(pool),
+                })
             }
         }
     }
@@ -257,7 +267,9 @@ impl Store {
             Engine::Sqlite { read, write } => {
                 read.close().await;
                 // Fold the WAL back into the main file so a stopped service leaves one file.
-                let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(write).await;
+                let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(write)
+                    .await;
                 write.close().await;
             }
             Engine::Postgres(pool) => pool.close().await,
@@ -298,10 +310,18 @@ mod tests {
             DatabaseUrl::parse("sqlite://./data/c.db").unwrap(),
             DatabaseUrl::Sqlite(PathBuf::from("./data/c.db"))
         );
-        assert!(matches!(DatabaseUrl::parse("postgres://u@h/db").unwrap(), DatabaseUrl::Postgres(_)));
-        let err = DatabaseUrl::parse("mysql://root:hunter2@h/db").unwrap_err().to_string();
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u@h/db").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+        let err = DatabaseUrl::parse("mysql://root:hunter2@h/db")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unsupported"), "{err}");
-        assert!(!err.contains("hunter2"), "the password must not be echoed: {err}");
+        assert!(
+            !err.contains("hunter2"),
+            "the password must not be echoed: {err}"
+        );
         assert!(DatabaseUrl::parse("sqlite://").is_err());
     }
 }

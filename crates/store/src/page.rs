@@ -50,7 +50,8 @@ impl Cursor {
             .collect::<Result<_, _>>()
             .map_err(|_| bad())?;
         let raw = String::from_utf8(bytes).map_err(|_| bad())?;
-        let valid_id = |id: &str| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let valid_id =
+            |id: &str| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         match raw.split_at_checked(1) {
             Some(("t", rest)) => {
                 let (micros, id) = rest.split_once('.').ok_or_else(bad)?;
@@ -58,7 +59,10 @@ impl Cursor {
                 if !valid_id(id) {
                     return Err(bad());
                 }
-                Ok(Cursor::After { micros, id: id.to_owned() })
+                Ok(Cursor::After {
+                    micros,
+                    id: id.to_owned(),
+                })
             }
             Some(("i", id)) if valid_id(id) => Ok(Cursor::AfterId(id.to_owned())),
             Some(("o", n)) => n.parse().map(Cursor::Offset).map_err(|_| bad()),
@@ -76,15 +80,29 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` rows: the extra row only tells that more exist.
-    pub(crate) fn from_rows(mut rows: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> Cursor) -> Page<T> {
+    pub(crate) fn from_rows(
+        mut rows: Vec<T>,
+        limit: u32,
+        cursor_of: impl Fn(&T) -> Cursor,
+    ) -> Page<T> {
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
-        let next_cursor = if more { rows.last().map(cursor_of) } else { None };
-        Page { items: rows, next_cursor }
+        let next_cursor = if more {
+            rows.last().map(cursor_of)
+        } else {
+            None
+        };
+        Page {
+            items: rows,
+            next_cursor,
+        }
     }
 
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
     }
 }
 
@@ -95,7 +113,10 @@ mod tests {
     #[test]
     fn cursors_round_trip() {
         for c in [
-            Cursor::After { micros: 1_700_000_000_000_000, id: "cnv_0190abc".into() },
+            Cursor::After {
+                micros: 1_700_000_000_000_000,
+                id: "cnv_0190abc".into(),
+            },
             Cursor::AfterId("ord_01".into()),
             Cursor::Offset(150),
         ] {
@@ -105,15 +126,35 @@ mod tests {
 
     #[test]
     fn forged_cursors_are_refused() {
-        for bad in ["", "zz", "abc", &Cursor::AfterId("x' OR 1=1".into()).encode(), "74"] {
+        for bad in [
+            "",
+            "zz",
+            "abc",
+            &Cursor::AfterId("x' OR 1=1".into()).encode(),
+            "74",
+        ] {
             assert!(Cursor::decode(bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn limit_is_clamped() {
-        assert_eq!(PageRequest { limit: Some(0), cursor: None }.limit(), 1);
-        assert_eq!(PageRequest { limit: Some(10_000), cursor: None }.limit(), 200);
+        assert_eq!(
+            PageRequest {
+                limit: Some(0),
+                cursor: None
+            }
+            .limit(),
+            1
+        );
+        assert_eq!(
+            PageRequest {
+                limit: Some(10_000),
+                cursor: None
+            }
+            .limit(),
+            200
+        );
         assert_eq!(PageRequest::default().limit(), 50);
     }
 }

@@ -18,7 +18,13 @@ pub(crate) fn fts5_query(input: &str) -> Option<String> {
         words
             .iter()
             .enumerate()
-            .map(|(i, w)| if i == last { format!("\"{w}\"*") } else { format!("\"{w}\"") })
+            .map(|(i, w)| {
+                if i == last {
+                    format!("\"{w}\"*")
+                } else {
+                    format!("\"{w}\"")
+                }
+            })
             .collect::<Vec<_>>()
             .join(" "),
     )
@@ -41,7 +47,10 @@ mod tests {
 
     #[test]
     fn operators_and_quotes_become_plain_words() {
-        assert_eq!(fts5_query("where's my \"order\" OR NOT refund*").unwrap(), "\"where\" \"s\" \"my\" \"order\" \"OR\" \"NOT\" \"refund\"*");
+        assert_eq!(
+            fts5_query("where's my \"order\" OR NOT refund*").unwrap(),
+            "\"where\" \"s\" \"my\" \"order\" \"OR\" \"NOT\" \"refund\"*"
+        );
         assert_eq!(fts5_query("  ()\"*:  "), None);
         assert_eq!(fts5_query("café délai").unwrap(), "\"café\" \"délai\"*");
     }

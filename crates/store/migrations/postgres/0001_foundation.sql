@@ -65,7 +65,7 @@ CREATE TABLE conversations (
     resolved_at       TIMESTAMPTZ,
     waiting_since     TIMESTAMPTZ,
     last_activity_at  TIMESTAMPTZ NOT NULL,
-    message_count     INTEGER NOT NULL DEFAULT 0,
+    message_count     BIGINT NOT NULL DEFAULT 0,
     created_at        TIMESTAMPTZ NOT NULL,
     updated_at        TIMESTAMPTZ NOT NULL
 );
@@ -134,10 +134,10 @@ CREATE INDEX orders_customer ON orders(customer_id, placed_at DESC);
 CREATE TABLE line_items (
     id       TEXT PRIMARY KEY,
     order_id TEXT NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
+    position BIGINT NOT NULL,
     sku      TEXT,
     title    TEXT NOT NULL,
-    quantity INTEGER NOT NULL CHECK (quantity > 0),
+    quantity BIGINT NOT NULL CHECK (quantity > 0),
     price    TEXT NOT NULL
 );
 CREATE INDEX line_items_order ON line_items(order_id, position);

@@ -1,0 +1,132 @@
+//! A JSON body extractor whose every rejection answers in the API's error format: syntax
+//! errors are 400, well-formed JSON of the wrong shape is 422 naming the field, bodies over
+//! the limit are 413.
+
+use crate::error::ApiError;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .map(|l| l.0)
+            .unwrap_or(0);
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            Err(rejection) => Err(map_rejection(rejection, limit)),
+        }
+    }
+}
+
+/// The configured body limit, placed in request extensions so the message can state it.
+#[derive(Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+fn map_rejection(rejection: JsonRejection, limit: usize) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::TooLarge(limit);
+    }
+    match rejection {
+        JsonRejection::JsonDataError(e) => {
+            let text = e.body_text();
+            let (field, message) = split_serde_path(&text);
+            ApiError::Validation { field, message }
+        }
+        JsonRejection::JsonSyntaxError(e) => {
+            let text = e.body_text();
+            let detail = text.rsplit(": ").next().unwrap_or("").to_owned();
+            ApiError::BadRequest(format!("request body is not valid JSON: {detail}"))
+        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+        other => ApiError::BadRequest(other.body_text()),
+    }
+}
+
+/// axum reports data errors as "Failed to deserialize the JSON body into the target type:
+/// PATH: MESSAGE at line L column C". Pull the field path out so the client sees which field.
+fn split_serde_path(text: &str) -> (String, String) {
+    let rest = text
+        .split_once("target type: ")
+        .map(|(_, r)| r)
+        .unwrap_or(text);
+    let rest = match rest.rfind(" at line ") {
+        Some(i) => &rest[..i],
+        None => rest,
+    };
+    match rest.split_once(": ") {
+        Some((path, message)) if !path.contains(' ') && path != "." => {
+            (path.to_owned(), message.to_owned())
+        }
+        Some((_, message)) => (
+            backticked(message).unwrap_or_else(|| "body".into()),
+            message.to_owned(),
+        ),
+        None => (
+            backticked(rest).unwrap_or_else(|| "body".into()),
+            rest.to_owned(),
+        ),
+    }
+}
+
+fn backticked(message: &str) -> Option<String> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(message[start..start + len].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_paths_are_extracted() {
+        let (f, m) = split_serde_path("Failed to deserialize the JSON body into the target type: message.body: invalid type: integer `5`, expected a string at line 1 column 30");
+        assert_eq!(f, "message.body");
+        assert!(m.starts_with("invalid type"));
+        let (f, _) = split_serde_path("Failed to deserialize the JSON body into the target type: missing field `channel` at line 1 column 2");
+        assert_eq!(f, "channel");
+        let (f, _) = split_serde_path("Failed to deserialize the JSON body into the target type: unknown field `colour`, expected one of `a` at line 1 column 9");
+        assert_eq!(f, "colour");
+    }
+}
+
+/// A query-string extractor answering in the API's error format (422 naming the parameter).
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        serde_urlencoded_from_str(query).map(Query)
+    }
+}
+
+fn serde_urlencoded_from_str<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{query}")
+            .parse()
+            .map_err(|_| ApiError::BadRequest("malformed query string".into()))?,
+    )
+    .map(|q| q.0)
+    .map_err(|e| {
+        let text = e.body_text();
+        let message = text
+            .split_once("query string: ")
+            .map(|(_, m)| m.to_owned())
+            .unwrap_or(text);
+        let field = backticked(&message).unwrap_or_else(|| "query".into());
+        ApiError::Validation { field, message }
+    })
+}

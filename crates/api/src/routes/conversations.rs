@@ -1,0 +1,270 @@
+//! `/api/v1/conversations`: open, list and search, read, change, and add messages.
+
+use super::{non_blank, page};
+use crate::auth::Caller;
+use crate::error::{parse, ApiError};
+use crate::extract::{Json, Query};
+use crate::wire::{
+    ConversationOut, ConversationQuery, CreateConversation, CreateMessage, List, MessageOut,
+    UpdateConversation,
+};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use concierge_domain::contact::{EmailAddress, PhoneNumber};
+use concierge_domain::conversation::{Channel, ConversationStatus, Priority, SenderType};
+use concierge_domain::ids::{AgentId, ConversationId, CustomerId, TeamId};
+use concierge_domain::text::{Label, MessageBody, PersonName, Subject};
+use concierge_store::conversations::{
+    ConversationFilter, ConversationPatch, NewConversation, NewMessage,
+};
+use concierge_store::customers::CustomerRef;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_conversations, create_conversation))
+        .routes(routes!(get_conversation, update_conversation))
+        .routes(routes!(list_messages, create_message))
+}
+
+/// Parses an id from the path; a malformed id names no record, so it is a 404.
+pub(crate) fn path_id<T>(
+    what: &'static str,
+    raw: &str,
+    parser: impl FnOnce(&str) -> Result<T, concierge_domain::Invalid>,
+) -> Result<T, ApiError> {
+    parser(raw).map_err(|_| ApiError::NotFound(what))
+}
+
+fn sender(field: &str, raw: Option<&str>, default: SenderType) -> Result<SenderType, ApiError> {
+    match raw {
+        None => Ok(default),
+        Some(s) => match parse(field, s, SenderType::parse)? {
+            t @ (SenderType::Agent | SenderType::Customer) => Ok(t),
+            _ => Err(ApiError::Validation {
+                field: field.into(),
+                message: "sender_type must be agent or customer".into(),
+            }),
+        },
+    }
+}
+
+fn tags(field: &str, raw: &[String]) -> Result<Vec<Label>, ApiError> {
+    if raw.len() > 50 {
+        return Err(ApiError::Validation {
+            field: field.into(),
+            message: "at most 50 tags".into(),
+        });
+    }
+    raw.iter()
+        .enumerate()
+        .map(|(i, t)| parse(&format!("{field}[{i}]"), t, Label::parse))
+        .collect()
+}
+
+/// Open a conversation with its first message; the customer is found by email or phone, or
+/// created.
+#[utoipa::path(post, path = "/api/v1/conversations", tag = "conversations", request_body = CreateConversation,
+    responses((status = 201, body = ConversationOut), (status = 422, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+async fn create_conversation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<CreateConversation>,
+) -> Result<(StatusCode, axum::Json<ConversationOut>), ApiError> {
+    let channel = parse("channel", &req.channel, Channel::parse)?;
+    let customer = CustomerRef {
+        name: non_blank(&req.customer.name)
+            .map(|n| parse("customer.name", n, PersonName::parse))
+            .transpose()?,
+        email: non_blank(&req.customer.email)
+            .map(|e| parse("customer.email", e, EmailAddress::parse))
+            .transpose()?,
+        phone: non_blank(&req.customer.phone)
+            .map(|p| parse("customer.phone", p, PhoneNumber::parse))
+            .transpose()?,
+        external: None,
+    };
+    if customer.is_empty() {
+        return Err(ApiError::Validation {
+            field: "customer".into(),
+            message: "customer needs an email or a phone number".into(),
+        });
+    }
+    let subject = non_blank(&req.subject)
+        .map(|s| parse("subject", s, Subject::parse))
+        .transpose()?;
+    let body = parse("message.body", &req.message.body, MessageBody::parse)?;
+    let sender = sender(
+        "message.sender_type",
+        req.message.sender_type.as_deref(),
+        SenderType::Customer,
+    )?;
+    let priority = req
+        .priority
+        .as_deref()
+        .map(|p| parse("priority", p, Priority::parse))
+        .transpose()?
+        .unwrap_or(Priority::Normal);
+    let new = NewConversation {
+        channel,
+        customer,
+        subject,
+        priority,
+        tags: tags("tags", &req.tags)?,
+        message: NewMessage::text(sender, body),
+    };
+    let (conversation, message) = state.store.create_conversation(new, &caller.actor).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(ConversationOut::new(conversation, Some(vec![message]))),
+    ))
+}
+
+/// The inbox: conversations newest activity first, filtered and searched.
+#[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", params(ConversationQuery),
+    responses((status = 200, body = List<ConversationOut>)), security(("bearer" = [])))]
+async fn list_conversations(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(q): Query<ConversationQuery>,
+) -> Result<axum::Json<List<ConversationOut>>, ApiError> {
+    let filter = ConversationFilter {
+        status: non_blank(&q.status)
+            .map(|s| parse("status", s, ConversationStatus::parse))
+            .transpose()?,
+        assignee_id: match non_blank(&q.assignee_id) {
+            None => None,
+            Some("none") => Some(None),
+            Some(a) => Some(Some(parse("assignee_id", a, AgentId::parse)?)),
+        },
+        customer_id: non_blank(&q.customer_id)
+            .map(|c| parse("customer_id", c, CustomerId::parse))
+            .transpose()?,
+        channel: non_blank(&q.channel)
+            .map(|c| parse("channel", c, Channel::parse))
+            .transpose()?,
+        tag: non_blank(&q.tag).map(str::to_owned),
+        q: non_blank(&q.q).map(|s| s.chars().take(500).collect()),
+    };
+    let page = state
+        .store
+        .conversations(&filter, &page(q.limit, q.cursor.as_deref())?)
+        .await?;
+    Ok(axum::Json(List::from_page(page, |c| {
+        ConversationOut::new(c, None)
+    })))
+}
+
+/// One conversation with its messages.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path)),
+    responses((status = 200, body = ConversationOut), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+async fn get_conversation(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<ConversationOut>, ApiError> {
+    let id = path_id("conversation", &id, ConversationId::parse)?;
+    let conversation = state.store.conversation(&id).await?;
+    let messages = state.store.messages(&id).await?;
+    Ok(axum::Json(ConversationOut::new(
+        conversation,
+        Some(messages),
+    )))
+}
+
+/// Change status (with `snooze_until` for snoozing), priority, assignee, team or tags.
+#[utoipa::path(patch, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path)), request_body = UpdateConversation,
+    responses((status = 200, body = ConversationOut), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+async fn update_conversation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<UpdateConversation>,
+) -> Result<axum::Json<ConversationOut>, ApiError> {
+    let id = path_id("conversation", &id, ConversationId::parse)?;
+    let patch = ConversationPatch {
+        status: req
+            .status
+            .as_deref()
+            .map(|s| parse("status", s, ConversationStatus::parse))
+            .transpose()?,
+        snooze_until: req.snooze_until,
+        priority: req
+            .priority
+            .as_deref()
+            .map(|p| parse("priority", p, Priority::parse))
+            .transpose()?,
+        assignee_id: req
+            .assignee_id
+            .map(|a| {
+                a.map(|a| parse("assignee_id", &a, AgentId::parse))
+                    .transpose()
+            })
+            .transpose()?,
+        team_id: req
+            .team_id
+            .map(|t| t.map(|t| parse("team_id", &t, TeamId::parse)).transpose())
+            .transpose()?,
+        tags: req.tags.as_deref().map(|t| tags("tags", t)).transpose()?,
+    };
+    let mut patch = patch;
+    if patch.snooze_until.is_some() && patch.status.is_none() {
+        // `snooze_until` alone means "snooze until then".
+        patch.status = Some(ConversationStatus::Snoozed);
+    }
+    let conversation = state
+        .store
+        .update_conversation(&id, patch, &caller.actor)
+        .await?;
+    let messages = state.store.messages(&id).await?;
+    Ok(axum::Json(ConversationOut::new(
+        conversation,
+        Some(messages),
+    )))
+}
+
+/// A conversation's messages, oldest first.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "conversations", params(("id" = String, Path)),
+    responses((status = 200, body = List<MessageOut>)), security(("bearer" = [])))]
+async fn list_messages(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<List<MessageOut>>, ApiError> {
+    let id = path_id("conversation", &id, ConversationId::parse)?;
+    state.store.conversation(&id).await?;
+    let messages = state.store.messages(&id).await?;
+    Ok(axum::Json(List {
+        items: messages.into_iter().map(Into::into).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// Add a message. An agent's public message is delivered on the conversation's channel; a
+/// private one is a note for the team.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "conversations", params(("id" = String, Path)), request_body = CreateMessage,
+    responses((status = 201, body = MessageOut), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+async fn create_message(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<CreateMessage>,
+) -> Result<(StatusCode, axum::Json<MessageOut>), ApiError> {
+    let id = path_id("conversation", &id, ConversationId::parse)?;
+    let body = parse("body", &req.body, MessageBody::parse)?;
+    let sender = sender("sender_type", req.sender_type.as_deref(), SenderType::Agent)?;
+    if req.private && sender == SenderType::Customer {
+        return Err(ApiError::Validation {
+            field: "private".into(),
+            message: "private notes are written by agents".into(),
+        });
+    }
+    let new = NewMessage {
+        private: req.private,
+        ..NewMessage::text(sender, body)
+    };
+    let (_, message) = state.store.append_message(&id, new).await?;
+    Ok((StatusCode::CREATED, axum::Json(message.into())))
+}

@@ -1,0 +1,78 @@
+//! The router: every route, the fallbacks that keep even unknown paths in the JSON error
+//! format, and the layers (body limit, panic guard, tracing, metrics).
+
+mod access;
+mod articles;
+mod commerce;
+mod conversations;
+mod customers;
+mod system;
+
+use crate::error::ApiError;
+use crate::extract::BodyLimit;
+use crate::wire::PageQuery;
+use crate::AppState;
+use axum::extract::DefaultBodyLimit;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use concierge_store::{Cursor, PageRequest, MAX_LIMIT};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+
+pub(crate) fn router(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    let (api, openapi) = OpenApiRouter::with_openapi(crate::openapi::base())
+        .merge(conversations::routes())
+        .merge(customers::routes())
+        .merge(commerce::routes())
+        .merge(articles::routes())
+        .merge(access::routes())
+        .split_for_parts();
+    crate::openapi::publish(openapi);
+    api.merge(system::routes())
+        .fallback(|| async { ApiError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
+        .layer(axum::Extension(BodyLimit(limit)))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| -> Response {
+                tracing::error!("a request handler panicked");
+                ApiError::Internal.into_response()
+            },
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Parses `?limit=&cursor=`.
+pub(crate) fn page(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
+    if let Some(l) = limit {
+        if l == 0 || l > MAX_LIMIT {
+            return Err(ApiError::Validation {
+                field: "limit".into(),
+                message: format!("limit must be between 1 and {MAX_LIMIT}"),
+            });
+        }
+    }
+    let cursor = match cursor.filter(|c| !c.is_empty()) {
+        Some(c) => Some(Cursor::decode(c).map_err(|e| crate::error::invalid("cursor", e))?),
+        None => None,
+    };
+    Ok(PageRequest { limit, cursor })
+}
+
+impl PageQuery {
+    pub(crate) fn page(&self) -> Result<PageRequest, ApiError> {
+        page(self.limit, self.cursor.as_deref())
+    }
+}
+
+/// Turns an optional text field into `None` when blank.
+pub(crate) fn non_blank(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}

@@ -1,0 +1,50 @@
+//! Unauthenticated service routes: `/healthz`, `/metrics`, `/api/openapi.json`.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::wire::Health;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, request::Parts};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(openapi))
+}
+
+async fn health(State(state): State<AppState>) -> Result<axum::Json<Health>, ApiError> {
+    state.store.health().await.map_err(|e| {
+        tracing::warn!(error = %e, "health check failed");
+        ApiError::Unavailable
+    })?;
+    Ok(axum::Json(Health { status: "ok" }))
+}
+
+async fn metrics(
+    State(state): State<AppState>,
+    mut parts: Parts,
+) -> Result<impl IntoResponse, ApiError> {
+    if !state.config.metrics_public {
+        use axum::extract::FromRequestParts;
+        Caller::from_request_parts(&mut parts, &state).await?;
+    }
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    ))
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::openapi_json(),
+    )
+}

@@ -1,0 +1,766 @@
+//! Wire types: the JSON shapes of CONTRACT.md. Requests deny unknown fields and carry raw
+//! strings for values the domain parses (so a bad value is reported with its field name);
+//! responses are built from store records here and nowhere else.
+
+use chrono::{DateTime, Utc};
+use concierge_store::articles::Article;
+use concierge_store::commerce::{LineItem, Order, Shipment, TrackingEvent};
+use concierge_store::conversations::{Attachment, Conversation, CustomerSummary, Message};
+use concierge_store::customers::Customer;
+use concierge_store::jobs::Job;
+use concierge_store::{Cursor, Page};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// Distinguishes a field that is absent (`None`) from one set to null (`Some(None)`).
+fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A page of a list.
+#[derive(Serialize, ToSchema)]
+pub struct List<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> List<T> {
+    pub fn from_page<R>(page: Page<R>, f: impl FnMut(R) -> T) -> Self {
+        List {
+            items: page.items.into_iter().map(f).collect(),
+            next_cursor: page.next_cursor.as_ref().map(Cursor::encode),
+        }
+    }
+}
+
+/// `?limit=&cursor=` on every list.
+#[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Rows per page: default 50, at most 200.
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+// ---- conversations -------------------------------------------------------------------
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerIn {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FirstMessageIn {
+    pub body: String,
+    /// `customer` (default: the shopper wrote in) or `agent` (an outbound conversation).
+    pub sender_type: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateConversation {
+    /// `email`, `chat`, `sms`, `whatsapp`, `messenger`, `instagram`, `phone` or `api`.
+    pub channel: String,
+    pub customer: CustomerIn,
+    pub subject: Option<String>,
+    pub message: FirstMessageIn,
+    /// `low`, `normal` (default), `high` or `urgent`.
+    pub priority: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConversation {
+    /// `open`, `pending`, `snoozed`, `resolved` or `closed`.
+    pub status: Option<String>,
+    /// Required with `snoozed`: when the conversation reopens (RFC 3339).
+    pub snooze_until: Option<DateTime<Utc>>,
+    pub priority: Option<String>,
+    /// An agent id, or null to unassign.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub assignee_id: Option<Option<String>>,
+    /// A team id, or null to clear.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub team_id: Option<Option<String>>,
+    /// Replaces the tags.
+    pub tags: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMessage {
+    pub body: String,
+    /// A private note for the team, never delivered to the shopper.
+    #[serde(default)]
+    pub private: bool,
+    /// `agent` (default) or `customer`.
+    pub sender_type: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConversationQuery {
+    pub status: Option<String>,
+    /// An agent id, or `none` for unassigned conversations.
+    pub assignee_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub channel: Option<String>,
+    pub tag: Option<String>,
+    /// Full-text search over subjects and message bodies.
+    pub q: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CustomerBrief {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl From<CustomerSummary> for CustomerBrief {
+    fn from(c: CustomerSummary) -> Self {
+        CustomerBrief {
+            id: c.id.into_string(),
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttachmentOut {
+    pub id: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+}
+
+impl From<Attachment> for AttachmentOut {
+    fn from(a: Attachment) -> Self {
+        AttachmentOut {
+            id: a.id.into_string(),
+            filename: a.filename,
+            content_type: a.content_type,
+            size_bytes: a.size_bytes,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageOut {
+    pub id: String,
+    pub conversation_id: String,
+    /// `customer`, `agent`, `bot` or `system`.
+    pub sender_type: &'static str,
+    pub agent_id: Option<String>,
+    /// Plain text.
+    pub body: String,
+    /// Sanitised HTML, when the channel supplied HTML.
+    pub body_html: Option<String>,
+    pub private: bool,
+    pub attachments: Vec<AttachmentOut>,
+    /// `pending`, `sent`, `delivered` or `failed`, for outbound messages.
+    pub delivery_status: Option<&'static str>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Message> for MessageOut {
+    fn from(m: Message) -> Self {
+        MessageOut {
+            id: m.id.into_string(),
+            conversation_id: m.conversation_id.into_string(),
+            sender_type: m.sender_type.as_str(),
+            agent_id: m.agent_id.map(|a| a.into_string()),
+            body: m.body,
+            body_html: m.body_html,
+            private: m.private,
+            attachments: m.attachments.into_iter().map(Into::into).collect(),
+            delivery_status: m.delivery_status.map(|d| d.as_str()),
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConversationOut {
+    pub id: String,
+    pub customer: CustomerBrief,
+    pub channel: &'static str,
+    pub status: &'static str,
+    pub priority: &'static str,
+    pub assignee_id: Option<String>,
+    pub team_id: Option<String>,
+    pub tags: Vec<String>,
+    pub subject: Option<String>,
+    /// The shopper's detected intent (e.g. `track_order`) and its confidence.
+    pub intent: Option<String>,
+    pub intent_confidence: Option<f64>,
+    pub snooze_until: Option<DateTime<Utc>>,
+    pub first_response_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Since when the oldest unanswered shopper message has waited.
+    pub waiting_since: Option<DateTime<Utc>>,
+    pub last_activity_at: DateTime<Utc>,
+    pub message_count: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The thread, oldest first (single-conversation responses only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<MessageOut>>,
+}
+
+impl ConversationOut {
+    pub fn new(c: Conversation, messages: Option<Vec<Message>>) -> Self {
+        let l = c.lifecycle;
+        ConversationOut {
+            id: c.id.into_string(),
+            customer: c.customer.into(),
+            channel: c.channel.as_str(),
+            status: l.status.as_str(),
+            priority: c.priority.as_str(),
+            assignee_id: c.assignee_id.map(|a| a.into_string()),
+            team_id: c.team_id.map(|t| t.into_string()),
+            tags: c.tags,
+            subject: c.subject,
+            intent: c.intent,
+            intent_confidence: c.intent_confidence,
+            snooze_until: l.snooze_until,
+            first_response_at: l.first_response_at,
+            resolved_at: l.resolved_at,
+            waiting_since: l.waiting_since,
+            last_activity_at: l.last_activity_at,
+            message_count: c.message_count,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            messages: messages.map(|ms| ms.into_iter().map(Into::into).collect()),
+        }
+    }
+}
+
+// ---- customers -----------------------------------------------------------------------
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CustomerQuery {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// Matches the start of a name or email.
+    pub q: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IdentityOut {
+    /// `email`, `phone` or `external`.
+    pub kind: &'static str,
+    pub value: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CustomerOut {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// Every handle the shopper is known by, across channels.
+    pub identities: Vec<IdentityOut>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Newest first, each with its shipments (single-customer responses only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orders: Option<Vec<OrderOut>>,
+    /// The cross-channel timeline, newest activity first (single-customer responses only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversations: Option<Vec<ConversationOut>>,
+}
+
+impl CustomerOut {
+    pub fn new(
+        c: Customer,
+        orders: Option<Vec<Order>>,
+        conversations: Option<Vec<Conversation>>,
+    ) -> Self {
+        CustomerOut {
+            id: c.id.into_string(),
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+            identities: c
+                .identities
+                .iter()
+                .map(|i| IdentityOut {
+                    kind: i.kind().as_str(),
+                    value: i.key(),
+                })
+                .collect(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            orders: orders.map(|os| os.into_iter().map(Into::into).collect()),
+            conversations: conversations.map(|cs| {
+                cs.into_iter()
+                    .map(|c| ConversationOut::new(c, None))
+                    .collect()
+            }),
+        }
+    }
+}
+
+// ---- orders and shipments ------------------------------------------------------------
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderCustomerIn {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineItemIn {
+    pub sku: Option<String>,
+    pub title: String,
+    pub quantity: i64,
+    /// Unit price as a decimal string, e.g. `"49.90"`.
+    pub price: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpsertOrder {
+    pub external_id: String,
+    /// Defaults to `api`. Orders are upserted by `(source, external_id)`.
+    pub source: Option<String>,
+    pub number: String,
+    pub customer: OrderCustomerIn,
+    /// `open`, `closed` or `cancelled`.
+    pub status: String,
+    /// `pending`, `authorized`, `partially_paid`, `paid`, `partially_refunded`, `refunded` or `voided`.
+    pub financial_status: String,
+    /// `unfulfilled`, `partial`, `fulfilled` or `restocked`.
+    pub fulfillment_status: String,
+    pub currency: String,
+    /// Decimal string, e.g. `"149.70"`; never a number.
+    pub total: String,
+    pub placed_at: DateTime<Utc>,
+    #[serde(default)]
+    pub line_items: Vec<LineItemIn>,
+    #[schema(value_type = Option<Object>)]
+    pub shipping_address: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrderQuery {
+    /// The order number, with or without `#`.
+    pub number: Option<String>,
+    pub customer_id: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LineItemOut {
+    pub id: String,
+    pub sku: Option<String>,
+    pub title: String,
+    pub quantity: i64,
+    pub price: String,
+}
+
+impl From<LineItem> for LineItemOut {
+    fn from(i: LineItem) -> Self {
+        LineItemOut {
+            id: i.id.into_string(),
+            sku: i.sku,
+            title: i.title,
+            quantity: i.quantity,
+            price: i.price,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrderOut {
+    pub id: String,
+    pub source: String,
+    pub external_id: String,
+    pub number: String,
+    pub customer_id: String,
+    pub status: &'static str,
+    pub financial_status: &'static str,
+    pub fulfillment_status: &'static str,
+    pub currency: String,
+    pub total: String,
+    pub placed_at: DateTime<Utc>,
+    #[schema(value_type = Option<Object>)]
+    pub shipping_address: Option<serde_json::Value>,
+    pub line_items: Vec<LineItemOut>,
+    pub shipments: Vec<ShipmentOut>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Order> for OrderOut {
+    fn from(o: Order) -> Self {
+        OrderOut {
+            id: o.id.into_string(),
+            source: o.source,
+            external_id: o.external_id,
+            number: o.number,
+            customer_id: o.customer_id.into_string(),
+            status: o.status.as_str(),
+            financial_status: o.financial_status.as_str(),
+            fulfillment_status: o.fulfillment_status.as_str(),
+            currency: o.currency,
+            total: o.total,
+            placed_at: o.placed_at,
+            shipping_address: o.shipping_address,
+            line_items: o.line_items.into_iter().map(Into::into).collect(),
+            shipments: o.shipments.into_iter().map(Into::into).collect(),
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateShipment {
+    pub carrier: String,
+    pub tracking_number: String,
+    pub tracking_url: Option<String>,
+    /// Defaults to `info_received`.
+    pub status: Option<String>,
+    pub estimated_delivery: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTrackingEvent {
+    /// `info_received`, `in_transit`, `out_for_delivery`, `delivered`, `attempt_failed`, `exception`, `returned` or `expired`.
+    pub status: String,
+    pub occurred_at: DateTime<Utc>,
+    pub location: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TrackingEventOut {
+    pub id: String,
+    pub shipment_id: String,
+    pub status: &'static str,
+    pub occurred_at: DateTime<Utc>,
+    pub location: Option<String>,
+    pub message: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<TrackingEvent> for TrackingEventOut {
+    fn from(e: TrackingEvent) -> Self {
+        TrackingEventOut {
+            id: e.id.into_string(),
+            shipment_id: e.shipment_id.into_string(),
+            status: e.status.as_str(),
+            occurred_at: e.occurred_at,
+            location: e.location,
+            message: e.message,
+            created_at: e.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ShipmentOut {
+    pub id: String,
+    pub order_id: String,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub tracking_url: Option<String>,
+    pub status: &'static str,
+    pub estimated_delivery: Option<DateTime<Utc>>,
+    pub last_event_at: Option<DateTime<Utc>>,
+    /// Carrier scans, oldest first.
+    pub events: Vec<TrackingEventOut>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Shipment> for ShipmentOut {
+    fn from(s: Shipment) -> Self {
+        ShipmentOut {
+            id: s.id.into_string(),
+            order_id: s.order_id.into_string(),
+            carrier: s.carrier,
+            tracking_number: s.tracking_number,
+            tracking_url: s.tracking_url,
+            status: s.status.as_str(),
+            estimated_delivery: s.estimated_delivery,
+            last_event_at: s.last_event_at,
+            events: s.events.into_iter().map(Into::into).collect(),
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+// ---- knowledge base ------------------------------------------------------------------
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateArticle {
+    pub title: String,
+    pub body_markdown: String,
+    pub category: Option<String>,
+    /// Defaults to `en`.
+    pub locale: Option<String>,
+    /// Defaults to true.
+    pub published: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateArticle {
+    pub title: Option<String>,
+    pub body_markdown: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub category: Option<Option<String>>,
+    pub published: Option<bool>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ArticleQuery {
+    /// Search words; results come best first.
+    pub q: Option<String>,
+    pub category: Option<String>,
+    pub locale: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ArticleOut {
+    pub id: String,
+    pub slug: String,
+    pub locale: String,
+    pub title: String,
+    pub body_markdown: String,
+    /// The Markdown rendered to sanitised HTML.
+    pub body_html: String,
+    pub category: Option<String>,
+    pub published: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Article> for ArticleOut {
+    fn from(a: Article) -> Self {
+        ArticleOut {
+            id: a.id.into_string(),
+            slug: a.slug,
+            locale: a.locale,
+            title: a.title,
+            body_markdown: a.body_markdown,
+            body_html: a.body_html,
+            category: a.category,
+            published: a.published,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+// ---- access: tokens, agents, teams ---------------------------------------------------
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    pub name: String,
+    /// `admin` or `agent` (default).
+    pub role: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenOut {
+    pub id: String,
+    pub name: String,
+    pub role: &'static str,
+    /// The first characters of the token.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// The token itself: present only in the response that created it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl TokenOut {
+    pub fn new(t: concierge_store::access::ApiToken, secret: Option<String>) -> Self {
+        TokenOut {
+            id: t.id.into_string(),
+            name: t.name,
+            role: t.role.as_str(),
+            prefix: t.prefix,
+            created_at: t.created_at,
+            last_used_at: t.last_used_at,
+            revoked_at: t.revoked_at,
+            token: secret,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AgentOut {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: &'static str,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<concierge_store::access::Agent> for AgentOut {
+    fn from(a: concierge_store::access::Agent) -> Self {
+        AgentOut {
+            id: a.id.into_string(),
+            email: a.email,
+            name: a.name,
+            role: a.role.as_str(),
+            active: a.active,
+            created_at: a.created_at,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTeam {
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TeamOut {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<concierge_store::access::Team> for TeamOut {
+    fn from(t: concierge_store::access::Team) -> Self {
+        TeamOut {
+            id: t.id.into_string(),
+            name: t.name,
+            created_at: t.created_at,
+        }
+    }
+}
+
+// ---- background jobs and audit -------------------------------------------------------
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobQuery {
+    /// `queued`, `running`, `done` or `dead`.
+    pub status: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct JobOut {
+    pub id: String,
+    pub kind: String,
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    pub status: &'static str,
+    pub run_at: DateTime<Utc>,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Job> for JobOut {
+    fn from(j: Job) -> Self {
+        JobOut {
+            id: j.id.into_string(),
+            kind: j.kind,
+            payload: j.payload,
+            status: j.status.as_str(),
+            run_at: j.run_at,
+            attempts: j.attempts,
+            max_attempts: j.max_attempts,
+            last_error: j.last_error,
+            created_at: j.created_at,
+            updated_at: j.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// With `subject_id`: only entries about this record (`conversation`, `order`, …).
+    pub subject_type: Option<String>,
+    pub subject_id: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditOut {
+    pub id: String,
+    /// `agent`, `token` or `system`.
+    pub actor_type: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub subject_type: String,
+    pub subject_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<concierge_store::audit::AuditRecord> for AuditOut {
+    fn from(r: concierge_store::audit::AuditRecord) -> Self {
+        AuditOut {
+            id: r.id,
+            actor_type: r.actor_type,
+            actor_id: r.actor_id,
+            action: r.action,
+            subject_type: r.subject_type,
+            subject_id: r.subject_id,
+            details: r.details,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: &'static str,
+}

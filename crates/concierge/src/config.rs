@@ -1,0 +1,506 @@
+//! Every setting of the service, declared once in [`Settings`]: its name, its type, its
+//! default and what it means. The environment variable is the name in upper case behind
+//! `CONCIERGE_`; a `--config` TOML file uses the bare name. The environment wins over the
+//! file, and the file over the defaults, which work on a laptop with nothing set.
+//!
+//! `--help` and the README table are generated from the same declaration ([`SETTINGS`]).
+
+use concierge_domain::contact::EmailAddress;
+use concierge_store::DatabaseUrl;
+use figment::providers::{Format, Serialized, Toml};
+use figment::value::{Dict, Value};
+use figment::Figment;
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+/// What every environment variable starts with.
+pub const ENV_PREFIX: &str = "CONCIERGE_";
+
+/// One setting as `--help` and the README describe it.
+#[derive(Debug, Clone, Copy)]
+pub struct SettingDoc {
+    /// The key in a `--config` file, and the field of [`Settings`].
+    pub key: &'static str,
+    /// The default, as a person reads it.
+    pub default: &'static str,
+    /// What the setting means.
+    pub doc: &'static str,
+}
+
+impl SettingDoc {
+    /// The environment variable that sets it: `CONCIERGE_` and the key in upper case.
+    pub fn env_var(&self) -> String {
+        format!("{ENV_PREFIX}{}", self.key.to_ascii_uppercase())
+    }
+}
+
+/// Declares [`Settings`], its `Default` and the [`SETTINGS`] table from one list, so a
+/// setting cannot exist in one place and be missing from another.
+macro_rules! settings {
+    ($(
+        $(#[doc = $doc:literal])+
+        $(#[serde($($serde:tt)*)])?
+        $field:ident: $ty:ty = $default:expr, shown as $shown:literal;
+    )+) => {
+        /// The service's configuration. Build it with [`Settings::load`] (file and
+        /// environment) or in code from [`Settings::default`], overriding fields.
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct Settings {
+            $(
+                $(#[doc = $doc])+
+                $(#[serde($($serde)*)])?
+                pub $field: $ty,
+            )+
+        }
+
+        impl Default for Settings {
+            fn default() -> Self {
+                Settings { $($field: $default,)+ }
+            }
+        }
+
+        /// Every setting, in declaration order.
+        pub const SETTINGS: &[SettingDoc] = &[
+            $(SettingDoc {
+                key: stringify!($field),
+                default: $shown,
+                doc: concat!($($doc, "\n"),+),
+            },)+
+        ];
+    };
+}
+
+settings! {
+    /// Where the SQLite database, attachments and keys live.
+    data_dir: PathBuf = PathBuf::from("./concierge-data"), shown as "./concierge-data";
+
+    /// The database: `sqlite://PATH` or `postgres://USER:PASSWORD@HOST/DB`. Unset means the
+    /// SQLite file `concierge.db` in the data folder.
+    database_url: Option<String> = None, shown as "sqlite://$CONCIERGE_DATA_DIR/concierge.db";
+
+    /// The HTTP listener, `IP:PORT`; port 0 picks a free port (the `listening` log line
+    /// tells which).
+    #[serde(deserialize_with = "socket_addr")]
+    http_addr: SocketAddr = SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)), shown as "127.0.0.1:8080";
+
+    /// The inbound SMTP listener, `IP:PORT`, or `off` for none.
+    #[serde(deserialize_with = "addr_or_off")]
+    smtp_addr: Option<SocketAddr> = Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 2525))), shown as "127.0.0.1:2525";
+
+    /// The outbound mail relay, `smtp://host:port` or `smtps://user:pass@host:port`. Unset,
+    /// outbound mail stays queued.
+    smtp_relay: Option<Secret> = None, shown as "unset (outbound mail stays queued)";
+
+    /// The shop's support address: inbound mail to it opens conversations, outbound mail
+    /// comes from it.
+    #[serde(deserialize_with = "email_address")]
+    support_address: EmailAddress = default_support_address(), shown as "support@localhost";
+
+    /// The base of links sent to customers. Unset means `http://` and the HTTP address.
+    public_url: Option<String> = None, shown as "http://$CONCIERGE_HTTP_ADDR";
+
+    /// The Shopify app secret that signs webhooks. Unset, `/webhooks/shopify` answers 404.
+    shopify_webhook_secret: Option<Secret> = None, shown as "unset (the endpoint answers 404)";
+
+    /// The WooCommerce webhook secret. Unset, `/webhooks/woocommerce` answers 404.
+    woocommerce_webhook_secret: Option<Secret> = None, shown as "unset (the endpoint answers 404)";
+
+    /// The largest request body accepted, in bytes; larger ones are refused with 413.
+    max_body_bytes: usize = 1024 * 1024, shown as "1048576 (1 MiB)";
+
+    /// Whether `GET /metrics` answers without a token.
+    metrics_public: bool = true, shown as "true";
+
+    /// How logs are written to standard error: `text` or `json` (one object per line).
+    /// `RUST_LOG` picks what is logged.
+    log_format: LogFormat = LogFormat::Text, shown as "text";
+
+    /// The most database connections the service opens (for readers on SQLite).
+    db_max_connections: u32 = 8, shown as "8";
+}
+
+fn default_support_address() -> EmailAddress {
+    EmailAddress::parse("support@localhost")
+        .expect("invariant: the default support address is a valid email address")
+}
+
+/// The format of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// A setting whose value must not appear in logs or `Debug` output (webhook secrets, a relay
+/// URL with a password).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret(value.to_owned())
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+fn socket_addr<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    let text = String::deserialize(d)?;
+    text.trim()
+        .parse()
+        .map_err(|_| serde::de::Error::custom(format!("{text:?} is not IP:PORT")))
+}
+
+fn addr_or_off<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+    let text = String::deserialize(d)?;
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    text.trim()
+        .parse()
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom(format!("{text:?} is neither IP:PORT nor off")))
+}
+
+fn email_address<'de, D: Deserializer<'de>>(d: D) -> Result<EmailAddress, D::Error> {
+    let text = String::deserialize(d)?;
+    EmailAddress::parse(&text).map_err(|e| serde::de::Error::custom(format!("{text:?}: {e}")))
+}
+
+/// A setting with a value that cannot work. Its message is one line naming the setting as
+/// the user set it (the environment variable, or the key and file).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {}", path.display())]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{origin}: {message}")]
+    Invalid { origin: String, message: String },
+}
+
+impl Settings {
+    /// Loads the settings: the defaults, then the TOML file if given, then every
+    /// `CONCIERGE_*` environment variable of this process. Validates the result.
+    pub fn load(config_file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let file = match config_file {
+            None => None,
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::File {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                Some((path, text))
+            }
+        };
+        let mut env = Vec::new();
+        for setting in SETTINGS {
+            let var = setting.env_var();
+            match std::env::var(&var) {
+                Ok(value) => env.push((var, value)),
+                Err(std::env::VarError::NotPresent) => {}
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    return Err(ConfigError::Invalid {
+                        origin: var,
+                        message: "value is not valid UTF-8".into(),
+                    })
+                }
+            }
+        }
+        Settings::from_sources(file.as_ref().map(|(p, t)| (*p, t.as_str())), env)
+    }
+
+    /// Like [`Settings::load`] with the file's text and the environment passed in, for tests
+    /// that must not touch the process environment. `env` holds `(CONCIERGE_NAME, value)`
+    /// pairs; other variables are ignored, and so are empty values (an empty variable is the
+    /// same as an unset one).
+    pub fn from_sources(
+        file: Option<(&Path, &str)>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some((_, text)) = file {
+            figment = figment.merge(Toml::string(text));
+        }
+        // Every value from the environment is text; `extract_lossy` turns it into a number
+        // or a boolean where the setting wants one. (Letting figment guess types up front
+        // would turn a secret made of digits into a number and then refuse it as text.)
+        let mut from_env = Dict::new();
+        let mut env_set = Vec::new();
+        for (var, value) in env {
+            let Some(setting) = SETTINGS.iter().find(|s| s.env_var() == var) else {
+                continue;
+            };
+            if value.trim().is_empty() {
+                continue;
+            }
+            from_env.insert(setting.key.to_owned(), Value::from(value));
+            env_set.push(setting.key);
+        }
+        figment = figment.merge(Serialized::defaults(from_env));
+        let settings: Settings = figment
+            .extract_lossy()
+            .map_err(|e| describe_figment_error(e, file.map(|(p, _)| p), &env_set))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what the types alone cannot: URLs' schemes and non-zero limits.
+    /// [`crate::start`] calls it too, for settings built in code.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            origin: format!("{ENV_PREFIX}{}", key.to_ascii_uppercase()),
+            message,
+        };
+        DatabaseUrl::parse(&self.database_url()).map_err(|e| match e {
+            concierge_store::StoreError::Config(message) => invalid("database_url", message),
+            other => invalid("database_url", other.to_string()),
+        })?;
+        if let Some(relay) = &self.smtp_relay {
+            let relay = relay.expose();
+            let rest = relay
+                .strip_prefix("smtp://")
+                .or_else(|| relay.strip_prefix("smtps://"));
+            if rest.is_none_or(|r| r.is_empty()) {
+                return Err(invalid(
+                    "smtp_relay",
+                    "use smtp://host:port or smtps://user:pass@host:port".into(),
+                ));
+            }
+        }
+        if let Some(url) = &self.public_url {
+            let rest = url
+                .strip_prefix("http://")
+                .or_else(|| url.strip_prefix("https://"));
+            if rest.is_none_or(|r| r.is_empty()) {
+                return Err(invalid(
+                    "public_url",
+                    format!("{url:?} must start with http:// or https://"),
+                ));
+            }
+        }
+        for (key, value) in [
+            ("shopify_webhook_secret", &self.shopify_webhook_secret),
+            (
+                "woocommerce_webhook_secret",
+                &self.woocommerce_webhook_secret,
+            ),
+        ] {
+            if value.as_ref().is_some_and(|s| s.expose().trim().is_empty()) {
+                return Err(invalid(
+                    key,
+                    "must not be blank; unset it to disable the endpoint".into(),
+                ));
+            }
+        }
+        if self.max_body_bytes == 0 {
+            return Err(invalid("max_body_bytes", "must be at least 1".into()));
+        }
+        if self.db_max_connections == 0 {
+            return Err(invalid("db_max_connections", "must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// The database URL: the `database_url` setting when set, else the SQLite file
+    /// `concierge.db` in `data_dir`.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("concierge.db").display()),
+        }
+    }
+
+    /// The base of links sent to customers, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.http_addr),
+        }
+    }
+}
+
+/// Turns figment's error into one line naming the setting as the user spelled it: the
+/// environment variable when the value came from there, else the key in the file.
+fn describe_figment_error(
+    error: figment::Error,
+    file: Option<&Path>,
+    env_set: &[&str],
+) -> ConfigError {
+    let key = match &error.kind {
+        figment::error::Kind::UnknownField(field, _) => Some(field.clone()),
+        _ => error.path.last().cloned(),
+    };
+    let origin = match (key.as_deref(), file) {
+        (Some(key), _) if env_set.contains(&key) => {
+            format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())
+        }
+        (Some(key), Some(file)) => format!("{key} in {}", file.display()),
+        (Some(key), None) => format!("{ENV_PREFIX}{}", key.to_ascii_uppercase()),
+        (None, Some(file)) => file.display().to_string(),
+        (None, None) => "configuration".to_owned(),
+    };
+    let message = match &error.kind {
+        figment::error::Kind::UnknownField(field, _) => format!("unknown setting {field:?}"),
+        kind => kind.to_string(),
+    };
+    // Parse errors come with a drawing of the line across several lines; keep one line.
+    ConfigError::Invalid {
+        origin,
+        message: message.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
+}
+
+/// The settings table for `--help`: each variable, its default and its meaning.
+pub fn settings_help() -> String {
+    let mut out = String::from(
+        "Settings (environment variables; a --config TOML file takes the same names in lower case \
+         without CONCIERGE_, and the environment wins):\n",
+    );
+    for s in SETTINGS {
+        out += &format!("  {}  [default: {}]\n", s.env_var(), s.default);
+        let doc = s
+            .doc
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        out += &format!("      {doc}\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_work_with_nothing_set() {
+        let s = Settings::from_sources(None, vec![]).unwrap();
+        assert_eq!(s.http_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.smtp_addr.unwrap().to_string(), "127.0.0.1:2525");
+        assert_eq!(s.database_url(), "sqlite://./concierge-data/concierge.db");
+        assert_eq!(s.public_url(), "http://127.0.0.1:8080");
+        assert_eq!(s.support_address.as_str(), "support@localhost");
+        assert_eq!(s.max_body_bytes, 1 << 20);
+        assert!(s.metrics_public);
+        assert_eq!(s.log_format, LogFormat::Text);
+        assert!(Settings::default().validate().is_ok());
+    }
+
+    #[test]
+    fn the_environment_wins_over_the_file() {
+        let file = "http_addr = \"127.0.0.1:9000\"\ndata_dir = \"/srv/c\"\nmax_body_bytes = 10\n";
+        let s = Settings::from_sources(
+            Some((Path::new("c.toml"), file)),
+            env(&[
+                ("CONCIERGE_HTTP_ADDR", "127.0.0.1:0"),
+                ("CONCIERGE_METRICS_PUBLIC", "false"),
+                ("CONCIERGE_SMTP_ADDR", "off"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.http_addr.port(), 0);
+        assert_eq!(s.database_url(), "sqlite:///srv/c/concierge.db");
+        assert_eq!(s.max_body_bytes, 10);
+        assert!(!s.metrics_public);
+        assert_eq!(s.smtp_addr, None);
+    }
+
+    #[test]
+    fn secrets_made_of_digits_stay_text_and_never_print() {
+        let s =
+            Settings::from_sources(None, env(&[("CONCIERGE_SHOPIFY_WEBHOOK_SECRET", "123456")]))
+                .unwrap();
+        assert_eq!(
+            s.shopify_webhook_secret.as_ref().unwrap().expose(),
+            "123456"
+        );
+        assert!(!format!("{s:?}").contains("123456"));
+    }
+
+    #[test]
+    fn empty_variables_count_as_unset() {
+        let s = Settings::from_sources(
+            None,
+            env(&[("CONCIERGE_SMTP_RELAY", ""), ("CONCIERGE_UNRELATED", "x")]),
+        )
+        .unwrap();
+        assert!(s.smtp_relay.is_none());
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable_on_one_line() {
+        let cases = [
+            ("CONCIERGE_HTTP_ADDR", "localhost"),
+            ("CONCIERGE_MAX_BODY_BYTES", "lots"),
+            ("CONCIERGE_SUPPORT_ADDRESS", "nobody"),
+            ("CONCIERGE_LOG_FORMAT", "xml"),
+            ("CONCIERGE_DATABASE_URL", "mysql://x"),
+            ("CONCIERGE_SMTP_RELAY", "http://relay"),
+            ("CONCIERGE_SMTP_ADDR", "on"),
+            ("CONCIERGE_DB_MAX_CONNECTIONS", "0"),
+        ];
+        for (var, value) in cases {
+            let err = Settings::from_sources(None, env(&[(var, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(var), "{var}={value}: {err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        let err = Settings::from_sources(Some((Path::new("c.toml"), "htp_addr = \"x\"\n")), vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("htp_addr") && err.contains("c.toml"), "{err}");
+    }
+
+    #[test]
+    fn every_setting_is_documented() {
+        assert_eq!(SETTINGS.len(), 13);
+        for s in SETTINGS {
+            assert!(!s.doc.trim().is_empty(), "{} has no doc", s.key);
+            assert!(settings_help().contains(&s.env_var()));
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The Concierge service as a library: its [`Settings`] and [`start`], which wires storage,
+//! the HTTP API and the background worker together and returns a [`Running`] service.
+//!
+//! The `concierge` binary is a thin command line over this; tests and benchmarks call
+//! [`start`] directly to run the real service in their own process on `127.0.0.1:0` with a
+//! fresh database each.
+//!
+//! Architecture invariant: configuration is passed in as a value, never read from globals, so
+//! one process can run many services side by side.
+
+pub mod config;
+
+pub use config::{LogFormat, Secret, Settings};
+
+use anyhow::Context;
+use concierge_api::ApiConfig;
+use concierge_jobs::{WakeSnoozed, Worker};
+use concierge_store::{PoolOptions, Store};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How long [`Running::stop`] waits for requests in flight, and then for the job in flight,
+/// before cutting them off.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// A started service.
+///
+/// Stop it with [`Running::stop`], which waits for work in flight. Dropping it without
+/// stopping also shuts the HTTP server and the worker down, but without waiting for them and
+/// without closing the store cleanly.
+pub struct Running {
+    /// The address the HTTP server actually listens on (the real port when `:0` was asked).
+    pub http_addr: SocketAddr,
+    /// The service's store, for tests and tools that look at or seed the data directly.
+    pub store: Store,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    worker: JoinHandle<()>,
+}
+
+impl Running {
+    /// The base URL of the HTTP server, e.g. `http://127.0.0.1:41234`, without a trailing
+    /// slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.http_addr)
+    }
+
+    /// Stops gracefully: the server stops accepting connections and finishes the requests in
+    /// flight, the worker finishes the job in flight and claims no more, then the store
+    /// closes (on SQLite, folding its write-ahead log back into the database file). Whatever
+    /// is still running after a grace period is cut off; a request cut off that way leaves
+    /// nothing half-written, since every write is one transaction.
+    pub async fn stop(self) {
+        let Running {
+            store,
+            shutdown,
+            server,
+            worker,
+            ..
+        } = self;
+        // Both tasks watch this; sending cannot fail while they hold receivers, and if they
+        // have already ended there is nothing to tell.
+        let _ = shutdown.send(true);
+        finish("HTTP server", server, |result| match result {
+            Ok(()) => {}
+            Err(e) => tracing::error!(error = %e, "the HTTP server failed"),
+        })
+        .await;
+        finish("job worker", worker, |()| {}).await;
+        store.close().await;
+    }
+}
+
+/// Waits up to [`SHUTDOWN_GRACE`] for a task, then aborts it.
+async fn finish<T>(what: &str, mut task: JoinHandle<T>, on_done: impl FnOnce(T)) {
+    match tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await {
+        Ok(Ok(value)) => on_done(value),
+        Ok(Err(e)) => tracing::error!(error = %e, "the {what} ended abnormally"),
+        Err(_) => {
+            tracing::warn!(
+                "the {what} did not stop within {}s; cutting it off",
+                SHUTDOWN_GRACE.as_secs()
+            );
+            task.abort();
+        }
+    }
+}
+
+/// Connects to the database the settings name and applies pending migrations. Returns the
+/// store and how many migrations were applied.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<(Store, usize)> {
+    settings.validate()?;
+    let options = PoolOptions {
+        max_connections: settings.db_max_connections,
+        ..PoolOptions::default()
+    };
+    let store = Store::connect(&settings.database_url(), &options)
+        .await
+        .context("cannot open the database")?;
+    match store.migrate().await {
+        Ok(applied) => Ok((store, applied)),
+        Err(e) => {
+            store.close().await;
+            Err(anyhow::Error::new(e).context("cannot migrate the database"))
+        }
+    }
+}
+
+/// Starts the service: opens and migrates the store, binds the HTTP listener on
+/// `settings.http_addr` and serves the API on it, and starts the background worker. Returns
+/// once the listener is bound, so requests to [`Running::http_addr`] are answered as soon as
+/// this returns.
+pub async fn start(settings: Settings) -> anyhow::Result<Running> {
+    let (store, applied) = open_store(&settings).await?;
+    tracing::info!(
+        engine = store.engine_name(),
+        migrations_applied = applied,
+        "database ready"
+    );
+
+    let listener = match tokio::net::TcpListener::bind(settings.http_addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            store.close().await;
+            return Err(anyhow::Error::new(e).context(format!(
+                "cannot listen on {} (CONCIERGE_HTTP_ADDR)",
+                settings.http_addr
+            )));
+        }
+    };
+    let http_addr = listener
+        .local_addr()
+        .context("cannot read the HTTP listener's address")?;
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+
+    let app = concierge_api::router(
+        store.clone(),
+        ApiConfig {
+            max_body_bytes: settings.max_body_bytes,
+            metrics_public: settings.metrics_public,
+        },
+    );
+    let mut server_shutdown = shutdown_rx.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            // Ends on `true`, or when `Running` is dropped and the sender with it.
+            let _ = server_shutdown.wait_for(|stop| *stop).await;
+        })
+        .await
+    });
+
+    let worker = Worker::new(store.clone()).with(WakeSnoozed::new(store.clone()));
+    let worker = tokio::spawn(worker.run(shutdown_rx));
+
+    Ok(Running {
+        http_addr,
+        store,
+        shutdown,
+        server,
+        worker,
+    })
+}

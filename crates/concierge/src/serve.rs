@@ -1,0 +1,97 @@
+//! `concierge serve`: starts the service, announces where it listens, and stops it gracefully
+//! on SIGINT or SIGTERM.
+
+use anyhow::Context;
+use concierge::{Running, Settings};
+use concierge_store::Store;
+use tokio::signal::unix::{signal, Signal, SignalKind};
+
+/// Runs the service until SIGINT or SIGTERM, then stops it gracefully. A second signal while
+/// stopping exits at once.
+pub async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    // Installed before anything starts, so a signal that arrives during start-up stops the
+    // service gracefully instead of killing the process.
+    let mut signals = Signals::install()?;
+
+    if let Some(addr) = settings.smtp_addr {
+        tracing::info!(%addr, "inbound SMTP is not available in this version; not listening for mail");
+    }
+    let running = concierge::start(settings).await?;
+
+    if demo {
+        match seed_demo(&running.store).await {
+            Ok(Some(login)) => {
+                println!(
+                    "demo shop ready: sign in as {} with password {}",
+                    login.email, login.password
+                );
+            }
+            Ok(None) => tracing::info!("the database already holds data; --demo added nothing"),
+            Err(e) => {
+                running.stop().await;
+                return Err(e.context("cannot fill the demo shop"));
+            }
+        }
+    }
+
+    // The one line scripts and tests read to find the real addresses (`:0` picks a port).
+    tracing::info!("listening http={} smtp=off", running.http_addr);
+
+    let name = signals.next().await;
+    tracing::info!(
+        signal = name,
+        "shutting down: finishing requests and jobs in flight"
+    );
+    stop_or_exit_on_second_signal(running, &mut signals).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn stop_or_exit_on_second_signal(running: Running, signals: &mut Signals) {
+    tokio::select! {
+        () = running.stop() => {}
+        name = signals.next() => {
+            tracing::warn!(signal = name, "second signal: exiting without waiting");
+            std::process::exit(130);
+        }
+    }
+}
+
+/// A demo agent's login, as the demo seeder reports it.
+pub struct DemoLogin {
+    pub email: String,
+    pub password: String,
+}
+
+/// Fills an empty database with the demo shop; `None` when it already held data.
+///
+/// The demo seeder (`concierge_demo::seed_if_empty`) is not written yet; until it is, this
+/// seeds nothing and says so.
+async fn seed_demo(store: &Store) -> anyhow::Result<Option<DemoLogin>> {
+    let _ = store;
+    tracing::warn!("the demo shop is not available in this build; --demo added nothing");
+    Ok(None)
+}
+
+/// SIGINT and SIGTERM, whichever comes first.
+struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+        })
+    }
+
+    /// Waits for the next signal and names it.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
+}
