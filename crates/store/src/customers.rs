@@ -138,6 +138,7 @@ pub(crate) async fn resolve(
     let name = who.name.as_ref().map(|n| n.as_str());
     let email = who.email.as_ref().map(|e| e.as_str());
     let phone = who.phone.as_ref().map(|p| p.as_str());
+    let created = found.is_none();
     let id = match found {
         Some(id) => {
             // Fill in what we did not know yet; never overwrite what the shop already has.
@@ -153,7 +154,8 @@ pub(crate) async fn resolve(
                 .bind(phone)
                 .bind(at)
                 .execute(conn)
-                .await?.rows_affected()
+                .await?
+                .rows_affected()
             });
             id
         }
@@ -169,13 +171,14 @@ pub(crate) async fn resolve(
                 .bind(phone)
                 .bind(at)
                 .execute(conn)
-                .await?.rows_affected()
+                .await?
+                .rows_affected()
             });
             id
         }
     };
     for (kind, key) in unknown {
-        on_tx!(tx, |conn, pg| {
+        let inserted = on_tx!(tx, |conn, pg| {
             sqlx::query(
                 "INSERT INTO customer_identities (kind, value, customer_id, created_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (kind, value) DO NOTHING",
@@ -185,8 +188,31 @@ pub(crate) async fn resolve(
             .bind(&id)
             .bind(at)
             .execute(conn)
-            .await?.rows_affected()
+            .await?
+            .rows_affected()
         });
+        if inserted == 0 && created {
+            // Another transaction claimed this handle for a customer between our lookup and
+            // our insert (two first messages from one new shopper at once, on PostgreSQL).
+            // Theirs wins: drop the customer we just made, which nothing references yet.
+            let owner: String = on_tx!(tx, |conn, pg| {
+                sqlx::query_scalar(
+                    "SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2",
+                )
+                .bind(kind)
+                .bind(&key)
+                .fetch_one(conn)
+                .await?
+            });
+            on_tx!(tx, |conn, pg| {
+                sqlx::query("DELETE FROM customers WHERE id = $1")
+                    .bind(&id)
+                    .execute(conn)
+                    .await?
+                    .rows_affected()
+            });
+            return Ok(CustomerId::from_trusted(owner));
+        }
     }
     Ok(CustomerId::from_trusted(id))
 }

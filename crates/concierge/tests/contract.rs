@@ -1,0 +1,772 @@
+//! The API as an outside client sees it, on both engines: the real server on 127.0.0.1:0,
+//! spoken to over HTTP. PostgreSQL variants run when CONCIERGE_TEST_POSTGRES_URL is set.
+
+use concierge::Settings;
+use concierge_domain::access::{Actor, Role};
+use concierge_domain::text::Label;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+struct App {
+    base: String,
+    client: reqwest::Client,
+    token: String,
+    running: Option<concierge::Running>,
+    pg_db: Option<(String, String)>,
+    dir: std::path::PathBuf,
+}
+
+fn unique() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        chrono::Utc::now().timestamp_micros()
+    )
+}
+
+impl App {
+    async fn start(engine: &str, max_body_bytes: usize) -> Option<App> {
+        let dir = std::env::temp_dir().join(format!("concierge-contract-{}", unique()));
+        let mut settings = Settings {
+            data_dir: dir.clone(),
+            http_addr: "127.0.0.1:0".parse().unwrap(),
+            max_body_bytes,
+            ..Settings::default()
+        };
+        let mut pg_db = None;
+        if engine == "postgres" {
+            let Ok(admin_url) = std::env::var("CONCIERGE_TEST_POSTGRES_URL") else {
+                eprintln!("skipped: CONCIERGE_TEST_POSTGRES_URL is not set");
+                return None;
+            };
+            let name = format!("concierge_c_{}", unique());
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&admin_url)
+                .await
+                .expect("connect to CONCIERGE_TEST_POSTGRES_URL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_owned())
+                .unwrap_or(admin_url.clone());
+            settings.database_url = Some(format!("{base}/{name}"));
+            pg_db = Some((admin_url, name));
+        }
+        let running = concierge::start(settings).await.expect("service starts");
+        let (_, token) = concierge_api::auth::issue_token(
+            &running.store,
+            &Label::parse("tests").unwrap(),
+            Role::Admin,
+            &Actor::System,
+        )
+        .await
+        .expect("token");
+        Some(App {
+            base: running.base_url(),
+            client: reqwest::Client::new(),
+            token,
+            running: Some(running),
+            pg_db,
+            dir,
+        })
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        (
+            status,
+            if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+            },
+        )
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+    async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
+    }
+    async fn raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}")),
+        )
+    }
+
+    async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        if let Some((url, name)) = self.pg_db.take() {
+            use sqlx::Connection;
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+macro_rules! on_both_engines {
+    ($name:ident, $max_body:expr, |$app:ident| $body:block) => {
+        mod $name {
+            use super::*;
+            async fn run(engine: &str) {
+                let Some($app) = App::start(engine, $max_body).await else { return };
+                $body
+                $app.stop().await;
+            }
+            #[tokio::test]
+            async fn sqlite() {
+                run("sqlite").await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                run("postgres").await
+            }
+        }
+    };
+    ($name:ident, |$app:ident| $body:block) => {
+        on_both_engines!($name, 1024 * 1024, |$app| $body);
+    };
+}
+
+fn conversation(email: &str, channel: &str, subject: &str, body: &str) -> Value {
+    json!({"channel": channel, "customer": {"email": email, "name": "Ann Lee"}, "subject": subject, "message": {"body": body}})
+}
+
+on_both_engines!(conversation_lifecycle_over_http, |app| {
+    let (s, c) = app
+        .post(
+            "/api/v1/conversations",
+            conversation(
+                "Ann@Example.COM",
+                "email",
+                "Where is my order?",
+                "Hi, order #1001 has not arrived",
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    assert_eq!(c["status"], "open");
+    assert!(c["waiting_since"].is_string());
+    assert_eq!(c["messages"][0]["sender_type"], "customer");
+    let id = c["id"].as_str().unwrap().to_owned();
+
+    // The same shopper in another case and on another channel is the same customer.
+    let (_, c2) = app
+        .post(
+            "/api/v1/conversations",
+            conversation("ann@example.com", "chat", "x", "hello?"),
+        )
+        .await;
+    assert_eq!(c2["customer"]["id"], c["customer"]["id"]);
+
+    let (s, m) = app
+        .post(
+            &format!("/api/v1/conversations/{id}/messages"),
+            json!({"body": "Looking into it now."}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{m}");
+    assert_eq!(
+        m["delivery_status"], "pending",
+        "email replies wait in the outbox"
+    );
+    let (_, note) = app
+        .post(
+            &format!("/api/v1/conversations/{id}/messages"),
+            json!({"body": "warehouse says lost", "private": true}),
+        )
+        .await;
+    assert_eq!(note["private"], true);
+    assert_eq!(note["delivery_status"], Value::Null);
+
+    let (_, got) = app.get(&format!("/api/v1/conversations/{id}")).await;
+    assert!(got["first_response_at"].is_string());
+    assert_eq!(got["waiting_since"], Value::Null);
+    let bodies: Vec<&str> = got["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            "Hi, order #1001 has not arrived",
+            "Looking into it now.",
+            "warehouse says lost"
+        ]
+    );
+
+    let (s, r) = app
+        .patch(
+            &format!("/api/v1/conversations/{id}"),
+            json!({"status": "resolved", "tags": ["WISMO", "vip"], "priority": "high"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert!(r["resolved_at"].is_string());
+    assert_eq!(r["tags"], json!(["vip", "wismo"]));
+    let (_, list) = app.get("/api/v1/conversations?tag=wismo").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+
+    // The shopper writes again: it reopens.
+    app.post(
+        &format!("/api/v1/conversations/{id}/messages"),
+        json!({"body": "Any news?", "sender_type": "customer"}),
+    )
+    .await;
+    let (_, got) = app.get(&format!("/api/v1/conversations/{id}")).await;
+    assert_eq!(got["status"], "open");
+    assert_eq!(got["resolved_at"], Value::Null);
+
+    // Closed takes notes only.
+    app.patch(
+        &format!("/api/v1/conversations/{id}"),
+        json!({"status": "closed"}),
+    )
+    .await;
+    let (s, e) = app
+        .post(
+            &format!("/api/v1/conversations/{id}/messages"),
+            json!({"body": "hello"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{e}");
+    assert_eq!(e["error"]["code"], "conflict");
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/conversations/{id}/messages"),
+            json!({"body": "for the record", "private": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    // Newest activity first (the shopper's "Any news?" came last); the audit log recorded
+    // the changes.
+    let (_, list) = app.get("/api/v1/conversations").await;
+    assert_eq!(list["items"][0]["id"], json!(id));
+    assert_eq!(list["items"][1]["id"], c2["id"]);
+    let (_, audit) = app
+        .get(&format!(
+            "/api/v1/audit-log?subject_type=conversation&subject_id={id}"
+        ))
+        .await;
+    assert!(audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "conversation.updated"));
+});
+
+on_both_engines!(snooze_wakes_through_the_job_queue, |app| {
+    let (_, c) = app
+        .post(
+            "/api/v1/conversations",
+            conversation("b@example.com", "sms", "s", "ping"),
+        )
+        .await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    let until = chrono::Utc::now() + chrono::Duration::hours(1);
+    let (s, e) = app.patch(&format!("/api/v1/conversations/{id}"), json!({"status": "snoozed", "snooze_until": (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339()})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{e}");
+    assert_eq!(e["error"]["field"], "snooze_until");
+    let (s, r) = app
+        .patch(
+            &format!("/api/v1/conversations/{id}"),
+            json!({"status": "snoozed", "snooze_until": until.to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["status"], "snoozed");
+    let (_, jobs) = app.get("/api/v1/jobs?status=queued").await;
+    assert!(
+        jobs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["kind"] == "conversation.wake"),
+        "{jobs}"
+    );
+
+    let store = app.running.as_ref().unwrap().store.clone();
+    let worker =
+        concierge_jobs::Worker::new(store.clone()).with(concierge_jobs::WakeSnoozed::new(store));
+    assert_eq!(
+        worker.run_due(chrono::Utc::now()).await.unwrap(),
+        0,
+        "not due yet"
+    );
+    assert_eq!(
+        worker
+            .run_due(until + chrono::Duration::seconds(1))
+            .await
+            .unwrap(),
+        1
+    );
+    let (_, got) = app.get(&format!("/api/v1/conversations/{id}")).await;
+    assert_eq!(got["status"], "open");
+});
+
+on_both_engines!(full_text_search_and_cursor_pages, |app| {
+    let (_, a) = app
+        .post(
+            "/api/v1/conversations",
+            conversation(
+                "c@example.com",
+                "email",
+                "Damaged parcel",
+                "The box arrived crushed",
+            ),
+        )
+        .await;
+    let id = a["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/v1/conversations/{id}/messages"),
+        json!({"body": "I would like my refunds processed", "sender_type": "customer"}),
+    )
+    .await;
+    for i in 0..4 {
+        app.post(
+            "/api/v1/conversations",
+            conversation(
+                &format!("p{i}@example.com"),
+                "api",
+                "Sizing",
+                "'; DROP TABLE messages; --",
+            ),
+        )
+        .await;
+    }
+    let (_, hits) = app.get("/api/v1/conversations?q=refund").await;
+    assert_eq!(
+        hits["items"].as_array().unwrap().len(),
+        1,
+        "stemming finds refunds: {hits}"
+    );
+    let (_, hits) = app.get("/api/v1/conversations?q=damaged").await;
+    assert_eq!(
+        hits["items"][0]["id"], a["id"],
+        "subject words are searched"
+    );
+    let (s, _) = app
+        .get("/api/v1/conversations?q=%22%5C%22%20OR%20*%20(%20NEAR")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, hits) = app.get("/api/v1/conversations?q=drop%20table").await;
+    assert_eq!(
+        hits["items"].as_array().unwrap().len(),
+        4,
+        "SQL-looking text is stored as text"
+    );
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..5 {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/conversations?limit=2&cursor={c}"),
+            None => "/api/v1/conversations?limit=2".to_owned(),
+        };
+        let (_, page) = app.get(&path).await;
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        (seen.len(), unique.len()),
+        (5, 5),
+        "pages cover every row once: {seen:?}"
+    );
+    for bad in ["limit=0", "limit=201", "cursor=zzzz"] {
+        let (s, e) = app.get(&format!("/api/v1/conversations?{bad}")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {e}");
+    }
+});
+
+on_both_engines!(orders_shipments_and_the_customer_timeline, |app| {
+    let order = |total: Value, second_price: &str| {
+        json!({"external_id": "1001", "number": "#1001", "customer": {"email": "d@example.com", "name": "Dee"},
+            "status": "open", "financial_status": "paid", "fulfillment_status": "unfulfilled", "currency": "eur",
+            "total": total, "placed_at": "2026-11-01T10:00:00Z",
+            "line_items": [{"sku": "NW-1", "title": "Boots", "quantity": 1, "price": "0.10"}, {"title": "Socks", "quantity": 2, "price": second_price}]})
+    };
+    let (s, o) = app
+        .post("/api/v1/orders", order(json!("4.10"), "2.00"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    assert_eq!(o["total"], "4.10");
+    assert_eq!(o["line_items"][0]["price"], "0.10");
+    assert_eq!(o["currency"], "EUR");
+    let (s, o2) = app
+        .post("/api/v1/orders", order(json!("5.10"), "2.50"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(o2["id"], o["id"]);
+    let (s, e) = app.post("/api/v1/orders", order(json!(5.1), "2.50")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["error"]["field"], "total");
+    let (_, found) = app.get("/api/v1/orders?number=1001").await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+
+    let oid = o["id"].as_str().unwrap();
+    let (s, sh) = app
+        .post(
+            &format!("/api/v1/orders/{oid}/shipments"),
+            json!({"carrier": "DHL", "tracking_number": "JD0001"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{sh}");
+    let sid = sh["id"].as_str().unwrap();
+    for (status, at) in [
+        ("in_transit", "2026-11-02T10:00:00Z"),
+        ("delivered", "2026-11-04T10:00:00Z"),
+        ("out_for_delivery", "2026-11-03T10:00:00Z"),
+    ] {
+        let (s, _) = app
+            .post(
+                &format!("/api/v1/shipments/{sid}/events"),
+                json!({"status": status, "occurred_at": at}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let (_, sh) = app.get(&format!("/api/v1/shipments/{sid}")).await;
+    assert_eq!(
+        sh["status"], "delivered",
+        "a late older scan does not undo delivery"
+    );
+    assert_eq!(sh["events"].as_array().unwrap().len(), 3);
+
+    app.post("/api/v1/conversations", json!({"channel": "sms", "customer": {"email": "d@example.com", "phone": "+44 20 7946 0958"}, "message": {"body": "where is it"}})).await;
+    app.post(
+        "/api/v1/conversations",
+        conversation("d@example.com", "email", "Order", "hello"),
+    )
+    .await;
+    let (_, cs) = app.get("/api/v1/customers?phone=%2B442079460958").await;
+    let cid = cs["items"][0]["id"]
+        .as_str()
+        .expect("found by phone")
+        .to_owned();
+    let (_, customer) = app.get(&format!("/api/v1/customers/{cid}")).await;
+    assert_eq!(customer["orders"][0]["shipments"][0]["status"], "delivered");
+    assert_eq!(customer["conversations"].as_array().unwrap().len(), 2);
+    assert_eq!(customer["identities"].as_array().unwrap().len(), 2);
+});
+
+on_both_engines!(articles_are_sanitised_and_searched_best_first, |app| {
+    let (s, a) = app.post("/api/v1/articles", json!({"title": "Returns policy", "body_markdown": "# Returns\n\nSend it back within 30 days.<script>alert(1)</script>", "category": "returns"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    assert_eq!(a["slug"], "returns-policy");
+    assert!(!a["body_html"].as_str().unwrap().contains("<script"));
+    app.post("/api/v1/articles", json!({"title": "Shipping times", "body_markdown": "Returns are handled by the warehouse."})).await;
+    let (_, hits) = app.get("/api/v1/articles?q=returns").await;
+    assert_eq!(
+        hits["items"][0]["title"], "Returns policy",
+        "title matches rank first: {hits}"
+    );
+    let id = a["id"].as_str().unwrap();
+    let (_, p) = app
+        .patch(
+            &format!("/api/v1/articles/{id}"),
+            json!({"title": "Our returns policy"}),
+        )
+        .await;
+    assert_eq!(p["slug"], "returns-policy", "slugs survive title edits");
+    let (s, _) = app
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/articles/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = app.get(&format!("/api/v1/articles/{id}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+});
+
+on_both_engines!(bad_input_gets_the_documented_error, 4096, |app| {
+    let code = |v: &Value| v["error"]["code"].as_str().unwrap_or("").to_owned();
+    let (s, e) = app
+        .raw(
+            "/api/v1/conversations",
+            "application/json",
+            b"{\"channel\": ".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::BAD_REQUEST, "invalid_json".into())
+    );
+    let (s, e) = app
+        .raw(
+            "/api/v1/conversations",
+            "application/json",
+            vec![b'"', 0xff, 0xfe, b'"'],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    let (s, e) = app.post("/api/v1/conversations", json!({"channel": "pigeon", "customer": {"email": "x@example.com"}, "message": {"body": "hi"}})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["error"]["field"], "channel");
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("email, chat, sms"));
+    let (s, e) = app.post("/api/v1/conversations", json!({"channel": "api", "customer": {"email": "x@example.com"}, "message": {"body": 5}})).await;
+    assert_eq!(
+        (s, e["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("message.body"))
+    );
+    let (s, e) = app.post("/api/v1/conversations", json!({"channel": "api", "colour": "red", "customer": {"email": "x@example.com"}, "message": {"body": "x"}})).await;
+    assert_eq!(
+        (s, e["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("colour"))
+    );
+    let (s, e) = app.post("/api/v1/conversations", json!({"channel": "api", "customer": {"email": "not-an-email"}, "message": {"body": "x"}})).await;
+    assert_eq!(
+        (s, e["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("customer.email"))
+    );
+    let (s, e) = app.post("/api/v1/conversations", json!({"channel": "api", "customer": {"email": "x@example.com"}, "message": {"body": "nul\u{0}byte"}})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let (s, e) = app.post("/api/v1/conversations", json!({"channel": "api", "customer": {"email": "x@example.com"}, "message": {"body": "x".repeat(10_000)}})).await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into())
+    );
+    let (s, e) = app
+        .raw("/api/v1/conversations", "text/plain", b"{}".to_vec())
+        .await;
+    assert_eq!(
+        (s, code(&e)),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type".into()
+        )
+    );
+    for path in [
+        "/api/v1/conversations/nope",
+        "/api/v1/conversations/cnv_00000000000000000000000000000000",
+        "/api/v1/nothing-here",
+    ] {
+        let (s, e) = app.get(path).await;
+        assert_eq!(
+            (s, code(&e)),
+            (StatusCode::NOT_FOUND, "not_found".into()),
+            "{path}"
+        );
+    }
+    let (s, e) = app
+        .send(reqwest::Method::PUT, "/api/v1/conversations", None)
+        .await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed".into())
+    );
+    let (s, e) = app
+        .patch(
+            "/api/v1/conversations/cnv_00000000000000000000000000000000",
+            json!({"status": "open"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{e}");
+
+    // Nothing half-stored: an order whose second line item is invalid leaves no trace.
+    let (s, _) = app.post("/api/v1/orders", json!({"external_id": "9", "number": "9", "customer": {"email": "half@example.com"},
+        "status": "open", "financial_status": "paid", "fulfillment_status": "unfulfilled", "currency": "EUR", "total": "1.00",
+        "placed_at": "2026-11-01T10:00:00Z", "line_items": [{"title": "ok", "quantity": 1, "price": "1.00"}, {"title": "bad", "quantity": 0, "price": "1.00"}]})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, cs) = app.get("/api/v1/customers?email=half@example.com").await;
+    assert_eq!(cs["items"].as_array().unwrap().len(), 0);
+    let (_, c) = app
+        .post(
+            "/api/v1/conversations",
+            conversation("e@example.com", "api", "s", "hi"),
+        )
+        .await;
+    let id = c["id"].as_str().unwrap();
+    let (s, e) = app
+        .patch(
+            &format!("/api/v1/conversations/{id}"),
+            json!({"assignee_id": "agt_00000000000000000000000000000000"}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("assignee_id"))
+    );
+});
+
+on_both_engines!(tokens_roles_and_service_routes, |app| {
+    let res = app
+        .client
+        .get(format!("{}/api/v1/conversations", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let e: Value = res.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "unauthenticated");
+    let res = app
+        .client
+        .get(format!("{}/api/v1/conversations", app.base))
+        .bearer_auth("cnc_wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    let (s, t) = app
+        .post(
+            "/api/v1/tokens",
+            json!({"name": "helpdesk script", "role": "agent"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let agent_token = t["token"].as_str().unwrap().to_owned();
+    let as_agent = |path: &str| {
+        app.client
+            .get(format!("{}{path}", app.base))
+            .bearer_auth(&agent_token)
+            .send()
+    };
+    assert_eq!(
+        as_agent("/api/v1/conversations").await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        as_agent("/api/v1/jobs").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let (s, _) = app
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/tokens/{}", t["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        as_agent("/api/v1/conversations").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "revoked tokens stop working"
+    );
+
+    let health: Value = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health, json!({"status": "ok"}));
+    let doc: Value = app
+        .client
+        .get(format!("{}/api/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v1/conversations",
+        "/api/v1/conversations/{id}",
+        "/api/v1/conversations/{id}/messages",
+        "/api/v1/customers/{id}",
+        "/api/v1/orders",
+        "/api/v1/orders/{id}/shipments",
+        "/api/v1/shipments/{id}/events",
+        "/api/v1/articles/{id}",
+        "/api/v1/tokens",
+        "/api/v1/jobs",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from OpenAPI"
+        );
+    }
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("concierge_http_requests_total"),
+        "{metrics}"
+    );
+});
+
+on_both_engines!(a_database_that_is_down_answers_503, |app| {
+    app.running.as_ref().unwrap().store.close().await;
+    let (s, e) = app.get("/api/v1/conversations").await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{e}");
+    assert_eq!(e["error"]["code"], "service_unavailable");
+    let res = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+});
