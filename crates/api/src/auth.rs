@@ -14,6 +14,16 @@ use concierge_store::{Store, StoreError};
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
+/// An argon2id hash of a password in PHC form, with the crate's default parameters and a
+/// random salt.
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
 /// The prefix every Concierge API token starts with, so leaked tokens are recognisable.
 pub const TOKEN_PREFIX: &str = "cnc_";
 

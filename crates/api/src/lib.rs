@@ -19,6 +19,7 @@ use concierge_store::Store;
 use std::sync::Arc;
 
 pub use openapi::openapi_json;
+pub use routes::render_markdown;
 
 /// Settings the HTTP layer needs.
 #[derive(Debug, Clone)]

@@ -3,9 +3,6 @@
 
 use crate::cli::{AgentCreateArgs, TokenCreateArgs};
 use anyhow::{bail, Context};
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHasher, SaltString};
-use argon2::Argon2;
 use concierge_domain::access::{check_password_strength, Actor};
 use concierge_store::access::NewAgent;
 use concierge_store::Store;
@@ -70,19 +67,17 @@ fn read_password(mut input: impl BufRead) -> anyhow::Result<String> {
     Ok(password.to_owned())
 }
 
-/// An argon2id hash in PHC form with the crate's default parameters and a random salt.
+/// An argon2id hash of the password (see [`concierge_api::auth::hash_password`]).
 fn hash_password(password: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    let hash = Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
-    Ok(hash.to_string())
+    concierge_api::auth::hash_password(password)
+        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    use argon2::Argon2;
 
     #[test]
     fn the_password_is_the_first_line_without_its_line_ending() {

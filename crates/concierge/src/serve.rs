@@ -57,20 +57,11 @@ async fn stop_or_exit_on_second_signal(running: Running, signals: &mut Signals) 
     }
 }
 
-/// A demo agent's login, as the demo seeder reports it.
-pub struct DemoLogin {
-    pub email: String,
-    pub password: String,
-}
-
 /// Fills an empty database with the demo shop; `None` when it already held data.
-///
-/// The demo seeder (`concierge_demo::seed_if_empty`) is not written yet; until it is, this
-/// seeds nothing and says so.
-async fn seed_demo(store: &Store) -> anyhow::Result<Option<DemoLogin>> {
-    let _ = store;
-    tracing::warn!("the demo shop is not available in this build; --demo added nothing");
-    Ok(None)
+async fn seed_demo(store: &Store) -> anyhow::Result<Option<concierge_demo::DemoLogin>> {
+    concierge_demo::seed_if_empty(store)
+        .await
+        .context("cannot seed the demo shop")
 }
 
 /// SIGINT and SIGTERM, whichever comes first.

@@ -28,7 +28,7 @@ const MAX_MARKDOWN_CHARS: usize = 200_000;
 
 /// Renders CommonMark (with tables) to HTML and sanitises it with an allow-list: no script,
 /// no event handlers, no `javascript:` URLs survive.
-pub(crate) fn render_markdown(markdown: &str) -> String {
+pub fn render_markdown(markdown: &str) -> String {
     let options =
         pulldown_cmark::Options::ENABLE_TABLES | pulldown_cmark::Options::ENABLE_STRIKETHROUGH;
     let mut html = String::with_capacity(markdown.len() * 3 / 2);

@@ -8,6 +8,8 @@ mod conversations;
 mod customers;
 mod system;
 
+pub use articles::render_markdown;
+
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
 use crate::wire::PageQuery;
