@@ -1,1 +1,540 @@
-fn main() {}
+//! `concierge-bench`: starts the real service in-process on 127.0.0.1:0 with a fresh database
+//! and drives it over loopback HTTP, printing figures for BENCHMARKS.md. All loops are bounded
+//! in count and time; all traffic stays on loopback.
+
+use anyhow::{bail, Context};
+use clap::{Parser, ValueEnum};
+use concierge::Settings;
+use concierge_domain::access::{Actor, Role};
+use concierge_domain::contact::EmailAddress;
+use concierge_domain::conversation::{Channel, Priority, SenderType};
+use concierge_domain::ids::ConversationId;
+use concierge_domain::text::{Label, MessageBody, Subject};
+use concierge_store::conversations::{NewConversation, NewMessage};
+use concierge_store::customers::CustomerRef;
+use concierge_store::Store;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(about = "Benchmarks Concierge over loopback HTTP. Build with --release.")]
+struct Args {
+    /// Which scenarios to run.
+    #[arg(long, value_enum, default_value = "all")]
+    scenario: Scenario,
+    /// `sqlite` (a fresh file in a temp dir) or `postgres`.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    database: Engine,
+    /// PostgreSQL server to create a throwaway database on.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    postgres_url: String,
+    /// Concurrent HTTP clients for `ingest`.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// How long `ingest` runs.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Messages to seed for `search`, `list` and `startup` (10 per conversation).
+    #[arg(long, default_value_t = 1_000_000)]
+    messages: usize,
+    /// Queries per measured scenario.
+    #[arg(long, default_value_t = 500)]
+    queries: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    Ingest,
+    Search,
+    All,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+const WORDS: &[&str] = &[
+    "order",
+    "parcel",
+    "refund",
+    "return",
+    "delivery",
+    "tracking",
+    "size",
+    "exchange",
+    "damaged",
+    "late",
+    "invoice",
+    "payment",
+    "charged",
+    "twice",
+    "address",
+    "cancel",
+    "boots",
+    "jacket",
+    "sweater",
+    "socks",
+    "beanie",
+    "trousers",
+    "sneakers",
+    "vest",
+    "warehouse",
+    "carrier",
+    "courier",
+    "label",
+    "package",
+    "shipping",
+    "express",
+    "voucher",
+    "discount",
+    "account",
+    "password",
+    "newsletter",
+    "colour",
+    "blue",
+    "black",
+    "green",
+    "small",
+    "large",
+    "medium",
+    "zipper",
+    "seam",
+    "torn",
+    "wet",
+    "lost",
+    "neighbour",
+    "weekend",
+    "monday",
+    "friday",
+    "urgent",
+    "gift",
+    "birthday",
+    "christmas",
+    "warranty",
+    "repair",
+    "leather",
+    "merino",
+    "wool",
+];
+const FILLER: &[&str] = &[
+    "hi", "hello", "please", "thanks", "my", "the", "is", "it", "and", "when", "where", "can",
+    "you", "help", "still", "not", "yet", "i", "a", "for",
+];
+
+fn sentence(rng: &mut StdRng) -> String {
+    let n = rng.gen_range(8..30);
+    (0..n)
+        .map(|i| {
+            if i % 3 == 0 {
+                WORDS[rng.gen_range(0..WORDS.len())]
+            } else {
+                FILLER[rng.gen_range(0..FILLER.len())]
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+struct Bench {
+    running: Option<concierge::Running>,
+    base: String,
+    token: String,
+    client: reqwest::Client,
+    settings: Settings,
+    pg: Option<(String, String)>,
+    dir: PathBuf,
+}
+
+async fn start(args: &Args) -> anyhow::Result<Bench> {
+    let dir = std::env::temp_dir().join(format!("concierge-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut settings = Settings {
+        data_dir: dir.clone(),
+        http_addr: "127.0.0.1:0".parse()?,
+        ..Settings::default()
+    };
+    let mut pg = None;
+    if args.database == Engine::Postgres {
+        use sqlx::Connection;
+        let name = format!("concierge_bench_{}", std::process::id());
+        let mut conn = sqlx::PgConnection::connect(&args.postgres_url)
+            .await
+            .context("connect to --postgres-url")?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await?;
+        let base = args
+            .postgres_url
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_owned())
+            .context("postgres URL needs a database")?;
+        settings.database_url = Some(format!("{base}/{name}"));
+        pg = Some((args.postgres_url.clone(), name));
+    }
+    let running = concierge::start(settings.clone()).await?;
+    let (_, token) = concierge_api::auth::issue_token(
+        &running.store,
+        &Label::parse("bench")?,
+        Role::Admin,
+        &Actor::System,
+    )
+    .await?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    Ok(Bench {
+        base: running.base_url(),
+        running: Some(running),
+        token,
+        client,
+        settings,
+        pg,
+        dir,
+    })
+}
+
+struct Figures(Vec<Duration>);
+
+impl Figures {
+    fn pct(&mut self, p: f64) -> f64 {
+        self.0.sort();
+        if self.0.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((self.0.len() as f64 * p).ceil() as usize).clamp(1, self.0.len()) - 1;
+        self.0[i].as_secs_f64() * 1000.0
+    }
+    fn summary(&mut self) -> String {
+        format!(
+            "p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms (n = {})",
+            self.pct(0.50),
+            self.pct(0.95),
+            self.pct(0.99),
+            self.0.len()
+        )
+    }
+}
+
+async fn ingest(b: &Bench, args: &Args) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..args.clients {
+        let (client, base, token) = (b.client.clone(), b.base.clone(), b.token.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut failures = 0usize;
+            let mut i = 0;
+            while Instant::now() < deadline {
+                i += 1;
+                let t = Instant::now();
+                let res = client
+                    .post(format!("{base}/api/v1/conversations"))
+                    .bearer_auth(&token)
+                    .json(&json!({"channel": "api", "customer": {"email": format!("shopper{c}-{i}@example.com")}, "subject": "Where is my order?", "message": {"body": "Hi, my parcel has not arrived yet, can you check?"}}))
+                    .send()
+                    .await;
+                let id = match res {
+                    Ok(r) if r.status().as_u16() == 201 => {
+                        let v: serde_json::Value = r.json().await.unwrap_or_default();
+                        lat.push(t.elapsed());
+                        v["id"].as_str().map(str::to_owned)
+                    }
+                    _ => {
+                        failures += 1;
+                        None
+                    }
+                };
+                let Some(id) = id else { continue };
+                let t = Instant::now();
+                match client
+                    .post(format!("{base}/api/v1/conversations/{id}/messages"))
+                    .bearer_auth(&token)
+                    .json(&json!({"body": "Thanks for waiting, it is on its way."}))
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status().as_u16() == 201 => lat.push(t.elapsed()),
+                    _ => failures += 1,
+                }
+            }
+            (lat, failures)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut failures = 0;
+    for t in tasks {
+        let (lat, f) = t.await?;
+        all.extend(lat);
+        failures += f;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let mut figures = Figures(all);
+    println!(
+        "ingest ({} clients, {}s): {:.0} requests/s, {}; {} failed",
+        args.clients,
+        args.seconds,
+        figures.0.len() as f64 / secs,
+        figures.summary(),
+        failures
+    );
+    Ok(())
+}
+
+/// Seeds conversations with 10 messages each straight through the store (the API's own write
+/// path, minus HTTP), several writers at once.
+async fn seed(store: &Store, messages: usize) -> anyhow::Result<()> {
+    let conversations = messages / 10;
+    let started = Instant::now();
+    let writers = 4;
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(w as u64);
+            for n in (w..conversations).step_by(writers) {
+                let email = EmailAddress::parse(&format!("seed{}@example.com", n % 20_000))?;
+                let (c, _) = store
+                    .create_conversation(
+                        NewConversation {
+                            channel: Channel::Email,
+                            customer: CustomerRef {
+                                email: Some(email),
+                                ..Default::default()
+                            },
+                            subject: Some(Subject::parse(&sentence(&mut rng))?),
+                            priority: Priority::Normal,
+                            tags: vec![],
+                            message: NewMessage::text(
+                                SenderType::Customer,
+                                MessageBody::parse(&sentence(&mut rng))?,
+                            ),
+                        },
+                        &Actor::System,
+                    )
+                    .await?;
+                let id: ConversationId = c.id;
+                for k in 0..9 {
+                    let sender = if k % 2 == 0 {
+                        SenderType::Agent
+                    } else {
+                        SenderType::Customer
+                    };
+                    // Private notes keep the outbox empty: this measures search, not delivery.
+                    let m = NewMessage {
+                        private: sender == SenderType::Agent,
+                        ..NewMessage::text(sender, MessageBody::parse(&sentence(&mut rng))?)
+                    };
+                    store.append_message(&id, m).await?;
+                }
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    println!(
+        "seeded {} conversations / {} messages in {:.0} s",
+        conversations,
+        conversations * 10,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn timed_gets(b: &Bench, paths: Vec<String>) -> anyhow::Result<Figures> {
+    let mut lat = Vec::with_capacity(paths.len());
+    for p in paths {
+        let t = Instant::now();
+        let r = b
+            .client
+            .get(format!("{}{p}", b.base))
+            .bearer_auth(&b.token)
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            bail!("{p}: {}", r.status());
+        }
+        r.bytes().await?;
+        lat.push(t.elapsed());
+    }
+    Ok(Figures(lat))
+}
+
+async fn search_and_list(b: &Bench, args: &Args) -> anyhow::Result<()> {
+    let store = b.running.as_ref().context("running")?.store.clone();
+    seed(&store, args.messages).await?;
+    let mut rng = StdRng::seed_from_u64(7);
+    let queries: Vec<String> = (0..args.queries)
+        .map(|i| {
+            let w = WORDS[rng.gen_range(0..WORDS.len())];
+            if i % 2 == 0 {
+                format!("/api/v1/conversations?q={w}")
+            } else {
+                format!(
+                    "/api/v1/conversations?q={w}%20{}",
+                    WORDS[rng.gen_range(0..WORDS.len())]
+                )
+            }
+        })
+        .collect();
+    timed_gets(b, queries[..20.min(queries.len())].to_vec()).await?; // warm caches
+    let mut f = timed_gets(b, queries).await?;
+    println!("search at {} messages: {}", args.messages, f.summary());
+
+    let mut paths = Vec::new();
+    let first: serde_json::Value = b
+        .client
+        .get(format!(
+            "{}/api/v1/conversations?status=open&limit=50",
+            b.base
+        ))
+        .bearer_auth(&b.token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let cursor = first["next_cursor"].as_str().unwrap_or("").to_owned();
+    for i in 0..args.queries {
+        paths.push(if i % 4 == 3 && !cursor.is_empty() {
+            format!("/api/v1/conversations?status=open&limit=50&cursor={cursor}")
+        } else {
+            "/api/v1/conversations?status=open&limit=50".to_owned()
+        });
+    }
+    let mut f = timed_gets(b, paths).await?;
+    println!(
+        "conversation list (open, newest first, 50 rows) at {} conversations: {}",
+        args.messages / 10,
+        f.summary()
+    );
+    Ok(())
+}
+
+/// Start-to-healthy and idle memory of the real binary on the seeded database.
+async fn startup(b: &mut Bench) -> anyhow::Result<()> {
+    if let Some(r) = b.running.take() {
+        r.stop().await;
+    }
+    let exe = std::env::current_exe()?.with_file_name("concierge");
+    if !exe.exists() {
+        bail!(
+            "{} is missing: cargo build --release -p concierge",
+            exe.display()
+        );
+    }
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        l.local_addr()?.port()
+    };
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(&exe)
+        .arg("serve")
+        .env("CONCIERGE_DATA_DIR", &b.settings.data_dir)
+        .env("CONCIERGE_DATABASE_URL", b.settings.database_url())
+        .env("CONCIERGE_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("CONCIERGE_SMTP_ADDR", "off")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let healthy = loop {
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("not healthy after 30 s");
+        }
+        if let Ok(r) = b
+            .client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+        {
+            if r.status().is_success() {
+                break started.elapsed();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let pid = child.id().context("child pid")?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS"))
+        .unwrap_or("VmRSS: ?")
+        .to_owned();
+    println!(
+        "start to healthy: {:.0} ms; idle memory: {}",
+        healthy.as_secs_f64() * 1000.0,
+        rss.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")
+    );
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
+    let _ = tokio::time::timeout(Duration::from_secs(20), child.wait()).await;
+    Ok(())
+}
+
+async fn finish(mut b: Bench) {
+    if let Some(r) = b.running.take() {
+        r.stop().await;
+    }
+    if let Some((url, name)) = b.pg.take() {
+        use sqlx::Connection;
+        if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut c)
+                .await;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&b.dir);
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpu
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap_or("?")
+        .trim()
+        .to_owned();
+    println!(
+        "machine: {} cores, {model}; engine: {}; {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        if args.database == Engine::Sqlite {
+            "sqlite"
+        } else {
+            "postgres"
+        },
+        chrono::Utc::now().format("%Y-%m-%d")
+    );
+    if matches!(args.scenario, Scenario::Ingest | Scenario::All) {
+        let b = start(&args).await?;
+        let r = ingest(&b, &args).await;
+        finish(b).await;
+        r?;
+    }
+    if matches!(args.scenario, Scenario::Search | Scenario::All) {
+        let mut b = start(&args).await?;
+        let mut r = search_and_list(&b, &args).await;
+        if r.is_ok() {
+            r = startup(&mut b).await;
+        }
+        finish(b).await;
+        r?;
+    }
+    Ok(())
+}

@@ -16,6 +16,7 @@ fn all() -> PageRequest {
 #[tokio::test]
 async fn seeds_an_empty_database_once() {
     let dir = std::env::temp_dir().join(format!("concierge-demo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     let store = Store::connect(
         &format!("sqlite://{}/demo.db", dir.display()),
         &PoolOptions::default(),
