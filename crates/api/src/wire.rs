@@ -328,14 +328,6 @@ impl CustomerOut {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct OrderCustomerIn {
-    pub email: Option<String>,
-    pub name: Option<String>,
-    pub phone: Option<String>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct LineItemIn {
     pub sku: Option<String>,
     pub title: String,
@@ -351,7 +343,7 @@ pub struct UpsertOrder {
     /// Defaults to `api`. Orders are upserted by `(source, external_id)`.
     pub source: Option<String>,
     pub number: String,
-    pub customer: OrderCustomerIn,
+    pub customer: CustomerIn,
     /// `open`, `closed` or `cancelled`.
     pub status: String,
     /// `pending`, `authorized`, `partially_paid`, `paid`, `partially_refunded`, `refunded` or `voided`.

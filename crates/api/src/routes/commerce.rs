@@ -17,13 +17,11 @@ use concierge_domain::commerce::{
     Amount, Currency, FinancialStatus, FulfillmentStatus, OrderNumber, OrderStatus, Quantity,
     TrackingStatus,
 };
-use concierge_domain::contact::{EmailAddress, PhoneNumber};
 use concierge_domain::ids::{CustomerId, OrderId, ShipmentId};
-use concierge_domain::text::{bounded, PersonName};
+use concierge_domain::text::bounded;
 use concierge_store::commerce::{
     NewLineItem, NewShipment, NewTrackingEvent, OrderFilter, OrderUpsert,
 };
-use concierge_store::customers::CustomerRef;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -60,24 +58,7 @@ async fn upsert_order(
     caller: Caller,
     Json(req): Json<UpsertOrder>,
 ) -> Result<(StatusCode, axum::Json<OrderOut>), ApiError> {
-    let customer = CustomerRef {
-        name: non_blank(&req.customer.name)
-            .map(|n| parse("customer.name", n, PersonName::parse))
-            .transpose()?,
-        email: non_blank(&req.customer.email)
-            .map(|e| parse("customer.email", e, EmailAddress::parse))
-            .transpose()?,
-        phone: non_blank(&req.customer.phone)
-            .map(|p| parse("customer.phone", p, PhoneNumber::parse))
-            .transpose()?,
-        external: None,
-    };
-    if customer.is_empty() {
-        return Err(ApiError::Validation {
-            field: "customer".into(),
-            message: "customer needs an email or a phone number".into(),
-        });
-    }
+    let customer = req.customer.to_ref()?;
     if req.line_items.len() > 500 {
         return Err(ApiError::Validation {
             field: "line_items".into(),

@@ -22,6 +22,31 @@ use concierge_store::customers::CustomerRef;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+impl crate::wire::CustomerIn {
+    /// The shopper a request names; at least an email or a phone number.
+    pub(crate) fn to_ref(&self) -> Result<CustomerRef, ApiError> {
+        let customer = CustomerRef {
+            name: non_blank(&self.name)
+                .map(|n| parse("customer.name", n, PersonName::parse))
+                .transpose()?,
+            email: non_blank(&self.email)
+                .map(|e| parse("customer.email", e, EmailAddress::parse))
+                .transpose()?,
+            phone: non_blank(&self.phone)
+                .map(|p| parse("customer.phone", p, PhoneNumber::parse))
+                .transpose()?,
+            external: None,
+        };
+        if customer.is_empty() {
+            return Err(ApiError::Validation {
+                field: "customer".into(),
+                message: "customer needs an email or a phone number".into(),
+            });
+        }
+        Ok(customer)
+    }
+}
+
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_conversations, create_conversation))
@@ -74,24 +99,7 @@ async fn create_conversation(
     Json(req): Json<CreateConversation>,
 ) -> Result<(StatusCode, axum::Json<ConversationOut>), ApiError> {
     let channel = parse("channel", &req.channel, Channel::parse)?;
-    let customer = CustomerRef {
-        name: non_blank(&req.customer.name)
-            .map(|n| parse("customer.name", n, PersonName::parse))
-            .transpose()?,
-        email: non_blank(&req.customer.email)
-            .map(|e| parse("customer.email", e, EmailAddress::parse))
-            .transpose()?,
-        phone: non_blank(&req.customer.phone)
-            .map(|p| parse("customer.phone", p, PhoneNumber::parse))
-            .transpose()?,
-        external: None,
-    };
-    if customer.is_empty() {
-        return Err(ApiError::Validation {
-            field: "customer".into(),
-            message: "customer needs an email or a phone number".into(),
-        });
-    }
+    let customer = req.customer.to_ref()?;
     let subject = non_blank(&req.subject)
         .map(|s| parse("subject", s, Subject::parse))
         .transpose()?;
