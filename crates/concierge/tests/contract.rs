@@ -390,6 +390,21 @@ on_both_engines!(full_text_search_and_cursor_pages, |app| {
         hits["items"][0]["id"], a["id"],
         "subject words are searched"
     );
+    let (_, hits) = app
+        .get("/api/v1/conversations?q=crushed%20refund%20parcel")
+        .await;
+    let found: Vec<&serde_json::Value> = hits["items"].as_array().unwrap().iter().collect();
+    assert_eq!(
+        found.iter().map(|c| &c["id"]).collect::<Vec<_>>(),
+        vec![&a["id"]],
+        "the words of a query may be spread over the subject and several messages: {hits}"
+    );
+    let (_, hits) = app.get("/api/v1/conversations?q=crushed%20sizing").await;
+    assert_eq!(
+        hits["items"].as_array().unwrap().len(),
+        0,
+        "every word must occur in the conversation: {hits}"
+    );
     let (s, _) = app
         .get("/api/v1/conversations?q=%22%5C%22%20OR%20*%20(%20NEAR")
         .await;

@@ -10,6 +10,9 @@ use concierge_domain::ids::{AgentId, TeamId, TokenId};
 use concierge_domain::text::{Label, PersonName};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
 
 #[derive(Debug, Clone)]
 pub struct Agent {
@@ -112,6 +115,38 @@ fn last_used_resolution() -> Duration {
     Duration::minutes(1)
 }
 
+/// How long a verified token is trusted without asking the database again. A token revoked
+/// through this process is forgotten at once; one revoked by another instance sharing the
+/// PostgreSQL database is refused here within this time.
+pub const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Recently verified tokens by digest, so an API request costs no database read for its
+/// token. Only tokens that exist are kept, so guesses cannot grow it.
+#[derive(Default)]
+pub(crate) struct TokenCache(Mutex<HashMap<String, (ApiToken, String, Instant)>>);
+
+impl TokenCache {
+    fn get(&self, digest: &str) -> Option<(ApiToken, String)> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(digest)
+            .filter(|(_, _, at)| at.elapsed() < TOKEN_CACHE_TTL)
+            .map(|(t, stored, _)| (t.clone(), stored.clone()))
+    }
+
+    fn put(&self, digest: &str, token: &ApiToken, stored: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(
+            digest.to_owned(),
+            (token.clone(), stored.to_owned(), Instant::now()),
+        );
+    }
+
+    fn forget(&self, id: &TokenId) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, (t, _, _)| &t.id != id);
+    }
+}
+
 impl Store {
     pub async fn create_agent(&self, new: NewAgent, actor: &Actor) -> Result<Agent, StoreError> {
         let now = At::now();
@@ -140,7 +175,7 @@ impl Store {
             }
             other => other?,
         };
-        audit::record(
+        audit::write(
             &mut tx,
             AuditEntry::new(
                 actor,
@@ -237,7 +272,7 @@ impl Store {
             }
             other => other?,
         };
-        audit::record(
+        audit::write(
             &mut tx,
             AuditEntry::new(
                 actor,
@@ -298,7 +333,7 @@ impl Store {
             .execute(conn)
             .await?.rows_affected()
         });
-        audit::record(
+        audit::write(
             &mut tx,
             AuditEntry::new(
                 actor,
@@ -331,6 +366,9 @@ impl Store {
         let sql = format!(
             "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
         );
+        if let Some(hit) = self.tokens.get(digest) {
+            return Ok(Some(hit));
+        }
         let row: Option<TokenRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
             .bind(digest)
             .fetch_optional(pool)
@@ -354,6 +392,7 @@ impl Store {
             });
             tx.commit().await?;
         }
+        self.tokens.put(digest, &token, &stored);
         Ok(Some((token, stored)))
     }
 
@@ -395,13 +434,15 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound("token"));
         }
-        audit::record(
+        audit::write(
             &mut tx,
             AuditEntry::new(actor, "token.revoked", "token", id.as_str(), json!({})),
             now,
         )
         .await?;
-        tx.commit().await
+        tx.commit().await?;
+        self.tokens.forget(id);
+        Ok(())
     }
 
     /// How many agents exist (the demo seeder and first-run checks use it).

@@ -128,7 +128,7 @@ impl Store {
             .execute(conn)
             .await?.rows_affected()
         });
-        audit::record(
+        audit::write(
             &mut tx,
             AuditEntry::new(
                 actor,
@@ -202,7 +202,7 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound("article"));
         }
-        audit::record(
+        audit::write(
             &mut tx,
             AuditEntry::new(actor, "article.updated", "article", id.as_str(), json!({})),
             now,
@@ -225,7 +225,7 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound("article"));
         }
-        audit::record(
+        audit::write(
             &mut tx,
             AuditEntry::new(actor, "article.deleted", "article", id.as_str(), json!({})),
             now,

@@ -1,8 +1,8 @@
 //! The audit log: who did what to which record, written in the same transaction as the
 //! change itself so the log and the data never disagree.
 
-use crate::args::{bind_args, Args};
-use crate::{on_engine, on_tx, At, Cursor, Page, PageRequest, Store, StoreError, Tx};
+use crate::args::{bind_args, Args, Batch};
+use crate::{on_engine, At, Cursor, Page, PageRequest, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
 use concierge_domain::ids::AuditId;
@@ -60,36 +60,38 @@ struct AuditRow {
     created_at: At,
 }
 
-pub(crate) async fn record(
+pub(crate) fn record(batch: &mut Batch, e: AuditEntry<'_>, now: DateTime<Utc>) {
+    batch
+        .add(
+            "INSERT INTO audit_log (id, actor_type, actor_id, action, subject_type, subject_id, details, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .text(AuditId::generate().into_string())
+        .text(e.actor.kind())
+        .opt_text(e.actor.id())
+        .text(e.action)
+        .text(e.subject_type)
+        .text(e.subject_id)
+        .json(e.details)
+        .time(now);
+}
+
+/// Records an entry on its own, for commands whose other writes need answers one by one.
+pub(crate) async fn write(
     tx: &mut Tx,
     e: AuditEntry<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let id = AuditId::generate();
-    on_tx!(tx, |conn, pg| {
-        sqlx::query(
-            "INSERT INTO audit_log (id, actor_type, actor_id, action, subject_type, subject_id, details, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(id.as_str())
-        .bind(e.actor.kind())
-        .bind(e.actor.id())
-        .bind(e.action)
-        .bind(e.subject_type)
-        .bind(e.subject_id)
-        .bind(Json(&e.details))
-        .bind(At(now))
-        .execute(conn)
-        .await?.rows_affected()
-    });
-    Ok(())
+    let mut batch = Batch::default();
+    record(&mut batch, e, now);
+    batch.run(tx).await.map(drop)
 }
 
 impl Store {
     /// Records an action outside any other write (sign-ins, token use by the CLI).
     pub async fn audit(&self, entry: AuditEntry<'_>) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        record(&mut tx, entry, At::now()).await?;
+        write(&mut tx, entry, At::now()).await?;
         tx.commit().await
     }
 

@@ -1,6 +1,6 @@
 //! Orders, line items, shipments and carrier scans: what the shop sold and where it is.
 
-use crate::args::{bind_args, Args};
+use crate::args::{bind_args, Args, Batch};
 use crate::audit::{self, AuditEntry};
 use crate::customers::{self, CustomerRef};
 use crate::{on_engine, on_tx, At, Cursor, Page, PageRequest, Store, StoreError, Tx};
@@ -226,7 +226,11 @@ impl Store {
     ) -> Result<(Order, bool), StoreError> {
         let now = At::now();
         let mut tx = self.begin().await?;
-        let customer_id = customers::resolve(&mut tx, &o.customer, now).await?;
+        let mut later = Batch::default();
+        let customer_id = customers::resolve(&mut tx, &o.customer, now, &mut later)
+            .await?
+            .id;
+        later.run(&mut tx).await?;
         let existing: Option<String> = on_tx!(&mut tx, |conn, pg| {
             sqlx::query_scalar("SELECT id FROM orders WHERE source = $1 AND external_id = $2")
                 .bind(&o.source)
@@ -292,7 +296,7 @@ impl Store {
         } else {
             "order.updated"
         };
-        audit::record(
+        audit::write(
             &mut tx,
             AuditEntry::new(
                 actor,
@@ -507,7 +511,7 @@ impl Store {
             .execute(conn)
             .await?.rows_affected()
         });
-        audit::record(
+        audit::write(
             &mut tx,
             AuditEntry::new(
                 actor,

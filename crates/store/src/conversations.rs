@@ -1,11 +1,14 @@
 //! Conversations and their messages: opening a thread, appending to it, changing its status,
 //! assignment and tags, waking snoozed ones, and the inbox list with full-text search.
 
-use crate::args::{bind_args, Args};
+use crate::args::{bind_args, Args, Batch};
 use crate::audit::{self, AuditEntry};
+pub use crate::customers::CustomerSummary;
 use crate::customers::{self, CustomerRef};
 use crate::jobs::{self, NewJob};
-use crate::{on_engine, on_tx, search, At, Cursor, Page, PageRequest, Store, StoreError, Tx};
+use crate::{
+    on_engine, on_tx, on_tx_read, search, At, Cursor, Page, PageRequest, Store, StoreError, Tx,
+};
 use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
 use concierge_domain::conversation::{
@@ -17,6 +20,10 @@ use serde_json::json;
 
 /// The job kind that hands an outbound message to its channel's transport.
 pub const DELIVER_JOB: &str = "message.deliver";
+/// From how many matching conversations on a search walks the inbox newest first instead of
+/// sorting the matches (SQLite; PostgreSQL's planner makes this choice from its statistics).
+const COMMON_MATCHES: i64 = 2_000;
+
 /// The job kind that wakes a snoozed conversation.
 pub const WAKE_JOB: &str = "conversation.wake";
 
@@ -37,15 +44,6 @@ pub struct Conversation {
     pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-/// Who the conversation is with, in short.
-#[derive(Debug, Clone)]
-pub struct CustomerSummary {
-    pub id: CustomerId,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -167,16 +165,45 @@ struct ConversationRow {
     message_count: i64,
     created_at: At,
     updated_at: At,
+    tags: Option<String>,
 }
 
-const CONVERSATION_COLUMNS: &str = "c.id, c.customer_id, cu.name AS customer_name, cu.email AS customer_email, \
-    cu.phone AS customer_phone, c.channel, c.status, c.priority, c.assignee_id, c.team_id, c.subject, c.intent, \
-    c.intent_confidence, c.snooze_until, c.first_response_at, c.resolved_at, c.waiting_since, c.last_activity_at, \
-    c.message_count, c.created_at, c.updated_at";
+/// A conversation's columns with its customer's, and its tags folded into one text: sorted,
+/// joined by U+001F, which labels never contain (so a page of conversations is one query).
+macro_rules! conversation_columns {
+    ($tags:literal) => {
+        concat!(
+            "c.id, c.customer_id, cu.name AS customer_name, cu.email AS customer_email, \
+             cu.phone AS customer_phone, c.channel, c.status, c.priority, c.assignee_id, c.team_id, c.subject, c.intent, \
+             c.intent_confidence, c.snooze_until, c.first_response_at, c.resolved_at, c.waiting_since, c.last_activity_at, \
+             c.message_count, c.created_at, c.updated_at, ",
+            $tags,
+            " AS tags"
+        )
+    };
+}
+const SQLITE_COLUMNS: &str = conversation_columns!(
+    "(SELECT group_concat(t.tag, char(31) ORDER BY t.tag) FROM conversation_tags t WHERE t.conversation_id = c.id)"
+);
+const POSTGRES_COLUMNS: &str = conversation_columns!(
+    "(SELECT string_agg(t.tag, chr(31) ORDER BY t.tag) FROM conversation_tags t WHERE t.conversation_id = c.id)"
+);
+
+fn conversation_columns(pg: bool) -> &'static str {
+    if pg {
+        POSTGRES_COLUMNS
+    } else {
+        SQLITE_COLUMNS
+    }
+}
 
 impl ConversationRow {
-    fn into_conversation(self, tags: Vec<String>) -> Result<Conversation, StoreError> {
+    fn into_conversation(self) -> Result<Conversation, StoreError> {
         let corrupt = StoreError::corrupt;
+        let tags = self
+            .tags
+            .map(|t| t.split('\u{1f}').map(str::to_owned).collect())
+            .unwrap_or_default();
         Ok(Conversation {
             id: ConversationId::from_trusted(self.id),
             customer: CustomerSummary {
@@ -266,57 +293,48 @@ fn lifecycle_refused(e: LifecycleError) -> StoreError {
 /// Loads a conversation inside a transaction, locking its row on PostgreSQL so concurrent
 /// writers to one conversation take turns (SQLite's single writer already does).
 async fn load_for_update(tx: &mut Tx, id: &ConversationId) -> Result<Conversation, StoreError> {
+    let pg = tx.is_postgres();
     let sql = format!(
-        "SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1{}",
-        if tx.is_postgres() { " FOR UPDATE OF c" } else { "" }
+        "SELECT {} FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1{}",
+        conversation_columns(pg),
+        if pg { " FOR UPDATE OF c" } else { "" }
     );
-    let row: Option<ConversationRow> = on_tx!(tx, |conn, pg| sqlx::query_as(&sql)
+    let row: Option<ConversationRow> = on_tx_read!(tx, |conn, pg| sqlx::query_as(&sql)
         .bind(id.as_str())
         .fetch_optional(conn)
         .await?);
-    let row = row.ok_or(StoreError::NotFound("conversation"))?;
-    let tags: Vec<String> = on_tx!(tx, |conn, pg| {
-        sqlx::query_scalar(
-            "SELECT tag FROM conversation_tags WHERE conversation_id = $1 ORDER BY tag",
-        )
-        .bind(id.as_str())
-        .fetch_all(conn)
-        .await?
-    });
-    row.into_conversation(tags)
+    row.ok_or(StoreError::NotFound("conversation"))?
+        .into_conversation()
 }
 
 /// Writes a conversation's lifecycle, priority and references back.
-async fn save(tx: &mut Tx, c: &Conversation, now: DateTime<Utc>) -> Result<(), StoreError> {
+fn save(batch: &mut Batch, c: &Conversation, now: DateTime<Utc>) {
     let l = &c.lifecycle;
-    on_tx!(tx, |conn, pg| {
-        sqlx::query(
+    batch
+        .add(
             "UPDATE conversations SET status = $2, priority = $3, assignee_id = $4, team_id = $5, snooze_until = $6, \
              first_response_at = $7, resolved_at = $8, waiting_since = $9, last_activity_at = $10, \
              message_count = $11, updated_at = $12 WHERE id = $1",
         )
-        .bind(c.id.as_str())
-        .bind(l.status.as_str())
-        .bind(c.priority.as_str())
-        .bind(c.assignee_id.as_ref().map(|a| a.as_str()))
-        .bind(c.team_id.as_ref().map(|t| t.as_str()))
-        .bind(l.snooze_until.map(At))
-        .bind(l.first_response_at.map(At))
-        .bind(l.resolved_at.map(At))
-        .bind(l.waiting_since.map(At))
-        .bind(At(l.last_activity_at))
-        .bind(c.message_count)
-        .bind(At(now))
-        .execute(conn)
-        .await?.rows_affected()
-    });
-    Ok(())
+        .text(c.id.as_str())
+        .text(l.status.as_str())
+        .text(c.priority.as_str())
+        .opt_text(c.assignee_id.as_ref().map(|a| a.as_str()))
+        .opt_text(c.team_id.as_ref().map(|t| t.as_str()))
+        .opt_time(l.snooze_until)
+        .opt_time(l.first_response_at)
+        .opt_time(l.resolved_at)
+        .opt_time(l.waiting_since)
+        .time(l.last_activity_at)
+        .int(c.message_count)
+        .time(now);
 }
 
-/// Inserts a message into a loaded conversation, applying the lifecycle rules, and queues its
-/// delivery when it goes out to the shopper.
-async fn add_message(
-    tx: &mut Tx,
+/// Adds a message to a loaded conversation: applies the lifecycle rules to it in memory and
+/// adds the message's rows — and its delivery, when it goes out to the shopper — to `batch`.
+/// The caller writes the conversation itself back.
+fn add_message(
+    batch: &mut Batch,
     c: &mut Conversation,
     m: NewMessage,
     now: DateTime<Utc>,
@@ -327,61 +345,63 @@ async fn add_message(
         .record_message(c.channel, m.sender, m.private, at)
         .map_err(lifecycle_refused)?;
     c.message_count += 1;
+    // A message written in the past (an import, the demo) went out in the past.
+    let historical = m.at.is_some();
+    let delivery = match recorded.delivery {
+        Some(_) if historical => Some(DeliveryStatus::Sent),
+        d => d,
+    };
     let id = MessageId::generate();
-    on_tx!(tx, |conn, pg| {
-        sqlx::query(
+    batch
+        .add(
             "INSERT INTO messages (id, conversation_id, sender_type, agent_id, body, body_html, private, delivery_status, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
-        .bind(id.as_str())
-        .bind(c.id.as_str())
-        .bind(m.sender.as_str())
-        .bind(m.agent_id.as_ref().map(|a| a.as_str()))
-        .bind(m.body.as_str())
-        .bind(m.body_html.as_deref())
-        .bind(m.private)
-        .bind(recorded.delivery.map(|d| d.as_str()))
-        .bind(At(at))
-        .execute(conn)
-        .await?.rows_affected()
-    });
-    let mut attachments = Vec::with_capacity(m.attachments.len());
-    for a in m.attachments {
-        let aid = AttachmentId::generate();
-        on_tx!(tx, |conn, pg| {
-            sqlx::query(
-                "INSERT INTO attachments (id, message_id, filename, content_type, size_bytes, storage_key, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(aid.as_str())
-            .bind(id.as_str())
-            .bind(&a.filename)
-            .bind(&a.content_type)
-            .bind(a.size_bytes)
-            .bind(&a.storage_key)
-            .bind(At(now))
-            .execute(conn)
-            .await?.rows_affected()
-        });
-        attachments.push(Attachment {
-            id: aid,
-            filename: a.filename,
-            content_type: a.content_type,
-            size_bytes: a.size_bytes,
-            storage_key: a.storage_key,
-        });
-    }
-    if recorded.needs_delivery {
+        .text(id.as_str())
+        .text(c.id.as_str())
+        .text(m.sender.as_str())
+        .opt_text(m.agent_id.as_ref().map(|a| a.as_str()))
+        .text(m.body.as_str())
+        .opt_text(m.body_html.as_deref())
+        .bool(m.private)
+        .opt_text(delivery.map(|d| d.as_str()))
+        .time(at);
+    let attachments = m
+        .attachments
+        .into_iter()
+        .map(|a| {
+            let aid = AttachmentId::generate();
+            batch
+                .add(
+                    "INSERT INTO attachments (id, message_id, filename, content_type, size_bytes, storage_key, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .text(aid.as_str())
+                .text(id.as_str())
+                .text(a.filename.as_str())
+                .text(a.content_type.as_str())
+                .int(a.size_bytes)
+                .text(a.storage_key.as_str())
+                .time(now);
+            Attachment {
+                id: aid,
+                filename: a.filename,
+                content_type: a.content_type,
+                size_bytes: a.size_bytes,
+                storage_key: a.storage_key,
+            }
+        })
+        .collect();
+    if recorded.needs_delivery && !historical {
         jobs::enqueue(
-            tx,
+            batch,
             NewJob::now(
                 DELIVER_JOB,
                 json!({ "message_id": id.as_str(), "conversation_id": c.id.as_str() }),
             )
             .dedupe(format!("deliver:{id}")),
             now,
-        )
-        .await?;
+        );
     }
     Ok(Message {
         id,
@@ -391,47 +411,68 @@ async fn add_message(
         body: m.body.into_string(),
         body_html: m.body_html,
         private: m.private,
-        delivery_status: recorded.delivery,
+        delivery_status: delivery,
         attachments,
         created_at: at,
     })
 }
 
-async fn set_tags(
-    tx: &mut Tx,
+/// Rewrites a conversation's search document from its subject and messages, after the
+/// statements that changed them.
+fn reindex(batch: &mut Batch, pg: bool, id: &ConversationId) {
+    if pg {
+        batch
+            .add(
+                "UPDATE conversations c SET search = setweight(to_tsvector('english', coalesce(c.subject, '')), 'A') \
+                 || to_tsvector('english', coalesce((SELECT string_agg(m.body, chr(10)) FROM messages m \
+                 WHERE m.conversation_id = c.id), '')) WHERE c.id = $1",
+            )
+            .text(id.as_str());
+    } else {
+        batch
+            .add(
+                "DELETE FROM conversation_search WHERE rowid = (SELECT seq FROM conversations WHERE id = $1)",
+            )
+            .text(id.as_str());
+        batch
+            .add(
+                "INSERT INTO conversation_search (rowid, subject, body) SELECT c.seq, coalesce(c.subject, ''), \
+                 coalesce((SELECT group_concat(m.body, char(10)) FROM messages m WHERE m.conversation_id = c.id), '') \
+                 FROM conversations c WHERE c.id = $1",
+            )
+            .text(id.as_str());
+    }
+}
+
+/// Replaces a conversation's tags; returns them normalised (lower case, sorted, no repeats).
+fn set_tags(
+    batch: &mut Batch,
     id: &ConversationId,
     tags: &[Label],
+    replace: bool,
     now: DateTime<Utc>,
-) -> Result<Vec<String>, StoreError> {
+) -> Vec<String> {
     let mut names: Vec<String> = tags.iter().map(|t| t.as_str().to_lowercase()).collect();
     names.sort();
     names.dedup();
-    on_tx!(tx, |conn, pg| {
-        sqlx::query("DELETE FROM conversation_tags WHERE conversation_id = $1")
-            .bind(id.as_str())
-            .execute(conn)
-            .await?
-            .rows_affected()
-    });
+    if replace {
+        batch
+            .add("DELETE FROM conversation_tags WHERE conversation_id = $1")
+            .text(id.as_str());
+    }
     for name in &names {
-        on_tx!(tx, |conn, pg| {
-            sqlx::query(
+        batch
+            .add(
                 "INSERT INTO tags (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
             )
-            .bind(name)
-            .bind(At(now))
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-            sqlx::query("INSERT INTO conversation_tags (conversation_id, tag) VALUES ($1, $2)")
-                .bind(id.as_str())
-                .bind(name)
-                .execute(conn)
-                .await?
-                .rows_affected()
-        });
+            .text(name.as_str())
+            .time(now);
+        batch
+            .add("INSERT INTO conversation_tags (conversation_id, tag) VALUES ($1, $2)")
+            .text(id.as_str())
+            .text(name.as_str());
     }
-    Ok(names)
+    names
 }
 
 async fn require_exists(
@@ -462,50 +503,86 @@ impl Store {
         new: NewConversation,
         actor: &Actor,
     ) -> Result<(Conversation, Message), StoreError> {
+        let (c, mut messages) = self.import_conversation(new, vec![], actor).await?;
+        Ok((c, messages.remove(0)))
+    }
+
+    /// Opens a conversation with its first message and the `rest` after it, in one
+    /// transaction, applying the lifecycle rules to each message in turn: how a thread from
+    /// another help desk (or the demo, or a benchmark's data) comes in at once. Messages dated
+    /// in the past are taken as delivered then.
+    pub async fn import_conversation(
+        &self,
+        new: NewConversation,
+        rest: Vec<NewMessage>,
+        actor: &Actor,
+    ) -> Result<(Conversation, Vec<Message>), StoreError> {
         let now = At::now();
         let opened_at = new.message.at.unwrap_or(now);
         let mut tx = self.begin().await?;
-        let customer_id = customers::resolve(&mut tx, &new.customer, now).await?;
+        let mut batch = Batch::default();
+        let customer = customers::resolve(&mut tx, &new.customer, now, &mut batch).await?;
         let id = ConversationId::generate();
-        let lifecycle = Lifecycle::start(new.message.sender, opened_at);
-        on_tx!(&mut tx, |conn, pg| {
-            sqlx::query(
-                "INSERT INTO conversations (id, customer_id, channel, status, priority, subject, last_activity_at, \
-                 waiting_since, message_count, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9)",
-            )
-            .bind(id.as_str())
-            .bind(customer_id.as_str())
-            .bind(new.channel.as_str())
-            .bind(lifecycle.status.as_str())
-            .bind(new.priority.as_str())
-            .bind(new.subject.as_ref().map(|s| s.as_str()))
-            .bind(At(lifecycle.last_activity_at))
-            .bind(lifecycle.waiting_since.map(At))
-            .bind(At(opened_at))
-            .execute(conn)
-            .await?.rows_affected()
-        });
-        if !new.tags.is_empty() {
-            set_tags(&mut tx, &id, &new.tags, now).await?;
+        let mut c = Conversation {
+            id: id.clone(),
+            customer,
+            channel: new.channel,
+            priority: new.priority,
+            assignee_id: None,
+            team_id: None,
+            subject: new.subject.map(Subject::into_string),
+            intent: None,
+            intent_confidence: None,
+            lifecycle: Lifecycle::start(new.message.sender, opened_at),
+            message_count: 0,
+            tags: vec![],
+            created_at: opened_at,
+            updated_at: opened_at.max(now),
+        };
+        // The message is recorded first so the conversation row goes in once, in its final
+        // state; its statements follow the conversation's in the batch.
+        let mut message_rows = Batch::default();
+        let mut messages = vec![add_message(&mut message_rows, &mut c, new.message, now)?];
+        for m in rest {
+            messages.push(add_message(&mut message_rows, &mut c, m, now)?);
         }
-        let mut conversation = load_for_update(&mut tx, &id).await?;
-        let message = add_message(&mut tx, &mut conversation, new.message, now).await?;
-        save(&mut tx, &conversation, opened_at.max(now)).await?;
+        let l = &c.lifecycle;
+        batch
+            .add(
+                "INSERT INTO conversations (id, customer_id, channel, status, priority, subject, snooze_until, \
+                 first_response_at, resolved_at, waiting_since, last_activity_at, message_count, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            )
+            .text(id.as_str())
+            .text(c.customer.id.as_str())
+            .text(c.channel.as_str())
+            .text(l.status.as_str())
+            .text(c.priority.as_str())
+            .opt_text(c.subject.as_deref())
+            .opt_time(l.snooze_until)
+            .opt_time(l.first_response_at)
+            .opt_time(l.resolved_at)
+            .opt_time(l.waiting_since)
+            .time(l.last_activity_at)
+            .int(c.message_count)
+            .time(c.created_at)
+            .time(c.updated_at);
+        c.tags = set_tags(&mut batch, &id, &new.tags, false, now);
+        batch.extend(message_rows);
+        reindex(&mut batch, tx.is_postgres(), &id);
         audit::record(
-            &mut tx,
+            &mut batch,
             AuditEntry::new(
                 actor,
                 "conversation.created",
                 "conversation",
                 id.as_str(),
-                json!({ "channel": new.channel.as_str() }),
+                json!({ "channel": c.channel.as_str() }),
             ),
             now,
-        )
-        .await?;
-        tx.commit().await?;
-        conversation.updated_at = now;
-        Ok((conversation, message))
+        );
+        tx.commit_with(batch).await?;
+        Ok((c, messages))
     }
 
     /// Adds a message to a conversation.
@@ -516,12 +593,14 @@ impl Store {
     ) -> Result<(Conversation, Message), StoreError> {
         let now = At::now();
         let mut tx = self.begin().await?;
-        let mut conversation = load_for_update(&mut tx, id).await?;
-        let message = add_message(&mut tx, &mut conversation, new, now).await?;
-        save(&mut tx, &conversation, now).await?;
-        tx.commit().await?;
-        conversation.updated_at = now;
-        Ok((conversation, message))
+        let mut c = load_for_update(&mut tx, id).await?;
+        let mut batch = Batch::default();
+        let message = add_message(&mut batch, &mut c, new, now)?;
+        save(&mut batch, &c, now);
+        reindex(&mut batch, tx.is_postgres(), id);
+        tx.commit_with(batch).await?;
+        c.updated_at = now;
+        Ok((c, message))
     }
 
     /// Applies a change to status, snooze, priority, assignment, team or tags, recording each
@@ -535,6 +614,7 @@ impl Store {
         let now = At::now();
         let mut tx = self.begin().await?;
         let mut c = load_for_update(&mut tx, id).await?;
+        let mut batch = Batch::default();
         let mut changes = serde_json::Map::new();
         if patch.status.is_some() || patch.snooze_until.is_some() {
             let to = patch.status.unwrap_or(c.lifecycle.status);
@@ -549,12 +629,11 @@ impl Store {
             if let (ConversationStatus::Snoozed, Some(until)) = (to, c.lifecycle.snooze_until) {
                 changes.insert("snooze_until".into(), json!(until.to_rfc3339()));
                 jobs::enqueue(
-                    &mut tx,
+                    &mut batch,
                     NewJob::at(WAKE_JOB, json!({ "conversation_id": id.as_str() }), until)
                         .dedupe(format!("wake:{id}:{}", until.timestamp_micros())),
                     now,
-                )
-                .await?;
+                );
             }
         }
         if let Some(p) = patch.priority {
@@ -579,14 +658,14 @@ impl Store {
             c.team_id = team;
         }
         if let Some(tags) = &patch.tags {
-            let names = set_tags(&mut tx, id, tags, now).await?;
+            let names = set_tags(&mut batch, id, tags, true, now);
             changes.insert("tags".into(), json!({ "from": c.tags, "to": names }));
             c.tags = names;
         }
-        save(&mut tx, &c, now).await?;
+        save(&mut batch, &c, now);
         if !changes.is_empty() {
             audit::record(
-                &mut tx,
+                &mut batch,
                 AuditEntry::new(
                     actor,
                     "conversation.updated",
@@ -595,10 +674,9 @@ impl Store {
                     serde_json::Value::Object(changes),
                 ),
                 now,
-            )
-            .await?;
+            );
         }
-        tx.commit().await?;
+        tx.commit_with(batch).await?;
         c.updated_at = now;
         Ok(c)
     }
@@ -618,9 +696,10 @@ impl Store {
         };
         let woke = c.lifecycle.wake(now);
         if woke {
-            save(&mut tx, &c, now).await?;
+            let mut batch = Batch::default();
+            save(&mut batch, &c, now);
             audit::record(
-                &mut tx,
+                &mut batch,
                 AuditEntry::new(
                     &Actor::System,
                     "conversation.woke",
@@ -629,8 +708,8 @@ impl Store {
                     json!({}),
                 ),
                 now,
-            )
-            .await?;
+            );
+            batch.run(&mut tx).await?;
         }
         tx.commit().await?;
         Ok(woke)
@@ -663,14 +742,18 @@ impl Store {
     }
 
     pub async fn conversation(&self, id: &ConversationId) -> Result<Conversation, StoreError> {
-        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1");
-        let row: Option<ConversationRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
-            .bind(id.as_str())
-            .fetch_optional(pool)
-            .await?);
-        let row = row.ok_or(StoreError::NotFound("conversation"))?;
-        let mut tags = self.tags_of(&[row.id.as_str()]).await?;
-        row.into_conversation(tags.remove(id.as_str()).unwrap_or_default())
+        let row: Option<ConversationRow> = on_engine!(self, |pool, pg| {
+            let sql = format!(
+                "SELECT {} FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1",
+                conversation_columns(pg)
+            );
+            sqlx::query_as(&sql)
+                .bind(id.as_str())
+                .fetch_optional(pool)
+                .await?
+        });
+        row.ok_or(StoreError::NotFound("conversation"))?
+            .into_conversation()
     }
 
     /// A conversation's messages, oldest first.
@@ -722,7 +805,10 @@ impl Store {
         let limit = page.limit();
         let pg = matches!(self.engine, crate::Engine::Postgres(_));
         let mut args = Args::default();
-        let mut sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE 1 = 1");
+        let mut sql = format!(
+            "SELECT {} FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE 1 = 1",
+            conversation_columns(pg)
+        );
         if let Some(s) = filter.status {
             sql += &format!(" AND c.status = {}", args.text(s.as_str()));
         }
@@ -752,9 +838,7 @@ impl Store {
             }
             if pg {
                 let tsq = search::pg_tsquery(&args.text(q.as_str()));
-                sql += &format!(
-                    " AND (c.search @@ {tsq} OR c.id IN (SELECT m.conversation_id FROM messages m WHERE m.search @@ {tsq}))"
-                );
+                sql += &format!(" AND c.search @@ {tsq}");
             } else {
                 let Some(fts) = search::fts5_query(q) else {
                     return Ok(Page {
@@ -762,11 +846,17 @@ impl Store {
                         next_cursor: None,
                     });
                 };
+                // Collecting every match and sorting them costs time in proportion to the
+                // matches; walking the inbox newest first and checking each conversation costs
+                // time in proportion to how far down the page's last match lies. Which is
+                // cheaper depends on how common the words are, so count them, up to a point.
+                let common = self.search_matches_at_least(&fts, COMMON_MATCHES).await?;
                 let p = args.text(fts);
-                sql += &format!(
-                    " AND (c.seq IN (SELECT rowid FROM conversations_fts WHERE conversations_fts MATCH {p}) \
-                     OR c.id IN (SELECT m.conversation_id FROM messages_fts f JOIN messages m ON m.seq = f.rowid WHERE messages_fts MATCH {p}))"
-                );
+                sql += &if common {
+                    format!(" AND EXISTS (SELECT 1 FROM conversation_search WHERE conversation_search MATCH {p} AND rowid = c.seq)")
+                } else {
+                    format!(" AND c.seq IN (SELECT rowid FROM conversation_search WHERE conversation_search MATCH {p})")
+                };
             }
         }
         match &page.cursor {
@@ -774,7 +864,8 @@ impl Store {
                 let t = DateTime::from_timestamp_micros(*micros).unwrap_or_default();
                 let pt = args.time(At(t));
                 let pi = args.text(id.as_str());
-                sql += &format!(" AND (c.last_activity_at < {pt} OR (c.last_activity_at = {pt} AND c.id < {pi}))");
+                // A row value, so both engines continue the index walk where the page ended.
+                sql += &format!(" AND (c.last_activity_at, c.id) < ({pt}, {pi})");
             }
             Some(_) => {
                 return Err(StoreError::conflict(
@@ -792,14 +883,9 @@ impl Store {
             on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args)
                 .fetch_all(pool)
                 .await?);
-        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-        let mut tags = self.tags_of(&ids).await?;
         let items = rows
             .into_iter()
-            .map(|r| {
-                let t = tags.remove(&r.id).unwrap_or_default();
-                r.into_conversation(t)
-            })
+            .map(ConversationRow::into_conversation)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_rows(items, limit, |c: &Conversation| {
             Cursor::After {
@@ -809,28 +895,18 @@ impl Store {
         }))
     }
 
-    async fn tags_of(
-        &self,
-        ids: &[&str],
-    ) -> Result<std::collections::HashMap<String, Vec<String>>, StoreError> {
-        let mut map: std::collections::HashMap<String, Vec<String>> =
-            std::collections::HashMap::new();
-        if ids.is_empty() {
-            return Ok(map);
-        }
-        let mut args = Args::default();
-        let sql = format!(
-            "SELECT conversation_id, tag FROM conversation_tags WHERE conversation_id IN ({}) ORDER BY tag",
-            args.texts(ids.iter().copied())
-        );
-        let rows: Vec<(String, String)> =
-            on_engine!(self, |pool, pg| bind_args!(sqlx::query_as(&sql), args)
-                .fetch_all(pool)
-                .await?);
-        for (cid, tag) in rows {
-            map.entry(cid).or_default().push(tag);
-        }
-        Ok(map)
+    /// Whether an FTS5 query matches at least `n` conversations.
+    async fn search_matches_at_least(&self, fts: &str, n: i64) -> Result<bool, StoreError> {
+        let found: i64 = on_engine!(self, |pool, pg| {
+            sqlx::query_scalar(
+                "SELECT count(*) FROM (SELECT 1 FROM conversation_search WHERE conversation_search MATCH $1 LIMIT $2)",
+            )
+            .bind(fts)
+            .bind(n)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(found >= n)
     }
 
     /// Marks an outbound message's delivery progress (used by channel transports).

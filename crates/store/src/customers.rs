@@ -1,7 +1,8 @@
 //! Customers and their identities: finding the one shopper behind an email, a phone number
 //! or a store's customer id, and creating them when new.
 
-use crate::{on_engine, on_tx, At, Cursor, Page, PageRequest, Store, StoreError, Tx};
+use crate::args::{bind_args, Args, Batch};
+use crate::{on_engine, on_tx, on_tx_read, At, Cursor, Page, PageRequest, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use concierge_domain::contact::{EmailAddress, Identity, IdentityKind, PhoneNumber};
 use concierge_domain::ids::CustomerId;
@@ -98,14 +99,36 @@ fn parse_identity(row: &IdentityRow) -> Result<Identity, StoreError> {
 
 const CUSTOMER_COLUMNS: &str = "id, name, email, phone, created_at, updated_at";
 
+/// Who a conversation or an order is with, in short.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerSummary {
+    pub id: CustomerId,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+type FoundRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 /// Finds the customer behind any of the handles, or creates one, inside `tx`. Handles not yet
 /// known are attached to the customer found; a handle that already belongs to a different
 /// customer stays with them (merging two customers is an agent's decision, not ours).
+///
+/// A new customer is written at once; the writes for a known one (details filled in, new
+/// handles) are added to `later`, which the caller runs with the rest of its command.
 pub(crate) async fn resolve(
     tx: &mut Tx,
     who: &CustomerRef,
     now: DateTime<Utc>,
-) -> Result<CustomerId, StoreError> {
+    later: &mut Batch,
+) -> Result<CustomerSummary, StoreError> {
     let identities = who.identities();
     if identities.is_empty() {
         return Err(StoreError::reference(
@@ -113,117 +136,149 @@ pub(crate) async fn resolve(
             "a customer needs an email, a phone number or an external id",
         ));
     }
-    let mut found: Option<String> = None;
-    let mut unknown = Vec::new();
-    for identity in &identities {
-        let kind = identity.kind().as_str();
-        let key = identity.key();
-        let owner: Option<String> = on_tx!(tx, |conn, pg| {
-            sqlx::query_scalar(
-                "SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2",
-            )
-            .bind(kind)
-            .bind(&key)
-            .fetch_optional(conn)
-            .await?
+    let keys: Vec<(&'static str, String)> = identities
+        .iter()
+        .map(|i| (i.kind().as_str(), i.key()))
+        .collect();
+    let mut args = Args::default();
+    let matches = any_handle(&keys[..], &mut args);
+    let sql = format!(
+        "SELECT i.kind, i.value, c.id, c.name, c.email, c.phone FROM customer_identities i \
+         JOIN customers c ON c.id = i.customer_id WHERE {matches}"
+    );
+    let rows: Vec<FoundRow> = on_tx_read!(tx, |conn, pg| bind_args!(sqlx::query_as(&sql), args)
+        .fetch_all(conn)
+        .await?);
+    let owns = |(kind, key): &(&str, String), r: &FoundRow| r.0 == *kind && r.1 == *key;
+    let name = who.name.as_ref().map(|n| n.as_str().to_owned());
+    let email = who.email.as_ref().map(|e| e.as_str().to_owned());
+    let phone = who.phone.as_ref().map(|p| p.as_str().to_owned());
+    // The first handle in the reference's order that someone owns names the customer.
+    let found = keys
+        .iter()
+        .find_map(|k| rows.iter().find(|r| owns(k, r)))
+        .cloned();
+    let unknown = keys.iter().filter(|k| !rows.iter().any(|r| owns(k, r)));
+    let Some((_, _, id, known_name, known_email, known_phone)) = found else {
+        let id = CustomerId::generate();
+        // On PostgreSQL another transaction may claim one of the handles between our look-up
+        // and our insert, so the new customer is written at once and checked. SQLite's single
+        // writer rules that out, so there it goes with the rest of the command.
+        let pg = tx.is_postgres();
+        let mut now_batch = Batch::default();
+        let writes = if pg { &mut now_batch } else { later };
+        writes
+            .add("INSERT INTO customers (id, name, email, phone, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
+            .text(id.as_str())
+            .opt_text(name.as_deref())
+            .opt_text(email.as_deref())
+            .opt_text(phone.as_deref())
+            .time(now);
+        for (kind, key) in &keys {
+            add_identity(writes, kind, key, id.as_str(), now);
+        }
+        if pg && now_batch.run(tx).await? < 1 + keys.len() as u64 {
+            return lost_race(tx, &keys, id).await;
+        }
+        return Ok(CustomerSummary {
+            id,
+            name,
+            email,
+            phone,
         });
-        match owner {
-            Some(id) => {
-                found.get_or_insert(id);
-            }
-            None => unknown.push((kind, key)),
-        }
-    }
-    let at = At(now);
-    let name = who.name.as_ref().map(|n| n.as_str());
-    let email = who.email.as_ref().map(|e| e.as_str());
-    let phone = who.phone.as_ref().map(|p| p.as_str());
-    let created = found.is_none();
-    let id = match found {
-        Some(id) => {
-            // Fill in what we did not know yet; never overwrite what the shop already has.
-            on_tx!(tx, |conn, pg| {
-                sqlx::query(
-                    "UPDATE customers SET name = coalesce(name, $2), email = coalesce(email, $3), \
-                     phone = coalesce(phone, $4), updated_at = $5 \
-                     WHERE id = $1 AND (name IS NULL AND $2 IS NOT NULL OR email IS NULL AND $3 IS NOT NULL OR phone IS NULL AND $4 IS NOT NULL)",
-                )
-                .bind(&id)
-                .bind(name)
-                .bind(email)
-                .bind(phone)
-                .bind(at)
-                .execute(conn)
-                .await?
-                .rows_affected()
-            });
-            id
-        }
-        None => {
-            let id = CustomerId::generate().into_string();
-            on_tx!(tx, |conn, pg| {
-                sqlx::query(
-                    "INSERT INTO customers (id, name, email, phone, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
-                )
-                .bind(&id)
-                .bind(name)
-                .bind(email)
-                .bind(phone)
-                .bind(at)
-                .execute(conn)
-                .await?
-                .rows_affected()
-            });
-            id
-        }
     };
-    for (kind, key) in unknown {
-        let inserted = on_tx!(tx, |conn, pg| {
-            sqlx::query(
-                "INSERT INTO customer_identities (kind, value, customer_id, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (kind, value) DO NOTHING",
+    let summary = CustomerSummary {
+        id: CustomerId::from_trusted(id),
+        name: known_name.clone().or(name),
+        email: known_email.clone().or(email),
+        phone: known_phone.clone().or(phone),
+    };
+    // Fill in what we did not know yet; never overwrite what the shop already has.
+    if (&summary.name, &summary.email, &summary.phone) != (&known_name, &known_email, &known_phone)
+    {
+        later
+            .add(
+                "UPDATE customers SET name = coalesce(name, $2), email = coalesce(email, $3), \
+                 phone = coalesce(phone, $4), updated_at = $5 WHERE id = $1",
             )
-            .bind(kind)
-            .bind(&key)
-            .bind(&id)
-            .bind(at)
-            .execute(conn)
-            .await?
-            .rows_affected()
-        });
-        if inserted == 0 && created {
-            // Another transaction claimed this handle for a customer between our lookup and
-            // our insert (two first messages from one new shopper at once, on PostgreSQL).
-            // Theirs wins: drop the customer we just made, which nothing references yet.
-            let owner: String = on_tx!(tx, |conn, pg| {
-                sqlx::query_scalar(
-                    "SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2",
-                )
-                .bind(kind)
-                .bind(&key)
-                .fetch_one(conn)
-                .await?
-            });
-            on_tx!(tx, |conn, pg| {
-                sqlx::query("DELETE FROM customers WHERE id = $1")
-                    .bind(&id)
-                    .execute(conn)
-                    .await?
-                    .rows_affected()
-            });
-            return Ok(CustomerId::from_trusted(owner));
-        }
+            .text(summary.id.as_str())
+            .opt_text(summary.name.as_deref())
+            .opt_text(summary.email.as_deref())
+            .opt_text(summary.phone.as_deref())
+            .time(now);
     }
-    Ok(CustomerId::from_trusted(id))
+    for (kind, key) in unknown {
+        add_identity(later, kind, key, summary.id.as_str(), now);
+    }
+    Ok(summary)
+}
+
+/// `i.kind = … AND i.value = …` for each handle, joined with OR (each uses the primary key).
+fn any_handle(keys: &[(&'static str, String)], args: &mut Args) -> String {
+    keys.iter()
+        .map(|(kind, key)| {
+            format!(
+                "(i.kind = {} AND i.value = {})",
+                args.text(*kind),
+                args.text(key.as_str())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+fn add_identity(batch: &mut Batch, kind: &str, key: &str, customer_id: &str, now: DateTime<Utc>) {
+    batch
+        .add(
+            "INSERT INTO customer_identities (kind, value, customer_id, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (kind, value) DO NOTHING",
+        )
+        .text(kind)
+        .text(key)
+        .text(customer_id)
+        .time(now);
+}
+
+/// Another transaction claimed one of these handles for a customer between our look-up and
+/// our insert (two first messages from one new shopper at once, on PostgreSQL). Theirs wins:
+/// the customer we just made, which nothing references yet, goes again, with its handles.
+async fn lost_race(
+    tx: &mut Tx,
+    keys: &[(&'static str, String)],
+    ours: CustomerId,
+) -> Result<CustomerSummary, StoreError> {
+    let mut args = Args::default();
+    let matches = any_handle(&keys[..], &mut args);
+    let sql = format!(
+        "SELECT c.id, c.name, c.email, c.phone FROM customer_identities i JOIN customers c ON c.id = i.customer_id \
+         WHERE ({matches}) AND c.id <> {} LIMIT 1",
+        args.text(ours.as_str())
+    );
+    let owner: (String, Option<String>, Option<String>, Option<String>) =
+        on_tx!(tx, |conn, pg| bind_args!(sqlx::query_as(&sql), args)
+            .fetch_one(conn)
+            .await?);
+    let mut batch = Batch::default();
+    batch
+        .add("DELETE FROM customers WHERE id = $1")
+        .text(ours.as_str());
+    batch.run(tx).await?;
+    Ok(CustomerSummary {
+        id: CustomerId::from_trusted(owner.0),
+        name: owner.1,
+        email: owner.2,
+        phone: owner.3,
+    })
 }
 
 impl Store {
     /// Finds or creates the customer behind these handles.
     pub async fn resolve_customer(&self, who: &CustomerRef) -> Result<CustomerId, StoreError> {
         let mut tx = self.begin().await?;
-        let id = resolve(&mut tx, who, At::now()).await?;
-        tx.commit().await?;
-        Ok(id)
+        let mut later = Batch::default();
+        let customer = resolve(&mut tx, who, At::now(), &mut later).await?;
+        tx.commit_with(later).await?;
+        Ok(customer.id)
     }
 
     pub async fn customer(&self, id: &CustomerId) -> Result<Customer, StoreError> {

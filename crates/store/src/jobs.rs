@@ -7,8 +7,8 @@
 //! claim atomic within the one process that owns the file. A worker that dies keeps its
 //! jobs only until their lease runs out.
 
-use crate::args::{bind_args, Args};
-use crate::{on_engine, on_tx, At, Cursor, Page, PageRequest, Store, StoreError, Tx};
+use crate::args::{bind_args, Args, Batch};
+use crate::{on_engine, on_tx, At, Cursor, Page, PageRequest, Store, StoreError};
 use chrono::{DateTime, Utc};
 use concierge_domain::ids::JobId;
 use concierge_domain::jobs::{lease, retry_delay, DEFAULT_MAX_ATTEMPTS};
@@ -113,28 +113,19 @@ impl JobRow {
 
 /// Enqueues a job inside the caller's transaction: it exists exactly when the change that
 /// asked for it was committed.
-pub(crate) async fn enqueue(
-    tx: &mut Tx,
-    job: NewJob,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let id = JobId::generate();
-    on_tx!(tx, |conn, pg| {
-        sqlx::query(
+pub(crate) fn enqueue(batch: &mut Batch, job: NewJob, now: DateTime<Utc>) {
+    batch
+        .add(
             "INSERT INTO jobs (id, kind, payload, status, run_at, attempts, max_attempts, dedupe_key, created_at, updated_at) \
              VALUES ($1, $2, $3, 'queued', $4, 0, $5, $6, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING",
         )
-        .bind(id.as_str())
-        .bind(job.kind)
-        .bind(Json(&job.payload))
-        .bind(At(job.run_at.unwrap_or(now)))
-        .bind(job.max_attempts)
-        .bind(job.dedupe_key.as_deref())
-        .bind(At(now))
-        .execute(conn)
-        .await?.rows_affected()
-    });
-    Ok(())
+        .text(JobId::generate().into_string())
+        .text(job.kind)
+        .json(job.payload)
+        .time(job.run_at.unwrap_or(now))
+        .int(job.max_attempts.into())
+        .opt_text(job.dedupe_key.as_deref())
+        .time(now);
 }
 
 /// What became of a failed job.
@@ -147,9 +138,10 @@ pub enum FailOutcome {
 impl Store {
     /// Enqueues a job on its own.
     pub async fn enqueue(&self, job: NewJob) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        enqueue(&mut tx, job, At::now()).await?;
-        tx.commit().await
+        let tx = self.begin().await?;
+        let mut batch = Batch::default();
+        enqueue(&mut batch, job, At::now());
+        tx.commit_with(batch).await
     }
 
     /// Claims up to `limit` due jobs of the given kinds for `worker`, leasing them. Jobs of

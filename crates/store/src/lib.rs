@@ -26,6 +26,8 @@ pub mod customers;
 pub mod jobs;
 mod search;
 
+use args::{bind_args, Batch};
+
 pub use at::At;
 pub use error::StoreError;
 pub use page::{Cursor, Page, PageRequest, DEFAULT_LIMIT, MAX_LIMIT};
@@ -106,6 +108,7 @@ pub(crate) enum Engine {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) engine: Engine,
+    pub(crate) tokens: std::sync::Arc<access::TokenCache>,
 }
 
 /// Runs `$body` once per engine with `$pool` bound to that engine's pool (the reader pool on
@@ -131,14 +134,15 @@ macro_rules! on_engine {
 }
 pub(crate) use on_engine;
 
-/// Like [`on_engine!`] inside a transaction: `$conn` is the transaction's connection.
+/// Like [`on_engine!`] inside a transaction: `$conn` is the transaction's connection. On
+/// SQLite the transaction is opened here if it is not yet (see [`SqliteWrite`]).
 macro_rules! on_tx {
     ($tx:expr, |$conn:ident, $pg:ident| $body:expr) => {
         match $tx {
             $crate::Tx::Sqlite(t) => {
                 #[allow(unused_variables)]
                 let $pg = false;
-                let $conn = &mut **t;
+                let $conn = t.begun().await?;
                 $body
             }
             $crate::Tx::Postgres(t) => {
@@ -152,17 +156,117 @@ macro_rules! on_tx {
 }
 pub(crate) use on_tx;
 
+/// Like [`on_tx!`] for a read that comes before the command's first write: on SQLite it runs
+/// on the writer connection without opening the transaction yet (see [`SqliteWrite`]).
+macro_rules! on_tx_read {
+    ($tx:expr, |$conn:ident, $pg:ident| $body:expr) => {
+        match $tx {
+            $crate::Tx::Sqlite(t) => {
+                #[allow(unused_variables)]
+                let $pg = false;
+                let $conn = t.conn();
+                $body
+            }
+            $crate::Tx::Postgres(t) => {
+                #[allow(unused_variables)]
+                let $pg = true;
+                let $conn = &mut **t;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_tx_read;
+
 /// A transaction on either engine. Dropped without [`Tx::commit`], it rolls back.
 pub(crate) enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Sqlite(SqliteWrite),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
+/// A command on SQLite's one writer connection.
+///
+/// Each statement is a round trip to the driver's thread, and those trips, not the
+/// statements, are what the writer spends its time on. So `BEGIN` is not sent alone: it goes
+/// with the command's first write, and `COMMIT` with its last ([`Tx::commit_with`]); a typical
+/// command is one read and one script. Reads before the first write ([`on_tx_read!`]) run
+/// outside the transaction, which is sound because this connection is the process's only
+/// writer and SQLite serves one process: nothing else can change the data in between.
+pub(crate) struct SqliteWrite {
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
+    /// Whether `BEGIN` was sent and no `COMMIT` has succeeded since.
+    open: bool,
+}
+
+impl SqliteWrite {
+    pub(crate) fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+        self.conn.as_mut().expect("the connection lives until drop")
+    }
+
+    /// The connection inside the transaction, opening it first if needed.
+    pub(crate) async fn begun(&mut self) -> Result<&mut sqlx::SqliteConnection, StoreError> {
+        if !self.open {
+            self.open = true;
+            sqlx::query("BEGIN").execute(self.conn()).await?;
+        }
+        Ok(self.conn())
+    }
+
+    /// Runs a script of statements, opening the transaction first if needed and committing at
+    /// the end when `commit`. One round trip.
+    async fn script(&mut self, batch: Batch, commit: bool) -> Result<u64, StoreError> {
+        let prefix = if self.open { "" } else { "BEGIN;\n" };
+        let suffix = if commit { "COMMIT;\n" } else { "" };
+        let (sql, args) = batch.script(prefix, suffix);
+        // Set before sending: if this future is dropped mid-way, drop rolls back.
+        self.open = true;
+        let affected = bind_args!(sqlx::query(&sql), args)
+            .execute(self.conn())
+            .await?
+            .rows_affected();
+        self.open = !commit;
+        Ok(affected)
+    }
+}
+
+impl Drop for SqliteWrite {
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        // The connection goes back to the pool only once the rollback has run.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                });
+            }
+            Err(_) => conn.close_on_drop(),
+        }
+    }
+}
+
 impl Tx {
+    /// Commits what this transaction wrote.
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        self.commit_with(Batch::default()).await
+    }
+
+    /// Runs the command's last writes and commits: on SQLite in one round trip.
+    pub(crate) async fn commit_with(self, batch: Batch) -> Result<(), StoreError> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
+            Tx::Sqlite(mut t) => {
+                if t.open || !batch.is_empty() {
+                    t.script(batch, true).await?;
+                }
+            }
+            Tx::Postgres(mut t) => {
+                batch.run_each(&mut t).await?;
+                t.commit().await?;
+            }
         }
         Ok(())
     }
@@ -197,19 +301,24 @@ impl Store {
                     .busy_timeout(options.busy_timeout)
                     .pragma("cache_size", "-16000")
                     .pragma("temp_store", "memory");
+                // A file connection cannot go stale the way a socket can, and the ping sqlx
+                // sends before lending a connection would cost a trip to its thread each time.
                 let write = SqlitePoolOptions::new()
+                    .test_before_acquire(false)
                     .max_connections(1)
                     .min_connections(1)
                     .acquire_timeout(options.busy_timeout)
                     .connect_with(connect.clone())
                     .await?;
                 let read = SqlitePoolOptions::new()
+                    .test_before_acquire(false)
                     .max_connections(options.max_connections.max(1))
                     .acquire_timeout(options.busy_timeout)
                     .connect_with(connect.read_only(true))
                     .await?;
                 Ok(Store {
                     engine: Engine::Sqlite { read, write },
+                    tokens: Default::default(),
                 })
             }
             DatabaseUrl::Postgres(url) => {
@@ -223,6 +332,7 @@ impl Store {
                     .await?;
                 Ok(Store {
                     engine: Engine::Postgres(pool),
+                    tokens: Default::default(),
                 })
             }
         }
@@ -278,7 +388,10 @@ impl Store {
 
     pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match &self.engine {
-            Engine::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
+            Engine::Sqlite { write, .. } => Tx::Sqlite(SqliteWrite {
+                conn: Some(write.acquire().await?),
+                open: false,
+            }),
             Engine::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
