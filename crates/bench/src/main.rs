@@ -129,18 +129,28 @@ const FILLER: &[&str] = &[
     "you", "help", "still", "not", "yet", "i", "a", "for",
 ];
 
+/// Rare words: one message in ten carries one of these, so each is in about one conversation
+/// in a hundred — the searches that find a few matches among many conversations.
+fn rare_word(i: usize) -> String {
+    format!("rarity{i}")
+}
+const RARE_WORDS: usize = 100;
+
 fn sentence(rng: &mut StdRng) -> String {
     let n = rng.gen_range(8..30);
-    (0..n)
+    let mut words: Vec<String> = (0..n)
         .map(|i| {
             if i % 3 == 0 {
-                WORDS[rng.gen_range(0..WORDS.len())]
+                WORDS[rng.gen_range(0..WORDS.len())].to_owned()
             } else {
-                FILLER[rng.gen_range(0..FILLER.len())]
+                FILLER[rng.gen_range(0..FILLER.len())].to_owned()
             }
         })
-        .collect::<Vec<_>>()
-        .join(" ")
+        .collect();
+    if rng.gen_range(0..10) == 0 {
+        words.push(rare_word(rng.gen_range(0..RARE_WORDS)));
+    }
+    words.join(" ")
 }
 
 struct Bench {
@@ -400,16 +410,25 @@ async fn search_and_list(b: &Bench, args: &Args) -> anyhow::Result<()> {
         seed(&store, args.messages).await?;
     }
     let mut rng = StdRng::seed_from_u64(7);
+    // A third each: one common word (in ~70% of conversations), two common words (~45%),
+    // and a rare word alone or with a common one (~1% and less).
     let queries: Vec<String> = (0..args.queries)
         .map(|i| {
             let w = WORDS[rng.gen_range(0..WORDS.len())];
-            if i % 2 == 0 {
-                format!("/api/v1/conversations?q={w}")
-            } else {
-                format!(
+            match i % 3 {
+                0 => format!("/api/v1/conversations?q={w}"),
+                1 => format!(
                     "/api/v1/conversations?q={w}%20{}",
                     WORDS[rng.gen_range(0..WORDS.len())]
-                )
+                ),
+                _ if i % 2 == 0 => format!(
+                    "/api/v1/conversations?q={}",
+                    rare_word(rng.gen_range(0..RARE_WORDS))
+                ),
+                _ => format!(
+                    "/api/v1/conversations?q={}%20{w}",
+                    rare_word(rng.gen_range(0..RARE_WORDS))
+                ),
             }
         })
         .collect();

@@ -281,7 +281,7 @@ impl Store {
                         args.int(i64::from(offset))
                     )
                 } else {
-                    let Some(fts) = search::fts5_query(q) else {
+                    let Some(fts) = search::fts5_query(q, search::LastWord::Prefix) else {
                         return Ok(Page {
                             items: vec![],
                             next_cursor: None,

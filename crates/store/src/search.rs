@@ -2,9 +2,19 @@
 //! quotes, operators and stray punctuation must never turn into a syntax error, so the query
 //! is rebuilt from its words rather than passed through.
 
-/// An FTS5 query matching rows that contain every word of `input` (word prefixes for the
-/// last word, so search-as-you-type works). `None` when the input has no words at all.
-pub(crate) fn fts5_query(input: &str) -> Option<String> {
+/// Whether the last word of a query also matches longer words (search as you type).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LastWord {
+    Prefix,
+    Whole,
+}
+
+/// An FTS5 query matching rows that contain every word of `input`. `None` when the input has
+/// no words at all.
+///
+/// A prefix costs FTS5 a merge of every term that starts with it, on each look-up, so the
+/// inbox, which probes conversations one by one, searches whole (stemmed) words.
+pub(crate) fn fts5_query(input: &str, last_word: LastWord) -> Option<String> {
     let words: Vec<&str> = input
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -19,7 +29,7 @@ pub(crate) fn fts5_query(input: &str) -> Option<String> {
             .iter()
             .enumerate()
             .map(|(i, w)| {
-                if i == last {
+                if i == last && last_word == LastWord::Prefix {
                     format!("\"{w}\"*")
                 } else {
                     format!("\"{w}\"")
@@ -48,10 +58,17 @@ mod tests {
     #[test]
     fn operators_and_quotes_become_plain_words() {
         assert_eq!(
-            fts5_query("where's my \"order\" OR NOT refund*").unwrap(),
+            fts5_query("where's my \"order\" OR NOT refund*", LastWord::Prefix).unwrap(),
             "\"where\" \"s\" \"my\" \"order\" \"OR\" \"NOT\" \"refund\"*"
         );
-        assert_eq!(fts5_query("  ()\"*:  "), None);
-        assert_eq!(fts5_query("café délai").unwrap(), "\"café\" \"délai\"*");
+        assert_eq!(fts5_query("  ()\"*:  ", LastWord::Prefix), None);
+        assert_eq!(
+            fts5_query("café délai", LastWord::Prefix).unwrap(),
+            "\"café\" \"délai\"*"
+        );
+        assert_eq!(
+            fts5_query("café délai", LastWord::Whole).unwrap(),
+            "\"café\" \"délai\""
+        );
     }
 }
