@@ -6,9 +6,7 @@ use crate::audit::{self, AuditEntry};
 pub use crate::customers::CustomerSummary;
 use crate::customers::{self, CustomerRef};
 use crate::jobs::{self, NewJob};
-use crate::{
-    on_engine, on_tx, on_tx_read, search, At, Cursor, Page, PageRequest, Store, StoreError, Tx,
-};
+use crate::{on_engine, on_tx, search, At, Cursor, Page, PageRequest, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
 use concierge_domain::conversation::{
@@ -295,7 +293,7 @@ async fn load_for_update(tx: &mut Tx, id: &ConversationId) -> Result<Conversatio
         conversation_columns(pg),
         if pg { " FOR UPDATE OF c" } else { "" }
     );
-    let row: Option<ConversationRow> = on_tx_read!(tx, |conn, pg| sqlx::query_as(&sql)
+    let row: Option<ConversationRow> = on_tx!(read tx, |conn, pg| sqlx::query_as(&sql)
         .bind(id.as_str())
         .fetch_optional(conn)
         .await?);

@@ -2,7 +2,7 @@
 //! or a store's customer id, and creating them when new.
 
 use crate::args::{bind_args, Args, Batch};
-use crate::{on_engine, on_tx, on_tx_read, At, Cursor, Page, PageRequest, Store, StoreError, Tx};
+use crate::{on_engine, on_tx, At, Cursor, Page, PageRequest, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use concierge_domain::contact::{EmailAddress, Identity, IdentityKind, PhoneNumber};
 use concierge_domain::ids::CustomerId;
@@ -146,7 +146,7 @@ pub(crate) async fn resolve(
         "SELECT i.kind, i.value, c.id, c.name, c.email, c.phone FROM customer_identities i \
          JOIN customers c ON c.id = i.customer_id WHERE {matches}"
     );
-    let rows: Vec<FoundRow> = on_tx_read!(tx, |conn, pg| bind_args!(sqlx::query_as(&sql), args)
+    let rows: Vec<FoundRow> = on_tx!(read tx, |conn, pg| bind_args!(sqlx::query_as(&sql), args)
         .fetch_all(conn)
         .await?);
     let owns = |(kind, key): &(&str, String), r: &FoundRow| r.0 == *kind && r.1 == *key;

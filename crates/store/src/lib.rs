@@ -136,13 +136,22 @@ pub(crate) use on_engine;
 
 /// Like [`on_engine!`] inside a transaction: `$conn` is the transaction's connection. On
 /// SQLite the transaction is opened here if it is not yet (see [`SqliteWrite`]).
+///
+/// `on_tx!(read tx, …)` is for a read that comes before the command's first write: on SQLite
+/// it runs on the writer connection without opening the transaction yet.
 macro_rules! on_tx {
+    (read $tx:expr, |$conn:ident, $pg:ident| $body:expr) => {
+        $crate::on_tx!(@ $tx, t => t.conn(), |$conn, $pg| $body)
+    };
     ($tx:expr, |$conn:ident, $pg:ident| $body:expr) => {
+        $crate::on_tx!(@ $tx, t => t.begun().await?, |$conn, $pg| $body)
+    };
+    (@ $tx:expr, $t:ident => $sqlite:expr, |$conn:ident, $pg:ident| $body:expr) => {
         match $tx {
-            $crate::Tx::Sqlite(t) => {
+            $crate::Tx::Sqlite($t) => {
                 #[allow(unused_variables)]
                 let $pg = false;
-                let $conn = t.begun().await?;
+                let $conn = $sqlite;
                 $body
             }
             $crate::Tx::Postgres(t) => {
@@ -156,28 +165,6 @@ macro_rules! on_tx {
 }
 pub(crate) use on_tx;
 
-/// Like [`on_tx!`] for a read that comes before the command's first write: on SQLite it runs
-/// on the writer connection without opening the transaction yet (see [`SqliteWrite`]).
-macro_rules! on_tx_read {
-    ($tx:expr, |$conn:ident, $pg:ident| $body:expr) => {
-        match $tx {
-            $crate::Tx::Sqlite(t) => {
-                #[allow(unused_variables)]
-                let $pg = false;
-                let $conn = t.conn();
-                $body
-            }
-            $crate::Tx::Postgres(t) => {
-                #[allow(unused_variables)]
-                let $pg = true;
-                let $conn = &mut **t;
-                $body
-            }
-        }
-    };
-}
-pub(crate) use on_tx_read;
-
 /// A transaction on either engine. Dropped without [`Tx::commit`], it rolls back.
 pub(crate) enum Tx {
     Sqlite(SqliteWrite),
@@ -189,9 +176,9 @@ pub(crate) enum Tx {
 /// Each statement is a round trip to the driver's thread, and those trips, not the
 /// statements, are what the writer spends its time on. So `BEGIN` is not sent alone: it goes
 /// with the command's first write, and `COMMIT` with its last ([`Tx::commit_with`]); a typical
-/// command is one read and one script. Reads before the first write ([`on_tx_read!`]) run
-/// outside the transaction, which is sound because this connection is the process's only
-/// writer and SQLite serves one process: nothing else can change the data in between.
+/// command is one read and one script. Reads before the first write run outside the
+/// transaction (`on_tx!(read …)`), which is sound because this connection is the process's
+/// only writer and SQLite serves one process: nothing else can change the data in between.
 pub(crate) struct SqliteWrite {
     conn: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
     /// Whether `BEGIN` was sent and no `COMMIT` has succeeded since.
