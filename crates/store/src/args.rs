@@ -133,7 +133,7 @@ impl Batch {
     /// Runs the statements in order inside `tx`; returns the rows they affected, in all.
     pub(crate) async fn run(self, tx: &mut Tx) -> Result<u64, StoreError> {
         match tx {
-            Tx::Sqlite(t) => t.script(self, false).await,
+            Tx::Sqlite(t) => t.script(self).await,
             Tx::Postgres(t) => self.run_each(t).await,
         }
     }

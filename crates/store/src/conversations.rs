@@ -1,7 +1,7 @@
 //! Conversations and their messages: opening a thread, appending to it, changing its status,
 //! assignment and tags, waking snoozed ones, and the inbox list with full-text search.
 
-use crate::args::{bind_args, Args, Batch};
+use crate::args::{bind_args, Args, Batch, Bind};
 use crate::audit::{self, AuditEntry};
 pub use crate::customers::CustomerSummary;
 use crate::customers::{self, CustomerRef};
@@ -301,25 +301,30 @@ async fn load_for_update(tx: &mut Tx, id: &ConversationId) -> Result<Conversatio
         .into_conversation()
 }
 
-/// Writes a conversation's lifecycle, priority and references back.
-fn save(batch: &mut Batch, c: &Conversation, now: DateTime<Utc>) {
-    let l = &c.lifecycle;
-    batch
-        .add(
-            "UPDATE conversations SET status = $2, priority = $3, assignee_id = $4, team_id = $5, snooze_until = $6, \
-             first_response_at = $7, resolved_at = $8, waiting_since = $9, last_activity_at = $10, \
-             message_count = $11, updated_at = $12 WHERE id = $1",
-        )
-        .text(c.id.as_str())
-        .text(l.status.as_str())
-        .text(c.priority.as_str())
-        .opt_text(c.assignee_id.as_ref().map(|a| a.as_str()))
-        .opt_text(c.team_id.as_ref().map(|t| t.as_str()))
+/// Binds a lifecycle's columns, in the order both statements that write it list them:
+/// status, snooze_until, first_response_at, resolved_at, waiting_since, last_activity_at.
+fn bind_lifecycle<'a>(b: Bind<'a>, l: &Lifecycle) -> Bind<'a> {
+    b.text(l.status.as_str())
         .opt_time(l.snooze_until)
         .opt_time(l.first_response_at)
         .opt_time(l.resolved_at)
         .opt_time(l.waiting_since)
         .time(l.last_activity_at)
+}
+
+/// Writes a conversation's lifecycle, priority and references back.
+fn save(batch: &mut Batch, c: &Conversation, now: DateTime<Utc>) {
+    let b = batch
+        .add(
+            "UPDATE conversations SET status = $2, snooze_until = $3, first_response_at = $4, resolved_at = $5, \
+             waiting_since = $6, last_activity_at = $7, priority = $8, assignee_id = $9, team_id = $10, \
+             message_count = $11, updated_at = $12 WHERE id = $1",
+        )
+        .text(c.id.as_str());
+    bind_lifecycle(b, &c.lifecycle)
+        .text(c.priority.as_str())
+        .opt_text(c.assignee_id.as_ref().map(|a| a.as_str()))
+        .opt_text(c.team_id.as_ref().map(|t| t.as_str()))
         .int(c.message_count)
         .time(now);
 }
@@ -540,24 +545,18 @@ impl Store {
         for m in rest {
             messages.push(add_message(&mut message_rows, &mut c, m, now)?);
         }
-        let l = &c.lifecycle;
-        batch
+        let b = batch
             .add(
-                "INSERT INTO conversations (id, customer_id, channel, status, priority, subject, snooze_until, \
-                 first_response_at, resolved_at, waiting_since, last_activity_at, message_count, created_at, updated_at) \
+                "INSERT INTO conversations (id, customer_id, channel, status, snooze_until, first_response_at, \
+                 resolved_at, waiting_since, last_activity_at, priority, subject, message_count, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .text(id.as_str())
             .text(c.customer.id.as_str())
-            .text(c.channel.as_str())
-            .text(l.status.as_str())
+            .text(c.channel.as_str());
+        bind_lifecycle(b, &c.lifecycle)
             .text(c.priority.as_str())
             .opt_text(c.subject.as_deref())
-            .opt_time(l.snooze_until)
-            .opt_time(l.first_response_at)
-            .opt_time(l.resolved_at)
-            .opt_time(l.waiting_since)
-            .time(l.last_activity_at)
             .int(c.message_count)
             .time(c.created_at)
             .time(c.updated_at);

@@ -25,8 +25,9 @@ pub mod conversations;
 pub mod customers;
 pub mod jobs;
 mod search;
+mod writer;
 
-use args::{bind_args, Batch};
+use args::Batch;
 
 pub use at::At;
 pub use error::StoreError;
@@ -34,7 +35,7 @@ pub use page::{Cursor, Page, PageRequest, DEFAULT_LIMIT, MAX_LIMIT};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::{ConnectOptions, PgPool, SqlitePool};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -99,7 +100,7 @@ pub(crate) enum Engine {
     /// thanks to WAL.
     Sqlite {
         read: SqlitePool,
-        write: SqlitePool,
+        write: writer::Writer,
     },
     Postgres(PgPool),
 }
@@ -135,13 +136,14 @@ macro_rules! on_engine {
 pub(crate) use on_engine;
 
 /// Like [`on_engine!`] inside a transaction: `$conn` is the transaction's connection. On
-/// SQLite the transaction is opened here if it is not yet (see [`SqliteWrite`]).
+/// SQLite the transaction (and the command's savepoint) is opened here if it is not yet (see
+/// the `writer` module).
 ///
 /// `on_tx!(read tx, …)` is for a read that comes before the command's first write: on SQLite
 /// it runs on the writer connection without opening the transaction yet.
 macro_rules! on_tx {
     (read $tx:expr, |$conn:ident, $pg:ident| $body:expr) => {
-        $crate::on_tx!(@ $tx, t => t.conn(), |$conn, $pg| $body)
+        $crate::on_tx!(@ $tx, t => t.conn()?, |$conn, $pg| $body)
     };
     ($tx:expr, |$conn:ident, $pg:ident| $body:expr) => {
         $crate::on_tx!(@ $tx, t => t.begun().await?, |$conn, $pg| $body)
@@ -167,73 +169,8 @@ pub(crate) use on_tx;
 
 /// A transaction on either engine. Dropped without [`Tx::commit`], it rolls back.
 pub(crate) enum Tx {
-    Sqlite(SqliteWrite),
+    Sqlite(writer::SqliteWrite),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-}
-
-/// A command on SQLite's one writer connection.
-///
-/// Each statement is a round trip to the driver's thread, and those trips, not the
-/// statements, are what the writer spends its time on. So `BEGIN` is not sent alone: it goes
-/// with the command's first write, and `COMMIT` with its last ([`Tx::commit_with`]); a typical
-/// command is one read and one script. Reads before the first write run outside the
-/// transaction (`on_tx!(read …)`), which is sound because this connection is the process's
-/// only writer and SQLite serves one process: nothing else can change the data in between.
-pub(crate) struct SqliteWrite {
-    conn: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
-    /// Whether `BEGIN` was sent and no `COMMIT` has succeeded since.
-    open: bool,
-}
-
-impl SqliteWrite {
-    pub(crate) fn conn(&mut self) -> &mut sqlx::SqliteConnection {
-        self.conn.as_mut().expect("the connection lives until drop")
-    }
-
-    /// The connection inside the transaction, opening it first if needed.
-    pub(crate) async fn begun(&mut self) -> Result<&mut sqlx::SqliteConnection, StoreError> {
-        if !self.open {
-            self.open = true;
-            sqlx::query("BEGIN").execute(self.conn()).await?;
-        }
-        Ok(self.conn())
-    }
-
-    /// Runs a script of statements, opening the transaction first if needed and committing at
-    /// the end when `commit`. One round trip.
-    async fn script(&mut self, batch: Batch, commit: bool) -> Result<u64, StoreError> {
-        let prefix = if self.open { "" } else { "BEGIN;\n" };
-        let suffix = if commit { "COMMIT;\n" } else { "" };
-        let (sql, args) = batch.script(prefix, suffix);
-        // Set before sending: if this future is dropped mid-way, drop rolls back.
-        self.open = true;
-        let affected = bind_args!(sqlx::query(&sql), args)
-            .execute(self.conn())
-            .await?
-            .rows_affected();
-        self.open = !commit;
-        Ok(affected)
-    }
-}
-
-impl Drop for SqliteWrite {
-    fn drop(&mut self) {
-        if !self.open {
-            return;
-        }
-        let Some(mut conn) = self.conn.take() else {
-            return;
-        };
-        // The connection goes back to the pool only once the rollback has run.
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(async move {
-                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                });
-            }
-            Err(_) => conn.close_on_drop(),
-        }
-    }
 }
 
 impl Tx {
@@ -245,11 +182,7 @@ impl Tx {
     /// Runs the command's last writes and commits: on SQLite in one round trip.
     pub(crate) async fn commit_with(self, batch: Batch) -> Result<(), StoreError> {
         match self {
-            Tx::Sqlite(mut t) => {
-                if t.open || !batch.is_empty() {
-                    t.script(batch, true).await?;
-                }
-            }
+            Tx::Sqlite(t) => t.commit_with(batch).await?,
             Tx::Postgres(mut t) => {
                 batch.run_each(&mut t).await?;
                 t.commit().await?;
@@ -288,15 +221,9 @@ impl Store {
                     .busy_timeout(options.busy_timeout)
                     .pragma("cache_size", "-16000")
                     .pragma("temp_store", "memory");
+                let write = writer::Writer::new(connect.connect().await?, options.busy_timeout);
                 // A file connection cannot go stale the way a socket can, and the ping sqlx
                 // sends before lending a connection would cost a trip to its thread each time.
-                let write = SqlitePoolOptions::new()
-                    .test_before_acquire(false)
-                    .max_connections(1)
-                    .min_connections(1)
-                    .acquire_timeout(options.busy_timeout)
-                    .connect_with(connect.clone())
-                    .await?;
                 let read = SqlitePoolOptions::new()
                     .test_before_acquire(false)
                     .max_connections(options.max_connections.max(1))
@@ -329,8 +256,13 @@ impl Store {
     pub async fn migrate(&self) -> Result<usize, StoreError> {
         let (migrator, before) = match &self.engine {
             Engine::Sqlite { write, .. } => {
-                let before = applied_count_sqlite(write).await;
-                SQLITE_MIGRATIONS.run(write).await?;
+                let before = write
+                    .with_conn(async |conn| {
+                        let before = applied_count_sqlite(&mut *conn).await;
+                        SQLITE_MIGRATIONS.run(&mut *conn).await?;
+                        Ok(before)
+                    })
+                    .await?;
                 (&SQLITE_MIGRATIONS, before)
             }
             Engine::Postgres(pool) => {
@@ -363,10 +295,7 @@ impl Store {
         match &self.engine {
             Engine::Sqlite { read, write } => {
                 read.close().await;
-                // Fold the WAL back into the main file so a stopped service leaves one file.
-                let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .execute(write)
-                    .await;
+                // Folds the WAL back into the main file so a stopped service leaves one file.
                 write.close().await;
             }
             Engine::Postgres(pool) => pool.close().await,
@@ -375,16 +304,13 @@ impl Store {
 
     pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match &self.engine {
-            Engine::Sqlite { write, .. } => Tx::Sqlite(SqliteWrite {
-                conn: Some(write.acquire().await?),
-                open: false,
-            }),
+            Engine::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
             Engine::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
 }
 
-async fn applied_count_sqlite(pool: &SqlitePool) -> usize {
+async fn applied_count_sqlite(pool: &mut sqlx::SqliteConnection) -> usize {
     sqlx::query_scalar::<_, i64>("SELECT count(*) FROM _sqlx_migrations WHERE success")
         .fetch_one(pool)
         .await
