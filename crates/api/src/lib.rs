@@ -11,6 +11,7 @@ pub mod error;
 mod extract;
 mod metrics;
 mod openapi;
+mod rate;
 mod routes;
 mod wire;
 
@@ -28,6 +29,9 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Whether `/metrics` needs no token.
     pub metrics_public: bool,
+    /// Requests a second one client address may make, with bursts of twice that; `0` turns
+    /// the limit off. Past it, requests get 429 with `Retry-After`.
+    pub rate_limit_per_second: u32,
 }
 
 impl Default for ApiConfig {
@@ -35,6 +39,7 @@ impl Default for ApiConfig {
         ApiConfig {
             max_body_bytes: 1024 * 1024,
             metrics_public: true,
+            rate_limit_per_second: 100,
         }
     }
 }
@@ -45,11 +50,13 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<ApiConfig>,
     pub(crate) metrics: Arc<metrics::Metrics>,
+    pub(crate) rate: Option<Arc<rate::PerClient>>,
 }
 
 /// The whole HTTP application, ready to serve.
 pub fn router(store: Store, config: ApiConfig) -> Router {
     let state = AppState {
+        rate: rate::PerClient::new(config.rate_limit_per_second).map(Arc::new),
         store,
         config: Arc::new(config),
         metrics: Arc::new(metrics::Metrics::new()),

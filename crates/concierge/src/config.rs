@@ -114,6 +114,10 @@ settings! {
     /// Whether `GET /metrics` answers without a token.
     metrics_public: bool = true, shown as "true";
 
+    /// Requests a second one client address may make, with bursts of twice that; past it
+    /// requests are refused with 429 and `Retry-After`. `0` turns the limit off.
+    rate_limit_per_second: u32 = 100, shown as "100 (0 turns it off)";
+
     /// How logs are written to standard error: `text` or `json` (one object per line).
     /// `RUST_LOG` picks what is logged.
     log_format: LogFormat = LogFormat::Text, shown as "text";
@@ -497,10 +501,16 @@ mod tests {
 
     #[test]
     fn every_setting_is_documented() {
-        assert_eq!(SETTINGS.len(), 13);
+        assert_eq!(SETTINGS.len(), 14);
+        let readme = include_str!("../../../README.md");
         for s in SETTINGS {
             assert!(!s.doc.trim().is_empty(), "{} has no doc", s.key);
             assert!(settings_help().contains(&s.env_var()));
+            assert!(
+                readme.contains(&format!("`{}`", s.env_var())),
+                "README.md does not list {}",
+                s.env_var()
+            );
         }
     }
 }

@@ -141,6 +141,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         ApiConfig {
             max_body_bytes: settings.max_body_bytes,
             metrics_public: settings.metrics_public,
+            rate_limit_per_second: settings.rate_limit_per_second,
         },
     );
     let mut server_shutdown = shutdown_rx.clone();

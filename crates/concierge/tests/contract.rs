@@ -28,14 +28,15 @@ fn unique() -> String {
 }
 
 impl App {
-    async fn start(engine: &str, max_body_bytes: usize) -> Option<App> {
+    /// Starts the server on `engine` with the default settings, changed by `tweak`.
+    async fn start(engine: &str, tweak: fn(&mut Settings)) -> Option<App> {
         let dir = std::env::temp_dir().join(format!("concierge-contract-{}", unique()));
         let mut settings = Settings {
             data_dir: dir.clone(),
             http_addr: "127.0.0.1:0".parse().unwrap(),
-            max_body_bytes,
             ..Settings::default()
         };
+        tweak(&mut settings);
         let mut pg_db = None;
         if engine == "postgres" {
             let Ok(admin_url) = std::env::var("CONCIERGE_TEST_POSTGRES_URL") else {
@@ -147,11 +148,11 @@ impl App {
 }
 
 macro_rules! on_both_engines {
-    ($name:ident, $max_body:expr, |$app:ident| $body:block) => {
+    ($name:ident, $tweak:expr, |$app:ident| $body:block) => {
         mod $name {
             use super::*;
             async fn run(engine: &str) {
-                let Some($app) = App::start(engine, $max_body).await else { return };
+                let Some($app) = App::start(engine, $tweak).await else { return };
                 $body
                 $app.stop().await;
             }
@@ -166,7 +167,7 @@ macro_rules! on_both_engines {
         }
     };
     ($name:ident, |$app:ident| $body:block) => {
-        on_both_engines!($name, 1024 * 1024, |$app| $body);
+        on_both_engines!($name, |_| {}, |$app| $body);
     };
 }
 
@@ -552,118 +553,122 @@ on_both_engines!(articles_are_sanitised_and_searched_best_first, |app| {
     assert_eq!(s, StatusCode::NOT_FOUND);
 });
 
-on_both_engines!(bad_input_gets_the_documented_error, 4096, |app| {
-    let code = |v: &Value| v["error"]["code"].as_str().unwrap_or("").to_owned();
-    let (s, e) = app
-        .raw(
-            "/api/v1/conversations",
-            "application/json",
-            b"{\"channel\": ".to_vec(),
-        )
-        .await;
-    assert_eq!(
-        (s, code(&e)),
-        (StatusCode::BAD_REQUEST, "invalid_json".into())
-    );
-    let (s, e) = app
-        .raw(
-            "/api/v1/conversations",
-            "application/json",
-            vec![b'"', 0xff, 0xfe, b'"'],
-        )
-        .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
-    let (s, e) = app.post("/api/v1/conversations", json!({"channel": "pigeon", "customer": {"email": "x@example.com"}, "message": {"body": "hi"}})).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(e["error"]["field"], "channel");
-    assert!(e["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("email, chat, sms"));
-    let (s, e) = app.post("/api/v1/conversations", json!({"channel": "api", "customer": {"email": "x@example.com"}, "message": {"body": 5}})).await;
-    assert_eq!(
-        (s, e["error"]["field"].clone()),
-        (StatusCode::UNPROCESSABLE_ENTITY, json!("message.body"))
-    );
-    let (s, e) = app.post("/api/v1/conversations", json!({"channel": "api", "colour": "red", "customer": {"email": "x@example.com"}, "message": {"body": "x"}})).await;
-    assert_eq!(
-        (s, e["error"]["field"].clone()),
-        (StatusCode::UNPROCESSABLE_ENTITY, json!("colour"))
-    );
-    let (s, e) = app.post("/api/v1/conversations", json!({"channel": "api", "customer": {"email": "not-an-email"}, "message": {"body": "x"}})).await;
-    assert_eq!(
-        (s, e["error"]["field"].clone()),
-        (StatusCode::UNPROCESSABLE_ENTITY, json!("customer.email"))
-    );
-    let (s, e) = app.post("/api/v1/conversations", json!({"channel": "api", "customer": {"email": "x@example.com"}, "message": {"body": "nul\u{0}byte"}})).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
-    let (s, e) = app.post("/api/v1/conversations", json!({"channel": "api", "customer": {"email": "x@example.com"}, "message": {"body": "x".repeat(10_000)}})).await;
-    assert_eq!(
-        (s, code(&e)),
-        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into())
-    );
-    let (s, e) = app
-        .raw("/api/v1/conversations", "text/plain", b"{}".to_vec())
-        .await;
-    assert_eq!(
-        (s, code(&e)),
-        (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type".into()
-        )
-    );
-    for path in [
-        "/api/v1/conversations/nope",
-        "/api/v1/conversations/cnv_00000000000000000000000000000000",
-        "/api/v1/nothing-here",
-    ] {
-        let (s, e) = app.get(path).await;
+on_both_engines!(
+    bad_input_gets_the_documented_error,
+    |s| s.max_body_bytes = 4096,
+    |app| {
+        let code = |v: &Value| v["error"]["code"].as_str().unwrap_or("").to_owned();
+        let (s, e) = app
+            .raw(
+                "/api/v1/conversations",
+                "application/json",
+                b"{\"channel\": ".to_vec(),
+            )
+            .await;
         assert_eq!(
             (s, code(&e)),
-            (StatusCode::NOT_FOUND, "not_found".into()),
-            "{path}"
+            (StatusCode::BAD_REQUEST, "invalid_json".into())
         );
-    }
-    let (s, e) = app
-        .send(reqwest::Method::PUT, "/api/v1/conversations", None)
-        .await;
-    assert_eq!(
-        (s, code(&e)),
-        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed".into())
-    );
-    let (s, e) = app
-        .patch(
+        let (s, e) = app
+            .raw(
+                "/api/v1/conversations",
+                "application/json",
+                vec![b'"', 0xff, 0xfe, b'"'],
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+        let (s, e) = app.post("/api/v1/conversations", json!({"channel": "pigeon", "customer": {"email": "x@example.com"}, "message": {"body": "hi"}})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e["error"]["field"], "channel");
+        assert!(e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("email, chat, sms"));
+        let (s, e) = app.post("/api/v1/conversations", json!({"channel": "api", "customer": {"email": "x@example.com"}, "message": {"body": 5}})).await;
+        assert_eq!(
+            (s, e["error"]["field"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("message.body"))
+        );
+        let (s, e) = app.post("/api/v1/conversations", json!({"channel": "api", "colour": "red", "customer": {"email": "x@example.com"}, "message": {"body": "x"}})).await;
+        assert_eq!(
+            (s, e["error"]["field"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("colour"))
+        );
+        let (s, e) = app.post("/api/v1/conversations", json!({"channel": "api", "customer": {"email": "not-an-email"}, "message": {"body": "x"}})).await;
+        assert_eq!(
+            (s, e["error"]["field"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("customer.email"))
+        );
+        let (s, e) = app.post("/api/v1/conversations", json!({"channel": "api", "customer": {"email": "x@example.com"}, "message": {"body": "nul\u{0}byte"}})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        let (s, e) = app.post("/api/v1/conversations", json!({"channel": "api", "customer": {"email": "x@example.com"}, "message": {"body": "x".repeat(10_000)}})).await;
+        assert_eq!(
+            (s, code(&e)),
+            (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into())
+        );
+        let (s, e) = app
+            .raw("/api/v1/conversations", "text/plain", b"{}".to_vec())
+            .await;
+        assert_eq!(
+            (s, code(&e)),
+            (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type".into()
+            )
+        );
+        for path in [
+            "/api/v1/conversations/nope",
             "/api/v1/conversations/cnv_00000000000000000000000000000000",
-            json!({"status": "open"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::NOT_FOUND, "{e}");
+            "/api/v1/nothing-here",
+        ] {
+            let (s, e) = app.get(path).await;
+            assert_eq!(
+                (s, code(&e)),
+                (StatusCode::NOT_FOUND, "not_found".into()),
+                "{path}"
+            );
+        }
+        let (s, e) = app
+            .send(reqwest::Method::PUT, "/api/v1/conversations", None)
+            .await;
+        assert_eq!(
+            (s, code(&e)),
+            (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed".into())
+        );
+        let (s, e) = app
+            .patch(
+                "/api/v1/conversations/cnv_00000000000000000000000000000000",
+                json!({"status": "open"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{e}");
 
-    // Nothing half-stored: an order whose second line item is invalid leaves no trace.
-    let (s, _) = app.post("/api/v1/orders", json!({"external_id": "9", "number": "9", "customer": {"email": "half@example.com"},
+        // Nothing half-stored: an order whose second line item is invalid leaves no trace.
+        let (s, _) = app.post("/api/v1/orders", json!({"external_id": "9", "number": "9", "customer": {"email": "half@example.com"},
         "status": "open", "financial_status": "paid", "fulfillment_status": "unfulfilled", "currency": "EUR", "total": "1.00",
         "placed_at": "2026-11-01T10:00:00Z", "line_items": [{"title": "ok", "quantity": 1, "price": "1.00"}, {"title": "bad", "quantity": 0, "price": "1.00"}]})).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (_, cs) = app.get("/api/v1/customers?email=half@example.com").await;
-    assert_eq!(cs["items"].as_array().unwrap().len(), 0);
-    let (_, c) = app
-        .post(
-            "/api/v1/conversations",
-            conversation("e@example.com", "api", "s", "hi"),
-        )
-        .await;
-    let id = c["id"].as_str().unwrap();
-    let (s, e) = app
-        .patch(
-            &format!("/api/v1/conversations/{id}"),
-            json!({"assignee_id": "agt_00000000000000000000000000000000"}),
-        )
-        .await;
-    assert_eq!(
-        (s, e["error"]["field"].clone()),
-        (StatusCode::UNPROCESSABLE_ENTITY, json!("assignee_id"))
-    );
-});
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        let (_, cs) = app.get("/api/v1/customers?email=half@example.com").await;
+        assert_eq!(cs["items"].as_array().unwrap().len(), 0);
+        let (_, c) = app
+            .post(
+                "/api/v1/conversations",
+                conversation("e@example.com", "api", "s", "hi"),
+            )
+            .await;
+        let id = c["id"].as_str().unwrap();
+        let (s, e) = app
+            .patch(
+                &format!("/api/v1/conversations/{id}"),
+                json!({"assignee_id": "agt_00000000000000000000000000000000"}),
+            )
+            .await;
+        assert_eq!(
+            (s, e["error"]["field"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("assignee_id"))
+        );
+    }
+);
 
 on_both_engines!(tokens_roles_and_service_routes, |app| {
     let res = app
@@ -785,3 +790,42 @@ on_both_engines!(a_database_that_is_down_answers_503, |app| {
         .unwrap();
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
 });
+
+on_both_engines!(
+    each_client_address_is_rate_limited,
+    |s| s.rate_limit_per_second = 1,
+    |app| {
+        // One a second with bursts of two: of ten requests in a row, the first passes and
+        // some are refused (all ten passing would take them eight seconds).
+        let mut statuses = Vec::new();
+        let mut refused = None;
+        for _ in 0..10 {
+            let r = app
+                .client
+                .get(format!("{}/api/v1/conversations", app.base))
+                .bearer_auth(&app.token)
+                .send()
+                .await
+                .unwrap();
+            statuses.push(r.status());
+            if r.status() == StatusCode::TOO_MANY_REQUESTS && refused.is_none() {
+                let retry: u64 = r.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                refused = Some((retry, r.json::<Value>().await.unwrap()));
+            }
+        }
+        assert_eq!(statuses[0], StatusCode::OK, "{statuses:?}");
+        assert!(
+            statuses
+                .iter()
+                .all(|s| *s == StatusCode::OK || *s == StatusCode::TOO_MANY_REQUESTS),
+            "{statuses:?}"
+        );
+        let (retry, body) = refused.expect("some requests are refused");
+        assert!((1..=2).contains(&retry), "Retry-After {retry}");
+        assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    }
+);

@@ -1,5 +1,5 @@
 //! The router: every route, the fallbacks that keep even unknown paths in the JSON error
-//! format, and the layers (body limit, panic guard, tracing, metrics).
+//! format, and the layers (rate limit, body limit, panic guard, tracing, metrics).
 
 mod access;
 mod articles;
@@ -35,6 +35,10 @@ pub(crate) fn router(state: AppState) -> Router {
     api.merge(system::routes())
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::rate::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::track,

@@ -1,0 +1,59 @@
+//! The request rate limit: each client address gets a steady rate with bursts of twice that
+//! (GCRA, by `governor`); past it a request is answered 429 with `Retry-After` before any
+//! handler, token check or database work runs.
+
+use crate::error::ApiError;
+use crate::AppState;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// How many checks pass between sweeps of addresses that have been quiet long enough to
+/// have their full burst back, so the table stays as small as the set of recent clients.
+const SWEEP_EVERY: u64 = 10_000;
+
+pub(crate) struct PerClient {
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    checks: AtomicU64,
+}
+
+impl PerClient {
+    /// `None` when the limit is off (`0`).
+    pub(crate) fn new(per_second: u32) -> Option<PerClient> {
+        let rate = NonZeroU32::new(per_second)?;
+        let burst = rate.saturating_mul(NonZeroU32::new(2).expect("2 is not zero"));
+        Some(PerClient {
+            limiter: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+            checks: AtomicU64::new(0),
+        })
+    }
+
+    /// Whether `client` may make a request now; if not, in how many whole seconds it may.
+    fn check(&self, client: IpAddr) -> Result<(), u64> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            self.limiter.retain_recent();
+        }
+        self.limiter.check_key(&client).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        })
+    }
+}
+
+/// The middleware. Requests without a peer address (only in-process tests) are not limited.
+pub(crate) async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if let (Some(rate), Some(ConnectInfo(peer))) = (
+        &state.rate,
+        request.extensions().get::<ConnectInfo<SocketAddr>>(),
+    ) {
+        if let Err(secs) = rate.check(peer.ip()) {
+            return ApiError::RateLimited(secs.max(1)).into_response();
+        }
+    }
+    next.run(request).await
+}
