@@ -39,8 +39,9 @@ struct Args {
     /// Messages to seed for `search`, `list` and `startup` (10 per conversation).
     #[arg(long, default_value_t = 1_000_000)]
     messages: usize,
-    /// Keep the SQLite database in this folder instead of a throwaway one, and reuse it on the
-    /// next run if it is already seeded (seeding 1,000,000 messages takes minutes).
+    /// Keep the SQLite database in this folder instead of a throwaway one (on PostgreSQL: keep
+    /// the database `concierge_bench_kept`), and reuse it on the next run if it is already
+    /// seeded (seeding 1,000,000 messages takes minutes).
     #[arg(long)]
     keep_data: Option<PathBuf>,
     /// Queries per measured scenario.
@@ -183,16 +184,27 @@ async fn start(args: &Args) -> anyhow::Result<Bench> {
     let mut pg = None;
     if args.database == Engine::Postgres {
         use sqlx::Connection;
-        let name = format!("concierge_bench_{}", std::process::id());
+        let name = if args.keep_data.is_some() {
+            "concierge_bench_kept".to_owned()
+        } else {
+            format!("concierge_bench_{}", std::process::id())
+        };
         let mut conn = sqlx::PgConnection::connect(&args.postgres_url)
             .await
             .context("connect to --postgres-url")?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)
-            .await?;
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(&name)
+                .fetch_one(&mut conn)
+                .await?;
+        if !(exists && args.keep_data.is_some()) {
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await?;
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await?;
+        }
         let base = args
             .postgres_url
             .rsplit_once('/')
@@ -410,6 +422,13 @@ async fn search_and_list(b: &Bench, args: &Args) -> anyhow::Result<()> {
     let store = b.running.as_ref().context("running")?.store.clone();
     if store.is_empty().await? {
         seed(&store, args.messages).await?;
+        if let Some(url) = b.settings.database_url.as_deref() {
+            // What autovacuum would soon do after a bulk load: give the planner the words'
+            // statistics, without which it cannot tell a rare word from a common one.
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(url).await?;
+            sqlx::query("ANALYZE").execute(&mut conn).await?;
+        }
     }
     let mut rng = StdRng::seed_from_u64(7);
     // A third each: one common word (in ~70% of conversations), two common words (~45%),
@@ -534,7 +553,7 @@ async fn finish(mut b: Bench) {
     if let Some(r) = b.running.take() {
         r.stop().await;
     }
-    if let Some((url, name)) = b.pg.take() {
+    if let Some((url, name)) = b.pg.take().filter(|_| !b.keep) {
         use sqlx::Connection;
         if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
             let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
