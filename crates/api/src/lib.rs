@@ -32,6 +32,8 @@ pub struct ApiConfig {
     /// Requests a second one client address may make, with bursts of twice that; `0` turns
     /// the limit off. Past it, requests get 429 with `Retry-After`.
     pub rate_limit_per_second: u32,
+    /// Whether the session cookie is marked `Secure` (the service is reached over https).
+    pub secure_cookies: bool,
 }
 
 impl Default for ApiConfig {
@@ -40,6 +42,7 @@ impl Default for ApiConfig {
             max_body_bytes: 1024 * 1024,
             metrics_public: true,
             rate_limit_per_second: 100,
+            secure_cookies: false,
         }
     }
 }
@@ -51,12 +54,14 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub(crate) metrics: Arc<metrics::Metrics>,
     pub(crate) rate: Option<Arc<rate::PerClient>>,
+    pub(crate) login_throttle: Arc<routes::LoginThrottle>,
 }
 
 /// The whole HTTP application, ready to serve.
 pub fn router(store: Store, config: ApiConfig) -> Router {
     let state = AppState {
         rate: rate::PerClient::new(config.rate_limit_per_second).map(Arc::new),
+        login_throttle: Default::default(),
         store,
         config: Arc::new(config),
         metrics: Arc::new(metrics::Metrics::new()),

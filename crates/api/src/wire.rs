@@ -756,3 +756,29 @@ pub struct Health {
     /// `ok`.
     pub status: &'static str,
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSession {
+    pub email: String,
+    pub password: String,
+}
+
+/// A signed-in browser session. The cookie itself travels in `Set-Cookie` only.
+#[derive(Serialize, ToSchema)]
+pub struct SessionOut {
+    pub agent: AgentOut,
+    /// Send it as `X-CSRF-Token` with every write made with the session cookie.
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<concierge_store::sessions::AgentSession> for SessionOut {
+    fn from(s: concierge_store::sessions::AgentSession) -> Self {
+        SessionOut {
+            agent: s.agent.into(),
+            csrf_token: s.csrf_token,
+            expires_at: s.expires_at,
+        }
+    }
+}

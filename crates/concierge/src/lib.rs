@@ -142,6 +142,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
             max_body_bytes: settings.max_body_bytes,
             metrics_public: settings.metrics_public,
             rate_limit_per_second: settings.rate_limit_per_second,
+            secure_cookies: settings.public_url().starts_with("https://"),
         },
     );
     let mut server_shutdown = shutdown_rx.clone();

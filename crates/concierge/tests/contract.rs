@@ -829,3 +829,159 @@ on_both_engines!(
         assert_eq!(body["error"]["code"], "rate_limited", "{body}");
     }
 );
+
+on_both_engines!(agents_sign_in_with_a_session_cookie_and_csrf, |app| {
+    use concierge_domain::contact::EmailAddress;
+    use concierge_domain::text::PersonName;
+    let store = &app.running.as_ref().unwrap().store;
+    store
+        .create_agent(
+            concierge_store::access::NewAgent {
+                email: EmailAddress::parse("sam@shop.example").unwrap(),
+                name: PersonName::parse("Sam Agent").unwrap(),
+                role: Role::Agent,
+                password_hash: concierge_api::auth::hash_password("correct horse battery").unwrap(),
+            },
+            &Actor::System,
+        )
+        .await
+        .unwrap();
+    let url = |p: &str| format!("{}{p}", app.base);
+    let sign_in = |password: &'static str| {
+        app.client
+            .post(url("/api/v1/session"))
+            .json(&json!({"email": "Sam@Shop.example", "password": password}))
+            .send()
+    };
+
+    // A cookie planted before signing in (session fixation) is worth nothing.
+    let planted = "concierge_session=planted-by-someone-else";
+    let r = app
+        .client
+        .get(url("/api/v1/conversations"))
+        .header("cookie", planted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    let r = sign_in("wrong password!!").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers().get("set-cookie").is_none());
+
+    let r = sign_in("correct horse battery").await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    assert_ne!(cookie, planted, "a new secret at every sign-in");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["agent"]["email"], "sam@shop.example");
+    let csrf = body["csrf_token"].as_str().unwrap().to_owned();
+    assert!(!body.to_string().contains(cookie.split('=').nth(1).unwrap()));
+
+    // Reads need only the cookie.
+    let r = app
+        .client
+        .get(url("/api/v1/session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["csrf_token"],
+        csrf.as_str()
+    );
+
+    // Writes need the CSRF token as well: without it, or with a wrong one, nothing happens.
+    let new = conversation("csrf@example.com", "api", "Hello", "From the browser");
+    for header in [None, Some("not-the-token")] {
+        let mut req = app
+            .client
+            .post(url("/api/v1/conversations"))
+            .header("cookie", &cookie)
+            .json(&new);
+        if let Some(h) = header {
+            req = req.header("x-csrf-token", h);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+    let (_, listed) = app.get("/api/v1/conversations?q=browser").await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 0, "{listed}");
+    let r = app
+        .client
+        .post(url("/api/v1/conversations"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&new)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // Agents are not admins, whatever the credential.
+    let r = app
+        .client
+        .get(url("/api/v1/tokens"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Signing out needs the CSRF token too, and ends the cookie for good.
+    let r = app
+        .client
+        .delete(url("/api/v1/session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app
+        .client
+        .delete(url("/api/v1/session"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert!(r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    let r = app
+        .client
+        .get(url("/api/v1/session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let (_, audit) = app.get("/api/v1/audit-log").await;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(
+        actions.contains(&"agent.signed_in") && actions.contains(&"agent.signed_out"),
+        "{actions:?}"
+    );
+
+    // Brute force: after five wrong passwords the address is refused, even the right one.
+    for _ in 0..5 {
+        assert_eq!(
+            sign_in("wrong password!!").await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let r = sign_in("correct horse battery").await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+});

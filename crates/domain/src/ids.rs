@@ -43,6 +43,8 @@ macro_rules! ids {
 }
 
 ids! {
+    /// An agent's signed-in browser session.
+    SessionId = "ses";
     /// A shopper, across all their channels.
     CustomerId = "cus";
     /// One thread with one customer on one channel.

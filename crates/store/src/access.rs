@@ -53,17 +53,17 @@ pub struct ApiToken {
 }
 
 #[derive(sqlx::FromRow)]
-struct AgentRow {
-    id: String,
-    email: String,
-    name: String,
-    role: String,
-    active: bool,
-    created_at: At,
+pub(crate) struct AgentRow {
+    pub(crate) id: String,
+    pub(crate) email: String,
+    pub(crate) name: String,
+    pub(crate) role: String,
+    pub(crate) active: bool,
+    pub(crate) created_at: At,
 }
 
 impl AgentRow {
-    fn into_agent(self) -> Result<Agent, StoreError> {
+    pub(crate) fn into_agent(self) -> Result<Agent, StoreError> {
         Ok(Agent {
             id: AgentId::from_trusted(self.id),
             email: self.email,

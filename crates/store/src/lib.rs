@@ -25,6 +25,7 @@ pub mod conversations;
 pub mod customers;
 pub mod jobs;
 mod search;
+pub mod sessions;
 mod writer;
 
 use args::Batch;

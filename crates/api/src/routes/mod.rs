@@ -6,9 +6,11 @@ mod articles;
 mod commerce;
 mod conversations;
 mod customers;
+mod session;
 mod system;
 
 pub use articles::render_markdown;
+pub(crate) use session::LoginThrottle;
 
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
@@ -30,6 +32,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(commerce::routes())
         .merge(articles::routes())
         .merge(access::routes())
+        .merge(session::routes())
         .split_for_parts();
     crate::openapi::publish(openapi);
     api.merge(system::routes())
