@@ -12,6 +12,9 @@ use serde::Serialize;
 pub enum ApiError {
     #[error("missing or invalid credentials")]
     Unauthenticated,
+    /// The password was right; the agent also needs their authenticator's code (`code`).
+    #[error("this agent signs in with a code from their authenticator app: send it as `code`")]
+    TotpRequired,
     #[error("{0}")]
     Forbidden(&'static str),
     #[error("{0} not found")]
@@ -79,6 +82,7 @@ impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            ApiError::TotpRequired => (StatusCode::UNAUTHORIZED, "totp_required"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) | ApiError::RouteNotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),

@@ -762,6 +762,30 @@ pub struct Health {
 pub struct CreateSession {
     pub email: String,
     pub password: String,
+    /// For agents with two-factor sign-in: the authenticator's 6-digit code, or one of the
+    /// recovery codes.
+    pub code: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpCode {
+    pub code: String,
+}
+
+/// A TOTP secret being enrolled: add it to an authenticator app (the URL is what a QR code
+/// would hold), then confirm with a code it shows.
+#[derive(Serialize, ToSchema)]
+pub struct TotpEnrollment {
+    /// Base32, for typing in by hand.
+    pub secret: String,
+    pub otpauth_url: String,
+}
+
+/// Shown once: each code signs in once in place of the authenticator's.
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryCodes {
+    pub recovery_codes: Vec<String>,
 }
 
 /// A signed-in browser session. The cookie itself travels in `Set-Cookie` only.

@@ -985,3 +985,137 @@ on_both_engines!(agents_sign_in_with_a_session_cookie_and_csrf, |app| {
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers().contains_key("retry-after"));
 });
+
+on_both_engines!(two_factor_sign_in_with_totp_and_recovery_codes, |app| {
+    use concierge_domain::contact::EmailAddress;
+    use concierge_domain::text::PersonName;
+    let store = &app.running.as_ref().unwrap().store;
+    store
+        .create_agent(
+            concierge_store::access::NewAgent {
+                email: EmailAddress::parse("kim@shop.example").unwrap(),
+                name: PersonName::parse("Kim Agent").unwrap(),
+                role: Role::Agent,
+                password_hash: concierge_api::auth::hash_password("correct horse battery").unwrap(),
+            },
+            &Actor::System,
+        )
+        .await
+        .unwrap();
+    let url = |p: &str| format!("{}{p}", app.base);
+    let sign_in = |code: Option<String>| {
+        let mut body = json!({"email": "kim@shop.example", "password": "correct horse battery"});
+        if let Some(c) = code {
+            body["code"] = json!(c);
+        }
+        app.client.post(url("/api/v1/session")).json(&body).send()
+    };
+    let r = sign_in(None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = r.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let post = |path: &str, body: Value, with_csrf: bool| {
+        let mut req = app
+            .client
+            .post(url(path))
+            .header("cookie", &cookie)
+            .json(&body);
+        if with_csrf {
+            req = req.header("x-csrf-token", &csrf);
+        }
+        req.send()
+    };
+
+    assert_eq!(
+        post("/api/v1/session/totp", json!({}), false)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let r = post(
+        "/api/v1/session/totp/confirm",
+        json!({"code": "123456"}),
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::CONFLICT,
+        "nothing to confirm before enrolling"
+    );
+    let r = post("/api/v1/session/totp", json!({}), true).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let enrollment: Value = r.json().await.unwrap();
+    let otpauth = enrollment["otpauth_url"].as_str().unwrap();
+    assert!(
+        otpauth.starts_with("otpauth://totp/Concierge:kim%40shop.example?"),
+        "{otpauth}"
+    );
+    // What an authenticator app computes from the secret it was given.
+    let totp = totp_rs::Totp::from_url(otpauth).unwrap();
+    let now = chrono::Utc::now().timestamp() as u64;
+    let r = post(
+        "/api/v1/session/totp/confirm",
+        json!({"code": "abcdef"}),
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = post(
+        "/api/v1/session/totp/confirm",
+        json!({"code": totp.generate(now).to_string()}),
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let codes: Vec<String> = r.json::<Value>().await.unwrap()["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10);
+
+    // The password alone no longer signs in.
+    let r = sign_in(None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "totp_required"
+    );
+    // The next step's code is within the accepted window; it works once, never twice.
+    let next = totp.generate(now + 30).to_string();
+    assert_eq!(
+        sign_in(Some(next.clone())).await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    let r = sign_in(Some(next)).await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "a code is accepted once"
+    );
+    // A recovery code works in its place, typed in any case, once.
+    let recovery = codes[3].to_uppercase();
+    assert_eq!(
+        sign_in(Some(recovery.clone())).await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        sign_in(Some(recovery)).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+});

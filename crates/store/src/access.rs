@@ -14,6 +14,16 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
+/// What signing in checks for one agent.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub agent: Agent,
+    /// An argon2id PHC string.
+    pub password_hash: String,
+    /// The confirmed TOTP secret (base32), when two-factor sign-in is on.
+    pub totp_secret: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Agent {
     pub id: AgentId,
@@ -221,32 +231,48 @@ impl Store {
         row.ok_or(StoreError::NotFound("agent"))?.into_agent()
     }
 
-    /// An agent and their password hash, for signing in.
+    /// What signing in as an agent checks: their password hash and, when two-factor sign-in
+    /// is on, their TOTP secret.
     pub async fn agent_credentials(
         &self,
         email: &EmailAddress,
-    ) -> Result<Option<(Agent, String)>, StoreError> {
-        let row: Option<(String, String, String, String, bool, At, String)> = on_engine!(
-            self,
-            |pool, pg| {
-                sqlx::query_as("SELECT id, email, name, role, active, created_at, password_hash FROM agents WHERE email = $1")
-                .bind(email.as_str().to_lowercase())
-                .fetch_optional(pool)
-                .await?
-            }
+    ) -> Result<Option<Credentials>, StoreError> {
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            bool,
+            At,
+            String,
+            Option<String>,
         );
-        row.map(|(id, email, name, role, active, created_at, hash)| {
-            AgentRow {
-                id,
-                email,
-                name,
-                role,
-                active,
-                created_at,
-            }
-            .into_agent()
-            .map(|a| (a, hash))
-        })
+        let row: Option<Row> = on_engine!(self, |pool, pg| {
+            sqlx::query_as(
+                "SELECT id, email, name, role, active, created_at, password_hash, totp_secret FROM agents WHERE email = $1",
+            )
+            .bind(email.as_str().to_lowercase())
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(
+            |(id, email, name, role, active, created_at, password_hash, totp_secret)| {
+                let agent = AgentRow {
+                    id,
+                    email,
+                    name,
+                    role,
+                    active,
+                    created_at,
+                }
+                .into_agent()?;
+                Ok(Credentials {
+                    agent,
+                    password_hash,
+                    totp_secret,
+                })
+            },
+        )
         .transpose()
     }
 

@@ -7,7 +7,7 @@ use crate::audit::{self, AuditEntry};
 use crate::{on_engine, At, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use concierge_domain::access::Actor;
-use concierge_domain::ids::SessionId;
+use concierge_domain::ids::{AgentId, SessionId};
 use serde_json::json;
 
 /// A live session and the agent it is for.
@@ -123,5 +123,116 @@ impl Store {
             now,
         );
         tx.commit_with(batch).await
+    }
+}
+
+/// Two-factor sign-in (TOTP, RFC 6238) for one agent.
+impl Store {
+    /// Starts enrolling: keeps `secret` (base32) until a code made from it is confirmed.
+    pub async fn start_totp_enrollment(
+        &self,
+        agent: &AgentId,
+        secret: &str,
+    ) -> Result<(), StoreError> {
+        let tx = self.begin().await?;
+        let mut batch = Batch::default();
+        batch
+            .add("UPDATE agents SET totp_pending = $2 WHERE id = $1")
+            .text(agent.as_str())
+            .text(secret);
+        tx.commit_with(batch).await
+    }
+
+    /// The secret being enrolled, if any.
+    pub async fn pending_totp(&self, agent: &AgentId) -> Result<Option<String>, StoreError> {
+        let pending: Option<Option<String>> = on_engine!(self, |pool, pg| {
+            sqlx::query_scalar("SELECT totp_pending FROM agents WHERE id = $1")
+                .bind(agent.as_str())
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(pending.flatten())
+    }
+
+    /// Turns two-factor sign-in on with the enrolled secret, whose code for time step `step`
+    /// was just shown, and replaces the recovery codes (their digests) in one transaction.
+    pub async fn confirm_totp(
+        &self,
+        agent: &AgentId,
+        step: i64,
+        recovery_digests: &[String],
+    ) -> Result<(), StoreError> {
+        let now = At::now();
+        let tx = self.begin().await?;
+        let mut batch = Batch::default();
+        batch
+            .add(
+                "UPDATE agents SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $2 \
+                 WHERE id = $1 AND totp_pending IS NOT NULL",
+            )
+            .text(agent.as_str())
+            .int(step);
+        batch
+            .add("DELETE FROM recovery_codes WHERE agent_id = $1")
+            .text(agent.as_str());
+        for digest in recovery_digests {
+            batch
+                .add("INSERT INTO recovery_codes (agent_id, code_hash) VALUES ($1, $2)")
+                .text(agent.as_str())
+                .text(digest.as_str());
+        }
+        let actor = Actor::Agent(agent.clone());
+        audit::record(
+            &mut batch,
+            AuditEntry::new(
+                &actor,
+                "agent.two_factor_enabled",
+                "agent",
+                agent.as_str(),
+                json!({}),
+            ),
+            now,
+        );
+        tx.commit_with(batch).await
+    }
+
+    /// Accepts a TOTP code's time step once: false when a code for this step or a later one
+    /// was already accepted (a replayed code).
+    pub async fn accept_totp_step(&self, agent: &AgentId, step: i64) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let mut batch = Batch::default();
+        batch
+            .add(
+                "UPDATE agents SET totp_last_step = $2 \
+                 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+            )
+            .text(agent.as_str())
+            .int(step);
+        let accepted = batch.run(&mut tx).await? == 1;
+        tx.commit().await?;
+        Ok(accepted)
+    }
+
+    /// Uses up a recovery code (by digest): false when it is not one of the agent's or was
+    /// used before.
+    pub async fn use_recovery_code(
+        &self,
+        agent: &AgentId,
+        digest: &str,
+    ) -> Result<bool, StoreError> {
+        let now = At::now();
+        let mut tx = self.begin().await?;
+        let mut batch = Batch::default();
+        batch
+            .add(
+                "UPDATE recovery_codes SET used_at = $3 \
+                 WHERE agent_id = $1 AND code_hash = $2 AND used_at IS NULL",
+            )
+            .text(agent.as_str())
+            .text(digest)
+            .time(now);
+        let used = batch.run(&mut tx).await? == 1;
+        tx.commit().await?;
+        Ok(used)
     }
 }

@@ -170,10 +170,13 @@ impl SqliteWrite {
         self.conn()
     }
 
-    /// Runs writes inside this command's savepoint, in one round trip.
+    /// Runs writes inside this command's savepoint and returns the rows they affected. The
+    /// savepoint is opened on its own first: SQLite reports a statement like `BEGIN` as
+    /// having changed as many rows as the last insert or update did, which would falsify the
+    /// count callers check.
     pub(crate) async fn script(&mut self, batch: Batch) -> Result<u64, StoreError> {
-        let opening = self.opening();
-        let (sql, args) = batch.script(opening, "");
+        self.begun().await?;
+        let (sql, args) = batch.script("", "");
         Ok(bind_args!(sqlx::query(&sql), args)
             .execute(self.conn()?)
             .await?

@@ -2,20 +2,28 @@
 //! sets the session cookie (a new secret every time, so a cookie planted before sign-in is
 //! worth nothing), `GET` tells the page who is signed in and its CSRF token, `DELETE` signs
 //! out. Repeated wrong passwords for one address are refused for a while.
+//!
+//! Two-factor sign-in (TOTP, RFC 6238: 6 digits, 30-second steps, SHA-1, which every
+//! authenticator app speaks): `POST /api/v1/session/totp` starts enrolling, `…/totp/confirm`
+//! turns it on with a first code and returns ten single-use recovery codes. From then on
+//! sign-in needs `code` as well; each code is accepted once.
 
 use crate::auth::{random_secret, Session, SESSION_COOKIE};
 use crate::error::{parse, ApiError};
 use crate::extract::Json;
-use crate::wire::{CreateSession, SessionOut};
+use crate::wire::{CreateSession, RecoveryCodes, SessionOut, TotpCode, TotpEnrollment};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use concierge_domain::contact::EmailAddress;
+use concierge_domain::ids::AgentId;
 use concierge_store::access::token_digest;
+use concierge_store::Store;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
+use totp_rs::{Builder, Secret, Totp};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -28,7 +36,10 @@ const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 const MAX_TRACKED: usize = 10_000;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(sign_in, current_session, sign_out))
+    OpenApiRouter::new()
+        .routes(routes!(sign_in, current_session, sign_out))
+        .routes(routes!(start_totp))
+        .routes(routes!(confirm_totp))
 }
 
 /// Failed sign-ins per address (lower case), with when their window started.
@@ -118,16 +129,27 @@ async fn sign_in(
     let email = parse("email", &req.email, EmailAddress::parse)?;
     let key = email.as_str().to_lowercase();
     state.login_throttle.check(&key)?;
-    let found = state.store.agent_credentials(&email).await?;
-    let (agent, hash) = match found {
-        Some((agent, hash)) if agent.active => (Some(agent), Some(hash)),
-        _ => (None, None),
-    };
+    let found = state
+        .store
+        .agent_credentials(&email)
+        .await?
+        .filter(|c| c.agent.active);
+    let hash = found.as_ref().map(|c| c.password_hash.clone());
     let matches = password_matches(req.password, hash).await;
-    let Some(agent) = agent.filter(|_| matches) else {
+    let Some(credentials) = found.filter(|_| matches) else {
         state.login_throttle.failed(&key);
         return Err(ApiError::Unauthenticated);
     };
+    let agent = credentials.agent;
+    if let Some(secret) = &credentials.totp_secret {
+        let Some(code) = req.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) else {
+            return Err(ApiError::TotpRequired);
+        };
+        if !second_factor(&state.store, &agent.id, &agent.email, secret, code).await? {
+            state.login_throttle.failed(&key);
+            return Err(ApiError::Unauthenticated);
+        }
+    }
     state.login_throttle.succeeded(&key);
     let secret = random_secret("");
     let session = state
@@ -167,4 +189,116 @@ async fn sign_out(
         .headers_mut()
         .insert(header::SET_COOKIE, cookie(&state, "", 0));
     Ok(response)
+}
+
+/// The TOTP of a secret (base32) for an agent.
+fn totp(secret_base32: &str, email: &str) -> Result<Totp, ApiError> {
+    let secret = Secret::try_from_base32(secret_base32).map_err(|_| ApiError::Internal)?;
+    Builder::new()
+        .with_secret(secret)
+        .with_issuer(Some("Concierge"))
+        .with_account_name(email)
+        .build()
+        .map_err(|_| ApiError::Internal)
+}
+
+fn unix_now() -> u64 {
+    chrono::Utc::now().timestamp().max(0) as u64
+}
+
+/// Whether `code` is the agent's current TOTP code (not used before) or an unused recovery
+/// code, using it up either way.
+async fn second_factor(
+    store: &Store,
+    agent: &AgentId,
+    email: &str,
+    secret: &str,
+    code: &str,
+) -> Result<bool, ApiError> {
+    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        let Some(step) = totp(secret, email)?.check(code, unix_now()) else {
+            return Ok(false);
+        };
+        return Ok(store.accept_totp_step(agent, step as i64).await?);
+    }
+    Ok(store
+        .use_recovery_code(agent, &token_digest(&normalise_recovery(code)))
+        .await?)
+}
+
+/// Recovery codes are typed by people: case and dashes do not matter.
+fn normalise_recovery(code: &str) -> String {
+    code.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Start turning on two-factor sign-in: a new secret for an authenticator app.
+#[utoipa::path(post, path = "/api/v1/session/totp", tag = "access",
+    responses((status = 201, body = TotpEnrollment), (status = 401, body = crate::error::ErrorBody)))]
+async fn start_totp(
+    State(state): State<AppState>,
+    Session(session): Session,
+) -> Result<(StatusCode, axum::Json<TotpEnrollment>), ApiError> {
+    let mut bytes = [0u8; 20];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    let secret = Secret::new_stack(bytes).to_base32();
+    let totp = totp(&secret, &session.agent.email)?;
+    state
+        .store
+        .start_totp_enrollment(&session.agent.id, &secret)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(TotpEnrollment {
+            otpauth_url: totp.to_url().map_err(|_| ApiError::Internal)?,
+            secret,
+        }),
+    ))
+}
+
+/// Turn on two-factor sign-in with a code from the authenticator app; returns the recovery
+/// codes, shown this once.
+#[utoipa::path(post, path = "/api/v1/session/totp/confirm", tag = "access", request_body = TotpCode,
+    responses((status = 200, body = RecoveryCodes), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+async fn confirm_totp(
+    State(state): State<AppState>,
+    Session(session): Session,
+    Json(req): Json<TotpCode>,
+) -> Result<axum::Json<RecoveryCodes>, ApiError> {
+    let pending = state
+        .store
+        .pending_totp(&session.agent.id)
+        .await?
+        .ok_or(ApiError::Conflict {
+            field: "code",
+            message: "start enrolling first (POST /api/v1/session/totp)".into(),
+        })?;
+    let step = totp(&pending, &session.agent.email)?
+        .check(req.code.trim(), unix_now())
+        .ok_or_else(|| ApiError::Validation {
+            field: "code".into(),
+            message: "this is not the authenticator's current code".into(),
+        })?;
+    let codes: Vec<String> = (0..10)
+        .map(|_| {
+            let mut bytes = [0u8; 5];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+            let hex = hex::encode(bytes);
+            format!("{}-{}", &hex[..5], &hex[5..])
+        })
+        .collect();
+    let digests: Vec<String> = codes
+        .iter()
+        .map(|c| token_digest(&normalise_recovery(c)))
+        .collect();
+    state
+        .store
+        .confirm_totp(&session.agent.id, step as i64, &digests)
+        .await?;
+    Ok(axum::Json(RecoveryCodes {
+        recovery_codes: codes,
+    }))
 }
