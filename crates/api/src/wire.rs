@@ -806,3 +806,22 @@ impl From<concierge_store::sessions::AgentSession> for SessionOut {
         }
     }
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAgent {
+    pub email: String,
+    pub name: String,
+    /// `admin` or `agent` (default).
+    pub role: Option<String>,
+    /// At least 10 characters; stored only as an argon2id hash.
+    pub password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAgent {
+    pub role: Option<String>,
+    /// `false` deactivates the agent and signs all their sessions out.
+    pub active: Option<bool>,
+}

@@ -1119,3 +1119,90 @@ on_both_engines!(two_factor_sign_in_with_totp_and_recovery_codes, |app| {
         StatusCode::UNAUTHORIZED
     );
 });
+
+on_both_engines!(admins_manage_agents_and_deactivation_ends_sessions, |app| {
+    let url = |p: &str| format!("{}{p}", app.base);
+    let (s, e) = app
+        .post(
+            "/api/v1/agents",
+            json!({"email": "lee@shop.example", "name": "Lee", "password": "short"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["error"]["field"], "password");
+    let new = json!({"email": "lee@shop.example", "name": "Lee", "password": "a long enough one"});
+    let (s, agent) = app.post("/api/v1/agents", new.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{agent}");
+    assert_eq!(agent["role"], "agent");
+    assert!(!agent.to_string().contains("argon2"), "no hash in answers");
+    let (s, _) = app.post("/api/v1/agents", new).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+
+    // An agent-role token may not manage agents.
+    let (_, agent_token) = concierge_api::auth::issue_token(
+        &app.running.as_ref().unwrap().store,
+        &Label::parse("agent token").unwrap(),
+        Role::Agent,
+        &Actor::System,
+    )
+    .await
+    .unwrap();
+    let r = app
+        .client
+        .post(url("/api/v1/agents"))
+        .bearer_auth(&agent_token)
+        .json(&json!({"email": "x@shop.example", "name": "X", "password": "a long enough one"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    let r = app
+        .client
+        .post(url("/api/v1/session"))
+        .json(&json!({"email": "lee@shop.example", "password": "a long enough one"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let id = agent["id"].as_str().unwrap();
+    let (s, changed) = app
+        .patch(&format!("/api/v1/agents/{id}"), json!({"active": false}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(changed["active"], false);
+    let r = app
+        .client
+        .get(url("/api/v1/session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "deactivation ends the session"
+    );
+    let r = app
+        .client
+        .post(url("/api/v1/session"))
+        .json(&json!({"email": "lee@shop.example", "password": "a long enough one"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let (s, _) = app
+        .patch(
+            "/api/v1/agents/agt_00000000000000000000000000000000",
+            json!({"active": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+});

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 pub(crate) enum Arg {
     Text(Option<String>),
     Int(Option<i64>),
-    Bool(bool),
+    Bool(Option<bool>),
     Time(Option<At>),
     Json(serde_json::Value),
 }
@@ -95,6 +95,10 @@ impl Bind<'_> {
         self
     }
     pub(crate) fn bool(self, b: bool) -> Self {
+        self.0 .0.push(Arg::Bool(Some(b)));
+        self
+    }
+    pub(crate) fn opt_bool(self, b: Option<bool>) -> Self {
         self.0 .0.push(Arg::Bool(b));
         self
     }

@@ -236,3 +236,53 @@ impl Store {
         Ok(used)
     }
 }
+
+impl Store {
+    /// Changes an agent's role or active flag. Deactivating signs every session of theirs out
+    /// at once, in the same transaction.
+    pub async fn update_agent(
+        &self,
+        id: &AgentId,
+        role: Option<concierge_domain::access::Role>,
+        active: Option<bool>,
+        actor: &Actor,
+    ) -> Result<crate::access::Agent, StoreError> {
+        let now = At::now();
+        let mut tx = self.begin().await?;
+        let mut batch = Batch::default();
+        batch
+            .add(
+                "UPDATE agents SET role = coalesce($2, role), active = coalesce($3, active), updated_at = $4 \
+                 WHERE id = $1",
+            )
+            .text(id.as_str())
+            .opt_text(role.map(|r| r.as_str()))
+            .opt_bool(active)
+            .time(now);
+        if batch.run(&mut tx).await? == 0 {
+            return Err(StoreError::NotFound("agent"));
+        }
+        let mut batch = Batch::default();
+        if active == Some(false) {
+            batch
+                .add(
+                    "UPDATE agent_sessions SET revoked_at = $2 WHERE agent_id = $1 AND revoked_at IS NULL",
+                )
+                .text(id.as_str())
+                .time(now);
+        }
+        audit::record(
+            &mut batch,
+            AuditEntry::new(
+                actor,
+                "agent.updated",
+                "agent",
+                id.as_str(),
+                json!({ "role": role.map(|r| r.as_str()), "active": active }),
+            ),
+            now,
+        );
+        tx.commit_with(batch).await?;
+        self.agent(id).await
+    }
+}

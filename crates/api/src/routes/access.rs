@@ -7,15 +7,19 @@ use crate::auth::{issue_token, Admin, Caller};
 use crate::error::{parse, ApiError};
 use crate::extract::{Json, Query};
 use crate::wire::{
-    AgentOut, AuditOut, AuditQuery, CreateTeam, CreateToken, JobOut, JobQuery, List, PageQuery,
-    TeamOut, TokenOut,
+    AgentOut, AuditOut, AuditQuery, CreateAgent, CreateTeam, CreateToken, JobOut, JobQuery, List,
+    PageQuery, TeamOut, TokenOut, UpdateAgent,
 };
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use concierge_domain::access::Role;
-use concierge_domain::ids::{JobId, TokenId};
+use concierge_domain::access::{check_password_strength, Actor};
+use concierge_domain::contact::EmailAddress;
+use concierge_domain::ids::{AgentId, JobId, TokenId};
 use concierge_domain::text::Label;
+use concierge_domain::text::PersonName;
+use concierge_store::access::NewAgent;
 use concierge_store::jobs::JobStatus;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -24,7 +28,8 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
-        .routes(routes!(list_agents))
+        .routes(routes!(list_agents, create_agent))
+        .routes(routes!(update_agent))
         .routes(routes!(list_teams, create_team))
         .routes(routes!(list_jobs))
         .routes(routes!(get_job))
@@ -92,6 +97,74 @@ async fn list_agents(
         items: agents.into_iter().map(Into::into).collect(),
         next_cursor: None,
     }))
+}
+
+/// Create an agent (admins only).
+#[utoipa::path(post, path = "/api/v1/agents", tag = "access", request_body = CreateAgent,
+    responses((status = 201, body = AgentOut), (status = 403, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_agent(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Json(req): Json<CreateAgent>,
+) -> Result<(StatusCode, axum::Json<AgentOut>), ApiError> {
+    let email = parse("email", &req.email, EmailAddress::parse)?;
+    let name = parse("name", &req.name, PersonName::parse)?;
+    let role = match non_blank(&req.role) {
+        Some(r) => parse("role", r, Role::parse)?,
+        None => Role::Agent,
+    };
+    parse("password", &req.password, check_password_strength)?;
+    let password = req.password;
+    let password_hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
+        .await
+        .map_err(|_| ApiError::Internal)?
+        .map_err(|_| ApiError::Internal)?;
+    let agent = state
+        .store
+        .create_agent(
+            NewAgent {
+                email,
+                name,
+                role,
+                password_hash,
+            },
+            &caller.actor,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(agent.into())))
+}
+
+/// Change an agent's role, or deactivate them (admins only). Admins cannot demote or
+/// deactivate themselves, so a shop is never left without one by accident.
+#[utoipa::path(patch, path = "/api/v1/agents/{id}", tag = "access", params(("id" = String, Path)),
+    request_body = UpdateAgent,
+    responses((status = 200, body = AgentOut), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+async fn update_agent(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+    Json(req): Json<UpdateAgent>,
+) -> Result<axum::Json<AgentOut>, ApiError> {
+    let id = path_id("agent", &id, AgentId::parse)?;
+    let role = non_blank(&req.role)
+        .map(|r| parse("role", r, Role::parse))
+        .transpose()?;
+    let demotes = role.is_some_and(|r| !r.is_admin()) || req.active == Some(false);
+    if demotes && caller.actor == Actor::Agent(id.clone()) {
+        return Err(ApiError::Conflict {
+            field: "id",
+            message: "admins cannot demote or deactivate themselves".into(),
+        });
+    }
+    let agent = state
+        .store
+        .update_agent(&id, role, req.active, &caller.actor)
+        .await?;
+    Ok(axum::Json(agent.into()))
 }
 
 #[utoipa::path(get, path = "/api/v1/teams", tag = "access",
