@@ -1206,3 +1206,24 @@ on_both_engines!(admins_manage_agents_and_deactivation_ends_sessions, |app| {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 });
+
+on_both_engines!(every_response_carries_the_security_headers, |app| {
+    for path in ["/healthz", "/api/v1/conversations", "/no/such/page"] {
+        let r = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+    }
+});
