@@ -131,6 +131,25 @@ impl App {
         )
     }
 
+    /// Creates an agent (role `agent`) straight through the store.
+    async fn create_agent(&self, email: &str, name: &str, password: &str) {
+        use concierge_domain::contact::EmailAddress;
+        use concierge_domain::text::PersonName;
+        let store = &self.running.as_ref().unwrap().store;
+        store
+            .create_agent(
+                concierge_store::access::NewAgent {
+                    email: EmailAddress::parse(email).unwrap(),
+                    name: PersonName::parse(name).unwrap(),
+                    role: Role::Agent,
+                    password_hash: concierge_api::auth::hash_password(password).unwrap(),
+                },
+                &Actor::System,
+            )
+            .await
+            .unwrap();
+    }
+
     async fn stop(mut self) {
         if let Some(r) = self.running.take() {
             r.stop().await;
@@ -169,6 +188,12 @@ macro_rules! on_both_engines {
     ($name:ident, |$app:ident| $body:block) => {
         on_both_engines!($name, |_| {}, |$app| $body);
     };
+}
+
+/// The `name=value` of the session cookie a sign-in answer sets.
+fn session_cookie(r: &reqwest::Response) -> String {
+    let set = r.headers()["set-cookie"].to_str().unwrap();
+    set.split(';').next().unwrap().to_owned()
 }
 
 fn conversation(email: &str, channel: &str, subject: &str, body: &str) -> Value {
@@ -831,21 +856,8 @@ on_both_engines!(
 );
 
 on_both_engines!(agents_sign_in_with_a_session_cookie_and_csrf, |app| {
-    use concierge_domain::contact::EmailAddress;
-    use concierge_domain::text::PersonName;
-    let store = &app.running.as_ref().unwrap().store;
-    store
-        .create_agent(
-            concierge_store::access::NewAgent {
-                email: EmailAddress::parse("sam@shop.example").unwrap(),
-                name: PersonName::parse("Sam Agent").unwrap(),
-                role: Role::Agent,
-                password_hash: concierge_api::auth::hash_password("correct horse battery").unwrap(),
-            },
-            &Actor::System,
-        )
-        .await
-        .unwrap();
+    app.create_agent("sam@shop.example", "Sam Agent", "correct horse battery")
+        .await;
     let url = |p: &str| format!("{}{p}", app.base);
     let sign_in = |password: &'static str| {
         app.client
@@ -987,21 +999,8 @@ on_both_engines!(agents_sign_in_with_a_session_cookie_and_csrf, |app| {
 });
 
 on_both_engines!(two_factor_sign_in_with_totp_and_recovery_codes, |app| {
-    use concierge_domain::contact::EmailAddress;
-    use concierge_domain::text::PersonName;
-    let store = &app.running.as_ref().unwrap().store;
-    store
-        .create_agent(
-            concierge_store::access::NewAgent {
-                email: EmailAddress::parse("kim@shop.example").unwrap(),
-                name: PersonName::parse("Kim Agent").unwrap(),
-                role: Role::Agent,
-                password_hash: concierge_api::auth::hash_password("correct horse battery").unwrap(),
-            },
-            &Actor::System,
-        )
-        .await
-        .unwrap();
+    app.create_agent("kim@shop.example", "Kim Agent", "correct horse battery")
+        .await;
     let url = |p: &str| format!("{}{p}", app.base);
     let sign_in = |code: Option<String>| {
         let mut body = json!({"email": "kim@shop.example", "password": "correct horse battery"});
@@ -1012,13 +1011,7 @@ on_both_engines!(two_factor_sign_in_with_totp_and_recovery_codes, |app| {
     };
     let r = sign_in(None).await.unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = session_cookie(&r);
     let csrf = r.json::<Value>().await.unwrap()["csrf_token"]
         .as_str()
         .unwrap()
@@ -1165,13 +1158,7 @@ on_both_engines!(admins_manage_agents_and_deactivation_ends_sessions, |app| {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = session_cookie(&r);
     let id = agent["id"].as_str().unwrap();
     let (s, changed) = app
         .patch(&format!("/api/v1/agents/{id}"), json!({"active": false}))

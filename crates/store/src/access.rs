@@ -64,12 +64,12 @@ pub struct ApiToken {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct AgentRow {
-    pub(crate) id: String,
-    pub(crate) email: String,
-    pub(crate) name: String,
-    pub(crate) role: String,
-    pub(crate) active: bool,
-    pub(crate) created_at: At,
+    id: String,
+    email: String,
+    name: String,
+    role: String,
+    active: bool,
+    created_at: At,
 }
 
 impl AgentRow {
@@ -237,16 +237,13 @@ impl Store {
         &self,
         email: &EmailAddress,
     ) -> Result<Option<Credentials>, StoreError> {
-        type Row = (
-            String,
-            String,
-            String,
-            String,
-            bool,
-            At,
-            String,
-            Option<String>,
-        );
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            agent: AgentRow,
+            password_hash: String,
+            totp_secret: Option<String>,
+        }
         let row: Option<Row> = on_engine!(self, |pool, pg| {
             sqlx::query_as(
                 "SELECT id, email, name, role, active, created_at, password_hash, totp_secret FROM agents WHERE email = $1",
@@ -255,24 +252,13 @@ impl Store {
             .fetch_optional(pool)
             .await?
         });
-        row.map(
-            |(id, email, name, role, active, created_at, password_hash, totp_secret)| {
-                let agent = AgentRow {
-                    id,
-                    email,
-                    name,
-                    role,
-                    active,
-                    created_at,
-                }
-                .into_agent()?;
-                Ok(Credentials {
-                    agent,
-                    password_hash,
-                    totp_secret,
-                })
-            },
-        )
+        row.map(|r| {
+            Ok(Credentials {
+                agent: r.agent.into_agent()?,
+                password_hash: r.password_hash,
+                totp_secret: r.totp_secret,
+            })
+        })
         .transpose()
     }
 

@@ -67,11 +67,18 @@ impl Store {
         &self,
         digest: &str,
     ) -> Result<Option<AgentSession>, StoreError> {
-        type Row = (String, String, At, String, String, String, String, bool, At);
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            session_id: String,
+            csrf_token: String,
+            expires_at: At,
+            #[sqlx(flatten)]
+            agent: AgentRow,
+        }
         let row: Option<Row> = on_engine!(self, |pool, pg| {
             sqlx::query_as(
-                "SELECT s.id, s.csrf_token, s.expires_at, a.id, a.email, a.name, a.role, a.active, a.created_at \
-                 FROM agent_sessions s JOIN agents a ON a.id = s.agent_id \
+                "SELECT s.id AS session_id, s.csrf_token, s.expires_at, a.id, a.email, a.name, a.role, a.active, \
+                 a.created_at FROM agent_sessions s JOIN agents a ON a.id = s.agent_id \
                  WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND a.active",
             )
             .bind(digest)
@@ -79,26 +86,15 @@ impl Store {
             .fetch_optional(pool)
             .await?
         });
-        let Some((id, csrf_token, expires_at, agent_id, email, name, role, active, created_at)) =
-            row
-        else {
-            return Ok(None);
-        };
-        let agent = AgentRow {
-            id: agent_id,
-            email,
-            name,
-            role,
-            active,
-            created_at,
-        }
-        .into_agent()?;
-        Ok(Some(AgentSession {
-            id: SessionId::from_trusted(id),
-            agent,
-            csrf_token,
-            expires_at: expires_at.0,
-        }))
+        row.map(|r| {
+            Ok(AgentSession {
+                id: SessionId::from_trusted(r.session_id),
+                agent: r.agent.into_agent()?,
+                csrf_token: r.csrf_token,
+                expires_at: r.expires_at.0,
+            })
+        })
+        .transpose()
     }
 
     /// Signs a session out; its cookie is refused from now on.
