@@ -131,6 +131,18 @@ impl App {
         )
     }
 
+    /// A request that authenticates with a session cookie (`name=value`) instead of the token.
+    fn with_cookie(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        cookie: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .header("cookie", cookie)
+    }
+
     /// Creates an agent (role `agent`) straight through the store.
     async fn create_agent(&self, email: &str, name: &str, password: &str) {
         use concierge_domain::contact::EmailAddress;
@@ -896,9 +908,7 @@ on_both_engines!(agents_sign_in_with_a_session_cookie_and_csrf, |app| {
 
     // Reads need only the cookie.
     let r = app
-        .client
-        .get(url("/api/v1/session"))
-        .header("cookie", &cookie)
+        .with_cookie(reqwest::Method::GET, "/api/v1/session", &cookie)
         .send()
         .await
         .unwrap();
@@ -912,9 +922,7 @@ on_both_engines!(agents_sign_in_with_a_session_cookie_and_csrf, |app| {
     let new = conversation("csrf@example.com", "api", "Hello", "From the browser");
     for header in [None, Some("not-the-token")] {
         let mut req = app
-            .client
-            .post(url("/api/v1/conversations"))
-            .header("cookie", &cookie)
+            .with_cookie(reqwest::Method::POST, "/api/v1/conversations", &cookie)
             .json(&new);
         if let Some(h) = header {
             req = req.header("x-csrf-token", h);
@@ -925,9 +933,7 @@ on_both_engines!(agents_sign_in_with_a_session_cookie_and_csrf, |app| {
     let (_, listed) = app.get("/api/v1/conversations?q=browser").await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 0, "{listed}");
     let r = app
-        .client
-        .post(url("/api/v1/conversations"))
-        .header("cookie", &cookie)
+        .with_cookie(reqwest::Method::POST, "/api/v1/conversations", &cookie)
         .header("x-csrf-token", &csrf)
         .json(&new)
         .send()
@@ -936,9 +942,7 @@ on_both_engines!(agents_sign_in_with_a_session_cookie_and_csrf, |app| {
     assert_eq!(r.status(), StatusCode::CREATED);
     // Agents are not admins, whatever the credential.
     let r = app
-        .client
-        .get(url("/api/v1/tokens"))
-        .header("cookie", &cookie)
+        .with_cookie(reqwest::Method::GET, "/api/v1/tokens", &cookie)
         .send()
         .await
         .unwrap();
@@ -946,17 +950,13 @@ on_both_engines!(agents_sign_in_with_a_session_cookie_and_csrf, |app| {
 
     // Signing out needs the CSRF token too, and ends the cookie for good.
     let r = app
-        .client
-        .delete(url("/api/v1/session"))
-        .header("cookie", &cookie)
+        .with_cookie(reqwest::Method::DELETE, "/api/v1/session", &cookie)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = app
-        .client
-        .delete(url("/api/v1/session"))
-        .header("cookie", &cookie)
+        .with_cookie(reqwest::Method::DELETE, "/api/v1/session", &cookie)
         .header("x-csrf-token", &csrf)
         .send()
         .await
@@ -967,9 +967,7 @@ on_both_engines!(agents_sign_in_with_a_session_cookie_and_csrf, |app| {
         .unwrap()
         .contains("Max-Age=0"));
     let r = app
-        .client
-        .get(url("/api/v1/session"))
-        .header("cookie", &cookie)
+        .with_cookie(reqwest::Method::GET, "/api/v1/session", &cookie)
         .send()
         .await
         .unwrap();
@@ -1018,9 +1016,7 @@ on_both_engines!(two_factor_sign_in_with_totp_and_recovery_codes, |app| {
         .to_owned();
     let post = |path: &str, body: Value, with_csrf: bool| {
         let mut req = app
-            .client
-            .post(url(path))
-            .header("cookie", &cookie)
+            .with_cookie(reqwest::Method::POST, path, &cookie)
             .json(&body);
         if with_csrf {
             req = req.header("x-csrf-token", &csrf);
@@ -1166,9 +1162,7 @@ on_both_engines!(admins_manage_agents_and_deactivation_ends_sessions, |app| {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(changed["active"], false);
     let r = app
-        .client
-        .get(url("/api/v1/session"))
-        .header("cookie", &cookie)
+        .with_cookie(reqwest::Method::GET, "/api/v1/session", &cookie)
         .send()
         .await
         .unwrap();
