@@ -42,6 +42,12 @@ pub enum ApiError {
     RateLimited(u64),
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
+    /// Every live-update socket this process allows is taken.
+    #[error("too many live connections; try again shortly")]
+    Busy,
+    /// A WebSocket endpoint was asked for without the upgrade handshake.
+    #[error("this endpoint speaks WebSocket: send an upgrade request")]
+    UpgradeRequired,
     #[error("internal error")]
     Internal,
 }
@@ -95,27 +101,39 @@ impl ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
+            ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "too_many_connections"),
+            ApiError::UpgradeRequired => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code) = self.status_and_code();
-        let field = match &self {
+impl ApiError {
+    /// The error as the body of the error format carries it.
+    pub fn detail(&self) -> ErrorDetail {
+        let field = match self {
             ApiError::Validation { field, .. } => Some(field.clone()),
             ApiError::Conflict { field, .. } => Some((*field).to_owned()),
             _ => None,
         };
+        ErrorDetail {
+            code: self.status_and_code().1,
+            message: self.to_string(),
+            field,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status_and_code().0
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
         let body = ErrorBody {
-            error: ErrorDetail {
-                code,
-                message: self.to_string(),
-                field,
-            },
+            error: self.detail(),
         };
-        let mut response = (status, axum::Json(body)).into_response();
+        let mut response = (self.status(), axum::Json(body)).into_response();
         let headers = response.headers_mut();
         match self {
             ApiError::Unauthenticated => {

@@ -9,11 +9,14 @@
 pub mod auth;
 pub mod error;
 mod extract;
+pub mod live;
 mod metrics;
 mod openapi;
 mod rate;
 mod routes;
 mod wire;
+
+pub use wire::ConversationQuery;
 
 use axum::Router;
 use concierge_store::Store;
@@ -34,6 +37,10 @@ pub struct ApiConfig {
     pub rate_limit_per_second: u32,
     /// Whether the session cookie is marked `Secure` (the service is reached over https).
     pub secure_cookies: bool,
+    /// Live-update sockets open at once; more are refused with 503.
+    pub max_live_sockets: usize,
+    /// Becomes `true` when the service stops: live sockets close so the server can drain.
+    pub shutdown: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Default for ApiConfig {
@@ -43,6 +50,8 @@ impl Default for ApiConfig {
             metrics_public: true,
             rate_limit_per_second: 100,
             secure_cookies: false,
+            max_live_sockets: 2_000,
+            shutdown: None,
         }
     }
 }
@@ -55,16 +64,28 @@ pub struct AppState {
     pub(crate) metrics: Arc<metrics::Metrics>,
     pub(crate) rate: Option<Arc<rate::PerClient>>,
     pub(crate) login_throttle: Arc<routes::LoginThrottle>,
+    pub(crate) live: Arc<live::Live>,
 }
 
-/// The whole HTTP application, ready to serve.
+/// The whole HTTP API, ready to serve.
 pub fn router(store: Store, config: ApiConfig) -> Router {
+    router_with(store, config, Router::new())
+}
+
+/// The HTTP API with more routes beside it (the agent workspace's pages), all behind the same
+/// layers: rate limit, security headers, body limit, panic guard, metrics.
+pub fn router_with(store: Store, config: ApiConfig, pages: Router<AppState>) -> Router {
     let state = AppState {
         rate: rate::PerClient::new(config.rate_limit_per_second).map(Arc::new),
         login_throttle: Default::default(),
+        live: Arc::new(live::Live::new(
+            store.clone(),
+            config.max_live_sockets,
+            config.shutdown.clone(),
+        )),
         store,
         config: Arc::new(config),
         metrics: Arc::new(metrics::Metrics::new()),
     };
-    routes::router(state)
+    routes::router(state, pages)
 }

@@ -98,6 +98,9 @@ pub struct UpdateConversation {
     pub team_id: Option<Option<String>>,
     /// Replaces the tags.
     pub tags: Option<Vec<String>>,
+    /// Adds these tags to the ones the conversation has.
+    #[serde(default)]
+    pub add_tags: Vec<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -120,10 +123,60 @@ pub struct ConversationQuery {
     pub customer_id: Option<String>,
     pub channel: Option<String>,
     pub tag: Option<String>,
+    pub team_id: Option<String>,
+    /// `low`, `normal`, `high` or `urgent`.
+    pub priority: Option<String>,
+    /// A detected intent, e.g. `track_order`.
+    pub intent: Option<String>,
     /// Full-text search over subjects and message bodies.
     pub q: Option<String>,
+    /// `newest` (newest activity first, the default) or `waiting` (the shopper waiting
+    /// longest for an answer first; only conversations awaiting one).
+    pub sort: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeConversation {
+    /// The conversation (of the same customer) that receives this one's messages.
+    pub into: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkUpdate {
+    /// Up to 200 conversation ids.
+    pub ids: Vec<String>,
+    /// The change to apply to each, as for `PATCH /api/v1/conversations/{id}`.
+    pub patch: UpdateConversation,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BulkOutcome {
+    pub id: String,
+    /// `true` when the change was applied.
+    pub ok: bool,
+    /// Why it was not, in the error format.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::error::ErrorDetail>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BulkResult {
+    pub items: Vec<BulkOutcome>,
+}
+
+/// How many conversations each inbox view holds for the calling agent.
+#[derive(Serialize, ToSchema)]
+pub struct InboxCountsOut {
+    pub mine: i64,
+    pub unassigned: i64,
+    pub open: i64,
+    pub pending: i64,
+    pub snoozed: i64,
+    pub resolved: i64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -220,6 +273,8 @@ pub struct ConversationOut {
     pub waiting_since: Option<DateTime<Utc>>,
     pub last_activity_at: DateTime<Utc>,
     pub message_count: i64,
+    /// Set when this conversation was merged into another, which holds its messages now.
+    pub merged_into_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// The thread, oldest first (single-conversation responses only).
@@ -248,6 +303,7 @@ impl ConversationOut {
             waiting_since: l.waiting_since,
             last_activity_at: l.last_activity_at,
             message_count: c.message_count,
+            merged_into_id: c.merged_into_id.map(|m| m.into_string()),
             created_at: c.created_at,
             updated_at: c.updated_at,
             messages: messages.map(|ms| ms.into_iter().map(Into::into).collect()),
@@ -824,4 +880,53 @@ pub struct UpdateAgent {
     pub role: Option<String>,
     /// `false` deactivates the agent and signs all their sessions out.
     pub active: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SaveCannedReply {
+    /// What agents type after `/` to insert it: letters, digits, `-`, `_`.
+    pub shortcut: String,
+    pub title: String,
+    /// The text, with `{{variables}}` such as `{{customer.first_name}}`, `{{order.number}}`,
+    /// `{{shipment.tracking_url}}`.
+    pub body: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CannedReplyOut {
+    pub id: String,
+    pub shortcut: String,
+    pub title: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<concierge_store::replies::CannedReply> for CannedReplyOut {
+    fn from(r: concierge_store::replies::CannedReply) -> Self {
+        CannedReplyOut {
+            id: r.id.into_string(),
+            shortcut: r.shortcut,
+            title: r.title,
+            body: r.body,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// A canned reply filled in for one conversation.
+#[derive(Serialize, ToSchema)]
+pub struct FilledReply {
+    pub body: String,
+    /// Variables that had no value for this conversation (left empty in `body`).
+    pub missing: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TagOut {
+    pub name: String,
+    /// Conversations carrying it.
+    pub conversations: i64,
 }

@@ -118,6 +118,10 @@ settings! {
     /// requests are refused with 429 and `Retry-After`. `0` turns the limit off.
     rate_limit_per_second: u32 = 100, shown as "100 (0 turns it off)";
 
+    /// The most live-update sockets (agents' open browser tabs) served at once; more are
+    /// refused with 503.
+    live_max_sockets: usize = 2_000, shown as "2000";
+
     /// How logs are written to standard error: `text` or `json` (one object per line).
     /// `RUST_LOG` picks what is logged.
     log_format: LogFormat = LogFormat::Text, shown as "text";
@@ -501,7 +505,7 @@ mod tests {
 
     #[test]
     fn every_setting_is_documented() {
-        assert_eq!(SETTINGS.len(), 14);
+        assert_eq!(SETTINGS.len(), 15);
         let readme = include_str!("../../../README.md");
         for s in SETTINGS {
             assert!(!s.doc.trim().is_empty(), "{} has no doc", s.key);

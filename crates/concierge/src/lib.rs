@@ -108,6 +108,41 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<(Store, usize)> {
     }
 }
 
+/// The settings the admin's read-only settings page shows; secrets only as set or not.
+fn settings_view(settings: &Settings, engine: &str) -> concierge_workspace::SettingsView {
+    let set = |s: &Option<config::Secret>| if s.is_some() { "set" } else { "not set" }.to_owned();
+    concierge_workspace::SettingsView(vec![
+        ("Database".into(), engine.to_owned()),
+        (
+            "Support address".into(),
+            settings.support_address.to_string(),
+        ),
+        (
+            "Inbound SMTP".into(),
+            settings
+                .smtp_addr
+                .map_or_else(|| "off".to_owned(), |a| a.to_string()),
+        ),
+        ("Outbound relay".into(), set(&settings.smtp_relay)),
+        ("Public URL".into(), settings.public_url()),
+        (
+            "Shopify webhook secret".into(),
+            set(&settings.shopify_webhook_secret),
+        ),
+        (
+            "WooCommerce webhook secret".into(),
+            set(&settings.woocommerce_webhook_secret),
+        ),
+        (
+            "Rate limit per client".into(),
+            match settings.rate_limit_per_second {
+                0 => "off".to_owned(),
+                n => format!("{n} requests/s"),
+            },
+        ),
+    ])
+}
+
 /// Starts the service: opens and migrates the store, binds the HTTP listener on
 /// `settings.http_addr` and serves the API on it, and starts the background worker. Returns
 /// once the listener is bound, so requests to [`Running::http_addr`] are answered as soon as
@@ -136,14 +171,17 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
 
     let (shutdown, shutdown_rx) = watch::channel(false);
 
-    let app = concierge_api::router(
+    let app = concierge_api::router_with(
         store.clone(),
         ApiConfig {
             max_body_bytes: settings.max_body_bytes,
             metrics_public: settings.metrics_public,
             rate_limit_per_second: settings.rate_limit_per_second,
             secure_cookies: settings.public_url().starts_with("https://"),
+            max_live_sockets: settings.live_max_sockets,
+            shutdown: Some(shutdown_rx.clone()),
         },
+        concierge_workspace::pages(settings_view(&settings, store.engine_name())),
     );
     let mut server_shutdown = shutdown_rx.clone();
     let server = tokio::spawn(async move {

@@ -1,216 +1,15 @@
 //! The API as an outside client sees it, on both engines: the real server on 127.0.0.1:0,
 //! spoken to over HTTP. PostgreSQL variants run when CONCIERGE_TEST_POSTGRES_URL is set.
 
-use concierge::Settings;
 use concierge_domain::access::{Actor, Role};
 use concierge_domain::text::Label;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-struct App {
-    base: String,
-    client: reqwest::Client,
-    token: String,
-    running: Option<concierge::Running>,
-    pg_db: Option<(String, String)>,
-    dir: std::path::PathBuf,
-}
+#[macro_use]
+mod support;
 
-fn unique() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed),
-        chrono::Utc::now().timestamp_micros()
-    )
-}
-
-impl App {
-    /// Starts the server on `engine` with the default settings, changed by `tweak`.
-    async fn start(engine: &str, tweak: fn(&mut Settings)) -> Option<App> {
-        let dir = std::env::temp_dir().join(format!("concierge-contract-{}", unique()));
-        let mut settings = Settings {
-            data_dir: dir.clone(),
-            http_addr: "127.0.0.1:0".parse().unwrap(),
-            ..Settings::default()
-        };
-        tweak(&mut settings);
-        let mut pg_db = None;
-        if engine == "postgres" {
-            let Ok(admin_url) = std::env::var("CONCIERGE_TEST_POSTGRES_URL") else {
-                eprintln!("skipped: CONCIERGE_TEST_POSTGRES_URL is not set");
-                return None;
-            };
-            let name = format!("concierge_c_{}", unique());
-            use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(&admin_url)
-                .await
-                .expect("connect to CONCIERGE_TEST_POSTGRES_URL");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create test database");
-            let base = admin_url
-                .rsplit_once('/')
-                .map(|(b, _)| b.to_owned())
-                .unwrap_or(admin_url.clone());
-            settings.database_url = Some(format!("{base}/{name}"));
-            pg_db = Some((admin_url, name));
-        }
-        let running = concierge::start(settings).await.expect("service starts");
-        let (_, token) = concierge_api::auth::issue_token(
-            &running.store,
-            &Label::parse("tests").unwrap(),
-            Role::Admin,
-            &Actor::System,
-        )
-        .await
-        .expect("token");
-        Some(App {
-            base: running.base_url(),
-            client: reqwest::Client::new(),
-            token,
-            running: Some(running),
-            pg_db,
-            dir,
-        })
-    }
-
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.expect("request");
-        let status = res.status();
-        let text = res.text().await.expect("body");
-        (
-            status,
-            if text.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
-            },
-        )
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(reqwest::Method::GET, path, None).await
-    }
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(reqwest::Method::POST, path, Some(body)).await
-    }
-    async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(reqwest::Method::PATCH, path, Some(body)).await
-    }
-    async fn raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
-        let res = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .expect("request");
-        let status = res.status();
-        let text = res.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}")),
-        )
-    }
-
-    /// A request that authenticates with a session cookie (`name=value`) instead of the token.
-    fn with_cookie(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        cookie: &str,
-    ) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, format!("{}{path}", self.base))
-            .header("cookie", cookie)
-    }
-
-    /// Creates an agent (role `agent`) straight through the store.
-    async fn create_agent(&self, email: &str, name: &str, password: &str) {
-        use concierge_domain::contact::EmailAddress;
-        use concierge_domain::text::PersonName;
-        let store = &self.running.as_ref().unwrap().store;
-        store
-            .create_agent(
-                concierge_store::access::NewAgent {
-                    email: EmailAddress::parse(email).unwrap(),
-                    name: PersonName::parse(name).unwrap(),
-                    role: Role::Agent,
-                    password_hash: concierge_api::auth::hash_password(password).unwrap(),
-                },
-                &Actor::System,
-            )
-            .await
-            .unwrap();
-    }
-
-    async fn stop(mut self) {
-        if let Some(r) = self.running.take() {
-            r.stop().await;
-        }
-        if let Some((url, name)) = self.pg_db.take() {
-            use sqlx::Connection;
-            if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await;
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-macro_rules! on_both_engines {
-    ($name:ident, $tweak:expr, |$app:ident| $body:block) => {
-        mod $name {
-            use super::*;
-            async fn run(engine: &str) {
-                let Some($app) = App::start(engine, $tweak).await else { return };
-                $body
-                $app.stop().await;
-            }
-            #[tokio::test]
-            async fn sqlite() {
-                run("sqlite").await
-            }
-            #[tokio::test]
-            async fn postgres() {
-                run("postgres").await
-            }
-        }
-    };
-    ($name:ident, |$app:ident| $body:block) => {
-        on_both_engines!($name, |_| {}, |$app| $body);
-    };
-}
-
-/// The `name=value` of the session cookie a sign-in answer sets.
-fn session_cookie(r: &reqwest::Response) -> String {
-    let set = r.headers()["set-cookie"].to_str().unwrap();
-    set.split(';').next().unwrap().to_owned()
-}
-
-fn conversation(email: &str, channel: &str, subject: &str, body: &str) -> Value {
-    json!({"channel": channel, "customer": {"email": email, "name": "Ann Lee"}, "subject": subject, "message": {"body": body}})
-}
+use support::*;
 
 on_both_engines!(conversation_lifecycle_over_http, |app| {
     let (s, c) = app
@@ -1207,4 +1006,238 @@ on_both_engines!(every_response_carries_the_security_headers, |app| {
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
         assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
     }
+});
+
+on_both_engines!(bulk_changes_counts_tags_and_merge, |app| {
+    let (_, a) = app
+        .post(
+            "/api/v1/conversations",
+            conversation("liv@example.com", "email", "Late parcel", "Where is it?"),
+        )
+        .await;
+    let (_, b) = app
+        .post(
+            "/api/v1/conversations",
+            conversation("liv@example.com", "chat", "Also", "Any update?"),
+        )
+        .await;
+    let (_, other) = app
+        .post(
+            "/api/v1/conversations",
+            conversation("max@example.com", "email", "Sizes", "Do you have XL?"),
+        )
+        .await;
+    let (a, b, other) = (
+        a["id"].as_str().unwrap().to_owned(),
+        b["id"].as_str().unwrap().to_owned(),
+        other["id"].as_str().unwrap().to_owned(),
+    );
+
+    let (status, counts) = app.get("/api/v1/conversations/counts").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(counts["open"], 3, "{counts}");
+    assert_eq!(counts["unassigned"], 3);
+    assert_eq!(counts["mine"], 0, "a token has no conversations of its own");
+
+    // One change for many; an unknown id fails alone.
+    let (status, result) = app
+        .post(
+            "/api/v1/conversations/bulk",
+            json!({"ids": [a, other, "cnv_00000000000000000000000000000000"], "patch": {"add_tags": ["VIP"], "priority": "high"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{result}");
+    let oks: Vec<bool> = result["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["ok"].as_bool().unwrap())
+        .collect();
+    assert_eq!(oks, [true, true, false]);
+    assert_eq!(result["items"][2]["error"]["code"], "not_found");
+    let (status, body) = app
+        .post(
+            "/api/v1/conversations/bulk",
+            json!({"ids": [], "patch": {"status": "resolved"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "ids");
+    app.patch(
+        &format!("/api/v1/conversations/{a}"),
+        json!({"tags": ["wismo"], "add_tags": ["vip"]}),
+    )
+    .await;
+    let (_, list) = app.get("/api/v1/conversations?priority=high&tag=vip").await;
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "{list}");
+    let (_, c) = app.get(&format!("/api/v1/conversations/{a}")).await;
+    assert_eq!(c["tags"], json!(["vip", "wismo"]));
+    let (_, tags) = app.get("/api/v1/tags").await;
+    let vip = tags["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "vip")
+        .unwrap();
+    assert_eq!(vip["conversations"], 2);
+
+    // Waiting longest first lists only those awaiting an answer, oldest wait first.
+    app.post(
+        &format!("/api/v1/conversations/{b}/messages"),
+        json!({"body": "On it."}),
+    )
+    .await;
+    let (_, waiting) = app.get("/api/v1/conversations?sort=waiting").await;
+    let ids: Vec<&str> = waiting["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [a.as_str(), other.as_str()]);
+    let (status, _) = app.get("/api/v1/conversations?sort=oldest").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Merge: only one customer's conversations, never into itself.
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/conversations/{a}/merge"),
+            json!({"into": other}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/conversations/{a}/merge"),
+            json!({"into": a}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, merged) = app
+        .post(
+            &format!("/api/v1/conversations/{b}/merge"),
+            json!({"into": a}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{merged}");
+    let bodies: Vec<&str> = merged["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 4, "{bodies:?}");
+    assert!(bodies.contains(&"Any update?") && bodies.contains(&"On it."));
+    assert!(
+        bodies.last().unwrap().starts_with("Merged “Also”"),
+        "{bodies:?}"
+    );
+    let (_, source) = app.get(&format!("/api/v1/conversations/{b}")).await;
+    assert_eq!(source["status"], "closed");
+    assert_eq!(source["merged_into_id"], a.as_str());
+    assert_eq!(source["messages"], json!([]));
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/conversations/{b}/merge"),
+            json!({"into": a}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "merged once only");
+    // Search follows the messages.
+    let (_, found) = app.get("/api/v1/conversations?q=update").await;
+    let ids: Vec<&str> = found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [a.as_str()]);
+});
+
+on_both_engines!(canned_replies_fill_their_variables, |app| {
+    let (status, reply) = app
+        .post(
+            "/api/v1/canned-replies",
+            json!({"shortcut": "/Where", "title": "Where is my order", "body": "Hi {{customer.first_name}}, order {{order.number}} is with {{shipment.carrier}}: {{shipment.tracking_url}}"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{reply}");
+    assert_eq!(reply["shortcut"], "where");
+    let rid = reply["id"].as_str().unwrap().to_owned();
+    let (status, body) = app
+        .post(
+            "/api/v1/canned-replies",
+            json!({"shortcut": "where", "title": "Again", "body": "x"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["field"], "shortcut");
+    let (status, body) = app
+        .post(
+            "/api/v1/canned-replies",
+            json!({"shortcut": "shoe", "title": "Shoe", "body": "{{customer.shoe_size}}"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "body");
+
+    let (_, c) = app
+        .post(
+            "/api/v1/conversations",
+            conversation("ann@example.com", "email", "Order?", "Where is it?"),
+        )
+        .await;
+    let cid = c["id"].as_str().unwrap();
+    let fill = format!("/api/v1/conversations/{cid}/canned-replies/{rid}");
+    let (status, filled) = app.get(&fill).await;
+    assert_eq!(status, StatusCode::OK, "{filled}");
+    assert_eq!(filled["body"], "Hi Ann, order  is with : ");
+    assert_eq!(
+        filled["missing"],
+        json!(["order.number", "shipment.carrier", "shipment.tracking_url"])
+    );
+
+    let (_, order) = app
+        .post(
+            "/api/v1/orders",
+            json!({"external_id": "9001", "number": "#1042", "customer": {"email": "ann@example.com"},
+                   "status": "open", "financial_status": "paid", "fulfillment_status": "fulfilled",
+                   "currency": "EUR", "total": "49.90", "placed_at": "2026-11-20T10:00:00Z",
+                   "line_items": [{"sku": "TEE-1", "title": "Tee", "quantity": 1, "price": "49.90"}]}),
+        )
+        .await;
+    let oid = order["id"].as_str().unwrap();
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/orders/{oid}/shipments"),
+            json!({"carrier": "DHL", "tracking_number": "JD0001", "tracking_url": "https://dhl.example/JD0001"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, filled) = app.get(&fill).await;
+    assert_eq!(
+        filled["body"],
+        "Hi Ann, order #1042 is with DHL: https://dhl.example/JD0001"
+    );
+    assert_eq!(filled["missing"], json!([]));
+
+    let (status, replies) = app.get("/api/v1/canned-replies").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(replies["items"].as_array().unwrap().len(), 1);
+    let r = app
+        .client
+        .delete(format!("{}/api/v1/canned-replies/{rid}", app.base))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (status, _) = app.get(&fill).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 });

@@ -61,6 +61,7 @@ ids! {
     TokenId = "tok";
     AuditId = "aud";
     JobId = "job";
+    CannedReplyId = "cr";
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod conversation;
 pub mod ids;
 pub mod jobs;
 pub mod knowledge;
+pub mod replies;
 pub mod text;
 
 use std::fmt;

@@ -5,6 +5,7 @@ use crate::args::{bind_args, Args, Batch, Bind};
 use crate::audit::{self, AuditEntry};
 pub use crate::customers::CustomerSummary;
 use crate::customers::{self, CustomerRef};
+use crate::events;
 use crate::jobs::{self, NewJob};
 use crate::{on_engine, on_tx, search, At, Cursor, Page, PageRequest, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
@@ -21,6 +22,9 @@ pub const DELIVER_JOB: &str = "message.deliver";
 /// The job kind that wakes a snoozed conversation.
 pub const WAKE_JOB: &str = "conversation.wake";
 
+/// How much of the latest message an inbox row shows (`substr(…, 1, 160)` in the queries).
+const PREVIEW_CHARS: usize = 160;
+
 /// A conversation as the inbox shows it (without its messages).
 #[derive(Debug, Clone)]
 pub struct Conversation {
@@ -36,6 +40,10 @@ pub struct Conversation {
     pub lifecycle: Lifecycle,
     pub message_count: i64,
     pub tags: Vec<String>,
+    /// Set when this conversation was merged into another, which holds its messages now.
+    pub merged_into_id: Option<ConversationId>,
+    /// The start of the latest message the shopper can see, for inbox rows.
+    pub preview: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -121,6 +129,8 @@ pub struct ConversationPatch {
     pub assignee_id: Option<Option<AgentId>>,
     pub team_id: Option<Option<TeamId>>,
     pub tags: Option<Vec<Label>>,
+    /// Tags to add to the ones the conversation has (applied after `tags`).
+    pub add_tags: Vec<Label>,
 }
 
 /// Inbox filters; all optional and combined with AND.
@@ -132,8 +142,36 @@ pub struct ConversationFilter {
     pub customer_id: Option<CustomerId>,
     pub channel: Option<Channel>,
     pub tag: Option<String>,
+    pub team_id: Option<TeamId>,
+    pub priority: Option<Priority>,
+    pub intent: Option<String>,
     /// Full-text search over subjects and message bodies.
     pub q: Option<String>,
+    pub order: InboxOrder,
+}
+
+/// How the inbox is sorted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InboxOrder {
+    /// Newest activity first.
+    #[default]
+    Newest,
+    /// The shopper who has waited longest for an answer first; only conversations awaiting
+    /// one are listed.
+    WaitingLongest,
+}
+
+/// How many conversations each inbox view holds, for one agent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InboxCounts {
+    /// Open and assigned to the agent.
+    pub mine: i64,
+    /// Open and assigned to nobody.
+    pub unassigned: i64,
+    pub open: i64,
+    pub pending: i64,
+    pub snoozed: i64,
+    pub resolved: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -157,6 +195,8 @@ struct ConversationRow {
     waiting_since: Option<At>,
     last_activity_at: At,
     message_count: i64,
+    merged_into_id: Option<String>,
+    preview: Option<String>,
     created_at: At,
     updated_at: At,
     tags: Option<String>,
@@ -170,7 +210,9 @@ macro_rules! conversation_columns {
             "c.id, c.customer_id, cu.name AS customer_name, cu.email AS customer_email, \
              cu.phone AS customer_phone, c.channel, c.status, c.priority, c.assignee_id, c.team_id, c.subject, c.intent, \
              c.intent_confidence, c.snooze_until, c.first_response_at, c.resolved_at, c.waiting_since, c.last_activity_at, \
-             c.message_count, c.created_at, c.updated_at, ",
+             c.message_count, c.merged_into_id, (SELECT substr(m.body, 1, 160) FROM messages m \
+             WHERE m.conversation_id = c.id AND m.private = false ORDER BY m.seq DESC LIMIT 1) AS preview, \
+             c.created_at, c.updated_at, ",
             $tags,
             " AS tags"
         )
@@ -222,6 +264,8 @@ impl ConversationRow {
                 last_activity_at: self.last_activity_at.0,
             },
             message_count: self.message_count,
+            merged_into_id: self.merged_into_id.map(ConversationId::from_trusted),
+            preview: self.preview,
             tags,
             created_at: self.created_at.0,
             updated_at: self.updated_at.0,
@@ -274,6 +318,17 @@ struct AttachmentRow {
     content_type: String,
     size_bytes: i64,
     storage_key: String,
+}
+
+/// What a live view needs to know of a conversation's state after a change, without asking.
+fn state(c: &Conversation) -> serde_json::Value {
+    json!({
+        "status": c.lifecycle.status.as_str(),
+        "priority": c.priority.as_str(),
+        "assignee_id": c.assignee_id.as_ref().map(|a| a.as_str()),
+        "team_id": c.team_id.as_ref().map(|t| t.as_str()),
+        "tags": c.tags,
+    })
 }
 
 fn lifecycle_refused(e: LifecycleError) -> StoreError {
@@ -401,6 +456,9 @@ fn add_message(
             .dedupe(format!("deliver:{id}")),
             now,
         );
+    }
+    if !m.private {
+        c.preview = Some(m.body.as_str().chars().take(PREVIEW_CHARS).collect());
     }
     Ok(Message {
         id,
@@ -535,6 +593,8 @@ impl Store {
             lifecycle: Lifecycle::start(new.message.sender, opened_at),
             message_count: 0,
             tags: vec![],
+            merged_into_id: None,
+            preview: None,
             created_at: opened_at,
             updated_at: opened_at.max(now),
         };
@@ -574,7 +634,10 @@ impl Store {
             ),
             now,
         );
+        let pg = tx.is_postgres();
+        events::record(&mut batch, pg, "conversation.created", &id, state(&c), now);
         tx.commit_with(batch).await?;
+        self.events_committed();
         Ok((c, messages))
     }
 
@@ -590,8 +653,15 @@ impl Store {
         let mut batch = Batch::default();
         let message = add_message(&mut batch, &mut c, new, now)?;
         save(&mut batch, &c, now);
-        reindex(&mut batch, tx.is_postgres(), id);
+        let pg = tx.is_postgres();
+        reindex(&mut batch, pg, id);
+        let mut data = state(&c);
+        data["message_id"] = json!(message.id.as_str());
+        data["sender_type"] = json!(message.sender_type.as_str());
+        data["private"] = json!(message.private);
+        events::record(&mut batch, pg, "message.created", id, data, now);
         tx.commit_with(batch).await?;
+        self.events_committed();
         c.updated_at = now;
         Ok((c, message))
     }
@@ -650,8 +720,17 @@ impl Store {
             changes.insert("team_id".into(), json!({ "from": c.team_id.as_ref().map(|t| t.as_str()), "to": team.as_ref().map(|t| t.as_str()) }));
             c.team_id = team;
         }
-        if let Some(tags) = &patch.tags {
-            let names = set_tags(&mut batch, id, tags, true, now);
+        let replaced = patch.tags.is_some() || !patch.add_tags.is_empty();
+        let tags = patch.tags.as_ref().map_or_else(
+            || c.tags.iter().filter_map(|t| Label::parse(t).ok()).collect(),
+            Clone::clone,
+        );
+        if replaced {
+            let tags: Vec<Label> = tags
+                .into_iter()
+                .chain(patch.add_tags.iter().cloned())
+                .collect();
+            let names = set_tags(&mut batch, id, &tags, true, now);
             changes.insert("tags".into(), json!({ "from": c.tags, "to": names }));
             c.tags = names;
         }
@@ -668,10 +747,116 @@ impl Store {
                 ),
                 now,
             );
+            let pg = tx.is_postgres();
+            events::record(&mut batch, pg, "conversation.updated", id, state(&c), now);
         }
         tx.commit_with(batch).await?;
+        self.events_committed();
         c.updated_at = now;
         Ok(c)
+    }
+
+    /// Merges `source` into `target`, two conversations of one customer: the source's
+    /// messages move to the target (a system note there says so), and the source is closed,
+    /// pointing at the target. Returns the target.
+    pub async fn merge_conversations(
+        &self,
+        source: &ConversationId,
+        target: &ConversationId,
+        actor: &Actor,
+    ) -> Result<Conversation, StoreError> {
+        if source == target {
+            return Err(StoreError::conflict(
+                "into",
+                "a conversation cannot be merged into itself",
+            ));
+        }
+        let now = At::now();
+        let mut tx = self.begin().await?;
+        let mut from = load_for_update(&mut tx, source).await?;
+        let mut into = match load_for_update(&mut tx, target).await {
+            Err(StoreError::NotFound(_)) => {
+                return Err(StoreError::reference(
+                    "into",
+                    "into does not name an existing conversation",
+                ))
+            }
+            other => other?,
+        };
+        if from.customer.id != into.customer.id {
+            return Err(StoreError::conflict(
+                "into",
+                "only conversations of the same customer can be merged",
+            ));
+        }
+        if from.merged_into_id.is_some() || into.merged_into_id.is_some() {
+            return Err(StoreError::conflict(
+                "into",
+                "a merged conversation cannot be merged again",
+            ));
+        }
+        let mut batch = Batch::default();
+        batch
+            .add("UPDATE messages SET conversation_id = $2 WHERE conversation_id = $1")
+            .text(source.as_str())
+            .text(target.as_str());
+        into.message_count += from.message_count;
+        into.lifecycle.last_activity_at = into
+            .lifecycle
+            .last_activity_at
+            .max(from.lifecycle.last_activity_at);
+        let what = from
+            .subject
+            .as_deref()
+            .map_or_else(|| format!("conversation {source}"), |s| format!("“{s}”"));
+        let note = MessageBody::parse(&format!("Merged {what} into this conversation."))
+            .map_err(StoreError::corrupt)?;
+        let message = add_message(
+            &mut batch,
+            &mut into,
+            NewMessage {
+                private: true,
+                ..NewMessage::text(SenderType::System, note)
+            },
+            now,
+        )?;
+        from.lifecycle
+            .change_status(ConversationStatus::Closed, None, now)
+            .map_err(lifecycle_refused)?;
+        from.message_count = 0;
+        from.merged_into_id = Some(target.clone());
+        save(&mut batch, &from, now);
+        batch
+            .add("UPDATE conversations SET merged_into_id = $2 WHERE id = $1")
+            .text(source.as_str())
+            .text(target.as_str());
+        save(&mut batch, &into, now);
+        let pg = tx.is_postgres();
+        reindex(&mut batch, pg, source);
+        reindex(&mut batch, pg, target);
+        audit::record(
+            &mut batch,
+            AuditEntry::new(
+                actor,
+                "conversation.merged",
+                "conversation",
+                source.as_str(),
+                json!({ "into": target.as_str() }),
+            ),
+            now,
+        );
+        let mut data = state(&from);
+        data["merged_into_id"] = json!(target.as_str());
+        events::record(&mut batch, pg, "conversation.updated", source, data, now);
+        let mut data = state(&into);
+        data["message_id"] = json!(message.id.as_str());
+        data["sender_type"] = json!(message.sender_type.as_str());
+        data["private"] = json!(true);
+        events::record(&mut batch, pg, "message.created", target, data, now);
+        tx.commit_with(batch).await?;
+        self.events_committed();
+        into.updated_at = now;
+        Ok(into)
     }
 
     /// Reopens a snoozed conversation whose time has come. Returns whether it woke; a
@@ -702,9 +887,14 @@ impl Store {
                 ),
                 now,
             );
+            let pg = tx.is_postgres();
+            events::record(&mut batch, pg, "conversation.updated", id, state(&c), now);
             batch.run(&mut tx).await?;
         }
         tx.commit().await?;
+        if woke {
+            self.events_committed();
+        }
         Ok(woke)
     }
 
@@ -828,6 +1018,19 @@ impl Store {
         if let Some(ch) = filter.channel {
             filters += &format!(" AND c.channel = {}", args.text(ch.as_str()));
         }
+        if let Some(t) = &filter.team_id {
+            filters += &format!(" AND c.team_id = {}", args.text(t.as_str()));
+        }
+        if let Some(p) = filter.priority {
+            filters += &format!(" AND c.priority = {}", args.text(p.as_str()));
+        }
+        if let Some(i) = &filter.intent {
+            filters += &format!(" AND c.intent = {}", args.text(i.as_str()));
+        }
+        let waiting = filter.order == InboxOrder::WaitingLongest;
+        if waiting {
+            filters += " AND c.waiting_since IS NOT NULL";
+        }
         if let Some(tag) = &filter.tag {
             filters += &format!(
                 " AND EXISTS (SELECT 1 FROM conversation_tags t WHERE t.conversation_id = c.id AND t.tag = {})",
@@ -867,7 +1070,11 @@ impl Store {
                 let pt = args.time(At(t));
                 let pi = args.text(id.as_str());
                 // A row value, so both engines continue the index walk where the page ended.
-                filters += &format!(" AND (c.last_activity_at, c.id) < ({pt}, {pi})");
+                filters += &if waiting {
+                    format!(" AND (c.waiting_since, c.id) > ({pt}, {pi})")
+                } else {
+                    format!(" AND (c.last_activity_at, c.id) < ({pt}, {pi})")
+                };
             }
             Some(_) => {
                 return Err(StoreError::conflict(
@@ -879,10 +1086,15 @@ impl Store {
         }
         // The page is chosen first and only its rows are joined to their customer and tags,
         // so a search that sorts many matches sorts bare keys.
+        let order = if waiting {
+            "c.waiting_since, c.id"
+        } else {
+            "c.last_activity_at DESC, c.id DESC"
+        };
         let sql = format!(
             "SELECT {} FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.seq IN \
-             (SELECT c.seq FROM conversations c WHERE 1 = 1{filters} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT {}) \
-             ORDER BY c.last_activity_at DESC, c.id DESC",
+             (SELECT c.seq FROM conversations c WHERE 1 = 1{filters} ORDER BY {order} LIMIT {}) \
+             ORDER BY {order}",
             conversation_columns(pg),
             args.int(i64::from(limit) + 1)
         );
@@ -900,11 +1112,46 @@ impl Store {
             .map(ConversationRow::into_conversation)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_rows(items, limit, |c: &Conversation| {
+            let key = match (waiting, c.lifecycle.waiting_since) {
+                (true, Some(since)) => since,
+                _ => c.lifecycle.last_activity_at,
+            };
             Cursor::After {
-                micros: c.lifecycle.last_activity_at.timestamp_micros(),
+                micros: key.timestamp_micros(),
                 id: c.id.to_string(),
             }
         }))
+    }
+
+    /// How many conversations each inbox view holds for `agent`: one pass over the
+    /// (status, assignee) index.
+    pub async fn inbox_counts(&self, agent: &AgentId) -> Result<InboxCounts, StoreError> {
+        let rows: Vec<(String, Option<String>, i64)> = on_engine!(self, |pool, pg| {
+            sqlx::query_as(
+                "SELECT status, CASE WHEN assignee_id IS NULL THEN NULL WHEN assignee_id = $1 THEN 'me' ELSE 'other' END, count(*) \
+                 FROM conversations WHERE status IN ('open', 'pending', 'snoozed', 'resolved') GROUP BY 1, 2",
+            )
+            .bind(agent.as_str())
+            .fetch_all(pool)
+            .await?
+        });
+        let mut counts = InboxCounts::default();
+        for (status, assignee, n) in rows {
+            match status.as_str() {
+                "open" => {
+                    counts.open += n;
+                    match assignee.as_deref() {
+                        None => counts.unassigned += n,
+                        Some("me") => counts.mine += n,
+                        _ => {}
+                    }
+                }
+                "pending" => counts.pending += n,
+                "snoozed" => counts.snoozed += n,
+                _ => counts.resolved += n,
+            }
+        }
+        Ok(counts)
     }
 
     /// Whether an FTS5 query matches so many conversations that walking the inbox newest first
@@ -929,6 +1176,17 @@ impl Store {
             .await?
         });
         Ok(found >= threshold)
+    }
+
+    /// Every tag, with how many conversations carry it, by name.
+    pub async fn tags(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(on_engine!(self, |pool, pg| {
+            sqlx::query_as(
+            "SELECT t.name, (SELECT count(*) FROM conversation_tags ct WHERE ct.tag = t.name) FROM tags t ORDER BY t.name"
+        )
+        .fetch_all(pool)
+        .await?
+        }))
     }
 
     /// Marks an outbound message's delivery progress (used by channel transports).

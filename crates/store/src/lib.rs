@@ -23,7 +23,9 @@ pub mod audit;
 pub mod commerce;
 pub mod conversations;
 pub mod customers;
+pub mod events;
 pub mod jobs;
+pub mod replies;
 mod search;
 pub mod sessions;
 mod writer;
@@ -111,6 +113,7 @@ pub(crate) enum Engine {
 pub struct Store {
     pub(crate) engine: Engine,
     pub(crate) tokens: std::sync::Arc<access::TokenCache>,
+    pub(crate) signal: std::sync::Arc<events::Signal>,
 }
 
 /// Runs `$body` once per engine with `$pool` bound to that engine's pool (the reader pool on
@@ -234,6 +237,7 @@ impl Store {
                 Ok(Store {
                     engine: Engine::Sqlite { read, write },
                     tokens: Default::default(),
+                    signal: Default::default(),
                 })
             }
             DatabaseUrl::Postgres(url) => {
@@ -248,6 +252,7 @@ impl Store {
                 Ok(Store {
                     engine: Engine::Postgres(pool),
                     tokens: Default::default(),
+                    signal: Default::default(),
                 })
             }
         }

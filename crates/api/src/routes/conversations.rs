@@ -5,18 +5,19 @@ use crate::auth::Caller;
 use crate::error::{parse, ApiError};
 use crate::extract::{Json, Query};
 use crate::wire::{
-    ConversationOut, ConversationQuery, CreateConversation, CreateMessage, List, MessageOut,
-    UpdateConversation,
+    BulkOutcome, BulkResult, BulkUpdate, ConversationOut, ConversationQuery, CreateConversation,
+    CreateMessage, InboxCountsOut, List, MergeConversation, MessageOut, TagOut, UpdateConversation,
 };
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use concierge_domain::access::Actor;
 use concierge_domain::contact::{EmailAddress, PhoneNumber};
 use concierge_domain::conversation::{Channel, ConversationStatus, Priority, SenderType};
 use concierge_domain::ids::{AgentId, ConversationId, CustomerId, TeamId};
 use concierge_domain::text::{Label, MessageBody, PersonName, Subject};
 use concierge_store::conversations::{
-    ConversationFilter, ConversationPatch, NewConversation, NewMessage,
+    ConversationFilter, ConversationPatch, InboxOrder, NewConversation, NewMessage,
 };
 use concierge_store::customers::CustomerRef;
 use utoipa_axum::router::OpenApiRouter;
@@ -52,6 +53,30 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_conversations, create_conversation))
         .routes(routes!(get_conversation, update_conversation))
         .routes(routes!(list_messages, create_message))
+        .routes(routes!(bulk_update))
+        .routes(routes!(merge_conversation))
+        .routes(routes!(inbox_counts))
+        .routes(routes!(list_tags))
+}
+
+/// Every tag in use or once used, with how many conversations carry it.
+#[utoipa::path(get, path = "/api/v1/tags", tag = "conversations",
+    responses((status = 200, body = List<TagOut>)), security(("bearer" = [])))]
+async fn list_tags(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Result<axum::Json<List<TagOut>>, ApiError> {
+    let tags = state.store.tags().await?;
+    Ok(axum::Json(List {
+        items: tags
+            .into_iter()
+            .map(|(name, conversations)| TagOut {
+                name,
+                conversations,
+            })
+            .collect(),
+        next_cursor: None,
+    }))
 }
 
 /// Parses an id from the path; a malformed id names no record, so it is a 404.
@@ -138,31 +163,55 @@ async fn list_conversations(
     _caller: Caller,
     Query(q): Query<ConversationQuery>,
 ) -> Result<axum::Json<List<ConversationOut>>, ApiError> {
-    let filter = ConversationFilter {
-        status: non_blank(&q.status)
-            .map(|s| parse("status", s, ConversationStatus::parse))
-            .transpose()?,
-        assignee_id: match non_blank(&q.assignee_id) {
-            None => None,
-            Some("none") => Some(None),
-            Some(a) => Some(Some(parse("assignee_id", a, AgentId::parse)?)),
-        },
-        customer_id: non_blank(&q.customer_id)
-            .map(|c| parse("customer_id", c, CustomerId::parse))
-            .transpose()?,
-        channel: non_blank(&q.channel)
-            .map(|c| parse("channel", c, Channel::parse))
-            .transpose()?,
-        tag: non_blank(&q.tag).map(str::to_owned),
-        q: non_blank(&q.q).map(|s| s.chars().take(500).collect()),
-    };
     let page = state
         .store
-        .conversations(&filter, &page(q.limit, q.cursor.as_deref())?)
+        .conversations(&q.filter()?, &page(q.limit, q.cursor.as_deref())?)
         .await?;
     Ok(axum::Json(List::from_page(page, |c| {
         ConversationOut::new(c, None)
     })))
+}
+
+impl ConversationQuery {
+    /// The inbox filter these query parameters describe.
+    pub fn filter(&self) -> Result<ConversationFilter, ApiError> {
+        let q = self;
+        Ok(ConversationFilter {
+            status: non_blank(&q.status)
+                .map(|s| parse("status", s, ConversationStatus::parse))
+                .transpose()?,
+            assignee_id: match non_blank(&q.assignee_id) {
+                None => None,
+                Some("none") => Some(None),
+                Some(a) => Some(Some(parse("assignee_id", a, AgentId::parse)?)),
+            },
+            customer_id: non_blank(&q.customer_id)
+                .map(|c| parse("customer_id", c, CustomerId::parse))
+                .transpose()?,
+            channel: non_blank(&q.channel)
+                .map(|c| parse("channel", c, Channel::parse))
+                .transpose()?,
+            tag: non_blank(&q.tag).map(str::to_owned),
+            team_id: non_blank(&q.team_id)
+                .map(|t| parse("team_id", t, TeamId::parse))
+                .transpose()?,
+            priority: non_blank(&q.priority)
+                .map(|p| parse("priority", p, Priority::parse))
+                .transpose()?,
+            intent: non_blank(&q.intent).map(|s| s.chars().take(100).collect()),
+            q: non_blank(&q.q).map(|s| s.chars().take(500).collect()),
+            order: match non_blank(&q.sort) {
+                None | Some("newest") => InboxOrder::Newest,
+                Some("waiting") => InboxOrder::WaitingLongest,
+                Some(_) => {
+                    return Err(ApiError::Validation {
+                        field: "sort".into(),
+                        message: "sort must be newest or waiting".into(),
+                    })
+                }
+            },
+        })
+    }
 }
 
 /// One conversation with its messages.
@@ -192,45 +241,140 @@ async fn update_conversation(
     Json(req): Json<UpdateConversation>,
 ) -> Result<axum::Json<ConversationOut>, ApiError> {
     let id = path_id("conversation", &id, ConversationId::parse)?;
-    let patch = ConversationPatch {
-        status: req
-            .status
-            .as_deref()
-            .map(|s| parse("status", s, ConversationStatus::parse))
-            .transpose()?,
-        snooze_until: req.snooze_until,
-        priority: req
-            .priority
-            .as_deref()
-            .map(|p| parse("priority", p, Priority::parse))
-            .transpose()?,
-        assignee_id: req
-            .assignee_id
-            .map(|a| {
-                a.map(|a| parse("assignee_id", &a, AgentId::parse))
-                    .transpose()
-            })
-            .transpose()?,
-        team_id: req
-            .team_id
-            .map(|t| t.map(|t| parse("team_id", &t, TeamId::parse)).transpose())
-            .transpose()?,
-        tags: req.tags.as_deref().map(|t| tags("tags", t)).transpose()?,
-    };
-    let mut patch = patch;
-    if patch.snooze_until.is_some() && patch.status.is_none() {
-        // `snooze_until` alone means "snooze until then".
-        patch.status = Some(ConversationStatus::Snoozed);
-    }
     let conversation = state
         .store
-        .update_conversation(&id, patch, &caller.actor)
+        .update_conversation(&id, req.to_patch()?, &caller.actor)
         .await?;
     let messages = state.store.messages(&id).await?;
     Ok(axum::Json(ConversationOut::new(
         conversation,
         Some(messages),
     )))
+}
+
+impl UpdateConversation {
+    fn to_patch(&self) -> Result<ConversationPatch, ApiError> {
+        let req = self;
+        let patch = ConversationPatch {
+            status: req
+                .status
+                .as_deref()
+                .map(|s| parse("status", s, ConversationStatus::parse))
+                .transpose()?,
+            snooze_until: req.snooze_until,
+            priority: req
+                .priority
+                .as_deref()
+                .map(|p| parse("priority", p, Priority::parse))
+                .transpose()?,
+            assignee_id: req
+                .assignee_id
+                .as_ref()
+                .map(|a| {
+                    a.as_deref()
+                        .map(|a| parse("assignee_id", a, AgentId::parse))
+                        .transpose()
+                })
+                .transpose()?,
+            team_id: req
+                .team_id
+                .as_ref()
+                .map(|t| {
+                    t.as_deref()
+                        .map(|t| parse("team_id", t, TeamId::parse))
+                        .transpose()
+                })
+                .transpose()?,
+            tags: req.tags.as_deref().map(|t| tags("tags", t)).transpose()?,
+            add_tags: tags("add_tags", &req.add_tags)?,
+        };
+        let mut patch = patch;
+        if patch.snooze_until.is_some() && patch.status.is_none() {
+            // `snooze_until` alone means "snooze until then".
+            patch.status = Some(ConversationStatus::Snoozed);
+        }
+        Ok(patch)
+    }
+}
+
+/// Apply one change to many conversations (the inbox's bulk actions). Each conversation is
+/// changed in its own transaction; the answer tells, per id, whether it was.
+#[utoipa::path(post, path = "/api/v1/conversations/bulk", tag = "conversations", request_body = BulkUpdate,
+    responses((status = 200, body = BulkResult), (status = 422, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+async fn bulk_update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<BulkUpdate>,
+) -> Result<axum::Json<BulkResult>, ApiError> {
+    if req.ids.is_empty() || req.ids.len() > 200 {
+        return Err(ApiError::Validation {
+            field: "ids".into(),
+            message: "ids must hold 1 to 200 conversation ids".into(),
+        });
+    }
+    let patch = req.patch.to_patch()?;
+    let mut items = Vec::with_capacity(req.ids.len());
+    for raw in req.ids {
+        let outcome = match path_id("conversation", &raw, ConversationId::parse) {
+            Ok(id) => state
+                .store
+                .update_conversation(&id, patch.clone(), &caller.actor)
+                .await
+                .map(drop)
+                .map_err(ApiError::from),
+            Err(e) => Err(e),
+        };
+        items.push(BulkOutcome {
+            id: raw,
+            ok: outcome.is_ok(),
+            error: outcome.err().map(|e| e.detail()),
+        });
+    }
+    Ok(axum::Json(BulkResult { items }))
+}
+
+/// Merge this conversation into another of the same customer: its messages move there and
+/// it is closed, pointing at the other. Answers with the conversation merged into.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/merge", tag = "conversations", params(("id" = String, Path)), request_body = MergeConversation,
+    responses((status = 200, body = ConversationOut), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+async fn merge_conversation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<MergeConversation>,
+) -> Result<axum::Json<ConversationOut>, ApiError> {
+    let id = path_id("conversation", &id, ConversationId::parse)?;
+    let into = parse("into", &req.into, ConversationId::parse)?;
+    let target = state
+        .store
+        .merge_conversations(&id, &into, &caller.actor)
+        .await?;
+    let messages = state.store.messages(&into).await?;
+    Ok(axum::Json(ConversationOut::new(target, Some(messages))))
+}
+
+/// How many conversations each inbox view holds: `mine` counts the calling agent's (0 for
+/// API tokens).
+#[utoipa::path(get, path = "/api/v1/conversations/counts", tag = "conversations",
+    responses((status = 200, body = InboxCountsOut)), security(("bearer" = [])))]
+async fn inbox_counts(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<axum::Json<InboxCountsOut>, ApiError> {
+    let me = match &caller.actor {
+        Actor::Agent(id) => id.clone(),
+        // No agent has this id, so `mine` counts nothing.
+        _ => AgentId::from_trusted(String::new()),
+    };
+    let c = state.store.inbox_counts(&me).await?;
+    Ok(axum::Json(InboxCountsOut {
+        mine: c.mine,
+        unassigned: c.unassigned,
+        open: c.open,
+        pending: c.pending,
+        snoozed: c.snoozed,
+        resolved: c.resolved,
+    }))
 }
 
 /// A conversation's messages, oldest first.
@@ -256,7 +400,7 @@ async fn list_messages(
     responses((status = 201, body = MessageOut), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 async fn create_message(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
     Json(req): Json<CreateMessage>,
 ) -> Result<(StatusCode, axum::Json<MessageOut>), ApiError> {
@@ -269,8 +413,13 @@ async fn create_message(
             message: "private notes are written by agents".into(),
         });
     }
+    let agent_id = match (&caller.actor, sender) {
+        (Actor::Agent(id), SenderType::Agent) => Some(id.clone()),
+        _ => None,
+    };
     let new = NewMessage {
         private: req.private,
+        agent_id,
         ..NewMessage::text(sender, body)
     };
     let (_, message) = state.store.append_message(&id, new).await?;

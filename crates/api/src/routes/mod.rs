@@ -6,6 +6,7 @@ mod articles;
 mod commerce;
 mod conversations;
 mod customers;
+mod replies;
 mod session;
 mod system;
 
@@ -26,7 +27,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 
-pub(crate) fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState, pages: Router<AppState>) -> Router {
     let limit = state.config.max_body_bytes;
     let (api, openapi) = OpenApiRouter::with_openapi(crate::openapi::base())
         .merge(conversations::routes())
@@ -35,10 +36,13 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(articles::routes())
         .merge(access::routes())
         .merge(session::routes())
+        .merge(replies::routes())
+        .merge(crate::live::routes())
         .split_for_parts();
     crate::openapi::publish(openapi);
     let mut app = api
         .merge(system::routes())
+        .merge(pages)
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(

@@ -1,0 +1,461 @@
+//! The agent workspace in a real browser: Debian's Chromium driven through chromedriver
+//! (WebDriver) against the real server on a random port. Every wait is for a condition in the
+//! page, bounded by WebDriver's wait timeout.
+//!
+//! Without Chromium and chromedriver installed, each test prints `skipped: …` and passes,
+//! except under CI (`CI` set), where their absence fails the run.
+
+#[macro_use]
+mod support;
+
+use fantoccini::elements::Element;
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use std::process::Stdio;
+use std::time::Duration;
+use support::*;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const WAIT: Duration = Duration::from_secs(15);
+const PASSWORD: &str = "correct horse battery";
+
+/// A running chromedriver; killed on drop.
+struct Driver {
+    url: String,
+    _child: tokio::process::Child,
+}
+
+impl Driver {
+    /// Starts chromedriver, or says why it cannot (and fails under CI).
+    async fn start() -> Option<Driver> {
+        let driver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| CHROMEDRIVER.into());
+        let missing = [driver.as_str(), CHROMIUM]
+            .into_iter()
+            .find(|p| !std::path::Path::new(p).exists());
+        if let Some(p) = missing {
+            if std::env::var_os("CI").is_some() {
+                panic!("{p} is missing: .ci/run installs chromium and chromium-driver");
+            }
+            eprintln!("skipped: {p} is not installed (apt-get install chromium chromium-driver)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut child = tokio::process::Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        // chromedriver says when it listens.
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        while let Some(line) = lines.next_line().await.expect("chromedriver output") {
+            if line.contains("started successfully") {
+                break;
+            }
+        }
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Some(Driver {
+            url: format!("http://127.0.0.1:{port}"),
+            _child: child,
+        })
+    }
+
+    /// A new browser window (its own profile, so its own cookies).
+    async fn browser(&self) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=1280,900", "--lang=en-US"],
+            }),
+        );
+        ClientBuilder::rustls()
+            .expect("TLS roots")
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("a browser session")
+    }
+}
+
+async fn find(b: &Client, css: &str) -> Element {
+    b.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+}
+
+/// Waits until the element's text contains `text`.
+async fn wait_text(b: &Client, css: &str, text: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Ok(el) = b.find(Locator::Css(css)).await {
+            if el.text().await.unwrap_or_default().contains(text) {
+                return;
+            }
+        }
+        if tokio::time::Instant::now() > deadline {
+            let body = b
+                .find(Locator::Css("body"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap_or_default();
+            panic!("{css} never showed {text:?}; the page says:\n{body}");
+        }
+        // Polls the page, as WebDriver waits do; the condition, not the time, ends the wait.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until every module of the page has started.
+async fn ready(b: &Client) {
+    find(b, "body[data-ready='true']").await;
+}
+
+async fn sign_in(b: &Client, app: &App, email: &str, code: Option<&str>) {
+    b.goto(&format!("{}/inbox", app.base)).await.unwrap();
+    ready(b).await;
+    assert!(b.current_url().await.unwrap().path().starts_with("/login"));
+    find(b, "#email").await.send_keys(email).await.unwrap();
+    find(b, "#password")
+        .await
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    find(b, "#signin button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    if let Some(code) = code {
+        let field = find(b, "#code-field:not([hidden]) #code").await;
+        field.send_keys(code).await.unwrap();
+        find(b, "#signin button[type=submit]")
+            .await
+            .click()
+            .await
+            .unwrap();
+    }
+    find(b, "body[data-page='inbox'][data-ready='true']").await;
+}
+
+/// An admin agent made through the API, so the test signs in as a real user would.
+async fn agent(app: &App, email: &str, name: &str, role: &str) -> String {
+    let (status, body) = app
+        .post(
+            "/api/v1/agents",
+            json!({"email": email, "name": name, "role": role, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+async fn open_conversation(app: &App, email: &str, subject: &str, body: &str) -> String {
+    let (status, c) = app
+        .post(
+            "/api/v1/conversations",
+            conversation(email, "email", subject, body),
+        )
+        .await;
+    assert_eq!(status, 201, "{c}");
+    c["id"].as_str().unwrap().to_owned()
+}
+
+async fn screenshot(b: &Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = b.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+#[tokio::test]
+async fn an_agent_signs_in_replies_notes_assigns_and_resolves() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let app = App::start("sqlite", |_| {}).await.unwrap();
+    let me = agent(&app, "ada@shop.example", "Ada Admin", "admin").await;
+    let id = open_conversation(
+        &app,
+        "ann@example.com",
+        "Where is my parcel?",
+        "It was due Tuesday.",
+    )
+    .await;
+    app.post(
+        "/api/v1/canned-replies",
+        json!({"shortcut": "thanks", "title": "Thanks", "body": "Thanks {{customer.first_name}}, from {{agent.first_name}}."}),
+    )
+    .await;
+    let b = driver.browser().await;
+    sign_in(&b, &app, "ada@shop.example", None).await;
+
+    // The inbox lists it; j selects it and o opens it.
+    wait_text(&b, "#conversation-list", "Where is my parcel?").await;
+    screenshot(&b, "inbox").await;
+    find(&b, "body").await.send_keys("j").await.unwrap();
+    find(&b, ".row.current").await;
+    b.active_element()
+        .await
+        .unwrap()
+        .send_keys("o")
+        .await
+        .unwrap();
+    find(&b, "body[data-page='conversation'][data-ready='true']").await;
+    assert!(b.current_url().await.unwrap().path().ends_with(&id));
+    wait_text(&b, "#thread", "It was due Tuesday.").await;
+    wait_text(&b, "aside.sidebar", "ann@example.com").await;
+
+    // A reply, starting from a canned reply filled for this customer.
+    let body = find(&b, "#body").await;
+    body.send_keys("/than").await.unwrap();
+    find(&b, "#canned-list:not([hidden]) li[aria-selected='true']").await;
+    body.send_keys(&Key::Enter.to_string()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while body.prop("value").await.unwrap().unwrap_or_default() != "Thanks Ann, from Ada." {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the canned reply was not inserted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    find(&b, "#send").await.click().await.unwrap();
+    wait_text(&b, "#thread .message.agent", "Thanks Ann, from Ada.").await;
+
+    // A private note: n switches the box, Ctrl+Enter sends.
+    find(&b, "body").await.send_keys("n").await.unwrap();
+    find(&b, "#composer.note-mode").await;
+    let body = find(&b, "#body").await;
+    body.send_keys("Carrier says Friday").await.unwrap();
+    body.send_keys(&format!("{}{}", Key::Control, Key::Enter))
+        .await
+        .unwrap();
+    wait_text(&b, "#thread .message.note", "Carrier says Friday").await;
+
+    // Assign to me with the control, then resolve with the button.
+    find(&b, "#assign-me").await.click().await.unwrap();
+    find(&b, &format!("#assignee option[value='{me}'][selected]")).await;
+    screenshot(&b, "conversation").await;
+    find(&b, "#resolve").await.click().await.unwrap();
+    find(&b, "#controls[data-status='resolved']").await;
+
+    let (_, c) = app.get(&format!("/api/v1/conversations/{id}")).await;
+    assert_eq!(c["status"], "resolved");
+    assert_eq!(c["assignee_id"], me.as_str());
+    let messages = c["messages"].as_array().unwrap();
+    let reply = messages
+        .iter()
+        .find(|m| m["body"] == "Thanks Ann, from Ada.")
+        .expect("the reply was stored");
+    assert_eq!(reply["private"], false);
+    assert_eq!(reply["sender_type"], "agent");
+    let note = messages
+        .iter()
+        .find(|m| m["body"] == "Carrier says Friday")
+        .expect("the note was stored");
+    assert_eq!(note["private"], true);
+
+    b.close().await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn two_factor_sign_in_asks_for_the_code() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let app = App::start("sqlite", |_| {}).await.unwrap();
+    agent(&app, "tia@shop.example", "Tia Two", "agent").await;
+    // Enrol through the API as the agent, computing codes as an authenticator app would.
+    let signin = app
+        .client
+        .post(format!("{}/api/v1/session", app.base))
+        .json(&json!({"email": "tia@shop.example", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = session_cookie(&signin);
+    let csrf = signin.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let enrollment: Value = app
+        .with_cookie(reqwest::Method::POST, "/api/v1/session/totp", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let totp = totp_rs::Totp::from_url(enrollment["otpauth_url"].as_str().unwrap()).unwrap();
+    let step = chrono::Utc::now().timestamp() as u64 / 30;
+    let confirm = app
+        .with_cookie(
+            reqwest::Method::POST,
+            "/api/v1/session/totp/confirm",
+            &cookie,
+        )
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"code": totp.generate(step * 30).to_string()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirm.status(), 200);
+
+    let b = driver.browser().await;
+    // A wrong code is refused with a message; the right one (the next step's, since each is
+    // accepted once) signs in.
+    b.goto(&format!("{}/login", app.base)).await.unwrap();
+    ready(&b).await;
+    find(&b, "#email")
+        .await
+        .send_keys("tia@shop.example")
+        .await
+        .unwrap();
+    find(&b, "#password")
+        .await
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    find(&b, "#signin button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let code = find(&b, "#code-field:not([hidden]) #code").await;
+    code.send_keys("000000").await.unwrap();
+    find(&b, "#signin button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_text(&b, "#signin-error", "not right").await;
+    code.clear().await.unwrap();
+    code.send_keys(&totp.generate((step + 1) * 30).to_string())
+        .await
+        .unwrap();
+    find(&b, "#signin button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    find(&b, "body[data-page='inbox'][data-ready='true']").await;
+    wait_text(&b, ".me", "Tia Two").await;
+
+    b.close().await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn changes_arrive_live_in_other_sessions_with_collision_warnings() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let app = App::start("sqlite", |_| {}).await.unwrap();
+    agent(&app, "ada@shop.example", "Ada Admin", "admin").await;
+    agent(&app, "sam@shop.example", "Sam Agent", "agent").await;
+    let id = open_conversation(
+        &app,
+        "ben@example.com",
+        "Refund please",
+        "Item arrived broken.",
+    )
+    .await;
+
+    let ada = driver.browser().await;
+    let sam = driver.browser().await;
+    sign_in(&ada, &app, "ada@shop.example", None).await;
+    sign_in(&sam, &app, "sam@shop.example", None).await;
+    let page = format!("{}/conversations/{id}", app.base);
+    ada.goto(&page).await.unwrap();
+    find(&ada, "body[data-live='connected']").await;
+    // Sam watches the inbox.
+    find(&sam, "body[data-live='connected']").await;
+
+    // A customer message through the API appears in Ada's thread and Sam's inbox, no reload.
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/conversations/{id}/messages"),
+            json!({"body": "Any news on my refund?", "sender_type": "customer"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    wait_text(&ada, "#thread", "Any news on my refund?").await;
+    wait_text(&sam, "#conversation-list", "Any news on my refund?").await;
+
+    // A status change by API shows in Ada's controls.
+    app.patch(
+        &format!("/api/v1/conversations/{id}"),
+        json!({"priority": "urgent"}),
+    )
+    .await;
+    find(&ada, "#priority option[value='urgent'][selected]").await;
+
+    // Sam opens the same conversation: Ada is told, and told again when Sam types.
+    sam.goto(&page).await.unwrap();
+    find(&sam, "body[data-live='connected']").await;
+    wait_text(&ada, "#presence", "Sam Agent is viewing").await;
+    find(&sam, "#body").await.send_keys("Hi Ben").await.unwrap();
+    wait_text(&ada, "#presence", "Sam Agent is typing").await;
+
+    ada.close().await.unwrap();
+    sam.close().await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn hostile_names_and_messages_stay_text() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let app = App::start("sqlite", |_| {}).await.unwrap();
+    agent(&app, "ada@shop.example", "Ada Admin", "admin").await;
+    let (status, c) = app
+        .post(
+            "/api/v1/conversations",
+            json!({"channel": "chat",
+                   "customer": {"email": "evil@example.com", "name": "<img src=x onerror=\"window.pwned=1\">"},
+                   "subject": "<script>window.pwned=2</script>",
+                   "message": {"body": "<b onmouseover=\"window.pwned=3\">hi</b><script>window.pwned=4</script>"}}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let id = c["id"].as_str().unwrap();
+    let b = driver.browser().await;
+    sign_in(&b, &app, "ada@shop.example", None).await;
+    wait_text(&b, "#conversation-list", "<script>window.pwned=2</script>").await;
+    wait_text(&b, "#conversation-list", "<img src=x").await;
+    b.goto(&format!("{}/conversations/{id}", app.base))
+        .await
+        .unwrap();
+    ready(&b).await;
+    wait_text(&b, "#thread", "<b onmouseover=").await;
+    let pwned = b
+        .execute("return typeof window.pwned;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(pwned, json!("undefined"));
+    let injected = b
+        .find_all(Locator::Css(
+            "#thread img, #thread b, #thread script, aside.sidebar img",
+        ))
+        .await
+        .unwrap();
+    assert!(injected.is_empty(), "markup from the customer was rendered");
+    b.close().await.unwrap();
+    app.stop().await;
+}

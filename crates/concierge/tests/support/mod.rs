@@ -1,0 +1,230 @@
+//! What the integration suites share: the real server on 127.0.0.1:0 on either engine, a
+//! client for its API, and the macro that runs one test on both engines.
+// Each suite uses part of this.
+#![allow(dead_code, unused_macros, unused_imports)]
+
+use concierge::Settings;
+use concierge_domain::access::{Actor, Role};
+use concierge_domain::text::Label;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+pub struct App {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub token: String,
+    pub running: Option<concierge::Running>,
+    pub pg_db: Option<(String, String)>,
+    pub dir: std::path::PathBuf,
+}
+
+pub fn unique() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        chrono::Utc::now().timestamp_micros()
+    )
+}
+
+impl App {
+    /// Starts the server on `engine` with the default settings, changed by `tweak`.
+    pub async fn start(engine: &str, tweak: fn(&mut Settings)) -> Option<App> {
+        let dir = std::env::temp_dir().join(format!("concierge-contract-{}", unique()));
+        let mut settings = Settings {
+            data_dir: dir.clone(),
+            http_addr: "127.0.0.1:0".parse().unwrap(),
+            ..Settings::default()
+        };
+        tweak(&mut settings);
+        let mut pg_db = None;
+        if engine == "postgres" {
+            let Ok(admin_url) = std::env::var("CONCIERGE_TEST_POSTGRES_URL") else {
+                eprintln!("skipped: CONCIERGE_TEST_POSTGRES_URL is not set");
+                return None;
+            };
+            let name = format!("concierge_c_{}", unique());
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&admin_url)
+                .await
+                .expect("connect to CONCIERGE_TEST_POSTGRES_URL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_owned())
+                .unwrap_or(admin_url.clone());
+            settings.database_url = Some(format!("{base}/{name}"));
+            pg_db = Some((admin_url, name));
+        }
+        let running = concierge::start(settings).await.expect("service starts");
+        let (_, token) = concierge_api::auth::issue_token(
+            &running.store,
+            &Label::parse("tests").unwrap(),
+            Role::Admin,
+            &Actor::System,
+        )
+        .await
+        .expect("token");
+        Some(App {
+            base: running.base_url(),
+            client: reqwest::Client::new(),
+            token,
+            running: Some(running),
+            pg_db,
+            dir,
+        })
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        (
+            status,
+            if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+            },
+        )
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
+    }
+    pub async fn raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}")),
+        )
+    }
+
+    /// A request that authenticates with a session cookie (`name=value`) instead of the token.
+    pub fn with_cookie(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        cookie: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .header("cookie", cookie)
+    }
+
+    /// Creates an agent (role `agent`) straight through the store.
+    pub async fn create_agent(&self, email: &str, name: &str, password: &str) {
+        use concierge_domain::contact::EmailAddress;
+        use concierge_domain::text::PersonName;
+        let store = &self.running.as_ref().unwrap().store;
+        store
+            .create_agent(
+                concierge_store::access::NewAgent {
+                    email: EmailAddress::parse(email).unwrap(),
+                    name: PersonName::parse(name).unwrap(),
+                    role: Role::Agent,
+                    password_hash: concierge_api::auth::hash_password(password).unwrap(),
+                },
+                &Actor::System,
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Signs an agent in; returns the session cookie (`name=value`) and its CSRF token.
+    pub async fn sign_in(&self, email: &str, password: &str) -> (String, String) {
+        let r = self
+            .client
+            .post(format!("{}/api/v1/session", self.base))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("sign-in request");
+        assert_eq!(r.status(), StatusCode::CREATED, "sign-in refused");
+        let cookie = session_cookie(&r);
+        let body: Value = r.json().await.unwrap();
+        (cookie, body["csrf_token"].as_str().unwrap().to_owned())
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        if let Some((url, name)) = self.pg_db.take() {
+            use sqlx::Connection;
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+macro_rules! on_both_engines {
+    ($name:ident, $tweak:expr, |$app:ident| $body:block) => {
+        mod $name {
+            use super::*;
+            async fn run(engine: &str) {
+                let Some($app) = App::start(engine, $tweak).await else { return };
+                $body
+                $app.stop().await;
+            }
+            #[tokio::test]
+            async fn sqlite() {
+                run("sqlite").await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                run("postgres").await
+            }
+        }
+    };
+    ($name:ident, |$app:ident| $body:block) => {
+        on_both_engines!($name, |_| {}, |$app| $body);
+    };
+}
+
+/// The `name=value` of the session cookie a sign-in answer sets.
+pub fn session_cookie(r: &reqwest::Response) -> String {
+    let set = r.headers()["set-cookie"].to_str().unwrap();
+    set.split(';').next().unwrap().to_owned()
+}
+
+pub fn conversation(email: &str, channel: &str, subject: &str, body: &str) -> Value {
+    json!({"channel": channel, "customer": {"email": email, "name": "Ann Lee"}, "subject": subject, "message": {"body": body}})
+}

@@ -1,0 +1,373 @@
+//! The agent workspace over HTTP and WebSocket, without a browser: who may see which page,
+//! what pages escape, and the live-update socket (order, resume, origin, limits) on both
+//! engines.
+
+#[macro_use]
+mod support;
+
+use futures::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use support::*;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+const PASSWORD: &str = "correct horse battery";
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens `/api/v1/live` with the app's token (and `after`, when given).
+async fn live(app: &App, after: Option<i64>) -> Socket {
+    let ws = app.base.replacen("http", "ws", 1);
+    let query = after.map_or(String::new(), |a| format!("?after={a}"));
+    let mut req = format!("{ws}/api/v1/live{query}")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", app.token).parse().unwrap(),
+    );
+    tokio_tungstenite::connect_async(req)
+        .await
+        .expect("the live socket opens")
+        .0
+}
+
+/// The next JSON frame, skipping presence frames unless asked for.
+async fn next(socket: &mut Socket, presence: bool) -> Value {
+    loop {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+            .await
+            .expect("a frame within 10 s")
+            .expect("the socket stays open")
+            .expect("a valid frame");
+        if let Message::Text(t) = message {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if presence || v["type"] != "presence" {
+                return v;
+            }
+        }
+    }
+}
+
+on_both_engines!(live_events_arrive_in_order_and_resume_after_a_drop, |app| {
+    let mut socket = live(&app, None).await;
+    let hello = next(&mut socket, false).await;
+    assert_eq!(hello["type"], "hello");
+    let start = hello["last_event_id"].as_i64().unwrap();
+
+    let (_, c) = app
+        .post(
+            "/api/v1/conversations",
+            conversation("eve@example.com", "chat", "Hi", "Hello?"),
+        )
+        .await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    let created = next(&mut socket, false).await;
+    assert_eq!(created["type"], "event");
+    assert_eq!(created["kind"], "conversation.created");
+    assert_eq!(created["conversation_id"], id.as_str());
+    assert!(created["id"].as_i64().unwrap() > start);
+    let seen = created["id"].as_i64().unwrap();
+    socket.close(None).await.unwrap();
+
+    // While nobody listens: a message and an assignment.
+    app.post(
+        &format!("/api/v1/conversations/{id}/messages"),
+        json!({"body": "We are here."}),
+    )
+    .await;
+    app.patch(
+        &format!("/api/v1/conversations/{id}"),
+        json!({"status": "pending"}),
+    )
+    .await;
+
+    // Reconnecting after the last event seen replays exactly what was missed, in order.
+    let mut socket = live(&app, Some(seen)).await;
+    assert_eq!(next(&mut socket, false).await["type"], "hello");
+    let first = next(&mut socket, false).await;
+    assert_eq!(first["kind"], "message.created", "{first}");
+    assert_eq!(first["data"]["sender_type"], "agent");
+    assert_eq!(first["data"]["private"], false);
+    let second = next(&mut socket, false).await;
+    assert_eq!(second["kind"], "conversation.updated", "{second}");
+    assert_eq!(second["data"]["status"], "pending");
+    assert!(second["id"].as_i64().unwrap() > first["id"].as_i64().unwrap());
+    assert!(first["id"].as_i64().unwrap() > seen);
+
+    // And then goes on live.
+    app.post(
+        &format!("/api/v1/conversations/{id}/messages"),
+        json!({"body": "Still there?", "sender_type": "customer"}),
+    )
+    .await;
+    let third = next(&mut socket, false).await;
+    assert_eq!(third["kind"], "message.created");
+    assert_eq!(third["data"]["sender_type"], "customer");
+    assert_eq!(
+        third["data"]["status"], "open",
+        "a customer message reopens"
+    );
+});
+
+on_both_engines!(
+    the_live_socket_checks_origin_upgrade_and_its_limit,
+    |s| s.live_max_sockets = 1,
+    |app| {
+        // A plain GET is not a socket.
+        let (status, body) = app.get("/api/v1/live").await;
+        assert_eq!(status, StatusCode::UPGRADE_REQUIRED, "{body}");
+        assert_eq!(body["error"]["code"], "upgrade_required");
+
+        // Without credentials, nothing.
+        let ws = app.base.replacen("http", "ws", 1);
+        let err = tokio_tungstenite::connect_async(format!("{ws}/api/v1/live"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("401"), "{err}");
+
+        // A page on another site cannot ride on an agent's cookie.
+        app.create_agent("sam@shop.example", "Sam Agent", PASSWORD)
+            .await;
+        let (cookie, _) = app.sign_in("sam@shop.example", PASSWORD).await;
+        let mut req = format!("{ws}/api/v1/live").into_client_request().unwrap();
+        req.headers_mut().insert("cookie", cookie.parse().unwrap());
+        req.headers_mut()
+            .insert("origin", "https://evil.example".parse().unwrap());
+        let err = tokio_tungstenite::connect_async(req).await.unwrap_err();
+        assert!(err.to_string().contains("403"), "{err}");
+
+        // One socket allowed: the second is refused until the first closes.
+        let mut first = live(&app, None).await;
+        assert_eq!(next(&mut first, false).await["type"], "hello");
+        let mut req = format!("{ws}/api/v1/live").into_client_request().unwrap();
+        req.headers_mut().insert(
+            "authorization",
+            format!("Bearer {}", app.token).parse().unwrap(),
+        );
+        let err = tokio_tungstenite::connect_async(req).await.unwrap_err();
+        assert!(err.to_string().contains("503"), "{err}");
+    }
+);
+
+on_both_engines!(presence_tells_who_is_viewing_and_typing, |app| {
+    app.create_agent("sam@shop.example", "Sam Agent", PASSWORD)
+        .await;
+    let (cookie, _) = app.sign_in("sam@shop.example", PASSWORD).await;
+    let (_, c) = app
+        .post(
+            "/api/v1/conversations",
+            conversation("eve@example.com", "chat", "Hi", "Hello?"),
+        )
+        .await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    let ws = app.base.replacen("http", "ws", 1);
+    let mut req = format!("{ws}/api/v1/live").into_client_request().unwrap();
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    let host = app.base.trim_start_matches("http://").to_owned();
+    req.headers_mut()
+        .insert("origin", format!("http://{host}").parse().unwrap());
+    let (mut sam, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("same-origin cookie socket");
+    let mut watcher = live(&app, None).await;
+    assert_eq!(next(&mut sam, false).await["type"], "hello");
+    assert_eq!(next(&mut watcher, false).await["type"], "hello");
+
+    sam.send(Message::text(
+        json!({"type": "viewing", "conversation_id": id}).to_string(),
+    ))
+    .await
+    .unwrap();
+    let seen = next(&mut watcher, true).await;
+    assert_eq!(seen["type"], "presence");
+    assert_eq!(seen["conversation_id"], id.as_str());
+    assert_eq!(seen["agents"][0]["name"], "Sam Agent");
+    assert_eq!(seen["agents"][0]["typing"], false);
+
+    sam.send(Message::text(
+        json!({"type": "typing", "conversation_id": id}).to_string(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(next(&mut watcher, true).await["agents"][0]["typing"], true);
+
+    // Leaving (or dropping the socket) clears it.
+    drop(sam);
+    let gone = next(&mut watcher, true).await;
+    assert_eq!(gone["agents"], json!([]), "{gone}");
+});
+
+on_both_engines!(pages_need_a_session_and_admin_pages_an_admin, |app| {
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_redirects
+        .get(format!("{}/inbox?view=mine", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/login?next=/inbox%3Fview%3Dmine");
+    let login = no_redirects
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let csp = login.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+
+    app.create_agent("sam@shop.example", "Sam Agent", PASSWORD)
+        .await;
+    let (agent, csrf) = app.sign_in("sam@shop.example", PASSWORD).await;
+    for path in [
+        "/admin/agents",
+        "/admin/tokens",
+        "/admin/settings",
+        "/admin/canned-replies",
+    ] {
+        let r = app
+            .with_cookie(reqwest::Method::GET, path, &agent)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+        assert!(r.text().await.unwrap().contains("for admins"));
+    }
+    for path in ["/inbox", "/account"] {
+        let r = app
+            .with_cookie(reqwest::Method::GET, path, &agent)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+    }
+    // An agent cannot do an admin's action by calling the API either.
+    let r = app
+        .with_cookie(reqwest::Method::POST, "/api/v1/canned-replies", &agent)
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"shortcut": "x", "title": "x", "body": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("admin"));
+
+    // An admin sees the admin pages.
+    let created = app
+        .post(
+            "/api/v1/agents",
+            json!({"email": "ada@shop.example", "name": "Ada", "role": "admin", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(created.0, StatusCode::CREATED);
+    let (admin, _) = app.sign_in("ada@shop.example", PASSWORD).await;
+    for path in [
+        "/admin/agents",
+        "/admin/teams",
+        "/admin/tags",
+        "/admin/canned-replies",
+        "/admin/tokens",
+        "/admin/settings",
+    ] {
+        let r = app
+            .with_cookie(reqwest::Method::GET, path, &admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+    }
+    let r = app
+        .with_cookie(reqwest::Method::GET, "/conversations/cnv_nope", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+});
+
+on_both_engines!(pages_escape_what_customers_write, |app| {
+    app.create_agent("sam@shop.example", "Sam Agent", PASSWORD)
+        .await;
+    let (cookie, _) = app.sign_in("sam@shop.example", PASSWORD).await;
+    let (_, c) = app
+        .post(
+            "/api/v1/conversations",
+            json!({"channel": "chat", "customer": {"email": "x@example.com", "name": "<script>alert(1)</script>"},
+                   "subject": "\"><img src=x onerror=alert(2)>", "message": {"body": "<iframe src=javascript:alert(3)>"}}),
+        )
+        .await;
+    let id = c["id"].as_str().unwrap();
+    for path in [
+        "/inbox".to_owned(),
+        format!("/conversations/{id}"),
+        "/inbox?q=%3Cscript%3E".to_owned(),
+    ] {
+        let html = app
+            .with_cookie(reqwest::Method::GET, &path, &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for raw in ["<script>alert", "<img src=x", "<iframe"] {
+            assert!(!html.contains(raw), "{path} carries {raw}");
+        }
+        assert!(
+            !html.contains("<script>"),
+            "{path}: no inline script at all"
+        );
+    }
+    let html = app
+        .with_cookie(
+            reqwest::Method::GET,
+            &format!("/conversations/{id}"),
+            &cookie,
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("&lt;iframe src=javascript:alert(3)&gt;"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+});
+
+#[tokio::test]
+async fn assets_are_embedded_and_revalidated() {
+    let app = App::start("sqlite", |_| {}).await.unwrap();
+    let r = app
+        .client
+        .get(format!("{}/assets/app.js", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(r.text().await.unwrap().contains("import"));
+    let r = app
+        .client
+        .get(format!("{}/assets/app.js", app.base))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+    let r = app
+        .client
+        .get(format!("{}/assets/..%2Fsecret", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}

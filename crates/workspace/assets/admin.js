@@ -1,0 +1,81 @@
+// The admin pages' forms: agents, teams, canned replies and API tokens, all through the API.
+
+import { api, say } from './api.js';
+
+const fields = (form) => Object.fromEntries(new FormData(form).entries());
+const errorOf = (form) => form.querySelector('.error');
+
+/** Submits `form` with `action(values)`, showing failures in its alert and reloading after. */
+function onSubmit(form, action, { reload = true } = {}) {
+  form?.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    say(errorOf(form), '');
+    try {
+      await action(fields(form));
+      if (reload) location.reload();
+    } catch (err) {
+      say(errorOf(form), err.field ? `${err.field}: ${err.message}` : err.message);
+    }
+  });
+}
+
+export function start() {
+  onSubmit(document.getElementById('agent-form'), (v) => api('POST', '/api/v1/agents', v));
+  onSubmit(document.getElementById('team-form'), (v) => api('POST', '/api/v1/teams', v));
+
+  for (const select of document.querySelectorAll('select.agent-role')) {
+    select.addEventListener('change', async () => {
+      try {
+        await api('PATCH', `/api/v1/agents/${encodeURIComponent(select.dataset.id)}`, { role: select.value });
+      } catch (err) {
+        window.alert(err.message);
+      }
+      location.reload();
+    });
+  }
+  for (const button of document.querySelectorAll('button.agent-active')) {
+    button.addEventListener('click', async () => {
+      try {
+        await api('PATCH', `/api/v1/agents/${encodeURIComponent(button.dataset.id)}`, { active: button.dataset.active === 'true' });
+        location.reload();
+      } catch (err) {
+        window.alert(err.message);
+      }
+    });
+  }
+
+  for (const form of document.querySelectorAll('form.canned-form')) {
+    const id = form.dataset.id;
+    onSubmit(form, (v) => (id
+      ? api('PUT', `/api/v1/canned-replies/${encodeURIComponent(id)}`, v)
+      : api('POST', '/api/v1/canned-replies', v)));
+    form.querySelector('button.delete')?.addEventListener('click', async () => {
+      if (!window.confirm('Delete this canned reply?')) return;
+      try {
+        await api('DELETE', `/api/v1/canned-replies/${encodeURIComponent(id)}`);
+        location.reload();
+      } catch (err) {
+        say(errorOf(form), err.message);
+      }
+    });
+  }
+
+  const tokenForm = document.getElementById('token-form');
+  onSubmit(tokenForm, async (v) => {
+    const t = await api('POST', '/api/v1/tokens', v);
+    document.getElementById('new-token-value').textContent = t.token;
+    document.getElementById('new-token').hidden = false;
+    tokenForm.reset();
+  }, { reload: false });
+  for (const button of document.querySelectorAll('button.revoke')) {
+    button.addEventListener('click', async () => {
+      if (!window.confirm('Revoke this token? Whatever uses it stops working at once.')) return;
+      try {
+        await api('DELETE', `/api/v1/tokens/${encodeURIComponent(button.dataset.id)}`);
+        location.reload();
+      } catch (err) {
+        window.alert(err.message);
+      }
+    });
+  }
+}

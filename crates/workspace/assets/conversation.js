@@ -1,0 +1,278 @@
+// One conversation: live thread and controls, who else is here (collision detection), the
+// reply box with canned replies, and the r/n/e/a keys.
+
+import { api, fragment, me, say } from './api.js';
+import { connect } from './live.js';
+import { shortcuts } from './keys.js';
+
+const TYPING_IDLE_MS = 4000;
+
+let id = '';
+let send = () => {};
+
+const url = (suffix = '') => `/api/v1/conversations/${encodeURIComponent(id)}${suffix}`;
+
+async function refreshThread() {
+  try {
+    const doc = await fragment(`/conversations/${encodeURIComponent(id)}?fragment=thread`);
+    const fresh = doc.getElementById('thread');
+    const old = document.getElementById('thread');
+    if (fresh && old) {
+      const atEnd = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
+      old.replaceWith(fresh);
+      if (atEnd) fresh.lastElementChild?.scrollIntoView({ block: 'nearest' });
+    }
+  } catch { /* the next event refreshes again */ }
+}
+
+/** Fetches the controls again. A colleague's change waits while the agent is using a
+ * control (`own` is false), so nothing moves under their hands; their own change applies now. */
+async function refreshControls(own = false) {
+  const old = document.getElementById('controls');
+  const focused = old?.contains(document.activeElement) ? document.activeElement.id : '';
+  if (focused && !own) {
+    old.addEventListener('focusout', () => setTimeout(refreshControls, 0), { once: true });
+    return;
+  }
+  try {
+    const doc = await fragment(`/conversations/${encodeURIComponent(id)}?fragment=controls`);
+    const fresh = doc.getElementById('controls');
+    const current = document.getElementById('controls');
+    if (fresh && current) {
+      current.replaceWith(fresh);
+      bindControls();
+      if (focused) document.getElementById(focused)?.focus();
+    }
+  } catch { /* the next event refreshes again */ }
+}
+
+function showPresence(frame) {
+  if (frame.conversation_id !== id) return;
+  const box = document.getElementById('presence');
+  const others = frame.agents.filter((a) => a.id !== me());
+  // One entry per agent, typing if any of their tabs is.
+  const byAgent = new Map();
+  for (const a of others) byAgent.set(a.id, { name: a.name, typing: a.typing || byAgent.get(a.id)?.typing });
+  const list = [...byAgent.values()];
+  if (!list.length) {
+    box.hidden = true;
+    box.textContent = '';
+    return;
+  }
+  const typingNow = list.filter((a) => a.typing).map((a) => a.name);
+  const viewing = list.filter((a) => !a.typing).map((a) => a.name);
+  const parts = [];
+  if (typingNow.length) parts.push(`${typingNow.join(', ')} ${typingNow.length > 1 ? 'are' : 'is'} typing a reply`);
+  if (viewing.length) parts.push(`${viewing.join(', ')} ${viewing.length > 1 ? 'are' : 'is'} viewing this conversation`);
+  box.textContent = `${parts.join('; ')}.`;
+  box.hidden = false;
+  box.classList.toggle('typing', typingNow.length > 0);
+}
+
+async function patch(body) {
+  const error = document.getElementById('controls-error');
+  say(error, '');
+  try {
+    await api('PATCH', url(), body);
+    await refreshControls(true);
+  } catch (err) {
+    say(document.getElementById('controls-error'), err.message);
+  }
+}
+
+function bindControls() {
+  const on = (elId, event, fn) => document.getElementById(elId)?.addEventListener(event, fn);
+  on('status', 'change', (e) => {
+    if (e.target.value !== 'snoozed') patch({ status: e.target.value });
+  });
+  on('resolve', 'click', () => patch({ status: 'resolved' }));
+  on('snooze-form', 'submit', (e) => {
+    e.preventDefault();
+    const v = document.getElementById('snooze-until').value;
+    const when = new Date(v);
+    if (!v || Number.isNaN(when.getTime())) return say(document.getElementById('controls-error'), 'Choose when the conversation should come back.');
+    patch({ status: 'snoozed', snooze_until: when.toISOString() });
+  });
+  on('priority', 'change', (e) => patch({ priority: e.target.value }));
+  on('assignee', 'change', (e) => patch({ assignee_id: e.target.value || null }));
+  on('assign-me', 'click', () => patch({ assignee_id: me() }));
+  on('team', 'change', (e) => patch({ team_id: e.target.value || null }));
+  on('tags-form', 'submit', (e) => {
+    e.preventDefault();
+    const tags = document.getElementById('tags').value.split(',').map((t) => t.trim()).filter(Boolean);
+    patch({ tags });
+  });
+  on('merge-form', 'submit', async (e) => {
+    e.preventDefault();
+    const into = document.getElementById('merge-into').value;
+    if (!window.confirm('Merge this conversation into the chosen one? Its messages move there, and this one closes.')) return;
+    try {
+      await api('POST', url('/merge'), { into });
+      location.assign(`/conversations/${encodeURIComponent(into)}`);
+    } catch (err) {
+      say(document.getElementById('controls-error'), err.message);
+    }
+  });
+}
+
+function mode(value) {
+  const radio = document.querySelector(`#composer input[name="mode"][value="${value}"]`);
+  if (radio) radio.checked = true;
+  const form = document.getElementById('composer');
+  form.classList.toggle('note-mode', value === 'note');
+  const body = document.getElementById('body');
+  body.placeholder = value === 'note'
+    ? 'Write a private note for the team… Ctrl+Enter saves.'
+    : 'Write a reply… Type / for canned replies. Ctrl+Enter sends.';
+  document.getElementById('send').textContent = value === 'note' ? 'Add note' : 'Send';
+  body.focus();
+}
+
+function bindComposer() {
+  const form = document.getElementById('composer');
+  const body = document.getElementById('body');
+  const status = document.getElementById('composer-status');
+  const list = document.getElementById('canned-list');
+  const options = () => [...list.querySelectorAll('li')].filter((li) => !li.hidden);
+  let typingTimer = null;
+  let typingSent = 0;
+
+  const stopTyping = () => {
+    clearTimeout(typingTimer);
+    typingTimer = null;
+    if (typingSent) send({ type: 'typing', conversation_id: id, active: false });
+    typingSent = 0;
+  };
+
+  form.addEventListener('change', (e) => {
+    if (e.target.name === 'mode') mode(e.target.value);
+  });
+
+  const insert = async (replyId) => {
+    say(status, '');
+    try {
+      const filled = await api('GET', url(`/canned-replies/${encodeURIComponent(replyId)}`));
+      const token = body.value.match(/(^|\s)\/[\w-]*$/);
+      body.value = token ? body.value.slice(0, token.index + token[1].length) + filled.body : body.value + filled.body;
+      if (filled.missing.length) say(status, `No value here for: ${filled.missing.join(', ')}. Fill those in before sending.`);
+      list.hidden = true;
+      body.focus();
+    } catch (err) {
+      say(status, err.message);
+    }
+  };
+
+  const filterList = () => {
+    const token = body.value.match(/(^|\s)\/([\w-]*)$/);
+    if (!token || !list.children.length) {
+      list.hidden = true;
+      return;
+    }
+    let any = false;
+    for (const li of list.querySelectorAll('li')) {
+      li.hidden = !li.dataset.shortcut.startsWith(token[2].toLowerCase());
+      li.removeAttribute('aria-selected');
+      any ||= !li.hidden;
+    }
+    const first = options()[0];
+    if (first) first.setAttribute('aria-selected', 'true');
+    list.hidden = !any;
+  };
+
+  body.addEventListener('input', () => {
+    filterList();
+    const now = Date.now();
+    if (now - typingSent > 2000) {
+      send({ type: 'typing', conversation_id: id, active: true });
+      typingSent = now;
+    }
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
+  });
+
+  body.addEventListener('keydown', (e) => {
+    if (!list.hidden) {
+      const opts = options();
+      const at = opts.findIndex((li) => li.getAttribute('aria-selected') === 'true');
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        const next = opts[(at + (e.key === 'ArrowDown' ? 1 : opts.length - 1)) % opts.length];
+        opts.forEach((li) => li.removeAttribute('aria-selected'));
+        next?.setAttribute('aria-selected', 'true');
+        return;
+      }
+      if ((e.key === 'Enter' || e.key === 'Tab') && at >= 0 && !e.ctrlKey) {
+        e.preventDefault();
+        insert(opts[at].dataset.id);
+        return;
+      }
+      if (e.key === 'Escape') {
+        list.hidden = true;
+        e.stopPropagation();
+        return;
+      }
+    }
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
+  list.addEventListener('click', (e) => {
+    const li = e.target.closest('li');
+    if (li) insert(li.dataset.id);
+  });
+  document.getElementById('canned')?.addEventListener('change', (e) => {
+    if (e.target.value) insert(e.target.value);
+    e.target.value = '';
+  });
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    say(status, '');
+    const text = body.value.trim();
+    if (!text) return say(status, 'Write something first.');
+    const isNote = form.querySelector('input[name="mode"]:checked')?.value === 'note';
+    const button = document.getElementById('send');
+    button.disabled = true;
+    try {
+      await api('POST', url('/messages'), { body: text, private: isNote });
+      body.value = '';
+      stopTyping();
+      await refreshThread();
+    } catch (err) {
+      say(status, err.message);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+export function start() {
+  id = document.querySelector('[data-conversation-id]')?.dataset.conversationId ?? '';
+  if (!id) return;
+  bindControls();
+  bindComposer();
+  shortcuts((key) => {
+    switch (key) {
+      case 'r': mode('reply'); return false;
+      case 'n': mode('note'); return false;
+      case 'e': patch({ status: 'resolved' }); return false;
+      case 'a': patch({ assignee_id: me() }); return false;
+      default: return true;
+    }
+  });
+  send = connect({
+    open: () => {
+      send({ type: 'viewing', conversation_id: id });
+      refreshThread();
+      refreshControls();
+    },
+    event: (frame) => {
+      if (frame.conversation_id !== id) return;
+      if (frame.kind === 'message.created') refreshThread();
+      refreshControls();
+    },
+    presence: showPresence,
+  });
+}

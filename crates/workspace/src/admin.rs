@@ -1,0 +1,220 @@
+//! The admin pages: agents, teams, tags, canned replies, API tokens, and read-only settings.
+//! Only admins reach them ([`AdminAgent`]); the API checks the role again on every write.
+
+use crate::layout::{self, Section};
+use crate::Viewer;
+use crate::{AdminAgent, PageResult, SettingsView};
+use axum::extract::State;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::{Extension, Router};
+use concierge_api::AppState;
+use concierge_domain::access::Role;
+use concierge_domain::replies::VARIABLES;
+use concierge_store::PageRequest;
+use maud::{html, Markup};
+use std::sync::Arc;
+
+pub(crate) fn routes(settings: Arc<SettingsView>) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/admin",
+            get(|| async { axum::response::Redirect::to("/admin/agents") }),
+        )
+        .route("/admin/agents", get(agents))
+        .route("/admin/teams", get(teams))
+        .route("/admin/tags", get(tags))
+        .route("/admin/canned-replies", get(canned_replies))
+        .route("/admin/tokens", get(tokens))
+        .route("/admin/settings", get(settings_page))
+        .layer(Extension(settings))
+}
+
+const PAGES: &[(&str, &str)] = &[
+    ("agents", "Agents"),
+    ("teams", "Teams"),
+    ("tags", "Tags"),
+    ("canned-replies", "Canned replies"),
+    ("tokens", "API tokens"),
+    ("settings", "Settings"),
+];
+
+fn page(viewer: &Viewer, key: &str, body: Markup) -> PageResult {
+    let title = PAGES
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or("Admin", |(_, t)| t);
+    let main = html! {
+        div.admin {
+            nav.admin-nav aria-label="Admin" {
+                @for (k, t) in PAGES {
+                    a href={"/admin/" (k)} aria-current=[(*k == key).then_some("page")] { (t) }
+                }
+            }
+            section.admin-body {
+                h1 { (title) }
+                (body)
+            }
+        }
+    };
+    Ok(Html(
+        layout::shell(&format!("admin-{key}"), title, Section::Admin, viewer, main).into_string(),
+    )
+    .into_response())
+}
+
+async fn agents(State(state): State<AppState>, AdminAgent(viewer): AdminAgent) -> PageResult {
+    let agents = state.store.agents().await?;
+    let body = html! {
+        table.list {
+            thead { tr { th { "Name" } th { "Email" } th { "Role" } th { "Status" } th { span.visually-hidden { "Actions" } } } }
+            tbody {
+                @for a in &agents {
+                    tr data-id=(a.id.as_str()) {
+                        td { (a.name) }
+                        td { (a.email) }
+                        td {
+                            label.visually-hidden for={"role-" (a.id.as_str())} { "Role of " (a.name) }
+                            select.agent-role id={"role-" (a.id.as_str())} data-id=(a.id.as_str()) disabled[a.id == viewer.session.agent.id] {
+                                @for r in Role::ALL {
+                                    option value=(r.as_str()) selected[*r == a.role] { (r.as_str()) }
+                                }
+                            }
+                        }
+                        td { @if a.active { "active" } @else { "deactivated" } }
+                        td {
+                            @if a.id != viewer.session.agent.id {
+                                button.agent-active type="button" data-id=(a.id.as_str()) data-active=(if a.active { "false" } else { "true" }) {
+                                    @if a.active { "Deactivate" } @else { "Reactivate" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Add an agent" }
+        form #agent-form .stack {
+            label { "Name" input name="name" required; }
+            label { "Email" input name="email" type="email" required; }
+            label { "Role"
+                select name="role" { option value="agent" { "agent" } option value="admin" { "admin" } }
+            }
+            label { "Password (at least 12 characters; they change it later)" input name="password" type="password" autocomplete="new-password" required minlength="12"; }
+            p.error role="alert" {}
+            button type="submit" { "Add agent" }
+        }
+    };
+    page(&viewer, "agents", body)
+}
+
+async fn teams(State(state): State<AppState>, AdminAgent(viewer): AdminAgent) -> PageResult {
+    let teams = state.store.teams().await?;
+    let body = html! {
+        @if teams.is_empty() { p.empty { "No teams yet. Teams group agents, and conversations can be given to one." } }
+        ul.plain { @for t in &teams { li { (t.name) } } }
+        h2 { "Add a team" }
+        form #team-form .stack {
+            label { "Name" input name="name" required; }
+            p.error role="alert" {}
+            button type="submit" { "Add team" }
+        }
+    };
+    page(&viewer, "teams", body)
+}
+
+async fn tags(State(state): State<AppState>, AdminAgent(viewer): AdminAgent) -> PageResult {
+    let tags = state.store.tags().await?;
+    let body = html! {
+        @if tags.is_empty() { p.empty { "No tags yet. Tags are created when an agent first puts one on a conversation." } }
+        table.list {
+            thead { tr { th { "Tag" } th { "Conversations" } } }
+            tbody {
+                @for (name, n) in &tags {
+                    tr { td { a href={"/inbox?view=all&tag=" (layout::encode_component(name))} { (name) } } td { (n) } }
+                }
+            }
+        }
+    };
+    page(&viewer, "tags", body)
+}
+
+async fn canned_replies(
+    State(state): State<AppState>,
+    AdminAgent(viewer): AdminAgent,
+) -> PageResult {
+    let replies = state.store.canned_replies().await?;
+    let body = html! {
+        @if replies.is_empty() { p.empty { "No canned replies yet. Agents insert them by typing / and the shortcut." } }
+        @for r in &replies {
+            form.canned-form.stack data-id=(r.id.as_str()) aria-label={"Canned reply " (r.shortcut)} {
+                label { "Shortcut" input name="shortcut" value=(r.shortcut) required; }
+                label { "Title" input name="title" value=(r.title) required; }
+                label { "Text" textarea name="body" rows="4" required { (r.body) } }
+                p.error role="alert" {}
+                div { button type="submit" { "Save" } " " button.delete type="button" { "Delete" } }
+            }
+        }
+        h2 { "Add a canned reply" }
+        form.canned-form.stack aria-label="New canned reply" {
+            label { "Shortcut" input name="shortcut" required placeholder="where-is-my-order"; }
+            label { "Title" input name="title" required; }
+            label { "Text" textarea name="body" rows="4" required {} }
+            p.error role="alert" {}
+            button type="submit" { "Add canned reply" }
+        }
+        h2 { "Variables" }
+        dl.variables {
+            @for (v, what) in VARIABLES { dt { code { "{{" (v) "}}" } } dd { (what) } }
+        }
+    };
+    page(&viewer, "canned-replies", body)
+}
+
+async fn tokens(State(state): State<AppState>, AdminAgent(viewer): AdminAgent) -> PageResult {
+    let tokens = state
+        .store
+        .tokens(&PageRequest {
+            limit: Some(concierge_store::MAX_LIMIT),
+            cursor: None,
+        })
+        .await?
+        .items;
+    let body = html! {
+        @if tokens.is_empty() { p.empty { "No API tokens. Scripts and integrations use one to call the API." } }
+        table.list {
+            thead { tr { th { "Name" } th { "Starts with" } th { "Role" } th { "Created" } th { span.visually-hidden { "Actions" } } } }
+            tbody {
+                @for t in &tokens {
+                    tr { td { (t.name) } td { code { (t.prefix) "…" } } td { (t.role.as_str()) } td { (layout::time(t.created_at)) }
+                        td { button.revoke type="button" data-id=(t.id.as_str()) { "Revoke" } } }
+                }
+            }
+        }
+        h2 { "Create a token" }
+        form #token-form .stack {
+            label { "Name" input name="name" required; }
+            label { "Role" select name="role" { option value="agent" { "agent" } option value="admin" { "admin" } } }
+            p.error role="alert" {}
+            button type="submit" { "Create token" }
+        }
+        div #new-token hidden {
+            p { "The token — copy it now, it is not shown again:" }
+            p { code #new-token-value {} }
+        }
+    };
+    page(&viewer, "tokens", body)
+}
+
+async fn settings_page(
+    AdminAgent(viewer): AdminAgent,
+    Extension(settings): Extension<Arc<SettingsView>>,
+) -> PageResult {
+    let body = html! {
+        p { "Channels and integrations are configured in the service's settings file or environment (see the README); this page shows what is in effect." }
+        dl.facts {
+            @for (k, v) in &settings.0 { dt { (k) } dd { (v) } }
+        }
+    };
+    page(&viewer, "settings", body)
+}

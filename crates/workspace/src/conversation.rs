@@ -1,0 +1,368 @@
+//! One conversation: the whole thread, the reply box (reply or private note, canned replies
+//! by shortcut), the controls (status, snooze, priority, assignee, team, tags, merge) and the
+//! customer 360 sidebar (identities, other conversations, orders with items and shipments).
+
+use crate::layout::{self, Section};
+use crate::{Agent, PageError, PageResult};
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse};
+use concierge_api::AppState;
+use concierge_domain::conversation::{ConversationStatus, Priority, SenderType};
+use concierge_domain::ids::ConversationId;
+use concierge_store::commerce::{Order, OrderFilter};
+use concierge_store::conversations::{Conversation, ConversationFilter, Message};
+use concierge_store::customers::Customer;
+use concierge_store::replies::CannedReply;
+use concierge_store::PageRequest;
+use maud::{html, Markup};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+#[derive(Deserialize)]
+pub(crate) struct ConversationQuery {
+    /// `thread` or `controls`: only that part, for live updates.
+    fragment: Option<String>,
+}
+
+/// How many orders and other conversations the sidebar lists.
+const SIDEBAR_ITEMS: u32 = 20;
+
+pub(crate) async fn conversation_page(
+    State(state): State<AppState>,
+    Agent(viewer): Agent,
+    Path(id): Path<String>,
+    Query(q): Query<ConversationQuery>,
+) -> PageResult {
+    let id = ConversationId::parse(&id)
+        .map_err(|_| PageError::from(concierge_api::error::ApiError::NotFound("conversation")))?;
+    let store = &state.store;
+    let c = store.conversation(&id).await?;
+    let agents: HashMap<String, String> = store
+        .agents()
+        .await?
+        .into_iter()
+        .map(|a| (a.id.into_string(), a.name))
+        .collect();
+    match q.fragment.as_deref() {
+        Some("thread") => {
+            let messages = store.messages(&id).await?;
+            return Ok(Html(thread(&messages, &agents).into_string()).into_response());
+        }
+        Some("controls") => {
+            let teams = store.teams().await?;
+            let others = others(&state, &c).await?;
+            return Ok(Html(controls(&c, &agents, &teams, &others).into_string()).into_response());
+        }
+        _ => {}
+    }
+    let messages = store.messages(&id).await?;
+    let customer = store.customer(&c.customer.id).await?;
+    let orders = store
+        .orders(
+            &OrderFilter {
+                customer_id: Some(c.customer.id.clone()),
+                ..Default::default()
+            },
+            &PageRequest {
+                limit: Some(SIDEBAR_ITEMS),
+                cursor: None,
+            },
+        )
+        .await?
+        .items;
+    let others = others(&state, &c).await?;
+    let teams = store.teams().await?;
+    let replies = store.canned_replies().await?;
+    let who = display_name(&c);
+    let title = c.subject.clone().unwrap_or_else(|| who.to_owned());
+    let main = html! {
+        div.conversation-page data-conversation-id=(c.id.as_str()) {
+            section.thread-column aria-labelledby="conversation-title" {
+                header.conversation-head {
+                    p.back { a href="/inbox" { "← Inbox" } }
+                    h1 #conversation-title { (title) }
+                    p.sub { (layout::channel(c.channel)) " " (who) " · started " (layout::time(c.created_at)) }
+                    @if let Some(into) = &c.merged_into_id {
+                        p.notice { "This conversation was merged. Its messages are now in "
+                            a href={"/conversations/" (into.as_str())} { "the other conversation" } "." }
+                    }
+                }
+                div #presence .presence role="status" aria-live="polite" hidden {}
+                (controls(&c, &agents, &teams, &others))
+                h2.visually-hidden { "Messages" }
+                (thread(&messages, &agents))
+                (composer(&replies))
+            }
+            (sidebar(&customer, &orders, &others))
+        }
+    };
+    Ok(
+        Html(layout::shell("conversation", &title, Section::Inbox, &viewer, main).into_string())
+            .into_response(),
+    )
+}
+
+/// The customer's other conversations, newest activity first.
+async fn others(state: &AppState, c: &Conversation) -> Result<Vec<Conversation>, PageError> {
+    let page = state
+        .store
+        .conversations(
+            &ConversationFilter {
+                customer_id: Some(c.customer.id.clone()),
+                ..Default::default()
+            },
+            &PageRequest {
+                limit: Some(SIDEBAR_ITEMS + 1),
+                cursor: None,
+            },
+        )
+        .await?;
+    Ok(page.items.into_iter().filter(|o| o.id != c.id).collect())
+}
+
+fn display_name(c: &Conversation) -> &str {
+    c.customer
+        .name
+        .as_deref()
+        .or(c.customer.email.as_deref())
+        .or(c.customer.phone.as_deref())
+        .unwrap_or("Unknown customer")
+}
+
+fn thread(messages: &[Message], agents: &HashMap<String, String>) -> Markup {
+    html! {
+        ol.thread #thread aria-live="polite" {
+            @for m in messages { (message(m, agents)) }
+        }
+    }
+}
+
+fn message(m: &Message, agents: &HashMap<String, String>) -> Markup {
+    let kind = if m.private && m.sender_type != SenderType::System {
+        "note"
+    } else {
+        m.sender_type.as_str()
+    };
+    let author = match m.sender_type {
+        SenderType::Customer => "Customer".to_owned(),
+        SenderType::Agent => m
+            .agent_id
+            .as_ref()
+            .and_then(|a| agents.get(a.as_str()))
+            .cloned()
+            .unwrap_or_else(|| "Agent".to_owned()),
+        SenderType::Bot => "Assistant".to_owned(),
+        SenderType::System => "System".to_owned(),
+    };
+    html! {
+        li class={"message " (kind)} data-id=(m.id.as_str()) {
+            p.byline {
+                span.author { (author) }
+                @if kind == "note" { " " span.badge.note-badge { "private note" } }
+                " · " (layout::time(m.created_at))
+                @if let Some(d) = m.delivery_status { " · " span class={"delivery " (d.as_str())} { (d.as_str()) } }
+            }
+            @match &m.body_html {
+                Some(h) => div.body.html { (layout::sanitised_html(h)) },
+                None => div.body { (m.body) },
+            }
+            @if !m.attachments.is_empty() {
+                ul.attachments {
+                    @for a in &m.attachments {
+                        li { (a.filename) " (" (a.content_type) ", " (a.size_bytes) " bytes)" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn controls(
+    c: &Conversation,
+    agents: &HashMap<String, String>,
+    teams: &[concierge_store::access::Team],
+    others: &[Conversation],
+) -> Markup {
+    let status = c.lifecycle.status;
+    let mut agents: Vec<(&String, &String)> = agents.iter().collect();
+    agents.sort_by(|a, b| a.1.cmp(b.1));
+    let assignee = c.assignee_id.as_ref().map(|a| a.as_str());
+    let team = c.team_id.as_ref().map(|t| t.as_str());
+    let mergeable: Vec<&Conversation> = others
+        .iter()
+        .filter(|o| o.merged_into_id.is_none() && o.lifecycle.status != ConversationStatus::Closed)
+        .collect();
+    html! {
+        div.controls #controls data-status=(status.as_str()) {
+            form #status-form aria-label="Status" {
+                label { "Status "
+                    select #status name="status" {
+                        @for s in ConversationStatus::ALL {
+                            @if *s != ConversationStatus::Snoozed || status == ConversationStatus::Snoozed {
+                                option value=(s.as_str()) selected[*s == status] { (s.as_str()) }
+                            }
+                        }
+                    }
+                }
+                @if let Some(until) = c.lifecycle.snooze_until {
+                    span.snoozed { "until " (layout::time(until)) }
+                }
+                button #resolve type="button" disabled[status == ConversationStatus::Resolved] { "Resolve (e)" }
+            }
+            form #snooze-form aria-label="Snooze" {
+                label { "Snooze until " input #snooze-until type="datetime-local" name="snooze_until" required; }
+                button type="submit" { "Snooze" }
+            }
+            form #priority-form aria-label="Priority" {
+                label { "Priority "
+                    select #priority name="priority" {
+                        @for p in Priority::ALL {
+                            option value=(p.as_str()) selected[*p == c.priority] { (p.as_str()) }
+                        }
+                    }
+                }
+            }
+            form #assign-form aria-label="Assignment" {
+                label { "Assignee "
+                    select #assignee name="assignee_id" {
+                        option value="" selected[assignee.is_none()] { "Nobody" }
+                        @for (id, name) in &agents {
+                            option value=(id) selected[assignee == Some(id.as_str())] { (name) }
+                        }
+                    }
+                }
+                button #assign-me type="button" { "Assign to me (a)" }
+                label { "Team "
+                    select #team name="team_id" {
+                        option value="" selected[team.is_none()] { "None" }
+                        @for t in teams {
+                            option value=(t.id.as_str()) selected[team == Some(t.id.as_str())] { (t.name) }
+                        }
+                    }
+                }
+            }
+            form #tags-form aria-label="Tags" {
+                label { "Tags " input #tags type="text" name="tags" value=(c.tags.join(", ")) placeholder="comma, separated"; }
+                button type="submit" { "Save tags" }
+            }
+            @if !mergeable.is_empty() {
+                form #merge-form aria-label="Merge" {
+                    label { "Merge into "
+                        select #merge-into name="into" {
+                            @for o in &mergeable {
+                                option value=(o.id.as_str()) { (o.subject.as_deref().or(o.preview.as_deref()).unwrap_or(o.id.as_str())) " (" (o.lifecycle.status.as_str()) ")" }
+                            }
+                        }
+                    }
+                    button type="submit" { "Merge" }
+                }
+            }
+            p #controls-error .error role="alert" {}
+        }
+    }
+}
+
+fn composer(replies: &[CannedReply]) -> Markup {
+    html! {
+        form.composer #composer aria-label="Reply" {
+            fieldset.mode {
+                legend.visually-hidden { "Write a" }
+                label { input type="radio" name="mode" value="reply" checked; " Reply (r)" }
+                label { input type="radio" name="mode" value="note"; " Private note (n)" }
+            }
+            label for="body" .visually-hidden { "Message" }
+            textarea #body name="body" rows="4" required
+                placeholder="Write a reply… Type / for canned replies. Ctrl+Enter sends." {}
+            ul #canned-list .canned role="listbox" aria-label="Canned replies" hidden {
+                @for r in replies {
+                    li role="option" data-id=(r.id.as_str()) data-shortcut=(r.shortcut) {
+                        kbd { "/" (r.shortcut) } " " (r.title)
+                    }
+                }
+            }
+            div.composer-actions {
+                @if !replies.is_empty() {
+                    label { "Canned reply "
+                        select #canned {
+                            option value="" { "—" }
+                            @for r in replies { option value=(r.id.as_str()) { "/" (r.shortcut) " — " (r.title) } }
+                        }
+                    }
+                }
+                span #composer-status .error role="alert" {}
+                button #send type="submit" { "Send" }
+            }
+        }
+    }
+}
+
+fn sidebar(customer: &Customer, orders: &[Order], others: &[Conversation]) -> Markup {
+    html! {
+        aside.sidebar aria-labelledby="customer-title" {
+            h2 #customer-title { (customer.name.as_deref().unwrap_or("Customer")) }
+            section aria-labelledby="identities-title" {
+                h3 #identities-title { "Identities" }
+                ul.identities {
+                    @for i in &customer.identities {
+                        li { span.kind { (i.kind().as_str()) } " " (i.key()) }
+                    }
+                }
+                p.since { "Customer since " (layout::time(customer.created_at)) }
+            }
+            section aria-labelledby="orders-title" {
+                h3 #orders-title { "Orders" }
+                @if orders.is_empty() {
+                    p.empty { "No orders yet." }
+                }
+                @for o in orders {
+                    article.order data-id=(o.id.as_str()) {
+                        h4 { "Order " (o.number) }
+                        p { (layout::time(o.placed_at)) " · " strong { (o.total) " " (o.currency) } }
+                        p {
+                            span class={"badge pay-" (o.financial_status.as_str())} { (layout::words(o.financial_status.as_str())) }
+                            " "
+                            span class={"badge ful-" (o.fulfillment_status.as_str())} { (layout::words(o.fulfillment_status.as_str())) }
+                            @if o.status.as_str() != "open" { " " span.badge { (o.status.as_str()) } }
+                        }
+                        ul.items {
+                            @for li in &o.line_items {
+                                li { (li.quantity) " × " (li.title) span.price { " " (li.price) } }
+                            }
+                        }
+                        @for s in &o.shipments {
+                            div.shipment {
+                                p { strong { (s.carrier) } " "
+                                    @match &s.tracking_url {
+                                        Some(u) if u.starts_with("https://") || u.starts_with("http://") => a href=(u) rel="noopener noreferrer" target="_blank" { (s.tracking_number) },
+                                        _ => span { (s.tracking_number) },
+                                    }
+                                }
+                                p { span class={"badge track-" (s.status.as_str())} { (layout::words(s.status.as_str())) }
+                                    @if let Some(e) = s.events.last() {
+                                        " · " (e.message.as_deref().unwrap_or(layout::words(e.status.as_str()).as_str()))
+                                        @if let Some(l) = &e.location { " (" (l) ")" }
+                                        " · " (layout::time(e.occurred_at))
+                                    }
+                                }
+                                @if let Some(eta) = s.estimated_delivery {
+                                    p { "Expected " (layout::time(eta)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section aria-labelledby="others-title" {
+                h3 #others-title { "Other conversations" }
+                @if others.is_empty() { p.empty { "None." } }
+                ul.others {
+                    @for o in others {
+                        li { a href={"/conversations/" (o.id.as_str())} {
+                            (layout::channel(o.channel)) " " (o.subject.as_deref().or(o.preview.as_deref()).unwrap_or("(no text)"))
+                        } " · " (o.lifecycle.status.as_str()) }
+                    }
+                }
+            }
+        }
+    }
+}
