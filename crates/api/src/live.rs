@@ -43,6 +43,9 @@ use utoipa_axum::routes;
 const READ_BATCH: u32 = 500;
 /// Past this many missed events a socket is told to reload instead of replaying them.
 const MAX_REPLAY: usize = 5_000;
+/// How long the event log keeps events, and how often older ones are deleted.
+const KEEP_EVENTS: chrono::Duration = chrono::Duration::days(2);
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 /// Frames the broadcast holds for slow sockets before they must catch up from the log.
 const BROADCAST_CAPACITY: usize = 4_096;
 
@@ -101,6 +104,17 @@ impl Live {
             .get_or_try_init(|| async move {
                 let mut signal = live.store.event_signal().await?;
                 let mut last = live.store.last_event_seq().await?;
+                let pruner = live.store.clone();
+                tokio::spawn(async move {
+                    let mut hourly = tokio::time::interval(PRUNE_EVERY);
+                    loop {
+                        hourly.tick().await;
+                        let before = chrono::Utc::now() - KEEP_EVENTS;
+                        if let Err(e) = pruner.prune_events(before).await {
+                            tracing::warn!(error = %e, "pruning the event log failed");
+                        }
+                    }
+                });
                 tokio::spawn(async move {
                     loop {
                         signal.borrow_and_update();

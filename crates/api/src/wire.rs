@@ -880,6 +880,11 @@ pub struct UpdateAgent {
     pub role: Option<String>,
     /// `false` deactivates the agent and signs all their sessions out.
     pub active: Option<bool>,
+    /// `true` turns the agent's two-factor sign-in off (they lost their phone and recovery
+    /// codes): their secret and codes are deleted and their sessions signed out, so they
+    /// sign in with the password alone and enrol again.
+    #[serde(default)]
+    pub reset_two_factor: bool,
 }
 
 #[derive(Deserialize, ToSchema)]

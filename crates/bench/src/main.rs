@@ -47,12 +47,17 @@ struct Args {
     /// Queries per measured scenario.
     #[arg(long, default_value_t = 500)]
     queries: usize,
+    /// Live-update sockets connected during `workspace`.
+    #[arg(long, default_value_t = 200)]
+    sockets: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Scenario {
     Ingest,
     Search,
+    /// The agent workspace: inbox and conversation pages, live updates to many sockets.
+    Workspace,
     All,
 }
 
@@ -419,17 +424,7 @@ async fn timed_gets(b: &Bench, paths: Vec<String>) -> anyhow::Result<Figures> {
 }
 
 async fn search_and_list(b: &Bench, args: &Args) -> anyhow::Result<()> {
-    let store = b.running.as_ref().context("running")?.store.clone();
-    if store.is_empty().await? {
-        seed(&store, args.messages).await?;
-        if let Some(url) = b.settings.database_url.as_deref() {
-            // What autovacuum would soon do after a bulk load: give the planner the words'
-            // statistics, without which it cannot tell a rare word from a common one.
-            use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(url).await?;
-            sqlx::query("ANALYZE").execute(&mut conn).await?;
-        }
-    }
+    ensure_seeded(b, args).await?;
     let mut rng = StdRng::seed_from_u64(7);
     // A third each: one common word (in ~70% of conversations), two common words (~45%),
     // and a rare word alone or with a common one (~1% and less).
@@ -566,6 +561,244 @@ async fn finish(mut b: Bench) {
     }
 }
 
+/// Seeds the database if it is empty (as `search` does, ANALYZE included).
+async fn ensure_seeded(b: &Bench, args: &Args) -> anyhow::Result<Store> {
+    let store = b.running.as_ref().context("running")?.store.clone();
+    if store.is_empty().await? {
+        seed(&store, args.messages).await?;
+        if let Some(url) = b.settings.database_url.as_deref() {
+            // What autovacuum would soon do after a bulk load: give the planner the words'
+            // statistics, without which it cannot tell a rare word from a common one.
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(url).await?;
+            sqlx::query("ANALYZE").execute(&mut conn).await?;
+        }
+    }
+    Ok(store)
+}
+
+/// The agent workspace on the seeded database: server-rendered inbox and conversation pages
+/// for a signed-in agent, then live updates fanned out to `--sockets` sockets.
+async fn workspace(b: &Bench, args: &Args) -> anyhow::Result<()> {
+    use concierge_domain::text::PersonName;
+    let store = ensure_seeded(b, args).await?;
+    let email = format!("bench-{}@shop.example", std::process::id());
+    let password = "bench password 123";
+    store
+        .create_agent(
+            concierge_store::access::NewAgent {
+                email: EmailAddress::parse(&email)?,
+                name: PersonName::parse("Bench Agent")?,
+                role: Role::Agent,
+                password_hash: concierge_api::auth::hash_password(password)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            },
+            &Actor::System,
+        )
+        .await?;
+    let signin = b
+        .client
+        .post(format!("{}/api/v1/session", b.base))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await?;
+    if signin.status().as_u16() != 201 {
+        bail!("sign-in: {}", signin.status());
+    }
+    let cookie = signin.headers()["set-cookie"]
+        .to_str()?
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let page = |path: String| {
+        let (client, base, cookie) = (b.client.clone(), b.base.clone(), cookie.clone());
+        async move {
+            let t = Instant::now();
+            let r = client
+                .get(format!("{base}{path}"))
+                .header("cookie", cookie)
+                .send()
+                .await?;
+            if !r.status().is_success() {
+                bail!("{path}: {}", r.status());
+            }
+            r.bytes().await?;
+            anyhow::Ok(t.elapsed())
+        }
+    };
+
+    // The inbox: the default view (all open, newest first), a quarter of the time the next
+    // page, each with the view counts, filters and 50 rows.
+    let first: serde_json::Value = b
+        .client
+        .get(format!(
+            "{}/api/v1/conversations?status=open&limit=50",
+            b.base
+        ))
+        .bearer_auth(&b.token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let cursor = first["next_cursor"].as_str().unwrap_or("").to_owned();
+    let paths: Vec<String> = (0..args.queries)
+        .map(|i| match i % 4 {
+            3 if !cursor.is_empty() => format!("/inbox?view=open&cursor={cursor}"),
+            _ => "/inbox".to_owned(),
+        })
+        .collect();
+    for p in paths.iter().take(20) {
+        page(p.clone()).await?;
+    }
+    let mut lat = Vec::new();
+    for p in paths {
+        lat.push(page(p).await?);
+    }
+    println!(
+        "inbox page (all open, 50 rows, counts) at {} conversations: {}",
+        args.messages / 10,
+        Figures(lat).summary()
+    );
+
+    // A conversation of 100 messages, with a customer who has orders.
+    let body =
+        |i: usize| MessageBody::parse(&format!("Message {i} about the parcel and the refund."));
+    let (c, _) = store
+        .import_conversation(
+            NewConversation {
+                channel: Channel::Email,
+                customer: CustomerRef {
+                    email: Some(EmailAddress::parse("hundred@example.com")?),
+                    ..Default::default()
+                },
+                subject: Some(Subject::parse("A long thread")?),
+                priority: Priority::Normal,
+                tags: vec![Label::parse("wismo")?],
+                message: NewMessage::text(SenderType::Customer, body(0)?),
+            },
+            (1..100)
+                .map(|i| {
+                    let sender = if i % 2 == 0 {
+                        SenderType::Customer
+                    } else {
+                        SenderType::Agent
+                    };
+                    Ok(NewMessage::text(sender, body(i)?))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?,
+            &Actor::System,
+        )
+        .await?;
+    for n in 0..5 {
+        let r = b
+            .client
+            .post(format!("{}/api/v1/orders", b.base))
+            .bearer_auth(&b.token)
+            .json(&json!({"external_id": format!("bench-{n}"), "number": format!("#B{n}"),
+                "customer": {"email": "hundred@example.com"}, "status": "open", "financial_status": "paid",
+                "fulfillment_status": "fulfilled", "currency": "EUR", "total": "59.90",
+                "placed_at": "2026-11-01T10:00:00Z",
+                "line_items": [{"sku": "TEE", "title": "Tee", "quantity": 2, "price": "29.95"}]}))
+            .send()
+            .await?;
+        if r.status().as_u16() >= 300 {
+            bail!("order: {}", r.status());
+        }
+    }
+    let path = format!("/conversations/{}", c.id);
+    for _ in 0..20 {
+        page(path.clone()).await?;
+    }
+    let mut lat = Vec::new();
+    for _ in 0..args.queries {
+        lat.push(page(path.clone()).await?);
+    }
+    println!(
+        "conversation page (100 messages, 5 orders) at {} conversations: {}",
+        args.messages / 10,
+        Figures(lat).summary()
+    );
+
+    // Live updates: every socket must see each write; latency from sending the write to each
+    // socket's receipt of its event.
+    live_updates(b, args, c.id.as_str()).await
+}
+
+async fn live_updates(b: &Bench, args: &Args, conversation: &str) -> anyhow::Result<()> {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let ws = b.base.replacen("http", "ws", 1);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, String, Instant)>();
+    let mut ready = Vec::new();
+    for n in 0..args.sockets {
+        let mut req = format!("{ws}/api/v1/live").into_client_request()?;
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {}", b.token).parse()?);
+        let (mut socket, _) = tokio_tungstenite::connect_async(req).await?;
+        // The hello frame says the socket is subscribed.
+        socket.next().await.context("hello")??;
+        let tx = tx.clone();
+        ready.push(tokio::spawn(async move {
+            while let Some(Ok(m)) = socket.next().await {
+                if let tokio_tungstenite::tungstenite::Message::Text(t) = m {
+                    let at = Instant::now();
+                    let v: serde_json::Value = serde_json::from_str(&t).unwrap_or_default();
+                    if v["kind"] == "message.created" {
+                        let id = v["data"]["message_id"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned();
+                        if tx.send((n, id, at)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    drop(tx);
+    let writes = args.queries.min(200);
+    let mut lat = Vec::with_capacity(writes * args.sockets);
+    for i in 0..writes {
+        let sent = Instant::now();
+        let r: serde_json::Value = b
+            .client
+            .post(format!(
+                "{}/api/v1/conversations/{conversation}/messages",
+                b.base
+            ))
+            .bearer_auth(&b.token)
+            .json(&json!({"body": format!("Live update {i}")}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let id = r["id"].as_str().context("message id")?.to_owned();
+        let mut seen = 0;
+        while seen < args.sockets {
+            let (_, got, at) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .context("a socket missed an event for 10 s")?
+                .context("sockets closed")?;
+            if got == id {
+                seen += 1;
+                lat.push(at - sent);
+            }
+        }
+    }
+    for t in ready {
+        t.abort();
+    }
+    println!(
+        "live update, API write to event on each of {} sockets ({} writes): {}",
+        args.sockets,
+        writes,
+        Figures(lat).summary()
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -592,6 +825,12 @@ async fn main() -> anyhow::Result<()> {
     if matches!(args.scenario, Scenario::Ingest | Scenario::All) {
         let b = start(&args).await?;
         let r = ingest(&b, &args).await;
+        finish(b).await;
+        r?;
+    }
+    if matches!(args.scenario, Scenario::Workspace | Scenario::All) {
+        let b = start(&args).await?;
+        let r = workspace(&b, &args).await;
         finish(b).await;
         r?;
     }

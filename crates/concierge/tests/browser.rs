@@ -26,6 +26,33 @@ const PASSWORD: &str = "correct horse battery";
 struct Driver {
     url: String,
     _child: tokio::process::Child,
+    /// Every browser opened, closed by [`run`] however the test ends (a browser left open
+    /// would outlive chromedriver).
+    browsers: std::sync::Mutex<Vec<Client>>,
+}
+
+/// Runs a browser test: starts chromedriver (or skips), runs `body`, then closes every
+/// browser it opened, even when it failed, and reports the failure.
+async fn run<F, Fut>(body: F)
+where
+    F: FnOnce(std::sync::Arc<Driver>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let driver = std::sync::Arc::new(driver);
+    use futures::FutureExt;
+    let outcome = std::panic::AssertUnwindSafe(body(driver.clone()))
+        .catch_unwind()
+        .await;
+    let browsers: Vec<Client> = driver.browsers.lock().unwrap().drain(..).collect();
+    for b in browsers {
+        let _ = b.close().await;
+    }
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
 }
 
 impl Driver {
@@ -64,6 +91,7 @@ impl Driver {
         Some(Driver {
             url: format!("http://127.0.0.1:{port}"),
             _child: child,
+            browsers: Default::default(),
         })
     }
 
@@ -78,12 +106,13 @@ impl Driver {
                          "--window-size=1280,900", "--lang=en-US"],
             }),
         );
-        ClientBuilder::rustls()
-            .expect("TLS roots")
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
             .connect(&self.url)
             .await
-            .expect("a browser session")
+            .expect("a browser session");
+        self.browsers.lock().unwrap().push(client.clone());
+        client
     }
 }
 
@@ -183,9 +212,7 @@ async fn screenshot(b: &Client, name: &str) {
 
 #[tokio::test]
 async fn an_agent_signs_in_replies_notes_assigns_and_resolves() {
-    let Some(driver) = Driver::start().await else {
-        return;
-    };
+    run(|driver| async move {
     let app = App::start("sqlite", |_| {}).await.unwrap();
     let me = agent(&app, "ada@shop.example", "Ada Admin", "admin").await;
     let id = open_conversation(
@@ -193,6 +220,54 @@ async fn an_agent_signs_in_replies_notes_assigns_and_resolves() {
         "ann@example.com",
         "Where is my parcel?",
         "It was due Tuesday.",
+    )
+    .await;
+    for (name, email, channel, subject, body) in [
+        (
+            "Raj Patel",
+            "raj@example.com",
+            "chat",
+            "Do the boots run small?",
+            "I am usually a 42.",
+        ),
+        (
+            "Mia Wong",
+            "mia@example.com",
+            "sms",
+            "Change my address",
+            "Please ship to my office instead.",
+        ),
+    ] {
+        app.post(
+            "/api/v1/conversations",
+            json!({"channel": channel, "customer": {"email": email, "name": name},
+                   "subject": subject, "message": {"body": body}}),
+        )
+        .await;
+    }
+    let (_, order) = app
+        .post(
+            "/api/v1/orders",
+            json!({"external_id": "5001", "number": "#1042", "customer": {"email": "ann@example.com"},
+                   "status": "open", "financial_status": "paid", "fulfillment_status": "fulfilled",
+                   "currency": "EUR", "total": "89.90", "placed_at": "2026-11-24T09:30:00Z",
+                   "line_items": [{"sku": "BOOT-42", "title": "Trail boots", "quantity": 1, "price": "89.90"}]}),
+        )
+        .await;
+    let (_, shipment) = app
+        .post(
+            &format!("/api/v1/orders/{}/shipments", order["id"].as_str().unwrap()),
+            json!({"carrier": "DHL", "tracking_number": "JD014600006281230", "status": "in_transit",
+                   "estimated_delivery": "2026-11-29T18:00:00Z"}),
+        )
+        .await;
+    app.post(
+        &format!(
+            "/api/v1/shipments/{}/events",
+            shipment["id"].as_str().unwrap()
+        ),
+        json!({"status": "attempt_failed", "occurred_at": "2026-11-28T11:05:00Z",
+               "location": "Leipzig", "message": "Recipient not at home"}),
     )
     .await;
     app.post(
@@ -203,9 +278,14 @@ async fn an_agent_signs_in_replies_notes_assigns_and_resolves() {
     let b = driver.browser().await;
     sign_in(&b, &app, "ada@shop.example", None).await;
 
-    // The inbox lists it; j selects it and o opens it.
+    // The inbox lists it; searching narrows it to one, j selects it and o opens it.
     wait_text(&b, "#conversation-list", "Where is my parcel?").await;
     screenshot(&b, "inbox").await;
+    b.goto(&format!("{}/inbox?q=parcel", app.base))
+        .await
+        .unwrap();
+    ready(&b).await;
+    wait_text(&b, "#conversation-list", "Where is my parcel?").await;
     find(&b, "body").await.send_keys("j").await.unwrap();
     find(&b, ".row.current").await;
     b.active_element()
@@ -218,6 +298,10 @@ async fn an_agent_signs_in_replies_notes_assigns_and_resolves() {
     assert!(b.current_url().await.unwrap().path().ends_with(&id));
     wait_text(&b, "#thread", "It was due Tuesday.").await;
     wait_text(&b, "aside.sidebar", "ann@example.com").await;
+    wait_text(&b, "aside.sidebar", "Order #1042").await;
+    wait_text(&b, "aside.sidebar", "1 × Trail boots").await;
+    wait_text(&b, "aside.sidebar", "JD014600006281230").await;
+    wait_text(&b, "aside.sidebar", "Recipient not at home (Leipzig)").await;
 
     // A reply, starting from a canned reply filled for this customer.
     let body = find(&b, "#body").await;
@@ -268,160 +352,176 @@ async fn an_agent_signs_in_replies_notes_assigns_and_resolves() {
         .expect("the note was stored");
     assert_eq!(note["private"], true);
 
-    b.close().await.unwrap();
+    // ? lists the keys; on a phone-width screen nothing needs sideways scrolling.
+    find(&b, "body").await.send_keys("?").await.unwrap();
+    find(&b, "dialog#help[open]").await;
+    b.set_window_size(390, 844).await.unwrap();
+    for path in [format!("/conversations/{id}"), "/inbox".to_owned()] {
+        b.goto(&format!("{}{path}", app.base)).await.unwrap();
+        ready(&b).await;
+        let overflow = b
+            .execute(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            overflow.as_i64().unwrap() <= 0,
+            "{path} scrolls sideways by {overflow}px"
+        );
+    }
+
     app.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn two_factor_sign_in_asks_for_the_code() {
-    let Some(driver) = Driver::start().await else {
-        return;
-    };
-    let app = App::start("sqlite", |_| {}).await.unwrap();
-    agent(&app, "tia@shop.example", "Tia Two", "agent").await;
-    // Enrol through the API as the agent, computing codes as an authenticator app would.
-    let signin = app
-        .client
-        .post(format!("{}/api/v1/session", app.base))
-        .json(&json!({"email": "tia@shop.example", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = session_cookie(&signin);
-    let csrf = signin.json::<Value>().await.unwrap()["csrf_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let enrollment: Value = app
-        .with_cookie(reqwest::Method::POST, "/api/v1/session/totp", &cookie)
-        .header("x-csrf-token", &csrf)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let totp = totp_rs::Totp::from_url(enrollment["otpauth_url"].as_str().unwrap()).unwrap();
-    let step = chrono::Utc::now().timestamp() as u64 / 30;
-    let confirm = app
-        .with_cookie(
-            reqwest::Method::POST,
-            "/api/v1/session/totp/confirm",
-            &cookie,
-        )
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"code": totp.generate(step * 30).to_string()}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(confirm.status(), 200);
+    run(|driver| async move {
+        let app = App::start("sqlite", |_| {}).await.unwrap();
+        agent(&app, "tia@shop.example", "Tia Two", "agent").await;
+        // Enrol through the API as the agent, computing codes as an authenticator app would.
+        let signin = app
+            .client
+            .post(format!("{}/api/v1/session", app.base))
+            .json(&json!({"email": "tia@shop.example", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        let cookie = session_cookie(&signin);
+        let csrf = signin.json::<Value>().await.unwrap()["csrf_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let enrollment: Value = app
+            .with_cookie(reqwest::Method::POST, "/api/v1/session/totp", &cookie)
+            .header("x-csrf-token", &csrf)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let totp = totp_rs::Totp::from_url(enrollment["otpauth_url"].as_str().unwrap()).unwrap();
+        let step = chrono::Utc::now().timestamp() as u64 / 30;
+        let confirm = app
+            .with_cookie(
+                reqwest::Method::POST,
+                "/api/v1/session/totp/confirm",
+                &cookie,
+            )
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"code": totp.generate(step * 30).to_string()}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(confirm.status(), 200);
 
-    let b = driver.browser().await;
-    // A wrong code is refused with a message; the right one (the next step's, since each is
-    // accepted once) signs in.
-    b.goto(&format!("{}/login", app.base)).await.unwrap();
-    ready(&b).await;
-    find(&b, "#email")
-        .await
-        .send_keys("tia@shop.example")
-        .await
-        .unwrap();
-    find(&b, "#password")
-        .await
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    find(&b, "#signin button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    let code = find(&b, "#code-field:not([hidden]) #code").await;
-    code.send_keys("000000").await.unwrap();
-    find(&b, "#signin button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    wait_text(&b, "#signin-error", "not right").await;
-    code.clear().await.unwrap();
-    code.send_keys(&totp.generate((step + 1) * 30).to_string())
-        .await
-        .unwrap();
-    find(&b, "#signin button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    find(&b, "body[data-page='inbox'][data-ready='true']").await;
-    wait_text(&b, ".me", "Tia Two").await;
+        let b = driver.browser().await;
+        // A wrong code is refused with a message; the right one (the next step's, since each is
+        // accepted once) signs in.
+        b.goto(&format!("{}/login", app.base)).await.unwrap();
+        ready(&b).await;
+        find(&b, "#email")
+            .await
+            .send_keys("tia@shop.example")
+            .await
+            .unwrap();
+        find(&b, "#password")
+            .await
+            .send_keys(PASSWORD)
+            .await
+            .unwrap();
+        find(&b, "#signin button[type=submit]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        let code = find(&b, "#code-field:not([hidden]) #code").await;
+        code.send_keys("000000").await.unwrap();
+        find(&b, "#signin button[type=submit]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        wait_text(&b, "#signin-error", "not right").await;
+        code.clear().await.unwrap();
+        code.send_keys(&totp.generate((step + 1) * 30).to_string())
+            .await
+            .unwrap();
+        find(&b, "#signin button[type=submit]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        find(&b, "body[data-page='inbox'][data-ready='true']").await;
+        wait_text(&b, ".me", "Tia Two").await;
 
-    b.close().await.unwrap();
-    app.stop().await;
+        app.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn changes_arrive_live_in_other_sessions_with_collision_warnings() {
-    let Some(driver) = Driver::start().await else {
-        return;
-    };
-    let app = App::start("sqlite", |_| {}).await.unwrap();
-    agent(&app, "ada@shop.example", "Ada Admin", "admin").await;
-    agent(&app, "sam@shop.example", "Sam Agent", "agent").await;
-    let id = open_conversation(
-        &app,
-        "ben@example.com",
-        "Refund please",
-        "Item arrived broken.",
-    )
-    .await;
-
-    let ada = driver.browser().await;
-    let sam = driver.browser().await;
-    sign_in(&ada, &app, "ada@shop.example", None).await;
-    sign_in(&sam, &app, "sam@shop.example", None).await;
-    let page = format!("{}/conversations/{id}", app.base);
-    ada.goto(&page).await.unwrap();
-    find(&ada, "body[data-live='connected']").await;
-    // Sam watches the inbox.
-    find(&sam, "body[data-live='connected']").await;
-
-    // A customer message through the API appears in Ada's thread and Sam's inbox, no reload.
-    let (status, _) = app
-        .post(
-            &format!("/api/v1/conversations/{id}/messages"),
-            json!({"body": "Any news on my refund?", "sender_type": "customer"}),
+    run(|driver| async move {
+        let app = App::start("sqlite", |_| {}).await.unwrap();
+        agent(&app, "ada@shop.example", "Ada Admin", "admin").await;
+        agent(&app, "sam@shop.example", "Sam Agent", "agent").await;
+        let id = open_conversation(
+            &app,
+            "ben@example.com",
+            "Refund please",
+            "Item arrived broken.",
         )
         .await;
-    assert_eq!(status, 201);
-    wait_text(&ada, "#thread", "Any news on my refund?").await;
-    wait_text(&sam, "#conversation-list", "Any news on my refund?").await;
 
-    // A status change by API shows in Ada's controls.
-    app.patch(
-        &format!("/api/v1/conversations/{id}"),
-        json!({"priority": "urgent"}),
-    )
+        let ada = driver.browser().await;
+        let sam = driver.browser().await;
+        sign_in(&ada, &app, "ada@shop.example", None).await;
+        sign_in(&sam, &app, "sam@shop.example", None).await;
+        let page = format!("{}/conversations/{id}", app.base);
+        ada.goto(&page).await.unwrap();
+        find(&ada, "body[data-live='connected']").await;
+        // Sam watches the inbox.
+        find(&sam, "body[data-live='connected']").await;
+
+        // A customer message through the API appears in Ada's thread and Sam's inbox, no reload.
+        let (status, _) = app
+            .post(
+                &format!("/api/v1/conversations/{id}/messages"),
+                json!({"body": "Any news on my refund?", "sender_type": "customer"}),
+            )
+            .await;
+        assert_eq!(status, 201);
+        wait_text(&ada, "#thread", "Any news on my refund?").await;
+        wait_text(&sam, "#conversation-list", "Any news on my refund?").await;
+
+        // A status change by API shows in Ada's controls.
+        app.patch(
+            &format!("/api/v1/conversations/{id}"),
+            json!({"priority": "urgent"}),
+        )
+        .await;
+        find(&ada, "#priority option[value='urgent'][selected]").await;
+
+        // Sam opens the same conversation: Ada is told, and told again when Sam types.
+        sam.goto(&page).await.unwrap();
+        find(&sam, "body[data-live='connected']").await;
+        wait_text(&ada, "#presence", "Sam Agent is viewing").await;
+        find(&sam, "#body").await.send_keys("Hi Ben").await.unwrap();
+        wait_text(&ada, "#presence", "Sam Agent is typing").await;
+
+        app.stop().await;
+    })
     .await;
-    find(&ada, "#priority option[value='urgent'][selected]").await;
-
-    // Sam opens the same conversation: Ada is told, and told again when Sam types.
-    sam.goto(&page).await.unwrap();
-    find(&sam, "body[data-live='connected']").await;
-    wait_text(&ada, "#presence", "Sam Agent is viewing").await;
-    find(&sam, "#body").await.send_keys("Hi Ben").await.unwrap();
-    wait_text(&ada, "#presence", "Sam Agent is typing").await;
-
-    ada.close().await.unwrap();
-    sam.close().await.unwrap();
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn hostile_names_and_messages_stay_text() {
-    let Some(driver) = Driver::start().await else {
-        return;
-    };
+    run(|driver| async move {
     let app = App::start("sqlite", |_| {}).await.unwrap();
     agent(&app, "ada@shop.example", "Ada Admin", "admin").await;
     let (status, c) = app
@@ -456,6 +556,130 @@ async fn hostile_names_and_messages_stay_text() {
         .await
         .unwrap();
     assert!(injected.is_empty(), "markup from the customer was rendered");
-    b.close().await.unwrap();
     app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn admins_set_up_the_team_and_agents_snooze_and_merge() {
+    run(|driver| async move {
+        let app = App::start("sqlite", |_| {}).await.unwrap();
+        agent(&app, "ada@shop.example", "Ada Admin", "admin").await;
+        let b = driver.browser().await;
+        sign_in(&b, &app, "ada@shop.example", None).await;
+
+        // A canned reply, a team and an agent, each through its admin page.
+        b.goto(&format!("{}/admin/canned-replies", app.base))
+            .await
+            .unwrap();
+        ready(&b).await;
+        let form = find(&b, "form.canned-form:not([data-id])").await;
+        for (name, value) in [
+            ("shortcut", "hello"),
+            ("title", "Hello"),
+            ("body", "Hello {{customer.first_name}}!"),
+        ] {
+            form.find(Locator::Css(&format!("[name='{name}']")))
+                .await
+                .unwrap()
+                .send_keys(value)
+                .await
+                .unwrap();
+        }
+        form.find(Locator::Css("button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        find(
+            &b,
+            "form.canned-form[data-id] input[name='shortcut'][value='hello']",
+        )
+        .await;
+
+        b.goto(&format!("{}/admin/teams", app.base)).await.unwrap();
+        ready(&b).await;
+        find(&b, "#team-form [name='name']")
+            .await
+            .send_keys("Returns")
+            .await
+            .unwrap();
+        find(&b, "#team-form button[type=submit]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        wait_text(&b, "ul.plain", "Returns").await;
+
+        b.goto(&format!("{}/admin/agents", app.base)).await.unwrap();
+        ready(&b).await;
+        for (name, value) in [
+            ("name", "Sam Agent"),
+            ("email", "sam@shop.example"),
+            ("password", PASSWORD),
+        ] {
+            find(&b, &format!("#agent-form [name='{name}']"))
+                .await
+                .send_keys(value)
+                .await
+                .unwrap();
+        }
+        find(&b, "#agent-form button[type=submit]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        wait_text(&b, "table.list", "sam@shop.example").await;
+
+        // Snooze one conversation of a customer, then merge their other one into it.
+        let first =
+            open_conversation(&app, "zoe@example.com", "Exchange", "Can I swap sizes?").await;
+        let second =
+            open_conversation(&app, "zoe@example.com", "Exchange again", "Size M please.").await;
+        b.goto(&format!("{}/conversations/{first}", app.base))
+            .await
+            .unwrap();
+        ready(&b).await;
+        b.execute(
+            "document.getElementById('snooze-until').value = '2031-01-02T09:00'; return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+        find(&b, "#snooze-form button[type=submit]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        find(&b, "#controls[data-status='snoozed']").await;
+        let (_, c) = app.get(&format!("/api/v1/conversations/{first}")).await;
+        assert_eq!(c["status"], "snoozed");
+        assert!(c["snooze_until"].as_str().unwrap().starts_with("2031-01-0"));
+
+        b.goto(&format!("{}/conversations/{second}", app.base))
+            .await
+            .unwrap();
+        ready(&b).await;
+        find(&b, &format!("#merge-into option[value='{first}']")).await;
+        find(&b, "#merge-form button[type=submit]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        b.accept_alert().await.unwrap();
+        find(&b, &format!("[data-conversation-id='{first}']")).await;
+        ready(&b).await;
+        wait_text(&b, "#thread", "Size M please.").await;
+        wait_text(
+            &b,
+            "#thread",
+            "Merged “Exchange again” into this conversation.",
+        )
+        .await;
+
+        app.stop().await;
+    })
+    .await;
 }

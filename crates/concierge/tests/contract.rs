@@ -906,6 +906,33 @@ on_both_engines!(two_factor_sign_in_with_totp_and_recovery_codes, |app| {
         sign_in(Some(recovery)).await.unwrap().status(),
         StatusCode::UNAUTHORIZED
     );
+
+    // Lost phone and codes: an admin resets two-factor; the password alone signs in again,
+    // and the sessions from before are over.
+    let (_, agents) = app.get("/api/v1/agents").await;
+    let kim = agents["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "kim@shop.example")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = app
+        .patch(
+            &format!("/api/v1/agents/{kim}"),
+            json!({"reset_two_factor": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let r = app
+        .with_cookie(reqwest::Method::GET, "/api/v1/session", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(sign_in(None).await.unwrap().status(), StatusCode::CREATED);
 });
 
 on_both_engines!(admins_manage_agents_and_deactivation_ends_sessions, |app| {

@@ -110,6 +110,15 @@ on_both_engines!(live_events_arrive_in_order_and_resume_after_a_drop, |app| {
         third["data"]["status"], "open",
         "a customer message reopens"
     );
+
+    // Old events are pruned; a socket asking for them gets what is left.
+    let store = &app.running.as_ref().unwrap().store;
+    let pruned = store
+        .prune_events(chrono::Utc::now() + chrono::Duration::seconds(1))
+        .await
+        .unwrap();
+    assert!(pruned >= 4, "{pruned}");
+    assert!(store.events_after(0, 10).await.unwrap().is_empty());
 });
 
 on_both_engines!(

@@ -1126,12 +1126,12 @@ impl Store {
     /// How many conversations each inbox view holds for `agent`: one pass over the
     /// (status, assignee) index.
     pub async fn inbox_counts(&self, agent: &AgentId) -> Result<InboxCounts, StoreError> {
+        // Grouped in the index's own order, so no sort: a row per status and assignee.
         let rows: Vec<(String, Option<String>, i64)> = on_engine!(self, |pool, pg| {
             sqlx::query_as(
-                "SELECT status, CASE WHEN assignee_id IS NULL THEN NULL WHEN assignee_id = $1 THEN 'me' ELSE 'other' END, count(*) \
-                 FROM conversations WHERE status IN ('open', 'pending', 'snoozed', 'resolved') GROUP BY 1, 2",
+                "SELECT status, assignee_id, count(*) FROM conversations \
+                 WHERE status IN ('open', 'pending', 'snoozed', 'resolved') GROUP BY status, assignee_id",
             )
-            .bind(agent.as_str())
             .fetch_all(pool)
             .await?
         });
@@ -1142,7 +1142,7 @@ impl Store {
                     counts.open += n;
                     match assignee.as_deref() {
                         None => counts.unassigned += n,
-                        Some("me") => counts.mine += n,
+                        Some(a) if a == agent.as_str() => counts.mine += n,
                         _ => {}
                     }
                 }
@@ -1176,6 +1176,15 @@ impl Store {
             .await?
         });
         Ok(found >= threshold)
+    }
+
+    /// Every tag's name, in order.
+    pub async fn tag_names(&self) -> Result<Vec<String>, StoreError> {
+        Ok(on_engine!(self, |pool, pg| sqlx::query_scalar(
+            "SELECT name FROM tags ORDER BY name"
+        )
+        .fetch_all(pool)
+        .await?))
     }
 
     /// Every tag, with how many conversations carry it, by name.

@@ -148,6 +148,21 @@ impl Store {
             .collect())
     }
 
+    /// Deletes events older than `before`: a view that missed that much reloads anyway.
+    /// Returns how many went.
+    pub async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let n = crate::on_tx!(&mut tx, |conn, pg| sqlx::query(
+            "DELETE FROM events WHERE created_at < $1"
+        )
+        .bind(At(before))
+        .execute(conn)
+        .await?
+        .rows_affected());
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// The number of the newest event, or 0 when there is none.
     pub async fn last_event_seq(&self) -> Result<i64, StoreError> {
         Ok(on_engine!(self, |pool, pg| sqlx::query_scalar(

@@ -234,13 +234,15 @@ impl Store {
 }
 
 impl Store {
-    /// Changes an agent's role or active flag. Deactivating signs every session of theirs out
-    /// at once, in the same transaction.
+    /// Changes an agent's role or active flag, or resets their two-factor sign-in.
+    /// Deactivating or resetting signs every session of theirs out at once, in the same
+    /// transaction.
     pub async fn update_agent(
         &self,
         id: &AgentId,
         role: Option<concierge_domain::access::Role>,
         active: Option<bool>,
+        reset_two_factor: bool,
         actor: &Actor,
     ) -> Result<crate::access::Agent, StoreError> {
         let now = At::now();
@@ -259,7 +261,17 @@ impl Store {
             return Err(StoreError::NotFound("agent"));
         }
         let mut batch = Batch::default();
-        if active == Some(false) {
+        if reset_two_factor {
+            batch
+                .add(
+                    "UPDATE agents SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL WHERE id = $1",
+                )
+                .text(id.as_str());
+            batch
+                .add("DELETE FROM recovery_codes WHERE agent_id = $1")
+                .text(id.as_str());
+        }
+        if active == Some(false) || reset_two_factor {
             batch
                 .add(
                     "UPDATE agent_sessions SET revoked_at = $2 WHERE agent_id = $1 AND revoked_at IS NULL",
@@ -274,7 +286,7 @@ impl Store {
                 "agent.updated",
                 "agent",
                 id.as_str(),
-                json!({ "role": role.map(|r| r.as_str()), "active": active }),
+                json!({ "role": role.map(|r| r.as_str()), "active": active, "reset_two_factor": reset_two_factor }),
             ),
             now,
         );

@@ -44,6 +44,18 @@ export function start() {
     });
   }
 
+  for (const button of document.querySelectorAll('button.agent-reset-2fa')) {
+    button.addEventListener('click', async () => {
+      if (!window.confirm('Turn off this agent\'s two-factor sign-in? They are signed out and sign in with their password alone until they enrol again.')) return;
+      try {
+        await api('PATCH', `/api/v1/agents/${encodeURIComponent(button.dataset.id)}`, { reset_two_factor: true });
+        location.reload();
+      } catch (err) {
+        window.alert(err.message);
+      }
+    });
+  }
+
   for (const form of document.querySelectorAll('form.canned-form')) {
     const id = form.dataset.id;
     onSubmit(form, (v) => (id

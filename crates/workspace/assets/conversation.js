@@ -12,9 +12,23 @@ let send = () => {};
 
 const url = (suffix = '') => `/api/v1/conversations/${encodeURIComponent(id)}${suffix}`;
 
+/**
+ * Fetches a part of the page. Answers can arrive out of order; one that was asked for before
+ * an answer already shown is older than it and dropped.
+ */
+const order = { thread: { asked: 0, shown: 0 }, controls: { asked: 0, shown: 0 } };
+async function latest(part) {
+  const n = ++order[part].asked;
+  const doc = await fragment(`/conversations/${encodeURIComponent(id)}?fragment=${part}`);
+  if (n < order[part].shown) return null;
+  order[part].shown = n;
+  return doc;
+}
+
 async function refreshThread() {
   try {
-    const doc = await fragment(`/conversations/${encodeURIComponent(id)}?fragment=thread`);
+    const doc = await latest('thread');
+    if (!doc) return;
     const fresh = doc.getElementById('thread');
     const old = document.getElementById('thread');
     if (fresh && old) {
@@ -35,7 +49,8 @@ async function refreshControls(own = false) {
     return;
   }
   try {
-    const doc = await fragment(`/conversations/${encodeURIComponent(id)}?fragment=controls`);
+    const doc = await latest('controls');
+    if (!doc) return;
     const fresh = doc.getElementById('controls');
     const current = document.getElementById('controls');
     if (fresh && current) {
@@ -263,11 +278,9 @@ export function start() {
     }
   });
   send = connect({
-    open: () => {
-      send({ type: 'viewing', conversation_id: id });
-      refreshThread();
-      refreshControls();
-    },
+    // The page is as new as its last event id, and a reconnection replays what it missed,
+    // so (re)connecting needs no refresh of its own.
+    open: () => send({ type: 'viewing', conversation_id: id }),
     event: (frame) => {
       if (frame.conversation_id !== id) return;
       if (frame.kind === 'message.created') refreshThread();

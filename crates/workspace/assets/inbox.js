@@ -139,7 +139,8 @@ export function start() {
     }
   });
 
-  connect({ event: () => refresh(), open: () => refresh() });
+  // Reconnections replay what was missed as events, which refresh.
+  connect({ event: () => refresh() });
 }
 
 async function addTag() {

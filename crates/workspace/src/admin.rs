@@ -84,6 +84,8 @@ async fn agents(State(state): State<AppState>, AdminAgent(viewer): AdminAgent) -
                         td { @if a.active { "active" } @else { "deactivated" } }
                         td {
                             @if a.id != viewer.session.agent.id {
+                                button.agent-reset-2fa type="button" data-id=(a.id.as_str()) { "Reset two-factor" }
+                                " "
                                 button.agent-active type="button" data-id=(a.id.as_str()) data-active=(if a.active { "false" } else { "true" }) {
                                     @if a.active { "Deactivate" } @else { "Reactivate" }
                                 }

@@ -142,7 +142,7 @@ pub(crate) async fn inbox_page(
         return Ok(Html(html! { (views) (list) }.into_string()).into_response());
     }
     let teams = store.teams().await?;
-    let tags = store.tags().await?;
+    let tags = store.tag_names().await?;
     let mut assignable: Vec<(&String, &String)> = agents.iter().collect();
     assignable.sort_by(|a, b| a.1.cmp(b.1));
     let label = VIEWS
@@ -167,7 +167,7 @@ pub(crate) async fn inbox_page(
                 label { "Tag "
                     select name="tag" {
                         option value="" { "Any" }
-                        @for (t, _) in &tags {
+                        @for t in &tags {
                             option value=(t) selected[blank(&q.tag) == Some(t.as_str())] { (t) }
                         }
                     }

@@ -149,24 +149,20 @@ pub(crate) fn ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// A channel's icon with its name for screen readers and as a tooltip.
+/// A channel's name as a small badge. Words rather than emoji, which not every system font
+/// draws.
 pub(crate) fn channel(c: Channel) -> Markup {
-    let icon = match c {
-        Channel::Email => "✉",
-        Channel::Chat => "💬",
-        Channel::Sms => "📱",
-        Channel::Whatsapp => "🟢",
-        Channel::Messenger => "ⓜ",
-        Channel::Instagram => "📷",
-        Channel::Phone => "☎",
-        Channel::Api => "⚙",
+    let name = match c {
+        Channel::Email => "Email",
+        Channel::Chat => "Chat",
+        Channel::Sms => "SMS",
+        Channel::Whatsapp => "WhatsApp",
+        Channel::Messenger => "Messenger",
+        Channel::Instagram => "Instagram",
+        Channel::Phone => "Phone",
+        Channel::Api => "API",
     };
-    html! {
-        span.channel title=(c.as_str()) {
-            span aria-hidden="true" { (icon) }
-            span.visually-hidden { (c.as_str()) }
-        }
-    }
+    html! { span class={"channel channel-" (c.as_str())} { (name) } }
 }
 
 pub(crate) fn priority(p: Priority) -> Markup {

@@ -162,7 +162,7 @@ async fn update_agent(
     }
     let agent = state
         .store
-        .update_agent(&id, role, req.active, &caller.actor)
+        .update_agent(&id, role, req.active, req.reset_two_factor, &caller.actor)
         .await?;
     Ok(axum::Json(agent.into()))
 }
