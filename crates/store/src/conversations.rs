@@ -320,6 +320,39 @@ struct AttachmentRow {
     storage_key: String,
 }
 
+/// Where a conversation counts among the inbox views: its status and assignee.
+type Place = (ConversationStatus, Option<AgentId>);
+
+fn place(c: &Conversation) -> Place {
+    (c.lifecycle.status, c.assignee_id.clone())
+}
+
+/// Moves a conversation between the view counts (`inbox_counts`). Call it after
+/// `events::record`: on PostgreSQL the counters are then written under the event-order lock,
+/// so concurrent writers take their row locks in one order and never deadlock.
+fn tally(batch: &mut Batch, from: Option<&Place>, to: &Place) {
+    if from == Some(to) {
+        return;
+    }
+    let key = |p: &Place| {
+        p.1.as_ref()
+            .map_or(String::new(), |a| a.as_str().to_owned())
+    };
+    if let Some(f) = from {
+        batch
+            .add("UPDATE inbox_counts SET n = n - 1 WHERE status = $1 AND assignee_id = $2")
+            .text(f.0.as_str())
+            .text(key(f));
+    }
+    batch
+        .add(
+            "INSERT INTO inbox_counts (status, assignee_id, n) VALUES ($1, $2, 1) \
+             ON CONFLICT (status, assignee_id) DO UPDATE SET n = inbox_counts.n + 1",
+        )
+        .text(to.0.as_str())
+        .text(key(to));
+}
+
 /// What a live view needs to know of a conversation's state after a change, without asking.
 fn state(c: &Conversation) -> serde_json::Value {
     json!({
@@ -636,6 +669,7 @@ impl Store {
         );
         let pg = tx.is_postgres();
         events::record(&mut batch, pg, "conversation.created", &id, state(&c), now);
+        tally(&mut batch, None, &place(&c));
         tx.commit_with(batch).await?;
         self.events_committed();
         Ok((c, messages))
@@ -650,6 +684,7 @@ impl Store {
         let now = At::now();
         let mut tx = self.begin().await?;
         let mut c = load_for_update(&mut tx, id).await?;
+        let before = place(&c);
         let mut batch = Batch::default();
         let message = add_message(&mut batch, &mut c, new, now)?;
         save(&mut batch, &c, now);
@@ -660,6 +695,7 @@ impl Store {
         data["sender_type"] = json!(message.sender_type.as_str());
         data["private"] = json!(message.private);
         events::record(&mut batch, pg, "message.created", id, data, now);
+        tally(&mut batch, Some(&before), &place(&c));
         tx.commit_with(batch).await?;
         self.events_committed();
         c.updated_at = now;
@@ -677,6 +713,7 @@ impl Store {
         let now = At::now();
         let mut tx = self.begin().await?;
         let mut c = load_for_update(&mut tx, id).await?;
+        let before = place(&c);
         let mut batch = Batch::default();
         let mut changes = serde_json::Map::new();
         if patch.status.is_some() || patch.snooze_until.is_some() {
@@ -749,6 +786,7 @@ impl Store {
             );
             let pg = tx.is_postgres();
             events::record(&mut batch, pg, "conversation.updated", id, state(&c), now);
+            tally(&mut batch, Some(&before), &place(&c));
         }
         tx.commit_with(batch).await?;
         self.events_committed();
@@ -795,6 +833,7 @@ impl Store {
                 "a merged conversation cannot be merged again",
             ));
         }
+        let (from_before, into_before) = (place(&from), place(&into));
         let mut batch = Batch::default();
         batch
             .add("UPDATE messages SET conversation_id = $2 WHERE conversation_id = $1")
@@ -853,6 +892,8 @@ impl Store {
         data["sender_type"] = json!(message.sender_type.as_str());
         data["private"] = json!(true);
         events::record(&mut batch, pg, "message.created", target, data, now);
+        tally(&mut batch, Some(&from_before), &place(&from));
+        tally(&mut batch, Some(&into_before), &place(&into));
         tx.commit_with(batch).await?;
         self.events_committed();
         into.updated_at = now;
@@ -872,6 +913,7 @@ impl Store {
             Err(StoreError::NotFound(_)) => return Ok(false),
             other => other?,
         };
+        let before = place(&c);
         let woke = c.lifecycle.wake(now);
         if woke {
             let mut batch = Batch::default();
@@ -889,6 +931,7 @@ impl Store {
             );
             let pg = tx.is_postgres();
             events::record(&mut batch, pg, "conversation.updated", id, state(&c), now);
+            tally(&mut batch, Some(&before), &place(&c));
             batch.run(&mut tx).await?;
         }
         tx.commit().await?;
@@ -1123,32 +1166,28 @@ impl Store {
         }))
     }
 
-    /// How many conversations each inbox view holds for `agent`: one pass over the
-    /// (status, assignee) index.
+    /// How many conversations each inbox view holds for `agent`, from the kept counts.
     pub async fn inbox_counts(&self, agent: &AgentId) -> Result<InboxCounts, StoreError> {
-        // Grouped in the index's own order, so no sort: a row per status and assignee.
-        let rows: Vec<(String, Option<String>, i64)> = on_engine!(self, |pool, pg| {
-            sqlx::query_as(
-                "SELECT status, assignee_id, count(*) FROM conversations \
-                 WHERE status IN ('open', 'pending', 'snoozed', 'resolved') GROUP BY status, assignee_id",
-            )
-            .fetch_all(pool)
-            .await?
+        let rows: Vec<(String, String, i64)> = on_engine!(self, |pool, pg| {
+            sqlx::query_as("SELECT status, assignee_id, n FROM inbox_counts WHERE n <> 0")
+                .fetch_all(pool)
+                .await?
         });
         let mut counts = InboxCounts::default();
         for (status, assignee, n) in rows {
             match status.as_str() {
                 "open" => {
                     counts.open += n;
-                    match assignee.as_deref() {
-                        None => counts.unassigned += n,
-                        Some(a) if a == agent.as_str() => counts.mine += n,
+                    match assignee.as_str() {
+                        "" => counts.unassigned += n,
+                        a if a == agent.as_str() => counts.mine += n,
                         _ => {}
                     }
                 }
                 "pending" => counts.pending += n,
                 "snoozed" => counts.snoozed += n,
-                _ => counts.resolved += n,
+                "resolved" => counts.resolved += n,
+                _ => {}
             }
         }
         Ok(counts)
@@ -1290,6 +1329,148 @@ mod tests {
             "every conversation with both words, once"
         );
         assert_eq!(pages[0], pages[1]);
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The kept view counts agree with counting the conversations, through every command that
+    /// moves one: open, reply, reopen, assign, snooze, wake, resolve, merge.
+    #[tokio::test]
+    async fn kept_counts_match_a_recount() {
+        let dir =
+            std::env::temp_dir().join(format!("concierge-counts-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let url = format!("sqlite://{}/t.db", dir.display());
+        let store = Store::connect(&url, &Default::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        let body = |s: &str| MessageBody::parse(s).unwrap();
+        let open = |email: &str| NewConversation {
+            channel: Channel::Email,
+            customer: CustomerRef {
+                email: Some(EmailAddress::parse(email).unwrap()),
+                ..Default::default()
+            },
+            subject: None,
+            priority: Priority::Normal,
+            tags: vec![],
+            message: NewMessage::text(SenderType::Customer, body("hello")),
+        };
+        let agent = store
+            .create_agent(
+                crate::access::NewAgent {
+                    email: EmailAddress::parse("a@shop.example").unwrap(),
+                    name: concierge_domain::text::PersonName::parse("A").unwrap(),
+                    role: concierge_domain::access::Role::Agent,
+                    password_hash: "x".into(),
+                },
+                &Actor::System,
+            )
+            .await
+            .unwrap();
+        let (a, _) = store
+            .create_conversation(open("x@example.com"), &Actor::System)
+            .await
+            .unwrap();
+        let (b, _) = store
+            .create_conversation(open("x@example.com"), &Actor::System)
+            .await
+            .unwrap();
+        let (c, _) = store
+            .create_conversation(open("y@example.com"), &Actor::System)
+            .await
+            .unwrap();
+        let patch = |p: ConversationPatch| p;
+        store
+            .update_conversation(
+                &a.id,
+                patch(ConversationPatch {
+                    assignee_id: Some(Some(agent.id.clone())),
+                    ..Default::default()
+                }),
+                &Actor::System,
+            )
+            .await
+            .unwrap();
+        store
+            .update_conversation(
+                &b.id,
+                patch(ConversationPatch {
+                    status: Some(ConversationStatus::Resolved),
+                    ..Default::default()
+                }),
+                &Actor::System,
+            )
+            .await
+            .unwrap();
+        // A customer message reopens the resolved one.
+        store
+            .append_message(
+                &b.id,
+                NewMessage::text(SenderType::Customer, body("still broken")),
+            )
+            .await
+            .unwrap();
+        let soon = chrono::Utc::now() + chrono::Duration::milliseconds(1);
+        store
+            .update_conversation(
+                &c.id,
+                patch(ConversationPatch {
+                    snooze_until: Some(soon + chrono::Duration::hours(1)),
+                    status: Some(ConversationStatus::Snoozed),
+                    ..Default::default()
+                }),
+                &Actor::System,
+            )
+            .await
+            .unwrap();
+        assert!(store
+            .wake_conversation(&c.id, soon + chrono::Duration::hours(2))
+            .await
+            .unwrap());
+        store
+            .update_conversation(
+                &c.id,
+                patch(ConversationPatch {
+                    status: Some(ConversationStatus::Pending),
+                    ..Default::default()
+                }),
+                &Actor::System,
+            )
+            .await
+            .unwrap();
+        store
+            .merge_conversations(&b.id, &a.id, &Actor::System)
+            .await
+            .unwrap();
+
+        let kept = store.inbox_counts(&agent.id).await.unwrap();
+        let recount: Vec<(String, Option<String>, i64)> = on_engine!(store, |pool, pg| {
+            sqlx::query_as(
+            "SELECT status, assignee_id, count(*) FROM conversations GROUP BY status, assignee_id"
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        });
+        let n = |status: &str, who: Option<Option<&str>>| -> i64 {
+            recount
+                .iter()
+                .filter(|(s, a, _)| s == status && who.is_none_or(|w| a.as_deref() == w))
+                .map(|r| r.2)
+                .sum()
+        };
+        assert_eq!(
+            kept,
+            InboxCounts {
+                mine: n("open", Some(Some(agent.id.as_str()))),
+                unassigned: n("open", Some(None)),
+                open: n("open", None),
+                pending: n("pending", None),
+                snoozed: n("snoozed", None),
+                resolved: n("resolved", None),
+            }
+        );
+        assert_eq!((kept.mine, kept.open, kept.pending), (1, 1, 1), "{kept:?}");
         store.close().await;
         let _ = std::fs::remove_dir_all(&dir);
     }
