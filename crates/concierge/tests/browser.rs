@@ -514,6 +514,43 @@ async fn changes_arrive_live_in_other_sessions_with_collision_warnings() {
         find(&sam, "#body").await.send_keys("Hi Ben").await.unwrap();
         wait_text(&ada, "#presence", "Sam Agent is typing").await;
 
+        // The service restarts, and a message arrives while it is down (written straight to
+        // the database): Ada's page reconnects by itself and shows it, having resumed after
+        // the last event it saw.
+        let mut app = app;
+        let addr = app.running.as_ref().unwrap().http_addr;
+        app.running.take().unwrap().stop().await;
+        find(&ada, "body[data-live='disconnected']").await;
+        wait_text(&ada, "#live-status", "reconnecting").await;
+        let url = format!("sqlite://{}/concierge.db", app.dir.display());
+        let store = concierge_store::Store::connect(&url, &Default::default())
+            .await
+            .unwrap();
+        let cid = concierge_domain::ids::ConversationId::parse(&id).unwrap();
+        store
+            .append_message(
+                &cid,
+                concierge_store::conversations::NewMessage::text(
+                    concierge_domain::conversation::SenderType::Customer,
+                    concierge_domain::text::MessageBody::parse("Sent while you were away").unwrap(),
+                ),
+            )
+            .await
+            .unwrap();
+        store.close().await;
+        let settings = concierge::Settings {
+            data_dir: app.dir.clone(),
+            http_addr: addr,
+            ..Default::default()
+        };
+        app.running = Some(
+            concierge::start(settings)
+                .await
+                .expect("restarts on its port"),
+        );
+        find(&ada, "body[data-live='connected']").await;
+        wait_text(&ada, "#thread", "Sent while you were away").await;
+
         app.stop().await;
     })
     .await;
