@@ -423,6 +423,22 @@ async fn timed_gets(b: &Bench, paths: Vec<String>) -> anyhow::Result<Figures> {
     Ok(Figures(lat))
 }
 
+/// The cursor of the open inbox's second page ("" when there is one page only).
+async fn second_page_cursor(b: &Bench) -> anyhow::Result<String> {
+    let first: serde_json::Value = b
+        .client
+        .get(format!(
+            "{}/api/v1/conversations?status=open&limit=50",
+            b.base
+        ))
+        .bearer_auth(&b.token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(first["next_cursor"].as_str().unwrap_or("").to_owned())
+}
+
 async fn search_and_list(b: &Bench, args: &Args) -> anyhow::Result<()> {
     ensure_seeded(b, args).await?;
     let mut rng = StdRng::seed_from_u64(7);
@@ -453,18 +469,7 @@ async fn search_and_list(b: &Bench, args: &Args) -> anyhow::Result<()> {
     println!("search at {} messages: {}", args.messages, f.summary());
 
     let mut paths = Vec::new();
-    let first: serde_json::Value = b
-        .client
-        .get(format!(
-            "{}/api/v1/conversations?status=open&limit=50",
-            b.base
-        ))
-        .bearer_auth(&b.token)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let cursor = first["next_cursor"].as_str().unwrap_or("").to_owned();
+    let cursor = second_page_cursor(b).await?;
     for i in 0..args.queries {
         paths.push(if i % 4 == 3 && !cursor.is_empty() {
             format!("/api/v1/conversations?status=open&limit=50&cursor={cursor}")
@@ -630,18 +635,7 @@ async fn workspace(b: &Bench, args: &Args) -> anyhow::Result<()> {
 
     // The inbox: the default view (all open, newest first), a quarter of the time the next
     // page, each with the view counts, filters and 50 rows.
-    let first: serde_json::Value = b
-        .client
-        .get(format!(
-            "{}/api/v1/conversations?status=open&limit=50",
-            b.base
-        ))
-        .bearer_auth(&b.token)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let cursor = first["next_cursor"].as_str().unwrap_or("").to_owned();
+    let cursor = second_page_cursor(b).await?;
     let paths: Vec<String> = (0..args.queries)
         .map(|i| match i % 4 {
             3 if !cursor.is_empty() => format!("/inbox?view=open&cursor={cursor}"),

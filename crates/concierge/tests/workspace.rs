@@ -17,21 +17,42 @@ const PASSWORD: &str = "correct horse battery";
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// Opens `/api/v1/live` with the app's token (and `after`, when given).
-async fn live(app: &App, after: Option<i64>) -> Socket {
+/// The handshake request for `/api/v1/live` (with `after`, when given), carrying `headers`.
+fn live_request(
+    app: &App,
+    after: Option<i64>,
+    headers: &[(&'static str, String)],
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
     let ws = app.base.replacen("http", "ws", 1);
     let query = after.map_or(String::new(), |a| format!("?after={a}"));
     let mut req = format!("{ws}/api/v1/live{query}")
         .into_client_request()
         .unwrap();
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", app.token).parse().unwrap(),
-    );
-    tokio_tungstenite::connect_async(req)
+    for (name, value) in headers {
+        req.headers_mut().insert(*name, value.parse().unwrap());
+    }
+    req
+}
+
+fn bearer(app: &App) -> (&'static str, String) {
+    ("authorization", format!("Bearer {}", app.token))
+}
+
+/// Opens `/api/v1/live` with the app's token (and `after`, when given).
+async fn live(app: &App, after: Option<i64>) -> Socket {
+    tokio_tungstenite::connect_async(live_request(app, after, &[bearer(app)]))
         .await
         .expect("the live socket opens")
         .0
+}
+
+/// The status a page answers with a session cookie.
+async fn page_status(app: &App, path: &str, cookie: &str) -> StatusCode {
+    app.with_cookie(reqwest::Method::GET, path, cookie)
+        .send()
+        .await
+        .unwrap()
+        .status()
 }
 
 /// The next JSON frame, skipping presence frames unless asked for.
@@ -131,8 +152,7 @@ on_both_engines!(
         assert_eq!(body["error"]["code"], "upgrade_required");
 
         // Without credentials, nothing.
-        let ws = app.base.replacen("http", "ws", 1);
-        let err = tokio_tungstenite::connect_async(format!("{ws}/api/v1/live"))
+        let err = tokio_tungstenite::connect_async(live_request(&app, None, &[]))
             .await
             .unwrap_err();
         assert!(err.to_string().contains("401"), "{err}");
@@ -141,21 +161,21 @@ on_both_engines!(
         app.create_agent("sam@shop.example", "Sam Agent", PASSWORD)
             .await;
         let (cookie, _) = app.sign_in("sam@shop.example", PASSWORD).await;
-        let mut req = format!("{ws}/api/v1/live").into_client_request().unwrap();
-        req.headers_mut().insert("cookie", cookie.parse().unwrap());
-        req.headers_mut()
-            .insert("origin", "https://evil.example".parse().unwrap());
+        let req = live_request(
+            &app,
+            None,
+            &[
+                ("cookie", cookie),
+                ("origin", "https://evil.example".into()),
+            ],
+        );
         let err = tokio_tungstenite::connect_async(req).await.unwrap_err();
         assert!(err.to_string().contains("403"), "{err}");
 
         // One socket allowed: the second is refused until the first closes.
         let mut first = live(&app, None).await;
         assert_eq!(next(&mut first, false).await["type"], "hello");
-        let mut req = format!("{ws}/api/v1/live").into_client_request().unwrap();
-        req.headers_mut().insert(
-            "authorization",
-            format!("Bearer {}", app.token).parse().unwrap(),
-        );
+        let req = live_request(&app, None, &[bearer(&app)]);
         let err = tokio_tungstenite::connect_async(req).await.unwrap_err();
         assert!(err.to_string().contains("503"), "{err}");
     }
@@ -172,12 +192,11 @@ on_both_engines!(presence_tells_who_is_viewing_and_typing, |app| {
         )
         .await;
     let id = c["id"].as_str().unwrap().to_owned();
-    let ws = app.base.replacen("http", "ws", 1);
-    let mut req = format!("{ws}/api/v1/live").into_client_request().unwrap();
-    req.headers_mut().insert("cookie", cookie.parse().unwrap());
-    let host = app.base.trim_start_matches("http://").to_owned();
-    req.headers_mut()
-        .insert("origin", format!("http://{host}").parse().unwrap());
+    let req = live_request(
+        &app,
+        None,
+        &[("cookie", cookie), ("origin", app.base.clone())],
+    );
     let (mut sam, _) = tokio_tungstenite::connect_async(req)
         .await
         .expect("same-origin cookie socket");
@@ -248,12 +267,11 @@ on_both_engines!(pages_need_a_session_and_admin_pages_an_admin, |app| {
         assert!(r.text().await.unwrap().contains("for admins"));
     }
     for path in ["/inbox", "/account"] {
-        let r = app
-            .with_cookie(reqwest::Method::GET, path, &agent)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            page_status(&app, path, &agent).await,
+            StatusCode::OK,
+            "{path}"
+        );
     }
     // An agent cannot do an admin's action by calling the API either.
     let r = app
@@ -283,19 +301,16 @@ on_both_engines!(pages_need_a_session_and_admin_pages_an_admin, |app| {
         "/admin/tokens",
         "/admin/settings",
     ] {
-        let r = app
-            .with_cookie(reqwest::Method::GET, path, &admin)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            page_status(&app, path, &admin).await,
+            StatusCode::OK,
+            "{path}"
+        );
     }
-    let r = app
-        .with_cookie(reqwest::Method::GET, "/conversations/cnv_nope", &admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        page_status(&app, "/conversations/cnv_nope", &admin).await,
+        StatusCode::NOT_FOUND
+    );
 });
 
 on_both_engines!(pages_escape_what_customers_write, |app| {

@@ -70,7 +70,8 @@ impl Store {
     ) -> Result<CannedReply, StoreError> {
         let now = At::now();
         let mut tx = self.begin().await?;
-        let (id, created_at) = match id {
+        // One statement either way, with the same values: the row is replaced or added.
+        let (id, created_at, sql) = match id {
             Some(id) => {
                 let created: Option<At> = on_tx!(read &mut tx, |conn, pg| sqlx::query_scalar(
                     "SELECT created_at FROM canned_replies WHERE id = $1"
@@ -79,41 +80,28 @@ impl Store {
                 .fetch_optional(conn)
                 .await?);
                 let created = created.ok_or(StoreError::NotFound("canned reply"))?;
-                on_tx!(&mut tx, |conn, pg| {
-                    sqlx::query(
-                    "UPDATE canned_replies SET shortcut = $2, title = $3, body = $4, updated_at = $5 WHERE id = $1"
+                (
+                    id.clone(),
+                    created.0,
+                    "UPDATE canned_replies SET shortcut = $2, title = $3, body = $4, updated_at = $5 WHERE id = $1",
                 )
-                .bind(id.as_str())
-                .bind(reply.shortcut.as_str())
-                .bind(reply.title.as_str())
-                .bind(reply.body.as_str())
-                .bind(At(now))
-                .execute(conn)
-                .await
-                .map(|r| r.rows_affected())
-                .map_err(shortcut_taken)?
-                });
-                (id.clone(), created.0)
             }
-            None => {
-                let id = CannedReplyId::generate();
-                on_tx!(&mut tx, |conn, pg| {
-                    sqlx::query(
-                    "INSERT INTO canned_replies (id, shortcut, title, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)"
-                )
-                .bind(id.as_str())
-                .bind(reply.shortcut.as_str())
-                .bind(reply.title.as_str())
-                .bind(reply.body.as_str())
-                .bind(At(now))
-                .execute(conn)
-                .await
-                .map(|r| r.rows_affected())
-                .map_err(shortcut_taken)?
-                });
-                (id, now)
-            }
+            None => (
+                CannedReplyId::generate(),
+                now,
+                "INSERT INTO canned_replies (id, shortcut, title, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+            ),
         };
+        on_tx!(&mut tx, |conn, pg| sqlx::query(sql)
+            .bind(id.as_str())
+            .bind(reply.shortcut.as_str())
+            .bind(reply.title.as_str())
+            .bind(reply.body.as_str())
+            .bind(At(now))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(shortcut_taken)?);
         audit::write(
             &mut tx,
             AuditEntry::new(
