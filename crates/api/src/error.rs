@@ -171,3 +171,17 @@ impl From<StoreError> for ApiError {
         }
     }
 }
+
+impl From<concierge_email::IntakeError> for ApiError {
+    fn from(e: concierge_email::IntakeError) -> Self {
+        use concierge_email::IntakeError;
+        match e {
+            IntakeError::Refused(message) => ApiError::Validation {
+                field: "body".into(),
+                message,
+            },
+            IntakeError::TooLarge(limit) => ApiError::TooLarge(limit),
+            IntakeError::Unavailable(_) => ApiError::Unavailable,
+        }
+    }
+}

@@ -19,14 +19,16 @@ mod wire;
 pub use wire::ConversationQuery;
 
 use axum::Router;
+use concierge_email::Mailroom;
+use concierge_store::files::FileStore;
 use concierge_store::Store;
 use std::sync::Arc;
 
 pub use openapi::openapi_json;
 pub use routes::render_markdown;
 
-/// Settings the HTTP layer needs.
-#[derive(Debug, Clone)]
+/// Settings the HTTP layer needs, and the services beside the store it hands requests to.
+#[derive(Clone)]
 pub struct ApiConfig {
     /// Largest request body accepted, in bytes; larger ones get 413.
     pub max_body_bytes: usize,
@@ -41,6 +43,13 @@ pub struct ApiConfig {
     pub max_live_sockets: usize,
     /// Becomes `true` when the service stops: live sockets close so the server can drain.
     pub shutdown: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Where attachments and original mails are kept; without it they cannot be fetched.
+    pub files: Option<Arc<dyn FileStore>>,
+    /// The intake for `POST /webhooks/email`; without it the endpoint answers 404.
+    pub mailroom: Option<Arc<Mailroom>>,
+    /// Pokes the job worker after a request queued work that is due now (an outbound
+    /// message), so it goes out without waiting for the worker's next look at the queue.
+    pub worker: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Default for ApiConfig {
@@ -52,6 +61,9 @@ impl Default for ApiConfig {
             secure_cookies: false,
             max_live_sockets: 2_000,
             shutdown: None,
+            files: None,
+            mailroom: None,
+            worker: None,
         }
     }
 }

@@ -146,6 +146,13 @@ pub struct MergeConversation {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct MergeCustomer {
+    /// The customer who receives this one's identities, conversations and orders.
+    pub into: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BulkUpdate {
     /// Up to 200 conversation ids.
     pub ids: Vec<String>,
@@ -217,6 +224,18 @@ impl From<Attachment> for AttachmentOut {
     }
 }
 
+/// What became of a mail given to `POST /webhooks/email`.
+#[derive(Serialize, ToSchema)]
+pub struct MailReceipt {
+    pub conversation_id: String,
+    /// The message the mail became (for a bounce of our own mail, the note about it).
+    pub message_id: String,
+    /// `opened` (a new conversation), `threaded` (into an existing one), `bounced` (a
+    /// report that mail we sent failed; that message is marked failed) or `duplicate`
+    /// (stored before; nothing changed).
+    pub outcome: &'static str,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct MessageOut {
     pub id: String,
@@ -232,6 +251,12 @@ pub struct MessageOut {
     pub attachments: Vec<AttachmentOut>,
     /// `pending`, `sent`, `delivered` or `failed`, for outbound messages.
     pub delivery_status: Option<&'static str>,
+    /// Why the last delivery attempt failed, in the transport's words.
+    pub delivery_error: Option<String>,
+    /// What was cut from `body` as not new: an email's quoted history and signature.
+    pub quoted: Option<String>,
+    /// The address the message came from (an email's From), when the channel has one.
+    pub sender_address: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -247,6 +272,9 @@ impl From<Message> for MessageOut {
             private: m.private,
             attachments: m.attachments.into_iter().map(Into::into).collect(),
             delivery_status: m.delivery_status.map(|d| d.as_str()),
+            delivery_error: m.delivery_error,
+            quoted: m.quoted,
+            sender_address: m.sender_address,
             created_at: m.created_at,
         }
     }

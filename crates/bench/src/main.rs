@@ -182,6 +182,7 @@ async fn start(args: &Args) -> anyhow::Result<Bench> {
     let mut settings = Settings {
         data_dir: dir.clone(),
         http_addr: "127.0.0.1:0".parse()?,
+        smtp_addr: Some("127.0.0.1:0".parse()?),
         // The load comes from one address on purpose: measure the service, not the limit.
         rate_limit_per_second: 0,
         ..Settings::default()

@@ -99,6 +99,33 @@ settings! {
     #[serde(deserialize_with = "email_address")]
     support_address: EmailAddress = default_support_address(), shown as "support@localhost";
 
+    /// The display name on mail sent from the support address.
+    support_name: String = "Customer Support".to_owned(), shown as "Customer Support";
+
+    /// The largest inbound mail accepted, in bytes, over SMTP (advertised as SIZE; larger
+    /// ones get 552) and through `POST /webhooks/email` (413).
+    smtp_max_message_bytes: usize = 25 * 1024 * 1024, shown as "26214400 (25 MiB)";
+
+    /// Inbound SMTP sessions served at once; more are told 421 (try again later).
+    smtp_max_sessions: usize = 100, shown as "100";
+
+    /// How long the SMTP listener waits for a client's next line, in seconds, before it
+    /// closes the session (421); a mail not finished by then is not stored.
+    smtp_timeout_seconds: u64 = 300, shown as "300";
+
+    /// A PEM certificate chain for STARTTLS on the SMTP listener (with
+    /// `CONCIERGE_SMTP_TLS_KEY`). Unset, STARTTLS is not offered.
+    smtp_tls_cert: Option<PathBuf> = None, shown as "unset (no STARTTLS)";
+
+    /// The PEM private key for `CONCIERGE_SMTP_TLS_CERT`.
+    smtp_tls_key: Option<PathBuf> = None, shown as "unset";
+
+    /// The automatic acknowledgement sent to a new email conversation, with variables such
+    /// as `{{customer.first_name}}` and `{{shop.name}}`; `off` sends none. Never sent to
+    /// automatic mail, mailer daemons or the support address, and at most once an hour to
+    /// one sender.
+    email_acknowledgement: String = concierge_email::DEFAULT_ACKNOWLEDGEMENT.to_owned(), shown as "a short thank-you (see README); off sends none";
+
     /// The base of links sent to customers. Unset means `http://` and the HTTP address.
     public_url: Option<String> = None, shown as "http://$CONCIERGE_HTTP_ADDR";
 
@@ -330,6 +357,37 @@ impl Settings {
                 ));
             }
         }
+        match (&self.smtp_tls_cert, &self.smtp_tls_key) {
+            (Some(_), None) => {
+                return Err(invalid(
+                    "smtp_tls_cert",
+                    "needs CONCIERGE_SMTP_TLS_KEY, the certificate's private key".into(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "smtp_tls_key",
+                    "needs CONCIERGE_SMTP_TLS_CERT, the certificate it belongs to".into(),
+                ))
+            }
+            _ => {}
+        }
+        if let Some(template) = self.acknowledgement() {
+            concierge_email::check_acknowledgement(template)
+                .map_err(|e| invalid("email_acknowledgement", e.to_string()))?;
+        }
+        if self.support_name.trim().is_empty() {
+            return Err(invalid("support_name", "must not be blank".into()));
+        }
+        for (key, value) in [
+            ("smtp_max_message_bytes", self.smtp_max_message_bytes as u64),
+            ("smtp_max_sessions", self.smtp_max_sessions as u64),
+            ("smtp_timeout_seconds", self.smtp_timeout_seconds),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1".into()));
+            }
+        }
         if self.max_body_bytes == 0 {
             return Err(invalid("max_body_bytes", "must be at least 1".into()));
         }
@@ -346,6 +404,12 @@ impl Settings {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.data_dir.join("concierge.db").display()),
         }
+    }
+
+    /// The acknowledgement template, or `None` when it is `off`.
+    pub fn acknowledgement(&self) -> Option<&str> {
+        let text = self.email_acknowledgement.trim();
+        (!text.eq_ignore_ascii_case("off") && !text.is_empty()).then_some(text)
     }
 
     /// The base of links sent to customers, without a trailing slash.
@@ -485,6 +549,9 @@ mod tests {
             ("CONCIERGE_SMTP_RELAY", "http://relay"),
             ("CONCIERGE_SMTP_ADDR", "on"),
             ("CONCIERGE_DB_MAX_CONNECTIONS", "0"),
+            ("CONCIERGE_SMTP_TLS_CERT", "/tmp/cert.pem"),
+            ("CONCIERGE_EMAIL_ACKNOWLEDGEMENT", "Hi {{order.number}}"),
+            ("CONCIERGE_SMTP_MAX_SESSIONS", "0"),
         ];
         for (var, value) in cases {
             let err = Settings::from_sources(None, env(&[(var, value)]))
@@ -505,7 +572,7 @@ mod tests {
 
     #[test]
     fn every_setting_is_documented() {
-        assert_eq!(SETTINGS.len(), 15);
+        assert_eq!(SETTINGS.len(), 22);
         let readme = include_str!("../../../README.md");
         for s in SETTINGS {
             assert!(!s.doc.trim().is_empty(), "{} has no doc", s.key);

@@ -14,9 +14,14 @@ pub use config::{LogFormat, Secret, Settings};
 
 use anyhow::Context;
 use concierge_api::ApiConfig;
+use concierge_email::outbound::{Deliver, Relay};
+use concierge_email::smtp::{SmtpConfig, SmtpListener};
+use concierge_email::{MailSettings, Mailroom};
 use concierge_jobs::{WakeSnoozed, Worker};
+use concierge_store::files::{FileStore, LocalFiles};
 use concierge_store::{PoolOptions, Store};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -33,11 +38,15 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 pub struct Running {
     /// The address the HTTP server actually listens on (the real port when `:0` was asked).
     pub http_addr: SocketAddr,
+    /// The address the SMTP listener actually listens on, unless it is `off`.
+    pub smtp_addr: Option<SocketAddr>,
     /// The service's store, for tests and tools that look at or seed the data directly.
     pub store: Store,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
+    smtp: Option<JoinHandle<()>>,
     worker: JoinHandle<()>,
+    worker_notify: Arc<tokio::sync::Notify>,
 }
 
 impl Running {
@@ -47,8 +56,14 @@ impl Running {
         format!("http://{}", self.http_addr)
     }
 
-    /// Stops gracefully: the server stops accepting connections and finishes the requests in
-    /// flight, the worker finishes the job in flight and claims no more, then the store
+    /// Has the job worker look at the queue now instead of at its next poll: for tools and
+    /// tests that made queued work due.
+    pub fn poke_worker(&self) {
+        self.worker_notify.notify_one();
+    }
+
+    /// Stops gracefully: the servers stop accepting connections and finish the requests (and
+    /// mails) in flight, the worker finishes the job in flight and claims no more, then the store
     /// closes (on SQLite, folding its write-ahead log back into the database file). Whatever
     /// is still running after a grace period is cut off; a request cut off that way leaves
     /// nothing half-written, since every write is one transaction.
@@ -57,6 +72,7 @@ impl Running {
             store,
             shutdown,
             server,
+            smtp,
             worker,
             ..
         } = self;
@@ -68,6 +84,9 @@ impl Running {
             Err(e) => tracing::error!(error = %e, "the HTTP server failed"),
         })
         .await;
+        if let Some(smtp) = smtp {
+            finish("SMTP listener", smtp, |()| {}).await;
+        }
         finish("job worker", worker, |()| {}).await;
         store.close().await;
     }
@@ -171,6 +190,46 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
 
     let (shutdown, shutdown_rx) = watch::channel(false);
 
+    let files: Arc<dyn FileStore> = Arc::new(LocalFiles::new(settings.data_dir.join("files")));
+    let mail = MailSettings {
+        support_address: settings.support_address.clone(),
+        support_name: settings.support_name.trim().to_owned(),
+        acknowledgement: settings.acknowledgement().map(str::to_owned),
+        max_message_bytes: settings.smtp_max_message_bytes,
+    };
+    let mut worker = Worker::new(store.clone()).with(WakeSnoozed::new(store.clone()));
+    // Without a relay, outbound mail stays queued (durable) until one is configured.
+    if let Some(url) = &settings.smtp_relay {
+        let relay = match Relay::from_url(url.expose()) {
+            Ok(relay) => relay,
+            Err(e) => {
+                store.close().await;
+                anyhow::bail!("CONCIERGE_SMTP_RELAY: {e}");
+            }
+        };
+        worker = worker.with(Deliver::new(store.clone(), Arc::clone(&files), relay, mail.clone()));
+    }
+    let notify = worker.notifier();
+    let mailroom = Arc::new(
+        Mailroom::new(store.clone(), Arc::clone(&files), mail).with_worker(Arc::clone(&notify)),
+    );
+
+    let (smtp_addr, smtp) = match settings.smtp_addr {
+        None => (None, None),
+        Some(addr) => match smtp_listener(&settings, addr, Arc::clone(&mailroom)).await {
+            Ok(listener) => {
+                let local = listener
+                    .local_addr()
+                    .context("cannot read the SMTP listener's address")?;
+                (Some(local), Some(tokio::spawn(listener.run(shutdown_rx.clone()))))
+            }
+            Err(e) => {
+                store.close().await;
+                return Err(e);
+            }
+        },
+    };
+
     let app = concierge_api::router_with(
         store.clone(),
         ApiConfig {
@@ -180,6 +239,9 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
             secure_cookies: settings.public_url().starts_with("https://"),
             max_live_sockets: settings.live_max_sockets,
             shutdown: Some(shutdown_rx.clone()),
+            files: Some(files),
+            mailroom: Some(mailroom),
+            worker: Some(Arc::clone(&notify)),
         },
         concierge_workspace::pages(settings_view(&settings, store.engine_name())),
     );
@@ -196,14 +258,42 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         .await
     });
 
-    let worker = Worker::new(store.clone()).with(WakeSnoozed::new(store.clone()));
     let worker = tokio::spawn(worker.run(shutdown_rx));
 
     Ok(Running {
         http_addr,
+        smtp_addr,
         store,
         shutdown,
         server,
+        smtp,
         worker,
+        worker_notify: notify,
     })
+}
+
+/// Binds the SMTP listener the settings describe (with STARTTLS when a certificate is set).
+async fn smtp_listener(
+    settings: &Settings,
+    addr: SocketAddr,
+    mailroom: Arc<Mailroom>,
+) -> anyhow::Result<SmtpListener> {
+    let tls = match (&settings.smtp_tls_cert, &settings.smtp_tls_key) {
+        (Some(cert), Some(key)) => Some(
+            concierge_email::smtp::tls_config(cert, key)
+                .map_err(|e| anyhow::anyhow!("CONCIERGE_SMTP_TLS_CERT: {e}"))?,
+        ),
+        _ => None,
+    };
+    let config = SmtpConfig {
+        hostname: settings.support_address.domain().to_owned(),
+        max_message_bytes: settings.smtp_max_message_bytes,
+        max_sessions: settings.smtp_max_sessions,
+        max_recipients: 100,
+        timeout: Duration::from_secs(settings.smtp_timeout_seconds),
+        tls,
+    };
+    SmtpListener::bind(addr, config, mailroom)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (CONCIERGE_SMTP_ADDR)"))
 }

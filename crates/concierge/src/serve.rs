@@ -13,9 +13,6 @@ pub async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     // service gracefully instead of killing the process.
     let mut signals = Signals::install()?;
 
-    if let Some(addr) = settings.smtp_addr {
-        tracing::info!(%addr, "inbound SMTP is not available in this version; not listening for mail");
-    }
     let running = concierge::start(settings).await?;
 
     if demo {
@@ -35,7 +32,13 @@ pub async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     }
 
     // The one line scripts and tests read to find the real addresses (`:0` picks a port).
-    tracing::info!("listening http={} smtp=off", running.http_addr);
+    tracing::info!(
+        "listening http={} smtp={}",
+        running.http_addr,
+        running
+            .smtp_addr
+            .map_or_else(|| "off".to_owned(), |a| a.to_string())
+    );
 
     let name = signals.next().await;
     tracing::info!(

@@ -541,6 +541,7 @@ async fn changes_arrive_live_in_other_sessions_with_collision_warnings() {
         let settings = concierge::Settings {
             data_dir: app.dir.clone(),
             http_addr: addr,
+            smtp_addr: Some("127.0.0.1:0".parse().unwrap()),
             ..Default::default()
         };
         app.running = Some(

@@ -13,6 +13,7 @@ pub mod conversation;
 pub mod ids;
 pub mod jobs;
 pub mod knowledge;
+pub mod mail;
 pub mod replies;
 pub mod text;
 

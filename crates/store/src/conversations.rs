@@ -14,11 +14,25 @@ use concierge_domain::conversation::{
     Channel, ConversationStatus, DeliveryStatus, Lifecycle, LifecycleError, Priority, SenderType,
 };
 use concierge_domain::ids::{AgentId, AttachmentId, ConversationId, CustomerId, MessageId, TeamId};
+use concierge_domain::mail::ReplyToken;
 use concierge_domain::text::{Label, MessageBody, Subject};
 use serde_json::json;
 
-/// The job kind that hands an outbound message to its channel's transport.
-pub const DELIVER_JOB: &str = "message.deliver";
+/// The job kind that hands an outbound message on `channel` to that channel's transport
+/// (`email.deliver`, `chat.deliver`, …). Each channel registers a handler for its own kind,
+/// so the messages of a channel without a transport yet stay queued, durable, until it has.
+pub fn deliver_job(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "email.deliver",
+        Channel::Chat => "chat.deliver",
+        Channel::Sms => "sms.deliver",
+        Channel::Whatsapp => "whatsapp.deliver",
+        Channel::Messenger => "messenger.deliver",
+        Channel::Instagram => "instagram.deliver",
+        Channel::Phone => "phone.deliver",
+        Channel::Api => "api.deliver",
+    }
+}
 /// The job kind that wakes a snoozed conversation.
 pub const WAKE_JOB: &str = "conversation.wake";
 
@@ -58,6 +72,12 @@ pub struct Message {
     pub body_html: Option<String>,
     pub private: bool,
     pub delivery_status: Option<DeliveryStatus>,
+    /// Why the last delivery attempt failed, when it did.
+    pub delivery_error: Option<String>,
+    /// What the channel cut from `body` as not new (an email's quoted history and signature).
+    pub quoted: Option<String>,
+    /// The address the message came from, when the channel has one (an email's From).
+    pub sender_address: Option<String>,
     pub attachments: Vec<Attachment>,
     pub created_at: DateTime<Utc>,
 }
@@ -73,8 +93,11 @@ pub struct Attachment {
     pub storage_key: String,
 }
 
+/// A file to attach. Its id is chosen by the caller, so content that refers to it (an email's
+/// inline image) can link to it before it is stored.
 #[derive(Debug, Clone)]
 pub struct NewAttachment {
+    pub id: AttachmentId,
     pub filename: String,
     pub content_type: String,
     pub size_bytes: i64,
@@ -93,6 +116,10 @@ pub struct NewMessage {
     pub attachments: Vec<NewAttachment>,
     /// When it was written; `None` means now. Imports and the demo set it.
     pub at: Option<DateTime<Utc>>,
+    /// What the channel cut from the body as not new (quoted history, signature).
+    pub quoted: Option<String>,
+    /// The address it came from, when the channel has one.
+    pub sender_address: Option<String>,
 }
 
 impl NewMessage {
@@ -105,6 +132,8 @@ impl NewMessage {
             private: false,
             attachments: vec![],
             at: None,
+            quoted: None,
+            sender_address: None,
         }
     }
 }
@@ -274,7 +303,7 @@ impl ConversationRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct MessageRow {
+pub(crate) struct MessageRow {
     id: String,
     conversation_id: String,
     sender_type: String,
@@ -283,14 +312,17 @@ struct MessageRow {
     body_html: Option<String>,
     private: bool,
     delivery_status: Option<String>,
+    delivery_error: Option<String>,
+    quoted: Option<String>,
+    sender_address: Option<String>,
     created_at: At,
 }
 
-const MESSAGE_COLUMNS: &str =
-    "id, conversation_id, sender_type, agent_id, body, body_html, private, delivery_status, created_at";
+pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, sender_type, agent_id, body, body_html, private, \
+     delivery_status, delivery_error, quoted, sender_address, created_at";
 
 impl MessageRow {
-    fn into_message(self, attachments: Vec<Attachment>) -> Result<Message, StoreError> {
+    pub(crate) fn into_message(self, attachments: Vec<Attachment>) -> Result<Message, StoreError> {
         Ok(Message {
             id: MessageId::from_trusted(self.id),
             conversation_id: ConversationId::from_trusted(self.conversation_id),
@@ -304,6 +336,9 @@ impl MessageRow {
                 .map(|s| DeliveryStatus::parse(&s))
                 .transpose()
                 .map_err(StoreError::corrupt)?,
+            delivery_error: self.delivery_error,
+            quoted: self.quoted,
+            sender_address: self.sender_address,
             attachments,
             created_at: self.created_at.0,
         })
@@ -374,7 +409,7 @@ fn lifecycle_refused(e: LifecycleError) -> StoreError {
 
 /// Loads a conversation inside a transaction, locking its row on PostgreSQL so concurrent
 /// writers to one conversation take turns (SQLite's single writer already does).
-async fn load_for_update(tx: &mut Tx, id: &ConversationId) -> Result<Conversation, StoreError> {
+pub(crate) async fn load_for_update(tx: &mut Tx, id: &ConversationId) -> Result<Conversation, StoreError> {
     let pg = tx.is_postgres();
     let sql = format!(
         "SELECT {} FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1{}",
@@ -441,8 +476,8 @@ fn add_message(
     let id = MessageId::generate();
     batch
         .add(
-            "INSERT INTO messages (id, conversation_id, sender_type, agent_id, body, body_html, private, delivery_status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO messages (id, conversation_id, sender_type, agent_id, body, body_html, private, delivery_status, \
+             quoted, sender_address, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .text(id.as_str())
         .text(c.id.as_str())
@@ -452,12 +487,14 @@ fn add_message(
         .opt_text(m.body_html.as_deref())
         .bool(m.private)
         .opt_text(delivery.map(|d| d.as_str()))
+        .opt_text(m.quoted.as_deref())
+        .opt_text(m.sender_address.as_deref())
         .time(at);
     let attachments = m
         .attachments
         .into_iter()
         .map(|a| {
-            let aid = AttachmentId::generate();
+            let aid = a.id;
             batch
                 .add(
                     "INSERT INTO attachments (id, message_id, filename, content_type, size_bytes, storage_key, created_at) \
@@ -483,7 +520,7 @@ fn add_message(
         jobs::enqueue(
             batch,
             NewJob::now(
-                DELIVER_JOB,
+                deliver_job(c.channel),
                 json!({ "message_id": id.as_str(), "conversation_id": c.id.as_str() }),
             )
             .dedupe(format!("deliver:{id}")),
@@ -502,6 +539,9 @@ fn add_message(
         body_html: m.body_html,
         private: m.private,
         delivery_status: delivery,
+        delivery_error: None,
+        quoted: m.quoted,
+        sender_address: m.sender_address,
         attachments,
         created_at: at,
     })
@@ -565,6 +605,107 @@ fn set_tags(
     names
 }
 
+/// Opens a conversation inside `tx`: finds or creates the customer (the one write that may
+/// happen at once) and adds the conversation, its messages, tags, search document, audit
+/// entry, event and view count to `batch`. The caller commits, then calls
+/// `events_committed`.
+pub(crate) async fn open(
+    tx: &mut Tx,
+    batch: &mut Batch,
+    new: NewConversation,
+    rest: Vec<NewMessage>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(Conversation, Vec<Message>), StoreError> {
+    let opened_at = new.message.at.unwrap_or(now);
+    let customer = customers::resolve(tx, &new.customer, now, batch).await?;
+    let id = ConversationId::generate();
+    let mut c = Conversation {
+        id: id.clone(),
+        customer,
+        channel: new.channel,
+        priority: new.priority,
+        assignee_id: None,
+        team_id: None,
+        subject: new.subject.map(Subject::into_string),
+        intent: None,
+        intent_confidence: None,
+        lifecycle: Lifecycle::start(new.message.sender, opened_at),
+        message_count: 0,
+        tags: vec![],
+        merged_into_id: None,
+        preview: None,
+        created_at: opened_at,
+        updated_at: opened_at.max(now),
+    };
+    // The message is recorded first so the conversation row goes in once, in its final
+    // state; its statements follow the conversation's in the batch.
+    let mut message_rows = Batch::default();
+    let mut messages = vec![add_message(&mut message_rows, &mut c, new.message, now)?];
+    for m in rest {
+        messages.push(add_message(&mut message_rows, &mut c, m, now)?);
+    }
+    let b = batch
+        .add(
+            "INSERT INTO conversations (id, customer_id, channel, status, snooze_until, first_response_at, \
+             resolved_at, waiting_since, last_activity_at, priority, subject, message_count, created_at, updated_at, \
+             reply_token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .text(id.as_str())
+        .text(c.customer.id.as_str())
+        .text(c.channel.as_str());
+    bind_lifecycle(b, &c.lifecycle)
+        .text(c.priority.as_str())
+        .opt_text(c.subject.as_deref())
+        .int(c.message_count)
+        .time(c.created_at)
+        .time(c.updated_at)
+        .text(ReplyToken::generate().as_str());
+    c.tags = set_tags(batch, &id, &new.tags, false, now);
+    batch.extend(message_rows);
+    let pg = tx.is_postgres();
+    reindex(batch, pg, &id);
+    audit::record(
+        batch,
+        AuditEntry::new(
+            actor,
+            "conversation.created",
+            "conversation",
+            id.as_str(),
+            json!({ "channel": c.channel.as_str() }),
+        ),
+        now,
+    );
+    events::record(batch, pg, "conversation.created", &id, state(&c), now);
+    tally(batch, None, &place(&c));
+    Ok((c, messages))
+}
+
+/// Adds a message to a conversation inside `tx`: loads it (locked on PostgreSQL), applies
+/// the lifecycle rules, and adds the message, the conversation's new state, its search
+/// document, the event and the view counts to `batch`.
+pub(crate) async fn append(
+    tx: &mut Tx,
+    batch: &mut Batch,
+    id: &ConversationId,
+    new: NewMessage,
+    now: DateTime<Utc>,
+) -> Result<(Conversation, Message), StoreError> {
+    let mut c = load_for_update(tx, id).await?;
+    let before = place(&c);
+    let message = add_message(batch, &mut c, new, now)?;
+    save(batch, &c, now);
+    let pg = tx.is_postgres();
+    reindex(batch, pg, id);
+    let mut data = state(&c);
+    data["message_id"] = json!(message.id.as_str());
+    data["sender_type"] = json!(message.sender_type.as_str());
+    data["private"] = json!(message.private);
+    events::record(batch, pg, "message.created", id, data, now);
+    tally(batch, Some(&before), &place(&c));
+    Ok((c, message))
+}
+
 async fn require_exists(
     tx: &mut Tx,
     table: &str,
@@ -608,71 +749,12 @@ impl Store {
         actor: &Actor,
     ) -> Result<(Conversation, Vec<Message>), StoreError> {
         let now = At::now();
-        let opened_at = new.message.at.unwrap_or(now);
         let mut tx = self.begin().await?;
         let mut batch = Batch::default();
-        let customer = customers::resolve(&mut tx, &new.customer, now, &mut batch).await?;
-        let id = ConversationId::generate();
-        let mut c = Conversation {
-            id: id.clone(),
-            customer,
-            channel: new.channel,
-            priority: new.priority,
-            assignee_id: None,
-            team_id: None,
-            subject: new.subject.map(Subject::into_string),
-            intent: None,
-            intent_confidence: None,
-            lifecycle: Lifecycle::start(new.message.sender, opened_at),
-            message_count: 0,
-            tags: vec![],
-            merged_into_id: None,
-            preview: None,
-            created_at: opened_at,
-            updated_at: opened_at.max(now),
-        };
-        // The message is recorded first so the conversation row goes in once, in its final
-        // state; its statements follow the conversation's in the batch.
-        let mut message_rows = Batch::default();
-        let mut messages = vec![add_message(&mut message_rows, &mut c, new.message, now)?];
-        for m in rest {
-            messages.push(add_message(&mut message_rows, &mut c, m, now)?);
-        }
-        let b = batch
-            .add(
-                "INSERT INTO conversations (id, customer_id, channel, status, snooze_until, first_response_at, \
-                 resolved_at, waiting_since, last_activity_at, priority, subject, message_count, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            )
-            .text(id.as_str())
-            .text(c.customer.id.as_str())
-            .text(c.channel.as_str());
-        bind_lifecycle(b, &c.lifecycle)
-            .text(c.priority.as_str())
-            .opt_text(c.subject.as_deref())
-            .int(c.message_count)
-            .time(c.created_at)
-            .time(c.updated_at);
-        c.tags = set_tags(&mut batch, &id, &new.tags, false, now);
-        batch.extend(message_rows);
-        reindex(&mut batch, tx.is_postgres(), &id);
-        audit::record(
-            &mut batch,
-            AuditEntry::new(
-                actor,
-                "conversation.created",
-                "conversation",
-                id.as_str(),
-                json!({ "channel": c.channel.as_str() }),
-            ),
-            now,
-        );
-        let pg = tx.is_postgres();
-        events::record(&mut batch, pg, "conversation.created", &id, state(&c), now);
-        tally(&mut batch, None, &place(&c));
+        let opened = open(&mut tx, &mut batch, new, rest, actor, now).await?;
         tx.commit_with(batch).await?;
         self.events_committed();
-        Ok((c, messages))
+        Ok(opened)
     }
 
     /// Adds a message to a conversation.
@@ -683,19 +765,8 @@ impl Store {
     ) -> Result<(Conversation, Message), StoreError> {
         let now = At::now();
         let mut tx = self.begin().await?;
-        let mut c = load_for_update(&mut tx, id).await?;
-        let before = place(&c);
         let mut batch = Batch::default();
-        let message = add_message(&mut batch, &mut c, new, now)?;
-        save(&mut batch, &c, now);
-        let pg = tx.is_postgres();
-        reindex(&mut batch, pg, id);
-        let mut data = state(&c);
-        data["message_id"] = json!(message.id.as_str());
-        data["sender_type"] = json!(message.sender_type.as_str());
-        data["private"] = json!(message.private);
-        events::record(&mut batch, pg, "message.created", id, data, now);
-        tally(&mut batch, Some(&before), &place(&c));
+        let (mut c, message) = append(&mut tx, &mut batch, id, new, now).await?;
         tx.commit_with(batch).await?;
         self.events_committed();
         c.updated_at = now;
@@ -1237,23 +1308,118 @@ impl Store {
         }))
     }
 
-    /// Marks an outbound message's delivery progress (used by channel transports).
-    pub async fn set_delivery_status(
+    /// One message, with its attachments.
+    pub async fn message(&self, id: &MessageId) -> Result<Message, StoreError> {
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
+        let row: Option<MessageRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .fetch_optional(pool)
+            .await?);
+        let row = row.ok_or(StoreError::NotFound("message"))?;
+        let attachments = self.message_attachments(id).await?;
+        row.into_message(attachments)
+    }
+
+    /// Tries a failed delivery again: the message goes back to pending with a fresh job.
+    pub async fn retry_delivery(&self, id: &MessageId, actor: &Actor) -> Result<Message, StoreError> {
+        let now = At::now();
+        let mut tx = self.begin().await?;
+        let row: Option<(String, Option<String>, String)> = on_tx!(read &mut tx, |conn, pg| sqlx::query_as(
+            "SELECT m.conversation_id, m.delivery_status, c.channel FROM messages m \
+             JOIN conversations c ON c.id = m.conversation_id WHERE m.id = $1"
+        )
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?);
+        let (conversation_id, status, channel) = row.ok_or(StoreError::NotFound("message"))?;
+        if status.as_deref() != Some(DeliveryStatus::Failed.as_str()) {
+            return Err(StoreError::conflict(
+                "delivery_status",
+                "only a message whose delivery failed can be sent again",
+            ));
+        }
+        let channel = Channel::parse(&channel).map_err(StoreError::corrupt)?;
+        let mut batch = Batch::default();
+        record_delivery(&mut tx, &mut batch, id, DeliveryStatus::Pending, None, now).await?;
+        jobs::enqueue(
+            &mut batch,
+            NewJob::now(
+                deliver_job(channel),
+                json!({ "message_id": id.as_str(), "conversation_id": conversation_id }),
+            )
+            .dedupe(format!("deliver:{id}:{}", now.timestamp_micros())),
+            now,
+        );
+        audit::record(
+            &mut batch,
+            AuditEntry::new(actor, "message.delivery_retried", "message", id.as_str(), json!({})),
+            now,
+        );
+        tx.commit_with(batch).await?;
+        self.events_committed();
+        self.message(id).await
+    }
+
+    /// Records how an outbound message's delivery went: its status and, when it failed,
+    /// why. Live views are told. Returns whether the status changed.
+    pub async fn record_delivery(
         &self,
         id: &MessageId,
         status: DeliveryStatus,
-    ) -> Result<(), StoreError> {
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let now = At::now();
         let mut tx = self.begin().await?;
-        on_tx!(&mut tx, |conn, pg| {
-            sqlx::query("UPDATE messages SET delivery_status = $2 WHERE id = $1")
-                .bind(id.as_str())
-                .bind(status.as_str())
-                .execute(conn)
-                .await?
-                .rows_affected()
-        });
-        tx.commit().await
+        let mut batch = Batch::default();
+        let changed = record_delivery(&mut tx, &mut batch, id, status, error, now).await?;
+        tx.commit_with(batch).await?;
+        if changed {
+            self.events_committed();
+        }
+        Ok(changed)
     }
+}
+
+/// Adds an outbound message's new delivery status (and error) to `batch`, with the event
+/// live views need. Returns whether it changes. A sent message may still become failed: a
+/// bounce can arrive after the relay accepted it.
+pub(crate) async fn record_delivery(
+    tx: &mut Tx,
+    batch: &mut Batch,
+    id: &MessageId,
+    status: DeliveryStatus,
+    error: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let row: Option<(String, Option<String>)> = on_tx!(read tx, |conn, pg| sqlx::query_as(
+        "SELECT conversation_id, delivery_status FROM messages WHERE id = $1"
+    )
+    .bind(id.as_str())
+    .fetch_optional(conn)
+    .await?);
+    let (conversation_id, current) = row.ok_or(StoreError::NotFound("message"))?;
+    let current = current
+        .map(|s| DeliveryStatus::parse(&s))
+        .transpose()
+        .map_err(StoreError::corrupt)?;
+    if current == Some(status) {
+        return Ok(false);
+    }
+    batch
+        .add("UPDATE messages SET delivery_status = $2, delivery_error = $3 WHERE id = $1")
+        .text(id.as_str())
+        .text(status.as_str())
+        .opt_text(error);
+    let conversation_id = ConversationId::from_trusted(conversation_id);
+    events::record(
+        batch,
+        tx.is_postgres(),
+        "message.updated",
+        &conversation_id,
+        json!({ "message_id": id.as_str(), "delivery_status": status.as_str(), "delivery_error": error }),
+        now,
+    );
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -294,6 +294,96 @@ impl Store {
         Ok(row.into_customer(identities.remove(id.as_str()).unwrap_or_default()))
     }
 
+    /// Merges customer `source` into `target`: one shopper known twice, say by a second
+    /// email address. Their identities, conversations and orders move to `target`, which
+    /// keeps its own name and contact details and takes the source's where it has none; the
+    /// source is deleted. One transaction, recorded in the audit log; open views of the
+    /// moved conversations are told.
+    pub async fn merge_customers(
+        &self,
+        source: &CustomerId,
+        target: &CustomerId,
+        actor: &concierge_domain::access::Actor,
+    ) -> Result<Customer, StoreError> {
+        if source == target {
+            return Err(StoreError::conflict(
+                "into",
+                "a customer cannot be merged into themselves",
+            ));
+        }
+        let now = At::now();
+        let mut tx = self.begin().await?;
+        let lock = if tx.is_postgres() { " FOR UPDATE" } else { "" };
+        let sql = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1{lock}");
+        let mut found = Vec::with_capacity(2);
+        for id in [source, target] {
+            let row: Option<CustomerRow> = on_tx!(read &mut tx, |conn, pg| sqlx::query_as(&sql)
+                .bind(id.as_str())
+                .fetch_optional(conn)
+                .await?);
+            found.push(row);
+        }
+        let (from, into) = (found.remove(0), found.remove(0));
+        let from = from.ok_or(StoreError::NotFound("customer"))?;
+        if into.is_none() {
+            return Err(StoreError::reference(
+                "into",
+                "into does not name an existing customer",
+            ));
+        }
+        let moved: Vec<(String,)> = on_tx!(read &mut tx, |conn, pg| sqlx::query_as(
+            "SELECT id FROM conversations WHERE customer_id = $1"
+        )
+        .bind(source.as_str())
+        .fetch_all(conn)
+        .await?);
+        let mut batch = Batch::default();
+        for table in ["customer_identities", "conversations", "orders"] {
+            batch
+                .add(format!("UPDATE {table} SET customer_id = $2 WHERE customer_id = $1"))
+                .text(source.as_str())
+                .text(target.as_str());
+        }
+        batch
+            .add(
+                "UPDATE customers SET name = coalesce(name, $2), email = coalesce(email, $3), \
+                 phone = coalesce(phone, $4), updated_at = $5 WHERE id = $1",
+            )
+            .text(target.as_str())
+            .opt_text(from.name.as_deref())
+            .opt_text(from.email.as_deref())
+            .opt_text(from.phone.as_deref())
+            .time(now);
+        batch
+            .add("DELETE FROM customers WHERE id = $1")
+            .text(source.as_str());
+        crate::audit::record(
+            &mut batch,
+            crate::audit::AuditEntry::new(
+                actor,
+                "customer.merged",
+                "customer",
+                source.as_str(),
+                serde_json::json!({ "into": target.as_str(), "conversations": moved.len() }),
+            ),
+            now,
+        );
+        let pg = tx.is_postgres();
+        for (id,) in &moved {
+            crate::events::record(
+                &mut batch,
+                pg,
+                "conversation.updated",
+                &concierge_domain::ids::ConversationId::from_trusted(id.clone()),
+                serde_json::json!({ "customer_id": target.as_str() }),
+                now,
+            );
+        }
+        tx.commit_with(batch).await?;
+        self.events_committed();
+        self.customer(target).await
+    }
+
     /// Customers, newest first.
     pub async fn customers(
         &self,

@@ -263,11 +263,47 @@ function bindComposer() {
   });
 }
 
+/** "Send again" on a message whose delivery failed (the thread is redrawn, so the click is
+ * caught on the document), and merging this customer into another one by their address. */
+function bindThreadAndCustomer() {
+  document.addEventListener('click', async (e) => {
+    const button = e.target.closest('button.retry');
+    if (!button) return;
+    button.disabled = true;
+    try {
+      await api('POST', `/api/v1/messages/${encodeURIComponent(button.dataset.messageId)}/retry`);
+      await refreshThread();
+    } catch (err) {
+      button.disabled = false;
+      say(document.getElementById('composer-status'), err.message);
+    }
+  });
+  const form = document.getElementById('customer-merge-form');
+  form?.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const error = document.getElementById('customer-merge-error');
+    say(error, '');
+    const email = document.getElementById('customer-merge-email').value.trim();
+    try {
+      const found = await api('GET', `/api/v1/customers?email=${encodeURIComponent(email)}`);
+      const other = found.items[0];
+      if (!other) return say(error, `No customer has the address ${email}.`);
+      if (other.id === form.dataset.customerId) return say(error, 'That is this customer.');
+      if (!window.confirm(`Merge this customer into ${other.name || email}? Their addresses, conversations and orders move there.`)) return;
+      await api('POST', `/api/v1/customers/${encodeURIComponent(form.dataset.customerId)}/merge`, { into: other.id });
+      location.reload();
+    } catch (err) {
+      say(error, err.message);
+    }
+  });
+}
+
 export function start() {
   id = document.querySelector('[data-conversation-id]')?.dataset.conversationId ?? '';
   if (!id) return;
   bindControls();
   bindComposer();
+  bindThreadAndCustomer();
   shortcuts((key) => {
     switch (key) {
       case 'r': mode('reply'); return false;
@@ -283,7 +319,7 @@ export function start() {
     open: () => send({ type: 'viewing', conversation_id: id }),
     event: (frame) => {
       if (frame.conversation_id !== id) return;
-      if (frame.kind === 'message.created') refreshThread();
+      if (frame.kind === 'message.created' || frame.kind === 'message.updated') refreshThread();
       refreshControls();
     },
     presence: showPresence,

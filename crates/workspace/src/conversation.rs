@@ -7,7 +7,7 @@ use crate::{Agent, PageError, PageResult};
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse};
 use concierge_api::AppState;
-use concierge_domain::conversation::{ConversationStatus, Priority, SenderType};
+use concierge_domain::conversation::{Channel, ConversationStatus, DeliveryStatus, Priority, SenderType};
 use concierge_domain::ids::ConversationId;
 use concierge_store::commerce::{Order, OrderFilter};
 use concierge_store::conversations::{Conversation, ConversationFilter, Message};
@@ -46,7 +46,7 @@ pub(crate) async fn conversation_page(
     match q.fragment.as_deref() {
         Some("thread") => {
             let messages = store.messages(&id).await?;
-            return Ok(Html(thread(&messages, &agents).into_string()).into_response());
+            return Ok(Html(thread(&c, &messages, &agents).into_string()).into_response());
         }
         Some("controls") => {
             let teams = store.teams().await?;
@@ -90,7 +90,7 @@ pub(crate) async fn conversation_page(
                 div #presence .presence role="status" aria-live="polite" hidden {}
                 (controls(&c, &agents, &teams, &others))
                 h2.visually-hidden { "Messages" }
-                (thread(&messages, &agents))
+                (thread(&c, &messages, &agents))
                 (composer(&replies))
             }
             (sidebar(&customer, &orders, &others))
@@ -129,15 +129,18 @@ fn display_name(c: &Conversation) -> &str {
         .unwrap_or("Unknown customer")
 }
 
-fn thread(messages: &[Message], agents: &HashMap<String, String>) -> Markup {
+fn thread(c: &Conversation, messages: &[Message], agents: &HashMap<String, String>) -> Markup {
     html! {
         ol.thread #thread aria-live="polite" {
-            @for m in messages { (message(m, agents)) }
+            @for m in messages { (message(c, m, agents)) }
         }
     }
 }
 
-fn message(m: &Message, agents: &HashMap<String, String>) -> Markup {
+/// Content types shown as pictures in the thread; other files are links to download.
+const PICTURES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+fn message(c: &Conversation, m: &Message, agents: &HashMap<String, String>) -> Markup {
     let kind = if m.private && m.sender_type != SenderType::System {
         "note"
     } else {
@@ -154,24 +157,67 @@ fn message(m: &Message, agents: &HashMap<String, String>) -> Markup {
         SenderType::Bot => "Assistant".to_owned(),
         SenderType::System => "System".to_owned(),
     };
+    // Someone other than the customer on record wrote into the thread (a colleague on CC,
+    // a second address): the agent should see who.
+    let other_sender = m.sender_address.as_deref().filter(|a| {
+        c.customer
+            .email
+            .as_deref()
+            .is_none_or(|e| !e.eq_ignore_ascii_case(a))
+    });
+    let mail = c.channel == Channel::Email
+        && (m.sender_type == SenderType::Customer
+            || matches!(m.delivery_status, Some(DeliveryStatus::Sent | DeliveryStatus::Delivered)));
     html! {
         li class={"message " (kind)} data-id=(m.id.as_str()) {
             p.byline {
                 span.author { (author) }
+                @if let Some(a) = other_sender { " " span.sender { "<" (a) ">" } }
                 @if kind == "note" { " " span.badge.note-badge { "private note" } }
                 " · " (layout::time(m.created_at))
                 @if let Some(d) = m.delivery_status { " · " span class={"delivery " (d.as_str())} { (d.as_str()) } }
             }
-            @match &m.body_html {
-                Some(h) => div.body.html { (layout::sanitised_html(h)) },
-                None => div.body { (m.body) },
+            div.body { (m.body) }
+            @if let Some(q) = &m.quoted {
+                details.quoted {
+                    summary { "Show quoted text" }
+                    div.body { (q) }
+                }
+            }
+            @if let Some(h) = &m.body_html {
+                details.formatted {
+                    summary { "Show formatted message" }
+                    div.body.html { (layout::sanitised_html(h)) }
+                }
             }
             @if !m.attachments.is_empty() {
-                ul.attachments {
+                ul.attachments aria-label="Attachments" {
                     @for a in &m.attachments {
-                        li { (a.filename) " (" (a.content_type) ", " (a.size_bytes) " bytes)" }
+                        @let href = format!("/api/v1/attachments/{}", a.id);
+                        @let essence = a.content_type.split(';').next().unwrap_or("").trim();
+                        li {
+                            @if PICTURES.contains(&essence) {
+                                a href=(href) target="_blank" rel="noopener" {
+                                    img.picture src=(href) alt=(a.filename) loading="lazy";
+                                }
+                                " "
+                            }
+                            a href=(href) download=(a.filename) { (a.filename) }
+                            " (" (layout::size(a.size_bytes)) ")"
+                        }
                     }
                 }
+            }
+            @if m.delivery_status == Some(DeliveryStatus::Failed) {
+                p.delivery-error role="alert" {
+                    "Not delivered"
+                    @if let Some(e) = &m.delivery_error { ": " (e) }
+                    " "
+                    button.retry type="button" data-message-id=(m.id.as_str()) { "Send again" }
+                }
+            }
+            @if mail {
+                p.original { a href={"/api/v1/messages/" (m.id.as_str()) "/original"} download { "Original mail" } }
             }
         }
     }
@@ -308,6 +354,12 @@ fn sidebar(customer: &Customer, orders: &[Order], others: &[Conversation]) -> Ma
                     }
                 }
                 p.since { "Customer since " (layout::time(customer.created_at)) }
+                form #customer-merge-form data-customer-id=(customer.id.as_str()) aria-label="Merge with another customer" {
+                    label { "Same person as the customer with email "
+                        input #customer-merge-email type="email" name="email" required placeholder="other@address"; }
+                    button type="submit" { "Merge" }
+                    p #customer-merge-error .error role="alert" {}
+                }
             }
             section aria-labelledby="orders-title" {
                 h3 #orders-title { "Orders" }

@@ -188,6 +188,15 @@ pub(crate) fn encode_component(s: &str) -> String {
 }
 
 /// Email HTML, sanitised again on the way out whatever the channel did on the way in.
+/// A file size as people read it: `512 B`, `14 KB`, `2.3 MB`.
+pub(crate) fn size(bytes: i64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{} KB", b / 1024),
+        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
 pub(crate) fn sanitised_html(html: &str) -> Markup {
     PreEscaped(
         ammonia::Builder::default()

@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use concierge_domain::access::Actor;
 use concierge_domain::contact::{EmailAddress, PhoneNumber};
-use concierge_domain::conversation::{Channel, ConversationStatus, Priority, SenderType};
+use concierge_domain::conversation::{Channel, ConversationStatus, DeliveryStatus, Priority, SenderType};
 use concierge_domain::ids::{AgentId, ConversationId, CustomerId, TeamId};
 use concierge_domain::text::{Label, MessageBody, PersonName, Subject};
 use concierge_store::conversations::{
@@ -423,5 +423,10 @@ async fn create_message(
         ..NewMessage::text(sender, body)
     };
     let (_, message) = state.store.append_message(&id, new).await?;
+    if message.delivery_status == Some(DeliveryStatus::Pending) {
+        if let Some(worker) = &state.config.worker {
+            worker.notify_one();
+        }
+    }
     Ok((StatusCode::CREATED, axum::Json(message.into())))
 }

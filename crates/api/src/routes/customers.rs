@@ -5,7 +5,8 @@ use super::{non_blank, page};
 use crate::auth::Caller;
 use crate::error::{parse, ApiError};
 use crate::extract::Query;
-use crate::wire::{CustomerOut, CustomerQuery, List};
+use crate::extract::Json;
+use crate::wire::{CustomerOut, CustomerQuery, List, MergeCustomer};
 use crate::AppState;
 use axum::extract::{Path, State};
 use concierge_domain::contact::{EmailAddress, PhoneNumber};
@@ -21,6 +22,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_customers))
         .routes(routes!(get_customer))
+        .routes(routes!(merge_customer))
 }
 
 /// Customers, newest first; find one by email or phone.
@@ -89,4 +91,22 @@ async fn get_customer(
         Some(orders.items),
         Some(conversations.items),
     )))
+}
+
+/// Merge this customer into another: the same shopper known twice (a second email address,
+/// a phone number first seen on SMS). Identities, conversations and orders move to `into`;
+/// this customer is deleted. Answers with the merged customer.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/merge", tag = "customers", params(("id" = String, Path)), request_body = MergeCustomer,
+    responses((status = 200, body = CustomerOut), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+async fn merge_customer(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<MergeCustomer>,
+) -> Result<axum::Json<CustomerOut>, ApiError> {
+    let id = path_id("customer", &id, CustomerId::parse)?;
+    let into = parse("into", &req.into, CustomerId::parse)?;
+    let merged = state.store.merge_customers(&id, &into, &caller.actor).await?;
+    Ok(axum::Json(CustomerOut::new(merged, None, None)))
 }

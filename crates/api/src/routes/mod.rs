@@ -6,6 +6,7 @@ mod articles;
 mod commerce;
 mod conversations;
 mod customers;
+pub(crate) mod mail;
 mod replies;
 mod session;
 mod system;
@@ -37,11 +38,13 @@ pub(crate) fn router(state: AppState, pages: Router<AppState>) -> Router {
         .merge(access::routes())
         .merge(session::routes())
         .merge(replies::routes())
+        .merge(mail::routes())
         .merge(crate::live::routes())
         .split_for_parts();
     crate::openapi::publish(openapi);
     let mut app = api
         .merge(system::routes())
+        .merge(mail::webhook(&state))
         .merge(pages)
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

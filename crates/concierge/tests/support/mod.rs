@@ -3,6 +3,8 @@
 // Each suite uses part of this.
 #![allow(dead_code, unused_macros, unused_imports)]
 
+pub mod mail;
+
 use concierge::Settings;
 use concierge_domain::access::{Actor, Role};
 use concierge_domain::text::Label;
@@ -32,10 +34,16 @@ pub fn unique() -> String {
 impl App {
     /// Starts the server on `engine` with the default settings, changed by `tweak`.
     pub async fn start(engine: &str, tweak: fn(&mut Settings)) -> Option<App> {
+        App::start_with(engine, tweak).await
+    }
+
+    /// Like [`App::start`], with settings that depend on the test (a sink's port).
+    pub async fn start_with(engine: &str, tweak: impl FnOnce(&mut Settings)) -> Option<App> {
         let dir = std::env::temp_dir().join(format!("concierge-contract-{}", unique()));
         let mut settings = Settings {
             data_dir: dir.clone(),
             http_addr: "127.0.0.1:0".parse().unwrap(),
+            smtp_addr: Some("127.0.0.1:0".parse().unwrap()),
             ..Settings::default()
         };
         tweak(&mut settings);
@@ -104,6 +112,18 @@ impl App {
                 serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
             },
         )
+    }
+
+    /// The address the service's SMTP listener is on.
+    pub fn smtp(&self) -> std::net::SocketAddr {
+        self.running
+            .as_ref()
+            .and_then(|r| r.smtp_addr)
+            .expect("the SMTP listener is on")
+    }
+
+    pub fn store(&self) -> &concierge_store::Store {
+        &self.running.as_ref().expect("running").store
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {

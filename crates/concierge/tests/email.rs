@@ -1,0 +1,581 @@
+//! The email channel as mail systems see it, on both engines: real SMTP clients (Python's
+//! smtplib, and a raw socket for what no polite client sends) speak to the service's listener
+//! over loopback, and its outbound mail lands on a real SMTP server (aiosmtpd) on loopback.
+//! Tests that need Python's aiosmtpd print `skipped: …` when it is missing (CI installs it).
+
+use concierge::Settings;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+#[macro_use]
+mod support;
+
+use support::mail::{mail, peers_available, smtp_send, RawSmtp, Sink};
+use support::*;
+
+const SUPPORT: &str = "support@shop.example";
+
+/// Runs a test body on both engines, when the mail peers are here.
+macro_rules! mail_test {
+    ($name:ident, |$engine:ident| $body:block) => {
+        mod $name {
+            use super::*;
+            async fn run($engine: &'static str) {
+                if !peers_available() {
+                    return;
+                }
+                $body
+            }
+            #[tokio::test]
+            async fn sqlite() {
+                run("sqlite").await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                run("postgres").await
+            }
+        }
+    };
+}
+
+fn scratch(what: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("concierge-{what}-{}", unique()))
+}
+
+/// A sink (with `sink_args`) and the service relaying to it, its support address
+/// `support@shop.example`, changed further by `tweak`.
+async fn with_sink(
+    engine: &str,
+    sink_args: &[&str],
+    tweak: impl FnOnce(&mut Settings),
+) -> Option<(App, Sink)> {
+    let sink = Sink::start(&scratch("sink"), sink_args).await;
+    let relay = sink.relay_url();
+    let app = App::start_with(engine, move |s| {
+        s.smtp_relay = Some(relay.as_str().into());
+        s.support_address = concierge_domain::contact::EmailAddress::parse(SUPPORT).unwrap();
+        s.support_name = "Acme Support".into();
+        tweak(s);
+    })
+    .await?;
+    Some((app, sink))
+}
+
+/// Waits until `check` holds, asking again as things change; fails after a minute. For
+/// states the service reaches on its own (a delivery recorded after the relay took it).
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn email_conversations(app: &App) -> Vec<Value> {
+    let (s, list) = app.get("/api/v1/conversations?channel=email&limit=200").await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    list["items"].as_array().unwrap().clone()
+}
+
+async fn messages(app: &App, conversation: &str) -> Vec<Value> {
+    let (s, list) = app
+        .get(&format!("/api/v1/conversations/{conversation}/messages"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    list["items"].as_array().unwrap().clone()
+}
+
+async fn message_status(app: &App, conversation: &str, id: &str) -> Value {
+    messages(app, conversation)
+        .await
+        .into_iter()
+        .find(|m| m["id"] == id)
+        .unwrap_or_else(|| panic!("message {id} is not in {conversation}"))
+}
+
+/// The plus tag of a Reply-To address.
+fn reply_token(reply_to: &str) -> String {
+    let start = reply_to.find('+').expect("a plus address") + 1;
+    let end = reply_to[start..].find('@').unwrap() + start;
+    reply_to[start..end].to_owned()
+}
+
+mail_test!(a_shoppers_mail_is_answered_in_thread_and_the_answer_comes_back, |engine| {
+    let Some((app, mut sink)) = with_sink(engine, &[], |_| {}).await else { return };
+    let first = mail(
+        &[
+            ("From", "Ann Lee <ann@example.com>"),
+            ("To", SUPPORT),
+            ("Subject", "Where is order #1001?"),
+            ("Message-ID", "<m1@mail.example.com>"),
+            ("Date", "Tue, 1 Dec 2026 09:00:00 +0000"),
+        ],
+        "Hi,\nmy order #1001 has not arrived yet.\n\nAnn\n\nSent from my iPhone",
+    );
+    let sent = smtp_send(app.smtp(), &first, "ann@example.com", &[SUPPORT], false).await;
+    assert_eq!(sent.code, 250, "{sent:?}");
+
+    // The acknowledgement comes first, threaded under the shopper's mail, marked automatic.
+    let ack = sink.next().await;
+    assert_eq!(ack.rcpt_tos, ["ann@example.com"]);
+    assert_eq!(ack.header("In-Reply-To").as_deref(), Some("<m1@mail.example.com>"));
+    assert_eq!(ack.header("Auto-Submitted").as_deref(), Some("auto-replied"));
+    assert!(ack.text().contains("Hi Ann"), "{}", ack.text());
+
+    let conversations = email_conversations(&app).await;
+    assert_eq!(conversations.len(), 1);
+    let c = conversations[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(conversations[0]["subject"], "Where is order #1001?");
+    assert_eq!(conversations[0]["customer"]["name"], "Ann Lee");
+    let thread = messages(&app, &c).await;
+    assert_eq!(thread[0]["sender_type"], "customer");
+    assert_eq!(thread[0]["body"], "Hi,\nmy order #1001 has not arrived yet.\n\nAnn");
+    assert_eq!(thread[0]["quoted"], "Sent from my iPhone");
+    assert_eq!(thread[0]["sender_address"], "ann@example.com");
+    assert_eq!(thread[1]["sender_type"], "bot");
+
+    // The agent's reply goes out from the support address, threaded on the shopper's side.
+    let (s, reply) = app
+        .post(
+            &format!("/api/v1/conversations/{c}/messages"),
+            json!({"body": "Hello Ann,\n\nIt ships <today>.\n\nAda"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{reply}");
+    let out = sink.next().await;
+    assert_eq!(out.rcpt_tos, ["ann@example.com"]);
+    assert_eq!(out.mail_from, SUPPORT);
+    let from = out.header("From").unwrap();
+    assert!(from.contains(SUPPORT) && from.contains("Acme Support"), "{from}");
+    assert_eq!(out.header("Subject").as_deref(), Some("Re: Where is order #1001?"));
+    assert_eq!(out.header("In-Reply-To").as_deref(), Some("<m1@mail.example.com>"));
+    assert!(out.header("References").unwrap().contains("<m1@mail.example.com>"));
+    assert!(out.header("Auto-Submitted").is_none(), "a person wrote this one");
+    let id = reply["id"].as_str().unwrap();
+    assert_eq!(
+        out.header("Message-ID").as_deref(),
+        Some(format!("<{id}@shop.example>").as_str())
+    );
+    let reply_to = out.header("Reply-To").unwrap();
+    assert!(reply_to.contains("support+") && reply_to.contains("@shop.example"), "{reply_to}");
+    let parsed = out.message();
+    assert_eq!(parsed.text_body_count(), 1);
+    assert_eq!(parsed.html_body_count(), 1);
+    assert!(parsed.body_text(0).unwrap().contains("It ships <today>."));
+    assert!(parsed.body_html(0).unwrap().contains("It ships &lt;today&gt;."));
+    eventually("the reply is recorded as sent", || async {
+        message_status(&app, &c, id).await["delivery_status"] == "sent"
+    })
+    .await;
+
+    // The shopper answers it: In-Reply-To names our mail, the quote is cut.
+    let answer = mail(
+        &[
+            ("From", "Ann Lee <ann@example.com>"),
+            ("To", &reply_to),
+            ("Subject", "Re: Where is order #1001?"),
+            ("Message-ID", "<m2@mail.example.com>"),
+            ("In-Reply-To", &format!("<{id}@shop.example>")),
+            ("References", &format!("<m1@mail.example.com> <{id}@shop.example>")),
+        ],
+        "Great, thanks!\n\nOn Tue, Dec 1, 2026 at 10:00 AM Acme Support <support@shop.example> wrote:\n> Hello Ann,\n>\n> It ships <today>.",
+    );
+    let sent = smtp_send(app.smtp(), &answer, "ann@example.com", &[&reply_to], false).await;
+    assert_eq!(sent.code, 250, "{sent:?}");
+    let thread = messages(&app, &c).await;
+    let last = thread.last().unwrap();
+    assert_eq!(last["body"], "Great, thanks!");
+    assert!(last["quoted"].as_str().unwrap().contains("It ships <today>."));
+    assert_eq!(email_conversations(&app).await.len(), 1, "no new conversation");
+
+    // A client that drops the threading headers still reaches the thread by the reply token…
+    let token = reply_token(&reply_to);
+    let headless = mail(
+        &[("From", "ann@example.com"), ("To", &reply_to), ("Subject", "one more thing")],
+        "Could you gift-wrap it?",
+    );
+    let to = format!("support+{token}@shop.example");
+    assert_eq!(smtp_send(app.smtp(), &headless, "ann@example.com", &[&to], false).await.code, 250);
+    // …and one that keeps only the subject, by subject and sender.
+    let by_subject = mail(
+        &[("From", "ann@example.com"), ("To", SUPPORT), ("Subject", "RE: Where is order #1001?")],
+        "And a receipt, please.",
+    );
+    assert_eq!(smtp_send(app.smtp(), &by_subject, "ann@example.com", &[SUPPORT], false).await.code, 250);
+    let bodies: Vec<String> = messages(&app, &c)
+        .await
+        .iter()
+        .map(|m| m["body"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(bodies.contains(&"Could you gift-wrap it?".to_owned()), "{bodies:?}");
+    assert!(bodies.contains(&"And a receipt, please.".to_owned()), "{bodies:?}");
+    assert_eq!(email_conversations(&app).await.len(), 1);
+
+    // A new subject is a new conversation; its acknowledgement waits an hour (one was sent).
+    let other = mail(
+        &[("From", "ann@example.com"), ("To", SUPPORT), ("Subject", "Returns")],
+        "How do I send back shoes?",
+    );
+    assert_eq!(smtp_send(app.smtp(), &other, "ann@example.com", &[SUPPORT], false).await.code, 250);
+    let conversations = email_conversations(&app).await;
+    assert_eq!(conversations.len(), 2);
+    let returns = conversations.iter().find(|c| c["subject"] == "Returns").unwrap();
+    let thread = messages(&app, returns["id"].as_str().unwrap()).await;
+    assert_eq!(thread.len(), 1, "no second acknowledgement within the hour: {thread:?}");
+
+    // The shopper writes from a second address: a second customer, which the agent merges.
+    let work = mail(
+        &[("From", "Ann Lee <ann.lee@work.example>"), ("To", SUPPORT), ("Subject", "Invoice")],
+        "Can I get an invoice for #1001?",
+    );
+    assert_eq!(smtp_send(app.smtp(), &work, "ann.lee@work.example", &[SUPPORT], false).await.code, 250);
+    let conversations = email_conversations(&app).await;
+    let invoice = conversations.iter().find(|c| c["subject"] == "Invoice").unwrap();
+    let second = invoice["customer"]["id"].as_str().unwrap().to_owned();
+    let first_customer = returns["customer"]["id"].as_str().unwrap().to_owned();
+    assert_ne!(second, first_customer);
+    let (s, merged) = app
+        .post(&format!("/api/v1/customers/{second}/merge"), json!({"into": first_customer}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{merged}");
+    let keys: Vec<&str> = merged["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["value"].as_str())
+        .collect();
+    assert!(keys.contains(&"ann.lee@work.example") && keys.contains(&"ann@example.com"), "{merged}");
+    let (_, customer) = app.get(&format!("/api/v1/customers/{first_customer}")).await;
+    assert_eq!(customer["conversations"].as_array().unwrap().len(), 3);
+    assert_eq!(app.get(&format!("/api/v1/customers/{second}")).await.0, StatusCode::NOT_FOUND);
+    let (s, e) = app
+        .post(&format!("/api/v1/customers/{first_customer}/merge"), json!({"into": first_customer}))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{e}");
+
+    sink.stop().await;
+    app.stop().await;
+});
+
+mail_test!(a_retried_delivery_is_stored_once, |engine| {
+    let Some((app, sink)) = with_sink(engine, &[], |s| s.email_acknowledgement = "off".into()).await else { return };
+    let once = mail(
+        &[("From", "bo@example.com"), ("To", SUPPORT), ("Subject", "Twice?"), ("Message-ID", "<dup-1@example.com>")],
+        "Sent once, delivered twice.",
+    );
+    for _ in 0..2 {
+        let (mut smtp, greeting) = RawSmtp::connect(app.smtp()).await;
+        assert_eq!(greeting.code, 220);
+        let r = smtp.send_mail("bo@example.com", SUPPORT, &once).await;
+        assert_eq!(r.code, 250, "{r:?}");
+    }
+    // Without a Message-ID, identical bytes are the same mail.
+    let anonymous = mail(&[("From", "bo@example.com"), ("To", SUPPORT), ("Subject", "No id")], "Who am I?");
+    for _ in 0..2 {
+        let (mut smtp, _) = RawSmtp::connect(app.smtp()).await;
+        assert_eq!(smtp.send_mail("bo@example.com", SUPPORT, &anonymous).await.code, 250);
+    }
+    // The webhook says which delivery was new.
+    let webhook = mail(
+        &[("From", "bo@example.com"), ("To", SUPPORT), ("Subject", "By webhook"), ("Message-ID", "<hook-1@example.com>")],
+        "Forwarded by the shop's mail provider.",
+    );
+    let (s, first) = app.raw("/webhooks/email", "message/rfc822", webhook.clone()).await;
+    assert_eq!((s, first["outcome"].as_str()), (StatusCode::CREATED, Some("opened")), "{first}");
+    let (s, again) = app.raw("/webhooks/email", "message/rfc822", webhook).await;
+    assert_eq!((s, again["outcome"].as_str()), (StatusCode::OK, Some("duplicate")), "{again}");
+    assert_eq!(again["message_id"], first["message_id"]);
+
+    let conversations = email_conversations(&app).await;
+    assert_eq!(conversations.len(), 3, "{conversations:?}");
+    for c in &conversations {
+        assert_eq!(c["message_count"], 1, "{c}");
+    }
+    sink.stop().await;
+    app.stop().await;
+});
+
+/// The service alone (no relay), support address `support@shop.example`, no
+/// acknowledgements, changed further by `tweak`.
+async fn listener(tweak: impl FnOnce(&mut Settings)) -> App {
+    App::start_with("sqlite", |s| {
+        s.support_address = concierge_domain::contact::EmailAddress::parse(SUPPORT).unwrap();
+        s.email_acknowledgement = "off".into();
+        tweak(s);
+    })
+    .await
+    .expect("SQLite is always here")
+}
+
+async fn subjects(app: &App) -> Vec<String> {
+    email_conversations(app)
+        .await
+        .iter()
+        .map(|c| c["subject"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_listener_speaks_smtp_and_refuses_what_it_must() {
+    let app = listener(|s| s.smtp_max_message_bytes = 64 * 1024).await;
+    let (mut c, greeting) = RawSmtp::connect(app.smtp()).await;
+    assert_eq!(greeting.code, 220);
+    assert_eq!(c.cmd("MAIL FROM:<a@x.example>").await.code, 503, "EHLO comes first");
+    assert_eq!(c.cmd("HELO").await.code, 501);
+    let ehlo = c.cmd("EHLO client.test").await;
+    assert_eq!(ehlo.code, 250);
+    for ext in ["PIPELINING", "SIZE 65536", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES"] {
+        assert!(ehlo.lines.iter().any(|l| l == ext), "{ext} in {ehlo:?}");
+    }
+    assert!(!ehlo.text().contains("STARTTLS"), "no certificate, no STARTTLS");
+    assert_eq!(c.cmd("STARTTLS").await.code, 502);
+    assert_eq!(c.cmd("RCPT TO:<support@shop.example>").await.code, 503);
+    assert_eq!(c.cmd("DATA").await.code, 503);
+    assert_eq!(c.cmd("MAIL FROM:<a@x.example> SIZE=100000").await.code, 552);
+    assert_eq!(c.cmd("MAIL FROM:<a@x.example> FOO=BAR").await.code, 555);
+    assert_eq!(c.cmd("MAIL FROM:<a@x.example> BODY=8BITMIME SMTPUTF8").await.code, 250);
+    assert_eq!(c.cmd("MAIL FROM:<b@x.example>").await.code, 503, "one transaction at a time");
+    assert_eq!(c.cmd("RCPT TO:<sales@shop.example>").await.code, 550);
+    assert_eq!(c.cmd("RCPT TO:<support@elsewhere.example>").await.code, 550);
+    assert_eq!(c.cmd("RCPT TO:<Support+Anything@SHOP.example>").await.code, 250);
+    assert_eq!(c.cmd("NOOP").await.code, 250);
+    assert_eq!(c.cmd("VRFY support").await.code, 252);
+    assert_eq!(c.cmd("HELP").await.code, 214);
+    assert_eq!(c.cmd("BDAT 10 LAST").await.code, 500);
+    assert_eq!(c.cmd(&format!("NOOP {}", "x".repeat(5000))).await.code, 500, "overlong line");
+    assert_eq!(c.cmd("RSET").await.code, 250);
+    assert_eq!(c.cmd("DATA").await.code, 503, "RSET forgot the transaction");
+
+    // Ten thousand recipients, pipelined: a hundred are taken, the rest told to wait (452),
+    // and the mail is stored once.
+    assert_eq!(c.cmd("MAIL FROM:<crowd@x.example>").await.code, 250);
+    let rcpts: String = (0..10_000)
+        .map(|i| format!("RCPT TO:<support+{i}@shop.example>\r\n"))
+        .collect();
+    c.write(rcpts.as_bytes()).await;
+    let mut codes = std::collections::BTreeMap::new();
+    for _ in 0..10_000 {
+        *codes.entry(c.reply().await.code).or_insert(0) += 1;
+    }
+    assert_eq!(codes, [(250, 100), (452, 9_900)].into());
+    assert_eq!(c.cmd("DATA").await.code, 354);
+    c.write(&mail(&[("From", "crowd@x.example"), ("Subject", "Crowd")], "Hello, all of you.")).await;
+    assert_eq!(c.cmd(".").await.code, 250);
+
+    // A pipelined transaction; dots stuffed by the client come back single, and a dot after
+    // a bare line feed is data, not the end.
+    c.write(b"MAIL FROM:<dots@x.example>\r\nRCPT TO:<support@shop.example>\r\nDATA\r\n").await;
+    assert_eq!(c.reply().await.code, 250);
+    assert_eq!(c.reply().await.code, 250);
+    assert_eq!(c.reply().await.code, 354);
+    c.write(b"From: dots@x.example\r\nSubject: Dots\r\n\r\n..a line that starts with a dot\r\nbare\n.\nstill the same mail\r\n.\r\n").await;
+    assert_eq!(c.reply().await.code, 250);
+
+    // Past the size limit: the client may finish, then hears 552, and nothing is kept.
+    assert_eq!(c.cmd("MAIL FROM:<big@x.example>").await.code, 250);
+    assert_eq!(c.cmd("RCPT TO:<support@shop.example>").await.code, 250);
+    assert_eq!(c.cmd("DATA").await.code, 354);
+    c.write(&mail(&[("From", "big@x.example"), ("Subject", "Too big")], &"0123456789abcdef\n".repeat(5000))).await;
+    assert_eq!(c.cmd(".").await.code, 552);
+    assert_eq!(c.cmd("QUIT").await.code, 221);
+    c.read_to_end().await;
+
+    let mut all = subjects(&app).await;
+    all.sort();
+    assert_eq!(all, ["Crowd", "Dots"]);
+    let dots = email_conversations(&app).await.into_iter().find(|c| c["subject"] == "Dots").unwrap();
+    let body = messages(&app, dots["id"].as_str().unwrap()).await[0]["body"].as_str().unwrap().to_owned();
+    assert!(body.contains(".a line that starts with a dot") && !body.contains("..a line"), "{body}");
+    assert!(body.contains("still the same mail"), "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_stalled_client_holds_up_nobody_and_leaves_nothing() {
+    let app = listener(|s| s.smtp_timeout_seconds = 1).await;
+    let (mut stalled, _) = RawSmtp::connect(app.smtp()).await;
+    assert_eq!(stalled.cmd("EHLO slow.test").await.code, 250);
+    assert_eq!(stalled.cmd("MAIL FROM:<slow@x.example>").await.code, 250);
+    assert_eq!(stalled.cmd("RCPT TO:<support@shop.example>").await.code, 250);
+    assert_eq!(stalled.cmd("DATA").await.code, 354);
+    stalled.write(b"From: slow@x.example\r\nSubject: Half\r\n\r\nhalf a mess").await;
+
+    // Meanwhile another client is served in full.
+    let (mut brisk, _) = RawSmtp::connect(app.smtp()).await;
+    let done = brisk
+        .send_mail("brisk@x.example", SUPPORT, &mail(&[("From", "brisk@x.example"), ("Subject", "Whole")], "All here."))
+        .await;
+    assert_eq!(done.code, 250);
+
+    // The stalled one is told why and cut off; what it sent is not kept.
+    let last = stalled.read_to_end().await;
+    assert!(last.starts_with("421 4.4.2"), "{last:?}");
+    assert_eq!(subjects(&app).await, ["Whole"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_past_the_cap_are_told_to_come_back() {
+    let app = listener(|s| s.smtp_max_sessions = 2).await;
+    let (mut a, ga) = RawSmtp::connect(app.smtp()).await;
+    let (_b, gb) = RawSmtp::connect(app.smtp()).await;
+    assert_eq!((ga.code, gb.code), (220, 220));
+    let (mut c, gc) = RawSmtp::connect(app.smtp()).await;
+    assert_eq!(gc.code, 421, "{gc:?}");
+    assert_eq!(c.read_to_end().await, "");
+    // The sessions being served are not disturbed.
+    assert_eq!(a.cmd("EHLO client.test").await.code, 250);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn starttls_protects_the_session_when_a_certificate_is_set() {
+    if !peers_available() {
+        return;
+    }
+    let dir = scratch("tls");
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".into(), "shop.example".into()]).unwrap();
+    std::fs::write(dir.join("cert.pem"), key.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), key.signing_key.serialize_pem()).unwrap();
+    let (cert, keyfile) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let app = listener(move |s| {
+        s.smtp_tls_cert = Some(cert);
+        s.smtp_tls_key = Some(keyfile);
+    })
+    .await;
+    let (mut c, _) = RawSmtp::connect(app.smtp()).await;
+    let ehlo = c.cmd("EHLO client.test").await;
+    assert!(ehlo.lines.iter().any(|l| l == "STARTTLS"), "{ehlo:?}");
+    // Commands pipelined after STARTTLS in the clear would be taken as said under TLS by a
+    // careless server: the session ends instead.
+    c.write(b"STARTTLS\r\nMAIL FROM:<injected@evil.example>\r\n").await;
+    assert_eq!(c.reply().await.code, 220);
+    assert_eq!(c.read_to_end().await, "");
+
+    let secret = mail(&[("From", "tls@x.example"), ("To", SUPPORT), ("Subject", "Over TLS")], "Private.");
+    let sent = smtp_send(app.smtp(), &secret, "tls@x.example", &[SUPPORT], true).await;
+    assert_eq!(sent.code, 250, "{sent:?}");
+    assert_eq!(subjects(&app).await, ["Over TLS"]);
+    app.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+mail_test!(bad_mail_gets_a_clear_answer_and_nothing_partial_is_kept, |engine| {
+    let Some(app) = App::start_with(engine, |s| {
+        s.support_address = concierge_domain::contact::EmailAddress::parse(SUPPORT).unwrap();
+        s.email_acknowledgement = "off".into();
+        s.smtp_max_message_bytes = 64 * 1024;
+    })
+    .await
+    else {
+        return;
+    };
+    let send = |body: Vec<u8>, from: &'static str| {
+        let addr = app.smtp();
+        async move {
+            let (mut c, _) = RawSmtp::connect(addr).await;
+            c.send_mail(from, SUPPORT, &body).await
+        }
+    };
+    // NUL bytes and other control characters are dropped from the text; the mail is kept.
+    let r = send(mail(&[("From", "nul@x.example"), ("Subject", "Nul\0l")], "Hello\0 there\u{7}!"), "nul@x.example").await;
+    assert_eq!(r.code, 250, "{r:?}");
+    // Not a mail at all, and a mail with no sender anywhere: refused, with the reason.
+    let r = send(b"just some words\r\n".to_vec(), "words@x.example").await;
+    assert_eq!(r.code, 554, "{r:?}");
+    assert!(r.text().contains("header"), "{r:?}");
+    let (mut c, _) = RawSmtp::connect(app.smtp()).await;
+    assert_eq!(c.cmd("EHLO client.test").await.code, 250);
+    assert_eq!(c.cmd("MAIL FROM:<>").await.code, 250);
+    assert_eq!(c.cmd(&format!("RCPT TO:<{SUPPORT}>")).await.code, 250);
+    assert_eq!(c.cmd("DATA").await.code, 354);
+    c.write(&mail(&[("Subject", "Nobody")], "From no one.")).await;
+    let r = c.cmd(".").await;
+    assert_eq!(r.code, 554, "{r:?}");
+    assert!(r.text().contains("sender"), "{r:?}");
+    // A part that is not what its transfer encoding says, and a multipart cut off in the
+    // middle of an attachment: what can be read is kept, and the agent is told.
+    let r = send(
+        mail(
+            &[("From", "cte@x.example"), ("Subject", "Wrong encoding"), ("Content-Type", "text/plain"), ("Content-Transfer-Encoding", "base64")],
+            "This is plain text, not base64 at all!",
+        ),
+        "cte@x.example",
+    )
+    .await;
+    assert_eq!(r.code, 250, "{r:?}");
+    let r = send(
+        mail(
+            &[("From", "cut@x.example"), ("Subject", "Truncated"), ("MIME-Version", "1.0"), ("Content-Type", "multipart/mixed; boundary=\"b1\"")],
+            "--b1\nContent-Type: text/plain\n\nPlease see the attached receipt.\n--b1\nContent-Type: application/pdf; name=\"r.pdf\"\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQKJcfs",
+        ),
+        "cut@x.example",
+    )
+    .await;
+    assert_eq!(r.code, 250, "{r:?}");
+    // Too large over SMTP (552) and through the webhook (413).
+    let big = mail(&[("From", "big@x.example"), ("Subject", "Big")], &"x".repeat(70 * 1024));
+    assert_eq!(send(big.clone(), "big@x.example").await.code, 552);
+    let (s, e) = app.raw("/webhooks/email", "message/rfc822", big).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{e}");
+    // The webhook wants a token and a mail.
+    let anonymous = reqwest::Client::new()
+        .post(format!("{}/webhooks/email", app.base))
+        .body("From: a@x.example\r\n\r\nhi\r\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let (s, e) = app.raw("/webhooks/email", "message/rfc822", b"\x00\x01garbage".to_vec()).await;
+    assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("body")), "{e}");
+
+    let conversations = email_conversations(&app).await;
+    let mut all: Vec<&str> = conversations.iter().map(|c| c["subject"].as_str().unwrap()).collect();
+    all.sort();
+    assert_eq!(all, ["Nul l", "Truncated", "Wrong encoding"]);
+    let body = |subject: &str| {
+        let id = conversations.iter().find(|c| c["subject"] == subject).unwrap()["id"].as_str().unwrap().to_owned();
+        let app = &app;
+        async move { messages(app, &id).await[0]["body"].as_str().unwrap().to_owned() }
+    };
+    assert_eq!(body("Nul l").await, "Hello  there !");
+    assert!(body("Wrong encoding").await.contains("could not be decoded"));
+    assert!(body("Truncated").await.contains("Please see the attached receipt."));
+    app.stop().await;
+});
+
+#[tokio::test]
+async fn a_25_mb_attachment_past_the_default_limit_is_refused_whole() {
+    let app = listener(|_| {}).await;
+    let (mut c, _) = RawSmtp::connect(app.smtp()).await;
+    assert_eq!(c.cmd("EHLO client.test").await.code, 250);
+    assert_eq!(c.cmd("MAIL FROM:<huge@x.example>").await.code, 250);
+    assert_eq!(c.cmd(&format!("RCPT TO:<{SUPPORT}>")).await.code, 250);
+    assert_eq!(c.cmd("DATA").await.code, 354);
+    c.write(b"From: huge@x.example\r\nSubject: Photos\r\nContent-Type: multipart/mixed; boundary=\"p\"\r\n\r\n--p\r\nContent-Type: text/plain\r\n\r\nAll my photos.\r\n--p\r\nContent-Type: image/jpeg\r\nContent-Transfer-Encoding: base64\r\n\r\n").await;
+    // 25 MB of attachment is about 34 MB of base64 lines.
+    let line = format!("{}\r\n", "QUJD".repeat(19));
+    let chunk = line.repeat(10_000);
+    let mut written = 0;
+    while written < 34 * 1024 * 1024 {
+        c.write(chunk.as_bytes()).await;
+        written += chunk.len();
+    }
+    c.write(b"--p--\r\n").await;
+    let r = c.cmd(".").await;
+    assert_eq!(r.code, 552, "{r:?}");
+    // The session goes on, and a normal mail is taken after it.
+    assert_eq!(c.cmd("MAIL FROM:<huge@x.example>").await.code, 250);
+    assert_eq!(c.cmd(&format!("RCPT TO:<{SUPPORT}>")).await.code, 250);
+    assert_eq!(c.cmd("DATA").await.code, 354);
+    c.write(&mail(&[("From", "huge@x.example"), ("Subject", "Link instead")], "Here is a link.")).await;
+    assert_eq!(c.cmd(".").await.code, 250);
+    assert_eq!(subjects(&app).await, ["Link instead"]);
+    app.stop().await;
+}

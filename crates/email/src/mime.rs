@@ -1,0 +1,447 @@
+//! Reading an inbound mail: its bytes through a mature MIME parser (`mail-parser`, which
+//! decodes every charset and transfer encoding and recovers what it can of broken
+//! structures), reduced to what the help desk keeps — who wrote, what they answer, the text
+//! they wrote, sanitised HTML, files — and whether a machine wrote it.
+//!
+//! Nothing here touches storage: this is a pure function of the bytes.
+
+use concierge_store::mail::MailKind;
+use mail_parser::{HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+
+/// The longest Message-ID we keep; longer ones are cut (RFC 5322 lines stop at 998).
+const MAX_ID_LEN: usize = 500;
+
+/// How many Message-IDs of a References header are kept for threading and for the
+/// References of our answer (the newest ones).
+const MAX_REFERENCES: usize = 30;
+
+/// An inbound mail, read.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    /// Its Message-ID without angle brackets.
+    pub message_id: Option<String>,
+    /// In-Reply-To's ids.
+    pub in_reply_to: Vec<String>,
+    /// References' ids, oldest first (at most [`MAX_REFERENCES`], the newest).
+    pub references: Vec<String>,
+    pub from: Option<Sender>,
+    /// The first Reply-To address, if any.
+    pub reply_to: Option<String>,
+    /// Every address it was delivered to as far as its headers say (To, Cc, Delivered-To,
+    /// X-Original-To), for reply tokens.
+    pub recipients: Vec<String>,
+    pub subject: Option<String>,
+    /// Its text/plain body parts, joined.
+    pub text: Option<String>,
+    /// Its first text/html body part.
+    pub html: Option<String>,
+    pub files: Vec<File>,
+    pub kind: MailKind,
+    /// The sender asked not to be answered automatically (`X-Auto-Response-Suppress`), or
+    /// the mail went to a list.
+    pub no_auto_answer: bool,
+    /// Some part could not be decoded as declared (a wrong transfer encoding, a truncated
+    /// part); what could be read is kept, and the original is there to look at.
+    pub damaged: bool,
+}
+
+/// Who a mail says it is from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sender {
+    pub name: Option<String>,
+    pub address: String,
+}
+
+/// An attached file or inline image.
+#[derive(Debug, Clone)]
+pub struct File {
+    pub filename: String,
+    /// `type/subtype`, lower case.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    /// Its Content-ID without angle brackets, which the HTML refers to as `cid:…`.
+    pub content_id: Option<String>,
+}
+
+/// Why some bytes are not a mail we can take.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreadable(pub String);
+
+/// Reads a mail from its bytes.
+pub fn read(raw: &[u8]) -> Result<Mail, Unreadable> {
+    if !has_header_section(raw) {
+        return Err(Unreadable(
+            "the message has no header section (RFC 5322 header fields, then an empty line)".into(),
+        ));
+    }
+    let message = MessageParser::default()
+        .parse(raw)
+        .ok_or_else(|| Unreadable("the message could not be parsed as RFC 5322".into()))?;
+    let from = message
+        .from()
+        .and_then(|a| a.first())
+        .and_then(|a| {
+            Some(Sender {
+                name: a
+                    .name
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned),
+                address: a.address.as_deref()?.trim().to_owned(),
+            })
+        })
+        .filter(|s| !s.address.is_empty());
+    let reply_to = message
+        .reply_to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address.as_deref())
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.is_empty());
+    let mut recipients: Vec<String> = message
+        .all_to()
+        .chain(message.all_cc())
+        .flat_map(|a| a.iter())
+        .filter_map(|a| a.address.as_deref().map(str::to_owned))
+        .collect();
+    for name in ["Delivered-To", "X-Original-To", "Envelope-To"] {
+        for value in message.header_values(name) {
+            if let Some(text) = value.as_text() {
+                recipients.push(text.trim().to_owned());
+            }
+        }
+    }
+    let mut references = ids(message.references());
+    if references.len() > MAX_REFERENCES {
+        references.drain(..references.len() - MAX_REFERENCES);
+    }
+    let text: Vec<&str> = message
+        .text_bodies()
+        .filter_map(|p| match &p.body {
+            PartType::Text(t) => Some(t.as_ref()),
+            _ => None,
+        })
+        .filter(|t| !t.trim().is_empty())
+        .collect();
+    let html = message.html_bodies().find_map(|p| match &p.body {
+        PartType::Html(h) => Some(h.to_string()),
+        _ => None,
+    });
+    let (kind, no_auto_answer) = classify(&message, from.as_ref());
+    Ok(Mail {
+        message_id: message.message_id().and_then(clean_id),
+        in_reply_to: ids(message.in_reply_to()),
+        references,
+        from,
+        reply_to,
+        recipients,
+        subject: message
+            .subject()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty()),
+        text: (!text.is_empty()).then(|| text.join("\n\n")),
+        html,
+        files: files(&message),
+        kind,
+        no_auto_answer,
+        damaged: message.parts.iter().any(|p| p.is_encoding_problem),
+    })
+}
+
+/// Whether the bytes start with something shaped like a header field (`Name: value`) and
+/// have the empty line that ends the header section: the least a mail must have. Without
+/// this check any bytes at all would "parse" as a mail with an empty header.
+fn has_header_section(raw: &[u8]) -> bool {
+    let first_line_end = raw.iter().position(|&b| b == b'\n').unwrap_or(raw.len());
+    let first = &raw[..first_line_end];
+    let name_end = first.iter().position(|&b| b == b':');
+    let named = name_end.is_some_and(|i| {
+        i > 0
+            && first[..i]
+                .iter()
+                .all(|&b| b.is_ascii_graphic() && b != b':')
+    });
+    // "From " lines of mbox files come first in some exports; allow them.
+    named || first.starts_with(b"From ")
+}
+
+/// The Message-IDs of an id-list header, without angle brackets.
+fn ids(value: &HeaderValue) -> Vec<String> {
+    match value {
+        HeaderValue::Text(t) => clean_id(t).into_iter().collect(),
+        HeaderValue::TextList(list) => list.iter().filter_map(|t| clean_id(t)).collect(),
+        _ => vec![],
+    }
+}
+
+fn clean_id(id: &str) -> Option<String> {
+    let id = id.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    if id.is_empty() || id.chars().any(char::is_control) {
+        return None;
+    }
+    Some(id.chars().take(MAX_ID_LEN).collect())
+}
+
+fn header_text<'a>(message: &'a Message, name: &'a str) -> Option<&'a str> {
+    message.header_raw(name).map(str::trim)
+}
+
+/// Whether a machine wrote the mail — an automatic reply or a bounce, which are stored and
+/// never answered — and whether its sender asked not to be answered automatically.
+fn classify(message: &Message, from: Option<&Sender>) -> (MailKind, bool) {
+    let report = message.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart")
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && ct
+                .attribute("report-type")
+                .is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
+    });
+    let from_daemon = from.is_some_and(|f| {
+        let local = f.address.split('@').next().unwrap_or("").to_ascii_lowercase();
+        local == "mailer-daemon" || local == "postmaster"
+    });
+    let subject = message.subject().unwrap_or("").to_ascii_lowercase();
+    let bounce_subject = [
+        "undeliverable",
+        "undelivered mail",
+        "delivery status notification",
+        "returned mail",
+        "failure notice",
+        "mail delivery failed",
+        "delivery failure",
+    ]
+    .iter()
+    .any(|s| subject.contains(s));
+    if report || (from_daemon && bounce_subject) {
+        return (
+            MailKind::Bounce {
+                original: bounced_ids(message),
+                reason: bounce_reason(message),
+            },
+            true,
+        );
+    }
+    let auto_submitted = header_text(message, "Auto-Submitted")
+        .is_some_and(|v| !v.to_ascii_lowercase().starts_with("no"));
+    let precedence = header_text(message, "Precedence").is_some_and(|v| {
+        matches!(
+            v.to_ascii_lowercase().as_str(),
+            "bulk" | "junk" | "list" | "auto_reply" | "auto-reply"
+        )
+    });
+    let flagged = ["X-Autoreply", "X-Autorespond", "X-Autogenerated"]
+        .iter()
+        .any(|h| header_text(message, h).is_some());
+    let null_sender = header_text(message, "Return-Path").is_some_and(|v| v == "<>");
+    let list = ["List-Id", "List-Unsubscribe"]
+        .iter()
+        .any(|h| header_text(message, h).is_some());
+    let suppress = header_text(message, "X-Auto-Response-Suppress").is_some_and(|v| {
+        let v = v.to_ascii_lowercase();
+        v.contains("all") || v.contains("autoreply") || v.contains("oof")
+    });
+    if auto_submitted || precedence || flagged || null_sender || from_daemon {
+        (MailKind::AutoReply, true)
+    } else {
+        (MailKind::Personal, suppress || list)
+    }
+}
+
+/// The Message-IDs of the mail a bounce reports on: the headers of the returned message (a
+/// `message/rfc822` or `text/rfc822-headers` part).
+fn bounced_ids(message: &Message) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in &message.parts {
+        match &part.body {
+            PartType::Message(inner) => {
+                out.extend(inner.message_id().and_then(clean_id));
+            }
+            _ if part.content_type().is_some_and(|ct| {
+                ct.subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("rfc822-headers"))
+            }) =>
+            {
+                let text = String::from_utf8_lossy(part.contents());
+                out.extend(
+                    text.lines()
+                        .filter_map(|l| {
+                            let (name, value) = l.split_once(':')?;
+                            name.trim()
+                                .eq_ignore_ascii_case("message-id")
+                                .then(|| clean_id(value))
+                                .flatten()
+                        })
+                        .take(1),
+                );
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// What the receiving server said, from the delivery-status part (its Diagnostic-Code, else
+/// its Status), else the first lines of the bounce's text.
+fn bounce_reason(message: &Message) -> String {
+    let status = message.parts.iter().find(|p| {
+        p.content_type().is_some_and(|ct| {
+            ct.subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("delivery-status"))
+        })
+    });
+    if let Some(part) = status {
+        let text = String::from_utf8_lossy(part.contents()).into_owned();
+        for field in ["diagnostic-code", "status"] {
+            let found = text.lines().find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.trim()
+                    .eq_ignore_ascii_case(field)
+                    .then(|| value.trim().to_owned())
+            });
+            if let Some(v) = found.filter(|v| !v.is_empty()) {
+                return v.chars().take(500).collect();
+            }
+        }
+    }
+    message
+        .body_text(0)
+        .map(|t| {
+            t.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+                .chars()
+                .take(500)
+                .collect()
+        })
+        .filter(|t: &String| !t.is_empty())
+        .unwrap_or_else(|| "the receiving server gave no reason".to_owned())
+}
+
+/// The mail's attachments and inline images, with names for those that have none.
+fn files(message: &Message) -> Vec<File> {
+    message
+        .attachments()
+        .enumerate()
+        .filter_map(|(i, part)| {
+            let (ctype, subtype) = part
+                .content_type()
+                .map(|ct| {
+                    (
+                        ct.ctype().to_ascii_lowercase(),
+                        ct.subtype().unwrap_or("octet-stream").to_ascii_lowercase(),
+                    )
+                })
+                .unwrap_or_else(|| ("application".into(), "octet-stream".into()));
+            let (content_type, bytes) = match &part.body {
+                PartType::Multipart(_) => return None,
+                PartType::Message(inner) => ("message/rfc822".to_owned(), inner.raw_message().to_vec()),
+                // Text parts arrive decoded to UTF-8, so they are stored as UTF-8.
+                PartType::Text(t) | PartType::Html(t) => {
+                    (format!("{ctype}/{subtype}; charset=utf-8"), t.as_bytes().to_vec())
+                }
+                PartType::Binary(b) | PartType::InlineBinary(b) => {
+                    (format!("{ctype}/{subtype}"), b.to_vec())
+                }
+            };
+            let filename = part
+                .attachment_name()
+                .map(clean_filename)
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| {
+                    let ext = match (ctype.as_str(), subtype.as_str()) {
+                        ("message", "rfc822") => "eml",
+                        ("text", "plain") => "txt",
+                        ("text", "html") => "html",
+                        ("image", s) => match s {
+                            "jpeg" => "jpg",
+                            "png" | "gif" | "webp" => s,
+                            _ => "img",
+                        },
+                        (_, "pdf") => "pdf",
+                        _ => "bin",
+                    };
+                    format!("attachment-{}.{ext}", i + 1)
+                });
+            Some(File {
+                filename,
+                content_type,
+                bytes,
+                content_id: part.content_id().and_then(clean_id),
+            })
+        })
+        .collect()
+}
+
+/// A file name safe to show and to offer as a download: no path, no control characters,
+/// at most 200 characters.
+fn clean_filename(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    base.chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect::<String>()
+        .trim()
+        .trim_start_matches('.')
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_reply_is_read_with_its_threading_headers() {
+        let raw = b"From: \"Ann Lee\" <ann@example.com>\r\nTo: support@shop.example\r\n\
+Subject: Re: Order 1001\r\nMessage-ID: <b@example.com>\r\nIn-Reply-To: <a@shop.example>\r\n\
+References: <x@shop.example> <a@shop.example>\r\n\r\nThanks!\r\n";
+        let m = read(raw).unwrap();
+        assert_eq!(m.message_id.as_deref(), Some("b@example.com"));
+        assert_eq!(m.in_reply_to, ["a@shop.example"]);
+        assert_eq!(m.references, ["x@shop.example", "a@shop.example"]);
+        assert_eq!(
+            m.from,
+            Some(Sender {
+                name: Some("Ann Lee".into()),
+                address: "ann@example.com".into()
+            })
+        );
+        assert_eq!(m.recipients, ["support@shop.example"]);
+        assert_eq!(m.text.as_deref().map(str::trim), Some("Thanks!"));
+        assert_eq!(m.kind, MailKind::Personal);
+        assert!(!m.damaged);
+    }
+
+    #[test]
+    fn bytes_without_a_header_section_are_refused() {
+        for raw in [&b""[..], b"hello there", b"\x00\x01\x02", b": no name\r\n\r\nbody"] {
+            assert!(read(raw).is_err(), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn auto_replies_and_lists_are_recognised() {
+        let ooo = b"From: ann@example.com\r\nAuto-Submitted: auto-replied\r\nSubject: Out of office\r\n\r\nAway.\r\n";
+        assert_eq!(read(ooo).unwrap().kind, MailKind::AutoReply);
+        let no = b"From: ann@example.com\r\nAuto-Submitted: no\r\n\r\nHi\r\n";
+        assert_eq!(read(no).unwrap().kind, MailKind::Personal);
+        let bulk = b"From: news@example.com\r\nPrecedence: bulk\r\n\r\nHi\r\n";
+        assert_eq!(read(bulk).unwrap().kind, MailKind::AutoReply);
+        let list = b"From: ann@example.com\r\nList-Id: <x.lists.example>\r\n\r\nHi\r\n";
+        let list = read(list).unwrap();
+        assert_eq!(list.kind, MailKind::Personal);
+        assert!(list.no_auto_answer);
+    }
+
+    #[test]
+    fn file_names_lose_paths_and_control_characters() {
+        assert_eq!(clean_filename("../../etc/passwd"), "passwd");
+        assert_eq!(clean_filename("C:\\Users\\ann\\r\u{7}eceipt.pdf"), "receipt.pdf");
+        assert_eq!(clean_filename(".hidden"), "hidden");
+    }
+}

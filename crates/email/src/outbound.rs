@@ -1,0 +1,352 @@
+//! Outbound mail: a public message on an email conversation — an agent's reply, an
+//! acknowledgement — sent through the shop's relay by the [`Deliver`] job handler.
+//!
+//! Every mail goes from the support address, multipart (plain text and HTML), with a
+//! Message-ID made from the message's id (so a resend after a crash carries the same id,
+//! which mail systems recognise as the same mail), In-Reply-To and References pointing at
+//! the shopper's newest mail, and a Reply-To carrying the conversation's reply token, so the
+//! shopper's answer threads back even if their client drops the headers.
+//!
+//! Failures: a temporary one (a 4xx, a refused or timed-out connection) is retried with
+//! backoff by the job queue, and after the last attempt the message is marked failed; a
+//! permanent one (a 5xx) marks it failed at once, with the relay's words for the agent.
+//! A message that is no longer pending (sent, or failed) is never sent again.
+
+use crate::mailroom::MailSettings;
+use concierge_domain::conversation::{Channel, DeliveryStatus, SenderType};
+use concierge_domain::ids::MessageId;
+use concierge_domain::mail::{subject_key, ReplyToken};
+use concierge_jobs::{Handler, JobError};
+use concierge_store::conversations::deliver_job;
+use concierge_store::files::FileStore;
+use concierge_store::jobs::Job;
+use concierge_store::mail::OutboundEmail;
+use concierge_store::Store;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// How long one conversation with the relay may take. It must stay well inside a job's
+/// lease, or another worker could claim the job while this send is still running.
+const RELAY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The shop's outbound relay.
+#[derive(Clone)]
+pub struct Relay {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl Relay {
+    /// A relay from its URL: `smtp://host:port` (plain, or `?tls=required` /
+    /// `?tls=opportunistic` for STARTTLS) or `smtps://user:pass@host:port` (TLS from the
+    /// start, with credentials).
+    pub fn from_url(url: &str) -> Result<Relay, String> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| format!("the relay URL is not usable: {e}"))?
+            .timeout(Some(RELAY_TIMEOUT))
+            .build();
+        Ok(Relay { transport })
+    }
+}
+
+/// `Auto-Submitted: auto-replied` (RFC 3834) on mail no person wrote, so other systems'
+/// auto-responders leave it unanswered.
+#[derive(Clone)]
+struct AutoSubmitted;
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "auto-replied".to_owned())
+    }
+}
+
+/// Sends email conversations' outbound messages (jobs of kind `email.deliver`).
+pub struct Deliver {
+    store: Store,
+    files: Arc<dyn FileStore>,
+    relay: Relay,
+    settings: MailSettings,
+}
+
+impl Deliver {
+    pub fn new(store: Store, files: Arc<dyn FileStore>, relay: Relay, settings: MailSettings) -> Self {
+        Deliver {
+            store,
+            files,
+            relay,
+            settings,
+        }
+    }
+
+    async fn deliver(&self, job: &Job) -> Result<(), JobError> {
+        let id = job
+            .payload
+            .get("message_id")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|s| MessageId::parse(s).ok())
+            .ok_or_else(|| JobError::Permanent("payload has no valid message_id".into()))?;
+        let out = self.store.outbound_email(&id).await?;
+        if out.message.delivery_status != Some(DeliveryStatus::Pending) {
+            // Sent (or given up on) by an earlier run of this job.
+            return Ok(());
+        }
+        if out.channel != Channel::Email {
+            return Err(JobError::Permanent(format!(
+                "message {id} is on the {} channel, not email",
+                out.channel
+            )));
+        }
+        let (mail, message_key) = match self.compose(&out).await {
+            Ok(composed) => composed,
+            Err(reason) => return self.give_up(&id, &reason).await,
+        };
+        let raw = mail.formatted();
+        // Kept before sending: once the relay has the mail, the only write left is the one
+        // that records it, so little can stand between a send and its record.
+        let raw_key = match self.files.put(raw.clone()).await {
+            Ok(key) => Some(key),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot keep a copy of an outbound mail");
+                None
+            }
+        };
+        match self.relay.transport.send_raw(mail.envelope(), &raw).await {
+            Ok(_) => {
+                self.record_sent(&id, &message_key, raw_key.as_deref()).await
+            }
+            Err(e) if e.is_permanent() => {
+                let reason = format!("the relay refused the mail: {e}");
+                self.give_up(&id, &reason).await
+            }
+            Err(e) => {
+                let reason = format!("the relay could not take the mail yet: {e}");
+                if job.attempts >= job.max_attempts {
+                    self.store
+                        .record_delivery(&id, DeliveryStatus::Failed, Some(&reason))
+                        .await?;
+                }
+                Err(JobError::Retry(reason))
+            }
+        }
+    }
+
+    /// Marks the message failed for good, with `reason` for the agent.
+    async fn give_up(&self, id: &MessageId, reason: &str) -> Result<(), JobError> {
+        self.store
+            .record_delivery(id, DeliveryStatus::Failed, Some(reason))
+            .await?;
+        Err(JobError::Permanent(reason.to_owned()))
+    }
+
+    /// Records a sent mail. The relay has it now, so running the job again would send it
+    /// twice: the record is retried here a few times before the job is let fail.
+    async fn record_sent(
+        &self,
+        id: &MessageId,
+        message_key: &str,
+        raw_key: Option<&str>,
+    ) -> Result<(), JobError> {
+        let mut last = None;
+        for pause in [0, 100, 500, 2000] {
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+            match self.store.email_sent(id, message_key, raw_key).await {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    tracing::warn!(error = %e, message = %id, "a sent mail could not be recorded yet");
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.map_or_else(|| JobError::Retry("not recorded".into()), JobError::from))
+    }
+
+    /// The mail for a message, and its Message-ID without brackets.
+    async fn compose(&self, out: &OutboundEmail) -> Result<(Message, String), String> {
+        let support = &self.settings.support_address;
+        let domain = support.domain();
+        let to_address = out
+            .answering
+            .as_ref()
+            .and_then(|a| a.reply_address.clone())
+            .or_else(|| out.customer_email.clone())
+            .ok_or("the customer has no email address")?;
+        let to = Mailbox::new(
+            out.customer_name.as_deref().map(header_text),
+            to_address
+                .parse()
+                .map_err(|e| format!("the customer's address {to_address:?} is not usable: {e}"))?,
+        );
+        let shop = header_text(&self.settings.support_name);
+        let display = match (&out.agent_name, out.message.sender_type) {
+            (Some(agent), SenderType::Agent) => format!("{} ({shop})", header_text(agent)),
+            _ => shop,
+        };
+        let from = Mailbox::new(
+            Some(display),
+            support
+                .as_str()
+                .parse()
+                .map_err(|e| format!("the support address is not usable: {e}"))?,
+        );
+        let reply_to = match &out.reply_token {
+            Some(token) => reply_mailbox(token, support, &self.settings.support_name)?,
+            None => from.clone(),
+        };
+        let message_key = format!("{}@{domain}", out.message.id);
+        let subject = match out.subject.as_deref().map(header_text) {
+            // Already a reply ("Re: …", "AW: …"): keep it as the shopper's client wrote it.
+            Some(s) if subject_key(&s) != s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase() => s,
+            Some(s) => format!("Re: {s}"),
+            None => format!("Your message to {}", header_text(&self.settings.support_name)),
+        };
+        let mut builder = Message::builder()
+            .from(from)
+            .reply_to(reply_to)
+            .to(to)
+            .subject(subject)
+            .message_id(Some(format!("<{message_key}>")))
+            .date(SystemTime::from(out.message.created_at));
+        if let Some(answering) = &out.answering {
+            builder = builder.in_reply_to(format!("<{}>", answering.message_key));
+            let references = answering
+                .reference_chain
+                .split_whitespace()
+                .chain(std::iter::once(answering.message_key.as_str()))
+                .collect::<Vec<_>>();
+            // The shopper's chain already ends with their mail's id; don't repeat it.
+            let mut seen = std::collections::HashSet::new();
+            let references: Vec<String> = references
+                .into_iter()
+                .filter(|r| seen.insert(*r))
+                .map(|r| format!("<{r}>"))
+                .collect();
+            builder = builder.references(references.join(" "));
+        }
+        if out.message.sender_type != SenderType::Agent {
+            builder = builder.header(AutoSubmitted);
+        }
+        let text = out.message.body.clone();
+        let body = MultiPart::alternative()
+            .singlepart(SinglePart::plain(text.clone()))
+            .singlepart(SinglePart::html(text_to_html(&text)));
+        let mail = if out.message.attachments.is_empty() {
+            builder.multipart(body)
+        } else {
+            let mut mixed = MultiPart::mixed().multipart(body);
+            for a in &out.message.attachments {
+                let bytes = self
+                    .files
+                    .get(&a.storage_key)
+                    .await
+                    .map_err(|e| format!("attachment {} is missing: {e}", a.filename))?;
+                let content_type = ContentType::parse(&a.content_type)
+                    .unwrap_or(ContentType::parse("application/octet-stream").expect("a valid type"));
+                mixed = mixed.singlepart(
+                    Attachment::new(header_text(&a.filename)).body(bytes, content_type),
+                );
+            }
+            builder.multipart(mixed)
+        }
+        .map_err(|e| format!("the mail could not be built: {e}"))?;
+        Ok((mail, message_key))
+    }
+}
+
+/// Where replies to a conversation's mail go: the support address with its reply token.
+fn reply_mailbox(
+    token: &ReplyToken,
+    support: &concierge_domain::contact::EmailAddress,
+    name: &str,
+) -> Result<Mailbox, String> {
+    let address = token.address(support);
+    Ok(Mailbox::new(
+        Some(header_text(name)),
+        address
+            .parse()
+            .map_err(|e| format!("the reply address {address:?} is not usable: {e}"))?,
+    ))
+}
+
+/// A value for a header: one line, so nothing in a name or subject can start a header of
+/// its own (header injection), and of a sane length.
+fn header_text(text: &str) -> String {
+    text.split(|c: char| c.is_control())
+        .flat_map(str::split_whitespace)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(300)
+        .collect()
+}
+
+/// The HTML part of an outbound mail: the plain text, escaped, its paragraphs and line
+/// breaks kept.
+fn text_to_html(text: &str) -> String {
+    let mut html = String::from("<!DOCTYPE html><html><body>");
+    for paragraph in text.split("\n\n").filter(|p| !p.trim().is_empty()) {
+        html.push_str("<p>");
+        let lines: Vec<String> = paragraph.lines().map(escape).collect();
+        html.push_str(&lines.join("<br>\n"));
+        html.push_str("</p>\n");
+    }
+    html.push_str("</body></html>\n");
+    html
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl Handler for Deliver {
+    fn kind(&self) -> &'static str {
+        deliver_job(Channel::Email)
+    }
+
+    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
+        self.deliver(job).boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_values_cannot_start_new_headers() {
+        assert_eq!(
+            header_text("Where is it?\r\nBcc: everyone@example.com"),
+            "Where is it? Bcc: everyone@example.com"
+        );
+        assert_eq!(header_text("Ann\nLee\0"), "Ann Lee");
+    }
+
+    #[test]
+    fn the_html_part_is_the_escaped_text() {
+        let html = text_to_html("Hi <b>Ann</b>,\n\nline one\nline & two");
+        assert!(html.contains("<p>Hi &lt;b&gt;Ann&lt;/b&gt;,</p>"));
+        assert!(html.contains("line one<br>\nline &amp; two"));
+    }
+}
