@@ -82,22 +82,6 @@ fn backticked(message: &str) -> Option<String> {
     Some(message[start..start + len].to_owned())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn field_paths_are_extracted() {
-        let (f, m) = split_serde_path("Failed to deserialize the JSON body into the target type: message.body: invalid type: integer `5`, expected a string at line 1 column 30");
-        assert_eq!(f, "message.body");
-        assert!(m.starts_with("invalid type"));
-        let (f, _) = split_serde_path("Failed to deserialize the JSON body into the target type: missing field `channel` at line 1 column 2");
-        assert_eq!(f, "channel");
-        let (f, _) = split_serde_path("Failed to deserialize the JSON body into the target type: unknown field `colour`, expected one of `a` at line 1 column 9");
-        assert_eq!(f, "colour");
-    }
-}
-
 /// A query-string extractor answering in the API's error format (422 naming the parameter).
 pub struct Query<T>(pub T);
 
@@ -129,4 +113,20 @@ fn serde_urlencoded_from_str<T: DeserializeOwned>(query: &str) -> Result<T, ApiE
         let field = backticked(&message).unwrap_or_else(|| "query".into());
         ApiError::Validation { field, message }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_paths_are_extracted() {
+        let (f, m) = split_serde_path("Failed to deserialize the JSON body into the target type: message.body: invalid type: integer `5`, expected a string at line 1 column 30");
+        assert_eq!(f, "message.body");
+        assert!(m.starts_with("invalid type"));
+        let (f, _) = split_serde_path("Failed to deserialize the JSON body into the target type: missing field `channel` at line 1 column 2");
+        assert_eq!(f, "channel");
+        let (f, _) = split_serde_path("Failed to deserialize the JSON body into the target type: unknown field `colour`, expected one of `a` at line 1 column 9");
+        assert_eq!(f, "colour");
+    }
 }

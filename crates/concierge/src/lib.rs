@@ -207,7 +207,12 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
                 anyhow::bail!("CONCIERGE_SMTP_RELAY: {e}");
             }
         };
-        worker = worker.with(Deliver::new(store.clone(), Arc::clone(&files), relay, mail.clone()));
+        worker = worker.with(Deliver::new(
+            store.clone(),
+            Arc::clone(&files),
+            relay,
+            mail.clone(),
+        ));
     }
     let notify = worker.notifier();
     let mailroom = Arc::new(
@@ -221,7 +226,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
                 let local = listener
                     .local_addr()
                     .context("cannot read the SMTP listener's address")?;
-                (Some(local), Some(tokio::spawn(listener.run(shutdown_rx.clone()))))
+                (
+                    Some(local),
+                    Some(tokio::spawn(listener.run(shutdown_rx.clone()))),
+                )
             }
             Err(e) => {
                 store.close().await;

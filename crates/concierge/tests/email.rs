@@ -71,13 +71,18 @@ where
 {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "never happened: {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
 async fn email_conversations(app: &App) -> Vec<Value> {
-    let (s, list) = app.get("/api/v1/conversations?channel=email&limit=200").await;
+    let (s, list) = app
+        .get("/api/v1/conversations?channel=email&limit=200")
+        .await;
     assert_eq!(s, StatusCode::OK, "{list}");
     list["items"].as_array().unwrap().clone()
 }
@@ -105,76 +110,110 @@ fn reply_token(reply_to: &str) -> String {
     reply_to[start..end].to_owned()
 }
 
-mail_test!(a_shoppers_mail_is_answered_in_thread_and_the_answer_comes_back, |engine| {
-    let Some((app, mut sink)) = with_sink(engine, &[], |_| {}).await else { return };
-    let first = mail(
-        &[
-            ("From", "Ann Lee <ann@example.com>"),
-            ("To", SUPPORT),
-            ("Subject", "Where is order #1001?"),
-            ("Message-ID", "<m1@mail.example.com>"),
-            ("Date", "Tue, 1 Dec 2026 09:00:00 +0000"),
-        ],
-        "Hi,\nmy order #1001 has not arrived yet.\n\nAnn\n\nSent from my iPhone",
-    );
-    let sent = smtp_send(app.smtp(), &first, "ann@example.com", &[SUPPORT], false).await;
-    assert_eq!(sent.code, 250, "{sent:?}");
+mail_test!(
+    a_shoppers_mail_is_answered_in_thread_and_the_answer_comes_back,
+    |engine| {
+        let Some((app, mut sink)) = with_sink(engine, &[], |_| {}).await else {
+            return;
+        };
+        let first = mail(
+            &[
+                ("From", "Ann Lee <ann@example.com>"),
+                ("To", SUPPORT),
+                ("Subject", "Where is order #1001?"),
+                ("Message-ID", "<m1@mail.example.com>"),
+                ("Date", "Tue, 1 Dec 2026 09:00:00 +0000"),
+            ],
+            "Hi,\nmy order #1001 has not arrived yet.\n\nAnn\n\nSent from my iPhone",
+        );
+        let sent = smtp_send(app.smtp(), &first, "ann@example.com", &[SUPPORT], false).await;
+        assert_eq!(sent.code, 250, "{sent:?}");
 
-    // The acknowledgement comes first, threaded under the shopper's mail, marked automatic.
-    let ack = sink.next().await;
-    assert_eq!(ack.rcpt_tos, ["ann@example.com"]);
-    assert_eq!(ack.header("In-Reply-To").as_deref(), Some("<m1@mail.example.com>"));
-    assert_eq!(ack.header("Auto-Submitted").as_deref(), Some("auto-replied"));
-    assert!(ack.text().contains("Hi Ann"), "{}", ack.text());
+        // The acknowledgement comes first, threaded under the shopper's mail, marked automatic.
+        let ack = sink.next().await;
+        assert_eq!(ack.rcpt_tos, ["ann@example.com"]);
+        assert_eq!(
+            ack.header("In-Reply-To").as_deref(),
+            Some("<m1@mail.example.com>")
+        );
+        assert_eq!(
+            ack.header("Auto-Submitted").as_deref(),
+            Some("auto-replied")
+        );
+        assert!(ack.text().contains("Hi Ann"), "{}", ack.text());
 
-    let conversations = email_conversations(&app).await;
-    assert_eq!(conversations.len(), 1);
-    let c = conversations[0]["id"].as_str().unwrap().to_owned();
-    assert_eq!(conversations[0]["subject"], "Where is order #1001?");
-    assert_eq!(conversations[0]["customer"]["name"], "Ann Lee");
-    let thread = messages(&app, &c).await;
-    assert_eq!(thread[0]["sender_type"], "customer");
-    assert_eq!(thread[0]["body"], "Hi,\nmy order #1001 has not arrived yet.\n\nAnn");
-    assert_eq!(thread[0]["quoted"], "Sent from my iPhone");
-    assert_eq!(thread[0]["sender_address"], "ann@example.com");
-    assert_eq!(thread[1]["sender_type"], "bot");
+        let conversations = email_conversations(&app).await;
+        assert_eq!(conversations.len(), 1);
+        let c = conversations[0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(conversations[0]["subject"], "Where is order #1001?");
+        assert_eq!(conversations[0]["customer"]["name"], "Ann Lee");
+        let thread = messages(&app, &c).await;
+        assert_eq!(thread[0]["sender_type"], "customer");
+        assert_eq!(
+            thread[0]["body"],
+            "Hi,\nmy order #1001 has not arrived yet.\n\nAnn"
+        );
+        assert_eq!(thread[0]["quoted"], "Sent from my iPhone");
+        assert_eq!(thread[0]["sender_address"], "ann@example.com");
+        assert_eq!(thread[1]["sender_type"], "bot");
 
-    // The agent's reply goes out from the support address, threaded on the shopper's side.
-    let (s, reply) = app
-        .post(
-            &format!("/api/v1/conversations/{c}/messages"),
-            json!({"body": "Hello Ann,\n\nIt ships <today>.\n\nAda"}),
-        )
+        // The agent's reply goes out from the support address, threaded on the shopper's side.
+        let (s, reply) = app
+            .post(
+                &format!("/api/v1/conversations/{c}/messages"),
+                json!({"body": "Hello Ann,\n\nIt ships <today>.\n\nAda"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{reply}");
+        let out = sink.next().await;
+        assert_eq!(out.rcpt_tos, ["ann@example.com"]);
+        assert_eq!(out.mail_from, SUPPORT);
+        let from = out.header("From").unwrap();
+        assert!(
+            from.contains(SUPPORT) && from.contains("Acme Support"),
+            "{from}"
+        );
+        assert_eq!(
+            out.header("Subject").as_deref(),
+            Some("Re: Where is order #1001?")
+        );
+        assert_eq!(
+            out.header("In-Reply-To").as_deref(),
+            Some("<m1@mail.example.com>")
+        );
+        assert!(out
+            .header("References")
+            .unwrap()
+            .contains("<m1@mail.example.com>"));
+        assert!(
+            out.header("Auto-Submitted").is_none(),
+            "a person wrote this one"
+        );
+        let id = reply["id"].as_str().unwrap();
+        assert_eq!(
+            out.header("Message-ID").as_deref(),
+            Some(format!("<{id}@shop.example>").as_str())
+        );
+        let reply_to = out.header("Reply-To").unwrap();
+        assert!(
+            reply_to.contains("support+") && reply_to.contains("@shop.example"),
+            "{reply_to}"
+        );
+        let parsed = out.message();
+        assert_eq!(parsed.text_body_count(), 1);
+        assert_eq!(parsed.html_body_count(), 1);
+        assert!(parsed.body_text(0).unwrap().contains("It ships <today>."));
+        assert!(parsed
+            .body_html(0)
+            .unwrap()
+            .contains("It ships &lt;today&gt;."));
+        eventually("the reply is recorded as sent", || async {
+            message_status(&app, &c, id).await["delivery_status"] == "sent"
+        })
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{reply}");
-    let out = sink.next().await;
-    assert_eq!(out.rcpt_tos, ["ann@example.com"]);
-    assert_eq!(out.mail_from, SUPPORT);
-    let from = out.header("From").unwrap();
-    assert!(from.contains(SUPPORT) && from.contains("Acme Support"), "{from}");
-    assert_eq!(out.header("Subject").as_deref(), Some("Re: Where is order #1001?"));
-    assert_eq!(out.header("In-Reply-To").as_deref(), Some("<m1@mail.example.com>"));
-    assert!(out.header("References").unwrap().contains("<m1@mail.example.com>"));
-    assert!(out.header("Auto-Submitted").is_none(), "a person wrote this one");
-    let id = reply["id"].as_str().unwrap();
-    assert_eq!(
-        out.header("Message-ID").as_deref(),
-        Some(format!("<{id}@shop.example>").as_str())
-    );
-    let reply_to = out.header("Reply-To").unwrap();
-    assert!(reply_to.contains("support+") && reply_to.contains("@shop.example"), "{reply_to}");
-    let parsed = out.message();
-    assert_eq!(parsed.text_body_count(), 1);
-    assert_eq!(parsed.html_body_count(), 1);
-    assert!(parsed.body_text(0).unwrap().contains("It ships <today>."));
-    assert!(parsed.body_html(0).unwrap().contains("It ships &lt;today&gt;."));
-    eventually("the reply is recorded as sent", || async {
-        message_status(&app, &c, id).await["delivery_status"] == "sent"
-    })
-    .await;
 
-    // The shopper answers it: In-Reply-To names our mail, the quote is cut.
-    let answer = mail(
+        // The shopper answers it: In-Reply-To names our mail, the quote is cut.
+        let answer = mail(
         &[
             ("From", "Ann Lee <ann@example.com>"),
             ("To", &reply_to),
@@ -185,87 +224,176 @@ mail_test!(a_shoppers_mail_is_answered_in_thread_and_the_answer_comes_back, |eng
         ],
         "Great, thanks!\n\nOn Tue, Dec 1, 2026 at 10:00 AM Acme Support <support@shop.example> wrote:\n> Hello Ann,\n>\n> It ships <today>.",
     );
-    let sent = smtp_send(app.smtp(), &answer, "ann@example.com", &[&reply_to], false).await;
-    assert_eq!(sent.code, 250, "{sent:?}");
-    let thread = messages(&app, &c).await;
-    let last = thread.last().unwrap();
-    assert_eq!(last["body"], "Great, thanks!");
-    assert!(last["quoted"].as_str().unwrap().contains("It ships <today>."));
-    assert_eq!(email_conversations(&app).await.len(), 1, "no new conversation");
+        let sent = smtp_send(app.smtp(), &answer, "ann@example.com", &[&reply_to], false).await;
+        assert_eq!(sent.code, 250, "{sent:?}");
+        let thread = messages(&app, &c).await;
+        let last = thread.last().unwrap();
+        assert_eq!(last["body"], "Great, thanks!");
+        assert!(last["quoted"]
+            .as_str()
+            .unwrap()
+            .contains("It ships <today>."));
+        assert_eq!(
+            email_conversations(&app).await.len(),
+            1,
+            "no new conversation"
+        );
 
-    // A client that drops the threading headers still reaches the thread by the reply token…
-    let token = reply_token(&reply_to);
-    let headless = mail(
-        &[("From", "ann@example.com"), ("To", &reply_to), ("Subject", "one more thing")],
-        "Could you gift-wrap it?",
-    );
-    let to = format!("support+{token}@shop.example");
-    assert_eq!(smtp_send(app.smtp(), &headless, "ann@example.com", &[&to], false).await.code, 250);
-    // …and one that keeps only the subject, by subject and sender.
-    let by_subject = mail(
-        &[("From", "ann@example.com"), ("To", SUPPORT), ("Subject", "RE: Where is order #1001?")],
-        "And a receipt, please.",
-    );
-    assert_eq!(smtp_send(app.smtp(), &by_subject, "ann@example.com", &[SUPPORT], false).await.code, 250);
-    let bodies: Vec<String> = messages(&app, &c)
-        .await
-        .iter()
-        .map(|m| m["body"].as_str().unwrap().to_owned())
-        .collect();
-    assert!(bodies.contains(&"Could you gift-wrap it?".to_owned()), "{bodies:?}");
-    assert!(bodies.contains(&"And a receipt, please.".to_owned()), "{bodies:?}");
-    assert_eq!(email_conversations(&app).await.len(), 1);
+        // A client that drops the threading headers still reaches the thread by the reply token…
+        let token = reply_token(&reply_to);
+        let headless = mail(
+            &[
+                ("From", "ann@example.com"),
+                ("To", &reply_to),
+                ("Subject", "one more thing"),
+            ],
+            "Could you gift-wrap it?",
+        );
+        let to = format!("support+{token}@shop.example");
+        assert_eq!(
+            smtp_send(app.smtp(), &headless, "ann@example.com", &[&to], false)
+                .await
+                .code,
+            250
+        );
+        // …and one that keeps only the subject, by subject and sender.
+        let by_subject = mail(
+            &[
+                ("From", "ann@example.com"),
+                ("To", SUPPORT),
+                ("Subject", "RE: Where is order #1001?"),
+            ],
+            "And a receipt, please.",
+        );
+        assert_eq!(
+            smtp_send(
+                app.smtp(),
+                &by_subject,
+                "ann@example.com",
+                &[SUPPORT],
+                false
+            )
+            .await
+            .code,
+            250
+        );
+        let bodies: Vec<String> = messages(&app, &c)
+            .await
+            .iter()
+            .map(|m| m["body"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(
+            bodies.contains(&"Could you gift-wrap it?".to_owned()),
+            "{bodies:?}"
+        );
+        assert!(
+            bodies.contains(&"And a receipt, please.".to_owned()),
+            "{bodies:?}"
+        );
+        assert_eq!(email_conversations(&app).await.len(), 1);
 
-    // A new subject is a new conversation; its acknowledgement waits an hour (one was sent).
-    let other = mail(
-        &[("From", "ann@example.com"), ("To", SUPPORT), ("Subject", "Returns")],
-        "How do I send back shoes?",
-    );
-    assert_eq!(smtp_send(app.smtp(), &other, "ann@example.com", &[SUPPORT], false).await.code, 250);
-    let conversations = email_conversations(&app).await;
-    assert_eq!(conversations.len(), 2);
-    let returns = conversations.iter().find(|c| c["subject"] == "Returns").unwrap();
-    let thread = messages(&app, returns["id"].as_str().unwrap()).await;
-    assert_eq!(thread.len(), 1, "no second acknowledgement within the hour: {thread:?}");
+        // A new subject is a new conversation; its acknowledgement waits an hour (one was sent).
+        let other = mail(
+            &[
+                ("From", "ann@example.com"),
+                ("To", SUPPORT),
+                ("Subject", "Returns"),
+            ],
+            "How do I send back shoes?",
+        );
+        assert_eq!(
+            smtp_send(app.smtp(), &other, "ann@example.com", &[SUPPORT], false)
+                .await
+                .code,
+            250
+        );
+        let conversations = email_conversations(&app).await;
+        assert_eq!(conversations.len(), 2);
+        let returns = conversations
+            .iter()
+            .find(|c| c["subject"] == "Returns")
+            .unwrap();
+        let thread = messages(&app, returns["id"].as_str().unwrap()).await;
+        assert_eq!(
+            thread.len(),
+            1,
+            "no second acknowledgement within the hour: {thread:?}"
+        );
 
-    // The shopper writes from a second address: a second customer, which the agent merges.
-    let work = mail(
-        &[("From", "Ann Lee <ann.lee@work.example>"), ("To", SUPPORT), ("Subject", "Invoice")],
-        "Can I get an invoice for #1001?",
-    );
-    assert_eq!(smtp_send(app.smtp(), &work, "ann.lee@work.example", &[SUPPORT], false).await.code, 250);
-    let conversations = email_conversations(&app).await;
-    let invoice = conversations.iter().find(|c| c["subject"] == "Invoice").unwrap();
-    let second = invoice["customer"]["id"].as_str().unwrap().to_owned();
-    let first_customer = returns["customer"]["id"].as_str().unwrap().to_owned();
-    assert_ne!(second, first_customer);
-    let (s, merged) = app
-        .post(&format!("/api/v1/customers/{second}/merge"), json!({"into": first_customer}))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{merged}");
-    let keys: Vec<&str> = merged["identities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|i| i["value"].as_str())
-        .collect();
-    assert!(keys.contains(&"ann.lee@work.example") && keys.contains(&"ann@example.com"), "{merged}");
-    let (_, customer) = app.get(&format!("/api/v1/customers/{first_customer}")).await;
-    assert_eq!(customer["conversations"].as_array().unwrap().len(), 3);
-    assert_eq!(app.get(&format!("/api/v1/customers/{second}")).await.0, StatusCode::NOT_FOUND);
-    let (s, e) = app
-        .post(&format!("/api/v1/customers/{first_customer}/merge"), json!({"into": first_customer}))
-        .await;
-    assert_eq!(s, StatusCode::CONFLICT, "{e}");
+        // The shopper writes from a second address: a second customer, which the agent merges.
+        let work = mail(
+            &[
+                ("From", "Ann Lee <ann.lee@work.example>"),
+                ("To", SUPPORT),
+                ("Subject", "Invoice"),
+            ],
+            "Can I get an invoice for #1001?",
+        );
+        assert_eq!(
+            smtp_send(app.smtp(), &work, "ann.lee@work.example", &[SUPPORT], false)
+                .await
+                .code,
+            250
+        );
+        let conversations = email_conversations(&app).await;
+        let invoice = conversations
+            .iter()
+            .find(|c| c["subject"] == "Invoice")
+            .unwrap();
+        let second = invoice["customer"]["id"].as_str().unwrap().to_owned();
+        let first_customer = returns["customer"]["id"].as_str().unwrap().to_owned();
+        assert_ne!(second, first_customer);
+        let (s, merged) = app
+            .post(
+                &format!("/api/v1/customers/{second}/merge"),
+                json!({"into": first_customer}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{merged}");
+        let keys: Vec<&str> = merged["identities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|i| i["value"].as_str())
+            .collect();
+        assert!(
+            keys.contains(&"ann.lee@work.example") && keys.contains(&"ann@example.com"),
+            "{merged}"
+        );
+        let (_, customer) = app
+            .get(&format!("/api/v1/customers/{first_customer}"))
+            .await;
+        assert_eq!(customer["conversations"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            app.get(&format!("/api/v1/customers/{second}")).await.0,
+            StatusCode::NOT_FOUND
+        );
+        let (s, e) = app
+            .post(
+                &format!("/api/v1/customers/{first_customer}/merge"),
+                json!({"into": first_customer}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "{e}");
 
-    sink.stop().await;
-    app.stop().await;
-});
+        sink.stop().await;
+        app.stop().await;
+    }
+);
 
 mail_test!(a_retried_delivery_is_stored_once, |engine| {
-    let Some((app, sink)) = with_sink(engine, &[], |s| s.email_acknowledgement = "off".into()).await else { return };
+    let Some((app, sink)) =
+        with_sink(engine, &[], |s| s.email_acknowledgement = "off".into()).await
+    else {
+        return;
+    };
     let once = mail(
-        &[("From", "bo@example.com"), ("To", SUPPORT), ("Subject", "Twice?"), ("Message-ID", "<dup-1@example.com>")],
+        &[
+            ("From", "bo@example.com"),
+            ("To", SUPPORT),
+            ("Subject", "Twice?"),
+            ("Message-ID", "<dup-1@example.com>"),
+        ],
         "Sent once, delivered twice.",
     );
     for _ in 0..2 {
@@ -275,20 +403,47 @@ mail_test!(a_retried_delivery_is_stored_once, |engine| {
         assert_eq!(r.code, 250, "{r:?}");
     }
     // Without a Message-ID, identical bytes are the same mail.
-    let anonymous = mail(&[("From", "bo@example.com"), ("To", SUPPORT), ("Subject", "No id")], "Who am I?");
+    let anonymous = mail(
+        &[
+            ("From", "bo@example.com"),
+            ("To", SUPPORT),
+            ("Subject", "No id"),
+        ],
+        "Who am I?",
+    );
     for _ in 0..2 {
         let (mut smtp, _) = RawSmtp::connect(app.smtp()).await;
-        assert_eq!(smtp.send_mail("bo@example.com", SUPPORT, &anonymous).await.code, 250);
+        assert_eq!(
+            smtp.send_mail("bo@example.com", SUPPORT, &anonymous)
+                .await
+                .code,
+            250
+        );
     }
     // The webhook says which delivery was new.
     let webhook = mail(
-        &[("From", "bo@example.com"), ("To", SUPPORT), ("Subject", "By webhook"), ("Message-ID", "<hook-1@example.com>")],
+        &[
+            ("From", "bo@example.com"),
+            ("To", SUPPORT),
+            ("Subject", "By webhook"),
+            ("Message-ID", "<hook-1@example.com>"),
+        ],
         "Forwarded by the shop's mail provider.",
     );
-    let (s, first) = app.raw("/webhooks/email", "message/rfc822", webhook.clone()).await;
-    assert_eq!((s, first["outcome"].as_str()), (StatusCode::CREATED, Some("opened")), "{first}");
+    let (s, first) = app
+        .raw("/webhooks/email", "message/rfc822", webhook.clone())
+        .await;
+    assert_eq!(
+        (s, first["outcome"].as_str()),
+        (StatusCode::CREATED, Some("opened")),
+        "{first}"
+    );
     let (s, again) = app.raw("/webhooks/email", "message/rfc822", webhook).await;
-    assert_eq!((s, again["outcome"].as_str()), (StatusCode::OK, Some("duplicate")), "{again}");
+    assert_eq!(
+        (s, again["outcome"].as_str()),
+        (StatusCode::OK, Some("duplicate")),
+        "{again}"
+    );
     assert_eq!(again["message_id"], first["message_id"]);
 
     let conversations = email_conversations(&app).await;
@@ -325,29 +480,58 @@ async fn the_listener_speaks_smtp_and_refuses_what_it_must() {
     let app = listener(|s| s.smtp_max_message_bytes = 64 * 1024).await;
     let (mut c, greeting) = RawSmtp::connect(app.smtp()).await;
     assert_eq!(greeting.code, 220);
-    assert_eq!(c.cmd("MAIL FROM:<a@x.example>").await.code, 503, "EHLO comes first");
+    assert_eq!(
+        c.cmd("MAIL FROM:<a@x.example>").await.code,
+        503,
+        "EHLO comes first"
+    );
     assert_eq!(c.cmd("HELO").await.code, 501);
     let ehlo = c.cmd("EHLO client.test").await;
     assert_eq!(ehlo.code, 250);
-    for ext in ["PIPELINING", "SIZE 65536", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES"] {
+    for ext in [
+        "PIPELINING",
+        "SIZE 65536",
+        "8BITMIME",
+        "SMTPUTF8",
+        "ENHANCEDSTATUSCODES",
+    ] {
         assert!(ehlo.lines.iter().any(|l| l == ext), "{ext} in {ehlo:?}");
     }
-    assert!(!ehlo.text().contains("STARTTLS"), "no certificate, no STARTTLS");
+    assert!(
+        !ehlo.text().contains("STARTTLS"),
+        "no certificate, no STARTTLS"
+    );
     assert_eq!(c.cmd("STARTTLS").await.code, 502);
     assert_eq!(c.cmd("RCPT TO:<support@shop.example>").await.code, 503);
     assert_eq!(c.cmd("DATA").await.code, 503);
     assert_eq!(c.cmd("MAIL FROM:<a@x.example> SIZE=100000").await.code, 552);
     assert_eq!(c.cmd("MAIL FROM:<a@x.example> FOO=BAR").await.code, 555);
-    assert_eq!(c.cmd("MAIL FROM:<a@x.example> BODY=8BITMIME SMTPUTF8").await.code, 250);
-    assert_eq!(c.cmd("MAIL FROM:<b@x.example>").await.code, 503, "one transaction at a time");
+    assert_eq!(
+        c.cmd("MAIL FROM:<a@x.example> BODY=8BITMIME SMTPUTF8")
+            .await
+            .code,
+        250
+    );
+    assert_eq!(
+        c.cmd("MAIL FROM:<b@x.example>").await.code,
+        503,
+        "one transaction at a time"
+    );
     assert_eq!(c.cmd("RCPT TO:<sales@shop.example>").await.code, 550);
     assert_eq!(c.cmd("RCPT TO:<support@elsewhere.example>").await.code, 550);
-    assert_eq!(c.cmd("RCPT TO:<Support+Anything@SHOP.example>").await.code, 250);
+    assert_eq!(
+        c.cmd("RCPT TO:<Support+Anything@SHOP.example>").await.code,
+        250
+    );
     assert_eq!(c.cmd("NOOP").await.code, 250);
     assert_eq!(c.cmd("VRFY support").await.code, 252);
     assert_eq!(c.cmd("HELP").await.code, 214);
     assert_eq!(c.cmd("BDAT 10 LAST").await.code, 500);
-    assert_eq!(c.cmd(&format!("NOOP {}", "x".repeat(5000))).await.code, 500, "overlong line");
+    assert_eq!(
+        c.cmd(&format!("NOOP {}", "x".repeat(5000))).await.code,
+        500,
+        "overlong line"
+    );
     assert_eq!(c.cmd("RSET").await.code, 250);
     assert_eq!(c.cmd("DATA").await.code, 503, "RSET forgot the transaction");
 
@@ -364,12 +548,17 @@ async fn the_listener_speaks_smtp_and_refuses_what_it_must() {
     }
     assert_eq!(codes, [(250, 100), (452, 9_900)].into());
     assert_eq!(c.cmd("DATA").await.code, 354);
-    c.write(&mail(&[("From", "crowd@x.example"), ("Subject", "Crowd")], "Hello, all of you.")).await;
+    c.write(&mail(
+        &[("From", "crowd@x.example"), ("Subject", "Crowd")],
+        "Hello, all of you.",
+    ))
+    .await;
     assert_eq!(c.cmd(".").await.code, 250);
 
     // A pipelined transaction; dots stuffed by the client come back single, and a dot after
     // a bare line feed is data, not the end.
-    c.write(b"MAIL FROM:<dots@x.example>\r\nRCPT TO:<support@shop.example>\r\nDATA\r\n").await;
+    c.write(b"MAIL FROM:<dots@x.example>\r\nRCPT TO:<support@shop.example>\r\nDATA\r\n")
+        .await;
     assert_eq!(c.reply().await.code, 250);
     assert_eq!(c.reply().await.code, 250);
     assert_eq!(c.reply().await.code, 354);
@@ -380,7 +569,11 @@ async fn the_listener_speaks_smtp_and_refuses_what_it_must() {
     assert_eq!(c.cmd("MAIL FROM:<big@x.example>").await.code, 250);
     assert_eq!(c.cmd("RCPT TO:<support@shop.example>").await.code, 250);
     assert_eq!(c.cmd("DATA").await.code, 354);
-    c.write(&mail(&[("From", "big@x.example"), ("Subject", "Too big")], &"0123456789abcdef\n".repeat(5000))).await;
+    c.write(&mail(
+        &[("From", "big@x.example"), ("Subject", "Too big")],
+        &"0123456789abcdef\n".repeat(5000),
+    ))
+    .await;
     assert_eq!(c.cmd(".").await.code, 552);
     assert_eq!(c.cmd("QUIT").await.code, 221);
     c.read_to_end().await;
@@ -388,9 +581,19 @@ async fn the_listener_speaks_smtp_and_refuses_what_it_must() {
     let mut all = subjects(&app).await;
     all.sort();
     assert_eq!(all, ["Crowd", "Dots"]);
-    let dots = email_conversations(&app).await.into_iter().find(|c| c["subject"] == "Dots").unwrap();
-    let body = messages(&app, dots["id"].as_str().unwrap()).await[0]["body"].as_str().unwrap().to_owned();
-    assert!(body.contains(".a line that starts with a dot") && !body.contains("..a line"), "{body}");
+    let dots = email_conversations(&app)
+        .await
+        .into_iter()
+        .find(|c| c["subject"] == "Dots")
+        .unwrap();
+    let body = messages(&app, dots["id"].as_str().unwrap()).await[0]["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        body.contains(".a line that starts with a dot") && !body.contains("..a line"),
+        "{body}"
+    );
     assert!(body.contains("still the same mail"), "{body}");
     app.stop().await;
 }
@@ -401,14 +604,26 @@ async fn a_stalled_client_holds_up_nobody_and_leaves_nothing() {
     let (mut stalled, _) = RawSmtp::connect(app.smtp()).await;
     assert_eq!(stalled.cmd("EHLO slow.test").await.code, 250);
     assert_eq!(stalled.cmd("MAIL FROM:<slow@x.example>").await.code, 250);
-    assert_eq!(stalled.cmd("RCPT TO:<support@shop.example>").await.code, 250);
+    assert_eq!(
+        stalled.cmd("RCPT TO:<support@shop.example>").await.code,
+        250
+    );
     assert_eq!(stalled.cmd("DATA").await.code, 354);
-    stalled.write(b"From: slow@x.example\r\nSubject: Half\r\n\r\nhalf a mess").await;
+    stalled
+        .write(b"From: slow@x.example\r\nSubject: Half\r\n\r\nhalf a mess")
+        .await;
 
     // Meanwhile another client is served in full.
     let (mut brisk, _) = RawSmtp::connect(app.smtp()).await;
     let done = brisk
-        .send_mail("brisk@x.example", SUPPORT, &mail(&[("From", "brisk@x.example"), ("Subject", "Whole")], "All here."))
+        .send_mail(
+            "brisk@x.example",
+            SUPPORT,
+            &mail(
+                &[("From", "brisk@x.example"), ("Subject", "Whole")],
+                "All here.",
+            ),
+        )
         .await;
     assert_eq!(done.code, 250);
 
@@ -440,7 +655,8 @@ async fn starttls_protects_the_session_when_a_certificate_is_set() {
     }
     let dir = scratch("tls");
     std::fs::create_dir_all(&dir).unwrap();
-    let key = rcgen::generate_simple_self_signed(vec!["localhost".into(), "shop.example".into()]).unwrap();
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".into(), "shop.example".into()])
+        .unwrap();
     std::fs::write(dir.join("cert.pem"), key.cert.pem()).unwrap();
     std::fs::write(dir.join("key.pem"), key.signing_key.serialize_pem()).unwrap();
     let (cert, keyfile) = (dir.join("cert.pem"), dir.join("key.pem"));
@@ -454,11 +670,19 @@ async fn starttls_protects_the_session_when_a_certificate_is_set() {
     assert!(ehlo.lines.iter().any(|l| l == "STARTTLS"), "{ehlo:?}");
     // Commands pipelined after STARTTLS in the clear would be taken as said under TLS by a
     // careless server: the session ends instead.
-    c.write(b"STARTTLS\r\nMAIL FROM:<injected@evil.example>\r\n").await;
+    c.write(b"STARTTLS\r\nMAIL FROM:<injected@evil.example>\r\n")
+        .await;
     assert_eq!(c.reply().await.code, 220);
     assert_eq!(c.read_to_end().await, "");
 
-    let secret = mail(&[("From", "tls@x.example"), ("To", SUPPORT), ("Subject", "Over TLS")], "Private.");
+    let secret = mail(
+        &[
+            ("From", "tls@x.example"),
+            ("To", SUPPORT),
+            ("Subject", "Over TLS"),
+        ],
+        "Private.",
+    );
     let sent = smtp_send(app.smtp(), &secret, "tls@x.example", &[SUPPORT], true).await;
     assert_eq!(sent.code, 250, "{sent:?}");
     assert_eq!(subjects(&app).await, ["Over TLS"]);
@@ -466,51 +690,66 @@ async fn starttls_protects_the_session_when_a_certificate_is_set() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-mail_test!(bad_mail_gets_a_clear_answer_and_nothing_partial_is_kept, |engine| {
-    let Some(app) = App::start_with(engine, |s| {
-        s.support_address = concierge_domain::contact::EmailAddress::parse(SUPPORT).unwrap();
-        s.email_acknowledgement = "off".into();
-        s.smtp_max_message_bytes = 64 * 1024;
-    })
-    .await
-    else {
-        return;
-    };
-    let send = |body: Vec<u8>, from: &'static str| {
-        let addr = app.smtp();
-        async move {
-            let (mut c, _) = RawSmtp::connect(addr).await;
-            c.send_mail(from, SUPPORT, &body).await
-        }
-    };
-    // NUL bytes and other control characters are dropped from the text; the mail is kept.
-    let r = send(mail(&[("From", "nul@x.example"), ("Subject", "Nul\0l")], "Hello\0 there\u{7}!"), "nul@x.example").await;
-    assert_eq!(r.code, 250, "{r:?}");
-    // Not a mail at all, and a mail with no sender anywhere: refused, with the reason.
-    let r = send(b"just some words\r\n".to_vec(), "words@x.example").await;
-    assert_eq!(r.code, 554, "{r:?}");
-    assert!(r.text().contains("header"), "{r:?}");
-    let (mut c, _) = RawSmtp::connect(app.smtp()).await;
-    assert_eq!(c.cmd("EHLO client.test").await.code, 250);
-    assert_eq!(c.cmd("MAIL FROM:<>").await.code, 250);
-    assert_eq!(c.cmd(&format!("RCPT TO:<{SUPPORT}>")).await.code, 250);
-    assert_eq!(c.cmd("DATA").await.code, 354);
-    c.write(&mail(&[("Subject", "Nobody")], "From no one.")).await;
-    let r = c.cmd(".").await;
-    assert_eq!(r.code, 554, "{r:?}");
-    assert!(r.text().contains("sender"), "{r:?}");
-    // A part that is not what its transfer encoding says, and a multipart cut off in the
-    // middle of an attachment: what can be read is kept, and the agent is told.
-    let r = send(
-        mail(
-            &[("From", "cte@x.example"), ("Subject", "Wrong encoding"), ("Content-Type", "text/plain"), ("Content-Transfer-Encoding", "base64")],
-            "This is plain text, not base64 at all!",
-        ),
-        "cte@x.example",
-    )
-    .await;
-    assert_eq!(r.code, 250, "{r:?}");
-    let r = send(
+mail_test!(
+    bad_mail_gets_a_clear_answer_and_nothing_partial_is_kept,
+    |engine| {
+        let Some(app) = App::start_with(engine, |s| {
+            s.support_address = concierge_domain::contact::EmailAddress::parse(SUPPORT).unwrap();
+            s.email_acknowledgement = "off".into();
+            s.smtp_max_message_bytes = 64 * 1024;
+        })
+        .await
+        else {
+            return;
+        };
+        let send = |body: Vec<u8>, from: &'static str| {
+            let addr = app.smtp();
+            async move {
+                let (mut c, _) = RawSmtp::connect(addr).await;
+                c.send_mail(from, SUPPORT, &body).await
+            }
+        };
+        // NUL bytes and other control characters are dropped from the text; the mail is kept.
+        let r = send(
+            mail(
+                &[("From", "nul@x.example"), ("Subject", "Nul\0l")],
+                "Hello\0 there\u{7}!",
+            ),
+            "nul@x.example",
+        )
+        .await;
+        assert_eq!(r.code, 250, "{r:?}");
+        // Not a mail at all, and a mail with no sender anywhere: refused, with the reason.
+        let r = send(b"just some words\r\n".to_vec(), "words@x.example").await;
+        assert_eq!(r.code, 554, "{r:?}");
+        assert!(r.text().contains("header"), "{r:?}");
+        let (mut c, _) = RawSmtp::connect(app.smtp()).await;
+        assert_eq!(c.cmd("EHLO client.test").await.code, 250);
+        assert_eq!(c.cmd("MAIL FROM:<>").await.code, 250);
+        assert_eq!(c.cmd(&format!("RCPT TO:<{SUPPORT}>")).await.code, 250);
+        assert_eq!(c.cmd("DATA").await.code, 354);
+        c.write(&mail(&[("Subject", "Nobody")], "From no one."))
+            .await;
+        let r = c.cmd(".").await;
+        assert_eq!(r.code, 554, "{r:?}");
+        assert!(r.text().contains("sender"), "{r:?}");
+        // A part that is not what its transfer encoding says, and a multipart cut off in the
+        // middle of an attachment: what can be read is kept, and the agent is told.
+        let r = send(
+            mail(
+                &[
+                    ("From", "cte@x.example"),
+                    ("Subject", "Wrong encoding"),
+                    ("Content-Type", "text/plain"),
+                    ("Content-Transfer-Encoding", "base64"),
+                ],
+                "This is plain text, not base64 at all!",
+            ),
+            "cte@x.example",
+        )
+        .await;
+        assert_eq!(r.code, 250, "{r:?}");
+        let r = send(
         mail(
             &[("From", "cut@x.example"), ("Subject", "Truncated"), ("MIME-Version", "1.0"), ("Content-Type", "multipart/mixed; boundary=\"b1\"")],
             "--b1\nContent-Type: text/plain\n\nPlease see the attached receipt.\n--b1\nContent-Type: application/pdf; name=\"r.pdf\"\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQKJcfs",
@@ -518,37 +757,69 @@ mail_test!(bad_mail_gets_a_clear_answer_and_nothing_partial_is_kept, |engine| {
         "cut@x.example",
     )
     .await;
-    assert_eq!(r.code, 250, "{r:?}");
-    // Too large over SMTP (552) and through the webhook (413).
-    let big = mail(&[("From", "big@x.example"), ("Subject", "Big")], &"x".repeat(70 * 1024));
-    assert_eq!(send(big.clone(), "big@x.example").await.code, 552);
-    let (s, e) = app.raw("/webhooks/email", "message/rfc822", big).await;
-    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{e}");
-    // The webhook wants a token and a mail.
-    let anonymous = reqwest::Client::new()
-        .post(format!("{}/webhooks/email", app.base))
-        .body("From: a@x.example\r\n\r\nhi\r\n")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    let (s, e) = app.raw("/webhooks/email", "message/rfc822", b"\x00\x01garbage".to_vec()).await;
-    assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("body")), "{e}");
+        assert_eq!(r.code, 250, "{r:?}");
+        // Too large over SMTP (552) and through the webhook (413).
+        let big = mail(
+            &[("From", "big@x.example"), ("Subject", "Big")],
+            &"x".repeat(70 * 1024),
+        );
+        assert_eq!(send(big.clone(), "big@x.example").await.code, 552);
+        let (s, e) = app.raw("/webhooks/email", "message/rfc822", big).await;
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{e}");
+        // The webhook wants a token and a mail.
+        let anonymous = reqwest::Client::new()
+            .post(format!("{}/webhooks/email", app.base))
+            .body("From: a@x.example\r\n\r\nhi\r\n")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+        let (s, e) = app
+            .raw(
+                "/webhooks/email",
+                "message/rfc822",
+                b"\x00\x01garbage".to_vec(),
+            )
+            .await;
+        assert_eq!(
+            (s, e["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("body")),
+            "{e}"
+        );
 
-    let conversations = email_conversations(&app).await;
-    let mut all: Vec<&str> = conversations.iter().map(|c| c["subject"].as_str().unwrap()).collect();
-    all.sort();
-    assert_eq!(all, ["Nul l", "Truncated", "Wrong encoding"]);
-    let body = |subject: &str| {
-        let id = conversations.iter().find(|c| c["subject"] == subject).unwrap()["id"].as_str().unwrap().to_owned();
-        let app = &app;
-        async move { messages(app, &id).await[0]["body"].as_str().unwrap().to_owned() }
-    };
-    assert_eq!(body("Nul l").await, "Hello  there !");
-    assert!(body("Wrong encoding").await.contains("could not be decoded"));
-    assert!(body("Truncated").await.contains("Please see the attached receipt."));
-    app.stop().await;
-});
+        let conversations = email_conversations(&app).await;
+        let mut all: Vec<&str> = conversations
+            .iter()
+            .map(|c| c["subject"].as_str().unwrap())
+            .collect();
+        all.sort();
+        assert_eq!(all, ["Nul l", "Truncated", "Wrong encoding"]);
+        let body = |subject: &str| {
+            let id = conversations
+                .iter()
+                .find(|c| c["subject"] == subject)
+                .unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let app = &app;
+            async move {
+                messages(app, &id).await[0]["body"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        };
+        assert_eq!(body("Nul l").await, "Hello  there !");
+        assert!(body("Wrong encoding")
+            .await
+            .contains("could not be decoded"));
+        assert!(body("Truncated")
+            .await
+            .contains("Please see the attached receipt."));
+        app.stop().await;
+    }
+);
 
 #[tokio::test]
 async fn a_25_mb_attachment_past_the_default_limit_is_refused_whole() {
@@ -574,8 +845,847 @@ async fn a_25_mb_attachment_past_the_default_limit_is_refused_whole() {
     assert_eq!(c.cmd("MAIL FROM:<huge@x.example>").await.code, 250);
     assert_eq!(c.cmd(&format!("RCPT TO:<{SUPPORT}>")).await.code, 250);
     assert_eq!(c.cmd("DATA").await.code, 354);
-    c.write(&mail(&[("From", "huge@x.example"), ("Subject", "Link instead")], "Here is a link.")).await;
+    c.write(&mail(
+        &[("From", "huge@x.example"), ("Subject", "Link instead")],
+        "Here is a link.",
+    ))
+    .await;
     assert_eq!(c.cmd(".").await.code, 250);
     assert_eq!(subjects(&app).await, ["Link instead"]);
     app.stop().await;
 }
+
+/// Opens an email conversation from `from` by SMTP; returns its id.
+async fn shopper_writes(app: &App, from: &str, subject: &str, body: &str) -> String {
+    let m = mail(
+        &[("From", from), ("To", SUPPORT), ("Subject", subject)],
+        body,
+    );
+    let sent = smtp_send(app.smtp(), &m, from, &[SUPPORT], false).await;
+    assert_eq!(sent.code, 250, "{sent:?}");
+    email_conversations(app)
+        .await
+        .into_iter()
+        .find(|c| c["subject"] == subject)
+        .expect("the conversation")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn agent_replies(app: &App, conversation: &str, body: &str) -> String {
+    let (s, m) = app
+        .post(
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            json!({"body": body}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{m}");
+    assert_eq!(m["delivery_status"], "pending");
+    m["id"].as_str().unwrap().to_owned()
+}
+
+mail_test!(
+    outbound_mail_waits_out_a_relay_outage_and_shows_refusals,
+    |engine| {
+        // The relay is down when the agent answers: the reply waits, durable, and goes out
+        // once the relay is back.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let Some(app) = App::start_with(engine, move |s| {
+            s.support_address = concierge_domain::contact::EmailAddress::parse(SUPPORT).unwrap();
+            s.email_acknowledgement = "off".into();
+            s.smtp_relay = Some(format!("smtp://127.0.0.1:{port}").into());
+        })
+        .await
+        else {
+            return;
+        };
+        let c = shopper_writes(&app, "dora@example.com", "Outage", "Anyone there?").await;
+        let id = agent_replies(&app, &c, "Yes, we are.").await;
+        eventually("the first attempt fails and is retried later", || async {
+            let (_, jobs) = app.get("/api/v1/jobs?status=queued").await;
+            jobs["items"].as_array().is_some_and(|j| {
+                j.iter().any(|j| {
+                    j["kind"] == "email.deliver"
+                        && j["attempts"] == 1
+                        && j["last_error"].is_string()
+                })
+            })
+        })
+        .await;
+        assert_eq!(
+            message_status(&app, &c, &id).await["delivery_status"],
+            "pending"
+        );
+        let mut sink = Sink::start(&scratch("sink"), &["--port", &port.to_string()]).await;
+        let out = sink.next().await;
+        assert_eq!(
+            out.header("Message-ID"),
+            Some(format!("<{id}@shop.example>"))
+        );
+        eventually("the reply is recorded as sent", || async {
+            message_status(&app, &c, &id).await["delivery_status"] == "sent"
+        })
+        .await;
+        sink.stop().await;
+        app.stop().await;
+
+        // A relay that refuses the recipient for good: failed at once, with its words, and the
+        // agent may send it again.
+        let Some((app, mut sink)) = with_sink(engine, &["--reject-rcpt", "gone"], |s| {
+            s.email_acknowledgement = "off".into();
+        })
+        .await
+        else {
+            return;
+        };
+        let c = shopper_writes(
+            &app,
+            "gone@example.com",
+            "Refused",
+            "Reply to me, if you can.",
+        )
+        .await;
+        let id = agent_replies(&app, &c, "We can't.").await;
+        eventually("the refusal is recorded", || async {
+            message_status(&app, &c, &id).await["delivery_status"] == "failed"
+        })
+        .await;
+        let failed = message_status(&app, &c, &id).await;
+        assert!(
+            failed["delivery_error"].as_str().unwrap().contains("550"),
+            "{failed}"
+        );
+        let (s, again) = app
+            .post(&format!("/api/v1/messages/{id}/retry"), json!({}))
+            .await;
+        assert_eq!(
+            (s, again["delivery_status"].as_str()),
+            (StatusCode::ACCEPTED, Some("pending")),
+            "{again}"
+        );
+        eventually("the second refusal is recorded", || async {
+            message_status(&app, &c, &id).await["delivery_status"] == "failed"
+        })
+        .await;
+        let (s, e) = app
+            .post(
+                &format!("/api/v1/messages/{}/retry", c.replace("cnv_", "msg_")),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{e}");
+        // Someone else's reply still goes out: one refusal holds up nobody.
+        let ok = shopper_writes(&app, "fine@example.com", "Fine", "Hello?").await;
+        agent_replies(&app, &ok, "Hello!").await;
+        assert_eq!(sink.next().await.rcpt_tos, ["fine@example.com"]);
+        sink.stop().await;
+        app.stop().await;
+    }
+);
+
+mail_test!(
+    names_and_subjects_cannot_add_headers_to_outbound_mail,
+    |engine| {
+        let Some((app, mut sink)) =
+            with_sink(engine, &[], |s| s.email_acknowledgement = "off".into()).await
+        else {
+            return;
+        };
+        let (s, c) = app
+        .post(
+            "/api/v1/conversations",
+            json!({
+                "channel": "email",
+                "customer": {"email": "eve@example.com", "name": "Eve\r\nBcc: spy@evil.example"},
+                "subject": "Order\r\nBcc: spy@evil.example\r\nX-Injected: yes",
+                "message": {"body": "Hello"}
+            }),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let c = c["id"].as_str().unwrap().to_owned();
+        agent_replies(&app, &c, "Hi Eve").await;
+        let out = sink.next().await;
+        assert_eq!(out.rcpt_tos, ["eve@example.com"], "nobody else got it");
+        let headers = out.headers();
+        for line in headers.lines() {
+            assert!(
+                !line.starts_with("Bcc:") && !line.starts_with("X-Injected:"),
+                "injected header: {headers}"
+            );
+        }
+        assert_eq!(
+            out.header("Subject").as_deref(),
+            Some("Re: Order Bcc: spy@evil.example X-Injected: yes")
+        );
+        sink.stop().await;
+        app.stop().await;
+    }
+);
+
+mail_test!(
+    acknowledgements_go_to_people_once_and_never_to_machines,
+    |engine| {
+        let Some((app, mut sink)) = with_sink(engine, &[], |s| {
+        s.email_acknowledgement = "Thanks {{customer.first_name}}, we got “{{conversation.subject}}”.\n\n{{shop.name}}".into();
+    })
+    .await
+    else {
+        return;
+    };
+        let machine =
+            |from: &'static str, subject: &'static str, header: (&'static str, &'static str)| {
+                mail(
+                    &[
+                        ("From", from),
+                        ("To", SUPPORT),
+                        ("Subject", subject),
+                        header,
+                    ],
+                    "Automatic text.",
+                )
+            };
+        for (m, from) in [
+            (
+                machine(
+                    "ann@example.com",
+                    "Out of office",
+                    ("Auto-Submitted", "auto-replied"),
+                ),
+                "ann@example.com",
+            ),
+            (
+                machine("news@example.com", "Newsletter", ("Precedence", "bulk")),
+                "news@example.com",
+            ),
+            (
+                machine(
+                    "list@example.com",
+                    "List post",
+                    ("List-Id", "<talk.lists.example>"),
+                ),
+                "list@example.com",
+            ),
+            (
+                machine(
+                    "bob@example.com",
+                    "No autoreply please",
+                    ("X-Auto-Response-Suppress", "All"),
+                ),
+                "bob@example.com",
+            ),
+            (
+                machine(
+                    "MAILER-DAEMON@mx.example",
+                    "Warning: delayed",
+                    ("X-Note", "x"),
+                ),
+                "MAILER-DAEMON@mx.example",
+            ),
+            (
+                machine(
+                    "noreply@shop-platform.example",
+                    "Your export",
+                    ("X-Note", "x"),
+                ),
+                "noreply@shop-platform.example",
+            ),
+            (machine(SUPPORT, "Loop", ("X-Note", "x")), SUPPORT),
+        ] {
+            assert_eq!(
+                smtp_send(app.smtp(), &m, from, &[SUPPORT], false)
+                    .await
+                    .code,
+                250
+            );
+        }
+        // A person gets one, with the template filled; writing again within the hour gets none.
+        shopper_writes(
+            &app,
+            "Carla Diaz <carla@example.com>",
+            "Sizes",
+            "Do you have a 38?",
+        )
+        .await;
+        shopper_writes(
+            &app,
+            "Carla Diaz <carla@example.com>",
+            "Colours",
+            "And in blue?",
+        )
+        .await;
+        let ack = sink.next().await;
+        assert_eq!(ack.rcpt_tos, ["carla@example.com"]);
+        let text = ack.message().body_text(0).unwrap().into_owned();
+        assert!(text.starts_with("Thanks Carla, we got “Sizes”."), "{text}");
+        assert!(text.contains("Acme Support"), "{text}");
+
+        let conversations = email_conversations(&app).await;
+        assert_eq!(conversations.len(), 9);
+        let mut acknowledged = vec![];
+        for c in &conversations {
+            let thread = messages(&app, c["id"].as_str().unwrap()).await;
+            if thread.iter().any(|m| m["sender_type"] == "bot") {
+                acknowledged.push(c["subject"].as_str().unwrap().to_owned());
+            }
+        }
+        assert_eq!(acknowledged, ["Sizes"]);
+        let ooo = conversations
+            .iter()
+            .find(|c| c["subject"] == "Out of office")
+            .unwrap();
+        assert_eq!(ooo["tags"], json!(["auto-reply"]));
+        // Exactly one mail left the building.
+        assert_eq!(sink.all().len(), 1);
+        sink.stop().await;
+        app.stop().await;
+    }
+);
+
+mail_test!(
+    a_bounce_marks_the_reply_failed_instead_of_opening_a_conversation,
+    |engine| {
+        let Some((app, mut sink)) =
+            with_sink(engine, &[], |s| s.email_acknowledgement = "off".into()).await
+        else {
+            return;
+        };
+        let c = shopper_writes(&app, "typo@example.com", "Refund", "Where is my refund?").await;
+        let id = agent_replies(&app, &c, "It is on its way.").await;
+        let out = sink.next().await;
+        let our_id = out.header("Message-ID").unwrap();
+        eventually("the reply is recorded as sent", || async {
+            message_status(&app, &c, &id).await["delivery_status"] == "sent"
+        })
+        .await;
+        // The shopper's server bounces it later: a delivery status notification (RFC 3464).
+        let dsn = format!(
+            "From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r\nTo: {SUPPORT}\r\n\
+Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <bounce-1@mx.example.com>\r\n\
+Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\
+--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n\r\n\
+Final-Recipient: rfc822; typo@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+Diagnostic-Code: smtp; 550 5.1.1 <typo@example.com>: Recipient address rejected\r\n\r\n\
+--B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: {SUPPORT}\r\nTo: typo@example.com\r\n\
+Message-ID: {our_id}\r\nSubject: Re: Refund\r\n\r\n--B--\r\n"
+        );
+        let (mut smtp, _) = RawSmtp::connect(app.smtp()).await;
+        assert_eq!(smtp.cmd("EHLO mx.example.com").await.code, 250);
+        assert_eq!(smtp.cmd("MAIL FROM:<>").await.code, 250);
+        assert_eq!(smtp.cmd(&format!("RCPT TO:<{SUPPORT}>")).await.code, 250);
+        assert_eq!(smtp.cmd("DATA").await.code, 354);
+        smtp.write(dsn.as_bytes()).await;
+        assert_eq!(smtp.cmd(".").await.code, 250);
+
+        let failed = message_status(&app, &c, &id).await;
+        assert_eq!(failed["delivery_status"], "failed");
+        assert!(
+            failed["delivery_error"]
+                .as_str()
+                .unwrap()
+                .contains("Recipient address rejected"),
+            "{failed}"
+        );
+        let thread = messages(&app, &c).await;
+        let note = thread.last().unwrap();
+        assert_eq!(
+            (note["sender_type"].as_str(), note["private"].as_bool()),
+            (Some("system"), Some(true))
+        );
+        assert_eq!(
+            email_conversations(&app).await.len(),
+            1,
+            "the bounce opened nothing"
+        );
+        sink.stop().await;
+        app.stop().await;
+    }
+);
+
+mail_test!(
+    attachments_inline_images_and_originals_are_served_safely,
+    |engine| {
+        let Some(app) = App::start_with(engine, |s| {
+            s.support_address = concierge_domain::contact::EmailAddress::parse(SUPPORT).unwrap();
+            s.email_acknowledgement = "off".into();
+        })
+        .await
+        else {
+            return;
+        };
+        // A 1×1 PNG, inline by Content-ID, a PDF and an SVG with script in it.
+        let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+        let raw = format!(
+        "From: Finn <finn@example.com>\r\nTo: {SUPPORT}\r\nSubject: Damaged box\r\nMessage-ID: <photo-1@example.com>\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"M\"\r\n\r\n\
+--M\r\nContent-Type: multipart/related; boundary=\"R\"\r\n\r\n\
+--R\r\nContent-Type: multipart/alternative; boundary=\"A\"\r\n\r\n\
+--A\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe box arrived crushed, see the photo.\r\n\
+--A\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p onclick=\"steal()\">The box arrived <b>crushed</b>, see the photo.</p>\
+<img src=\"cid:photo@example.com\"><img src=\"https://tracker.example/open.gif\"><script>alert(1)</script>\r\n\
+--A--\r\n\
+--R\r\nContent-Type: image/png\r\nContent-ID: <photo@example.com>\r\nContent-Transfer-Encoding: base64\r\n\r\n{png}\r\n\
+--R--\r\n\
+--M\r\nContent-Type: application/pdf; name=\"receipt.pdf\"\r\nContent-Disposition: attachment; filename=\"receipt.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n\
+--M\r\nContent-Type: image/svg+xml; name=\"logo.svg\"\r\nContent-Disposition: attachment; filename=\"logo.svg\"\r\n\r\n\
+<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>\r\n--M--\r\n"
+    );
+        let (s, receipt) = app
+            .raw(
+                "/webhooks/email",
+                "message/rfc822",
+                raw.clone().into_bytes(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{receipt}");
+        let c = receipt["conversation_id"].as_str().unwrap();
+        let m = &messages(&app, c).await[0];
+        assert_eq!(m["body"], "The box arrived crushed, see the photo.");
+        let files: std::collections::HashMap<&str, &Value> = m["attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["filename"].as_str().unwrap(), a))
+            .collect();
+        assert_eq!(files.len(), 3, "{m}");
+        let photo = files
+            .values()
+            .find(|a| a["content_type"] == "image/png")
+            .unwrap();
+        let html = m["body_html"].as_str().unwrap();
+        assert!(
+            html.contains(&format!(
+                "src=\"/api/v1/attachments/{}\"",
+                photo["id"].as_str().unwrap()
+            )),
+            "{html}"
+        );
+        for banned in ["cid:", "tracker.example", "<script", "onclick"] {
+            assert!(!html.contains(banned), "{banned} in {html}");
+        }
+
+        let get = |path: String| {
+            let client = app.client.clone();
+            let token = app.token.clone();
+            let base = app.base.clone();
+            async move {
+                client
+                    .get(format!("{base}{path}"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let r = get(format!(
+            "/api/v1/attachments/{}",
+            photo["id"].as_str().unwrap()
+        ))
+        .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-type"], "image/png");
+        assert!(r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("inline"));
+        assert_eq!(r.bytes().await.unwrap().len(), 70);
+        let r = get(format!(
+            "/api/v1/attachments/{}",
+            files["logo.svg"]["id"].as_str().unwrap()
+        ))
+        .await;
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/octet-stream",
+            "never rendered in our origin"
+        );
+        assert!(r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment"));
+        assert!(r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("sandbox"));
+        let r = get(format!(
+            "/api/v1/attachments/{}",
+            files["receipt.pdf"]["id"].as_str().unwrap()
+        ))
+        .await;
+        assert_eq!(r.bytes().await.unwrap().as_ref(), b"%PDF-1.4\n");
+        let anonymous = reqwest::get(format!(
+            "{}/api/v1/attachments/{}",
+            app.base,
+            photo["id"].as_str().unwrap()
+        ))
+        .await
+        .unwrap();
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+        let r = get(format!(
+            "/api/v1/messages/{}/original",
+            m["id"].as_str().unwrap()
+        ))
+        .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(
+            r.bytes().await.unwrap().as_ref(),
+            raw.as_bytes(),
+            "the original, byte for byte"
+        );
+
+        // The agent's page shows the text, the photo, the files and the quoted parts as text.
+        app.create_agent("ada@shop.example", "Ada Agent", "correct horse battery")
+            .await;
+        let (cookie, _) = app
+            .sign_in("ada@shop.example", "correct horse battery")
+            .await;
+        let page = app
+            .with_cookie(
+                reqwest::Method::GET,
+                &format!("/conversations/{c}"),
+                &cookie,
+            )
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("The box arrived crushed, see the photo."));
+        assert!(page.contains(&format!(
+            "/api/v1/attachments/{}",
+            photo["id"].as_str().unwrap()
+        )));
+        assert!(page.contains("receipt.pdf") && page.contains("Original mail"));
+        assert!(
+            !page.contains("<script>alert") && !page.contains("onclick=\"steal"),
+            "{page}"
+        );
+        app.stop().await;
+    }
+);
+
+/// The real binary in a process of its own, as an operator runs it: so that it can be killed
+/// (SIGKILL: no graceful anything) at any point.
+struct Process {
+    child: tokio::process::Child,
+    http: String,
+    smtp: std::net::SocketAddr,
+}
+
+/// Where a process-per-run test keeps its data: a folder, and on PostgreSQL a fresh database.
+struct Data {
+    env: Vec<(String, String)>,
+    dir: std::path::PathBuf,
+    pg: Option<(String, String)>,
+}
+
+impl Data {
+    async fn new(engine: &str, extra: &[(&str, String)]) -> Option<Data> {
+        let dir = scratch("process");
+        let mut env = vec![
+            ("CONCIERGE_DATA_DIR".to_owned(), dir.display().to_string()),
+            ("CONCIERGE_SUPPORT_ADDRESS".to_owned(), SUPPORT.to_owned()),
+            ("CONCIERGE_HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+            ("CONCIERGE_SMTP_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+            ("RUST_LOG".to_owned(), "info".to_owned()),
+        ];
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        let mut pg = None;
+        if engine == "postgres" {
+            let Ok(admin) = std::env::var("CONCIERGE_TEST_POSTGRES_URL") else {
+                eprintln!("skipped: CONCIERGE_TEST_POSTGRES_URL is not set");
+                return None;
+            };
+            use sqlx::Connection;
+            let name = format!("concierge_p_{}", unique());
+            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
+            env.push((
+                "CONCIERGE_DATABASE_URL".to_owned(),
+                format!("{base}/{name}"),
+            ));
+            pg = Some((admin, name));
+        }
+        Some(Data { env, dir, pg })
+    }
+
+    /// An API token, made by the CLI against this data.
+    fn token(&self) -> String {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_concierge"))
+            .args(["token", "create", "--name", "tests"])
+            .envs(self.env.iter().cloned())
+            .output()
+            .expect("run concierge token create");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+
+    async fn start(&self) -> Process {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_concierge"))
+            .arg("serve")
+            .envs(self.env.iter().cloned())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start concierge serve");
+        use tokio::io::AsyncBufReadExt;
+        let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let listening = loop {
+            let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+                .await
+                .expect("the service starts in time")
+                .unwrap()
+                .expect("the service runs");
+            if line.contains("listening http=") {
+                break line;
+            }
+        };
+        // Keep reading, so the service never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let field = |name: &str| {
+            listening
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .unwrap_or_else(|| panic!("no {name} in {listening}"))
+                .to_owned()
+        };
+        Process {
+            child,
+            http: format!("http://{}", field("http=")),
+            smtp: field("smtp=").parse().unwrap(),
+        }
+    }
+
+    async fn cleanup(self) {
+        if let Some((admin, name)) = self.pg {
+            use sqlx::Connection;
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
+            }
+        }
+        let _ = std::fs::remove_dir_all(self.dir);
+    }
+}
+
+impl Process {
+    /// SIGKILL, and wait until it is gone.
+    async fn kill(mut self) {
+        self.child.kill().await.expect("kill the service");
+    }
+
+    async fn get(&self, token: &str, path: &str) -> Value {
+        reqwest::Client::new()
+            .get(format!("{}{path}", self.http))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn post(&self, token: &str, path: &str, body: Value) -> Value {
+        reqwest::Client::new()
+            .post(format!("{}{path}", self.http))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+mail_test!(
+    killing_the_service_at_any_point_loses_and_duplicates_no_inbound_mail,
+    |engine| {
+        let Some(data) =
+            Data::new(engine, &[("CONCIERGE_EMAIL_ACKNOWLEDGEMENT", "off".into())]).await
+        else {
+            return;
+        };
+        let token = data.token();
+        for i in 0..4 {
+            let m = mail(
+                &[
+                    ("From", "kim@example.com"),
+                    ("To", SUPPORT),
+                    ("Subject", &format!("Crash {i}")),
+                    ("Message-ID", &format!("<crash-{i}@example.com>")),
+                ],
+                &format!("Mail number {i}."),
+            );
+            // Killed between the end of the data and the answer: stored or not, the sender did
+            // not hear 250…
+            let service = data.start().await;
+            let (mut smtp, _) = RawSmtp::connect(service.smtp).await;
+            assert_eq!(smtp.cmd("EHLO client.test").await.code, 250);
+            assert_eq!(smtp.cmd("MAIL FROM:<kim@example.com>").await.code, 250);
+            assert_eq!(smtp.cmd(&format!("RCPT TO:<{SUPPORT}>")).await.code, 250);
+            assert_eq!(smtp.cmd("DATA").await.code, 354);
+            smtp.write(&m).await;
+            smtp.write(b".\r\n").await;
+            service.kill().await;
+            // …so it sends again, and is told 250 whether the first copy made it or not; then
+            // the service is killed right after that answer.
+            let service = data.start().await;
+            let (mut smtp, _) = RawSmtp::connect(service.smtp).await;
+            assert_eq!(
+                smtp.send_mail("kim@example.com", SUPPORT, &m).await.code,
+                250
+            );
+            service.kill().await;
+        }
+        let service = data.start().await;
+        let list = service
+            .get(&token, "/api/v1/conversations?channel=email")
+            .await;
+        let mut got: Vec<(String, i64)> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["subject"].as_str().unwrap().to_owned(),
+                    c["message_count"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        got.sort();
+        let want: Vec<(String, i64)> = (0..4).map(|i| (format!("Crash {i}"), 1)).collect();
+        assert_eq!(got, want, "each mail exactly once");
+        service.kill().await;
+        data.cleanup().await;
+    }
+);
+
+mail_test!(
+    killing_the_service_loses_and_duplicates_no_outbound_mail,
+    |engine| {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let Some(data) = Data::new(
+            engine,
+            &[
+                ("CONCIERGE_EMAIL_ACKNOWLEDGEMENT", "off".into()),
+                ("CONCIERGE_SMTP_RELAY", format!("smtp://127.0.0.1:{port}")),
+            ],
+        )
+        .await
+        else {
+            return;
+        };
+        let token = data.token();
+        // The shopper writes; the agent answers while the relay is down; the service dies.
+        let service = data.start().await;
+        let m = mail(
+            &[
+                ("From", "lee@example.com"),
+                ("To", SUPPORT),
+                ("Subject", "Kill me softly"),
+            ],
+            "Hello?",
+        );
+        assert_eq!(
+            smtp_send(service.smtp, &m, "lee@example.com", &[SUPPORT], false)
+                .await
+                .code,
+            250
+        );
+        let list = service
+            .get(&token, "/api/v1/conversations?channel=email")
+            .await;
+        let c = list["items"][0]["id"].as_str().unwrap().to_owned();
+        let first = service
+            .post(
+                &token,
+                &format!("/api/v1/conversations/{c}/messages"),
+                json!({"body": "First answer."}),
+            )
+            .await;
+        assert_eq!(first["delivery_status"], "pending");
+        service.kill().await;
+
+        // The relay comes back, and so does the service: the reply goes out once.
+        let mut sink = Sink::start(&scratch("sink"), &["--port", &port.to_string()]).await;
+        let service = data.start().await;
+        let out = sink.next().await;
+        let first_id = first["id"].as_str().unwrap();
+        assert_eq!(
+            out.header("Message-ID"),
+            Some(format!("<{first_id}@shop.example>"))
+        );
+        let sent = || async {
+            let thread = service
+                .get(&token, &format!("/api/v1/conversations/{c}/messages"))
+                .await;
+            thread["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["id"] == first_id && m["delivery_status"] == "sent")
+        };
+        eventually("the first answer is recorded as sent", sent).await;
+        service.kill().await;
+
+        // Killed after the send was recorded, restarted: nothing goes out twice, and the next
+        // answer goes out next.
+        let service = data.start().await;
+        let second = service
+            .post(
+                &token,
+                &format!("/api/v1/conversations/{c}/messages"),
+                json!({"body": "Second answer."}),
+            )
+            .await;
+        let out = sink.next().await;
+        assert_eq!(
+            out.header("Message-ID"),
+            Some(format!("<{}@shop.example>", second["id"].as_str().unwrap()))
+        );
+        let ids: Vec<String> = sink
+            .all()
+            .iter()
+            .map(|raw| {
+                let m = mail_parser::MessageParser::default().parse(raw).unwrap();
+                m.message_id().unwrap().to_owned()
+            })
+            .collect();
+        assert_eq!(ids.len(), 2, "{ids:?}");
+        assert_ne!(ids[0], ids[1]);
+        service.kill().await;
+        sink.stop().await;
+        data.cleanup().await;
+    }
+);

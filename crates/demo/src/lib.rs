@@ -454,7 +454,7 @@ async fn open_conversation(
             )
             .await?;
     }
-    if stage == 3 && n % 4 == 0 {
+    if stage == 3 && n.is_multiple_of(4) {
         store
             .append_message(
                 &id,
@@ -478,7 +478,7 @@ async fn open_conversation(
             Some(now + Duration::hours(6 + n as i64 % 48)),
         ),
         2 => (ConversationStatus::Pending, None),
-        4 if n % 5 == 0 => (ConversationStatus::Closed, None),
+        4 if n.is_multiple_of(5) => (ConversationStatus::Closed, None),
         _ => (ConversationStatus::Resolved, None),
     };
     let assignee = match n % 5 {

@@ -199,7 +199,8 @@ impl TrackingStatus {
         scan_at: chrono::DateTime<chrono::Utc>,
     ) -> TrackingStatus {
         let newer = latest_scan_at.is_none_or(|t| scan_at >= t);
-        if newer && !(current.is_final() && !scan.is_final()) {
+        // A final status (delivered, returned…) is not undone by a later non-final scan.
+        if newer && (scan.is_final() || !current.is_final()) {
             scan
         } else {
             current

@@ -95,9 +95,36 @@ pub fn subject_window() -> Duration {
 /// `Antw:`, Italian `R:`/`Rif:`, French `TR:`, Polish `Odp:`, Portuguese `Res:`/`Enc:`,
 /// Spanish `RV:`, Turkish `YNT:`, Greek `ΑΠ:`/`ΣΧΕΤ:`/`ΠΡΘ:`, Russian `Ответ:`, Chinese `回复:`/`回覆:`/`答复:`/`转发:`/`轉寄:`.
 const PREFIXES: &[&str] = &[
-    "re", "fw", "fwd", "aw", "wg", "sv", "vs", "vb", "antw", "doorst", "r", "rif", "i", "tr",
-    "odp", "pd", "res", "enc", "rv", "ynt", "ilt", "απ", "σχετ", "πρθ", "ответ", "回复", "回覆",
-    "答复", "转发", "轉寄",
+    "re",
+    "fw",
+    "fwd",
+    "aw",
+    "wg",
+    "sv",
+    "vs",
+    "vb",
+    "antw",
+    "doorst",
+    "r",
+    "rif",
+    "i",
+    "tr",
+    "odp",
+    "pd",
+    "res",
+    "enc",
+    "rv",
+    "ynt",
+    "ilt",
+    "απ",
+    "σχετ",
+    "πρθ",
+    "ответ",
+    "回复",
+    "回覆",
+    "答复",
+    "转发",
+    "轉寄",
 ];
 
 /// The subject without reply and forward prefixes (also `Re[2]:` and `RE :` forms, and
@@ -152,9 +179,16 @@ pub fn is_robot_address(address: &EmailAddress) -> bool {
     matches!(
         local,
         "mailer-daemon" | "postmaster" | "mail-daemon" | "mailerdaemon" | "bounce" | "bounces"
-    ) || ["noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply"]
-        .iter()
-        .any(|p| local.starts_with(p))
+    ) || [
+        "noreply",
+        "no-reply",
+        "no_reply",
+        "donotreply",
+        "do-not-reply",
+        "do_not_reply",
+    ]
+    .iter()
+    .any(|p| local.starts_with(p))
         || local.starts_with("bounce-")
         || local.starts_with("bounces-")
 }
@@ -222,7 +256,10 @@ mod tests {
         // A word that merely starts like a prefix stays.
         assert_eq!(subject_key("Refund please"), "refund please");
         assert_eq!(subject_key("Re:"), "");
-        assert_eq!(subject_key("Return: label missing"), "return: label missing");
+        assert_eq!(
+            subject_key("Return: label missing"),
+            "return: label missing"
+        );
     }
 
     #[test]
@@ -235,10 +272,20 @@ mod tests {
             "do-not-reply@bank.example",
             "bounces-123@lists.example",
         ] {
-            assert!(is_robot_address(&EmailAddress::parse(robot).unwrap()), "{robot}");
+            assert!(
+                is_robot_address(&EmailAddress::parse(robot).unwrap()),
+                "{robot}"
+            );
         }
-        for person in ["ann@example.com", "norah@example.com", "bouncer@club.example"] {
-            assert!(!is_robot_address(&EmailAddress::parse(person).unwrap()), "{person}");
+        for person in [
+            "ann@example.com",
+            "norah@example.com",
+            "bouncer@club.example",
+        ] {
+            assert!(
+                !is_robot_address(&EmailAddress::parse(person).unwrap()),
+                "{person}"
+            );
         }
     }
 }

@@ -42,7 +42,16 @@ mod tests {
 <img src="x" onerror="alert(1)"><iframe src="https://evil.example"></iframe>
 <style>body{display:none}</style><form action="https://evil.example"><input></form>"#;
         let clean = sanitise(dirty, HashMap::new());
-        for banned in ["script", "onclick", "onerror", "javascript:", "iframe", "<style", "<form", "<input"] {
+        for banned in [
+            "script",
+            "onclick",
+            "onerror",
+            "javascript:",
+            "iframe",
+            "<style",
+            "<form",
+            "<input",
+        ] {
             assert!(!clean.contains(banned), "{banned} survived: {clean}");
         }
         assert!(clean.contains("<b>there</b>"));
@@ -52,15 +61,15 @@ mod tests {
 
     #[test]
     fn inline_images_point_at_their_attachments_and_remote_ones_go() {
-        let inline = HashMap::from([(
-            "logo@x".to_owned(),
-            "/api/v1/attachments/att_1".to_owned(),
-        )]);
+        let inline = HashMap::from([("logo@x".to_owned(), "/api/v1/attachments/att_1".to_owned())]);
         let clean = sanitise(
             r#"<img src="cid:logo@x" alt="logo"><img src="https://tracker.example/p.gif"><img src="CID:unknown">"#,
             inline,
         );
-        assert!(clean.contains(r#"src="/api/v1/attachments/att_1""#), "{clean}");
+        assert!(
+            clean.contains(r#"src="/api/v1/attachments/att_1""#),
+            "{clean}"
+        );
         assert!(!clean.contains("tracker.example"), "{clean}");
         assert!(!clean.contains("unknown"), "{clean}");
     }

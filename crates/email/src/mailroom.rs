@@ -6,11 +6,11 @@
 use crate::mime::{self, Mail};
 use crate::{html, quotes};
 use concierge_domain::contact::EmailAddress;
+use concierge_domain::conversation::SenderType;
 use concierge_domain::ids::AttachmentId;
 use concierge_domain::mail::{is_robot_address, recipient, Recipient, ReplyToken};
-use concierge_domain::replies::{first_name, fill};
+use concierge_domain::replies::{fill, first_name};
 use concierge_domain::text::{MessageBody, PersonName, Subject, MAX_BODY_CHARS};
-use concierge_domain::conversation::SenderType;
 use concierge_domain::Invalid;
 use concierge_store::conversations::{NewAttachment, NewMessage};
 use concierge_store::files::{content_key, FileStore};
@@ -33,7 +33,10 @@ pub const ACKNOWLEDGEMENT_VARIABLES: &[(&str, &str)] = &[
     ),
     ("customer.email", "the sender's address"),
     ("conversation.subject", "the mail's subject"),
-    ("shop.name", "the support display name (CONCIERGE_SUPPORT_NAME)"),
+    (
+        "shop.name",
+        "the support display name (CONCIERGE_SUPPORT_NAME)",
+    ),
     ("shop.email", "the support address"),
 ];
 
@@ -165,7 +168,12 @@ impl Mailroom {
         let mail = mail.map_err(|e| IntakeError::Refused(e.0))?;
         let inbound = self.prepare(raw, mail, envelope).await?;
         let receipt = self.store.receive_email(inbound).await?;
-        if let (Receipt::Opened { acknowledged: true, .. }, Some(worker)) = (&receipt, &self.worker)
+        if let (
+            Receipt::Opened {
+                acknowledged: true, ..
+            },
+            Some(worker),
+        ) = (&receipt, &self.worker)
         {
             worker.notify_one();
         }
@@ -324,10 +332,9 @@ impl Mailroom {
         }
         let filled = fill(template, |var| match var {
             "customer.name" => name.map(|n| n.as_str().to_owned()),
-            "customer.first_name" => Some(
-                name.map_or("there", |n| first_name(n.as_str()))
-                    .to_owned(),
-            ),
+            "customer.first_name" => {
+                Some(name.map_or("there", |n| first_name(n.as_str())).to_owned())
+            }
             "customer.email" => Some(from.as_str().to_owned()),
             "conversation.subject" => mail.subject.clone(),
             "shop.name" => Some(self.settings.support_name.clone()),
@@ -387,7 +394,10 @@ mod tests {
 
     #[test]
     fn header_values_become_one_bounded_line() {
-        assert_eq!(one_line("Ann\r\nBcc: x@evil.example", 200), "Ann Bcc: x@evil.example");
+        assert_eq!(
+            one_line("Ann\r\nBcc: x@evil.example", 200),
+            "Ann Bcc: x@evil.example"
+        );
         assert_eq!(one_line("é".repeat(600).as_str(), 500).chars().count(), 500);
     }
 

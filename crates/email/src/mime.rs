@@ -5,8 +5,9 @@
 //!
 //! Nothing here touches storage: this is a pure function of the bytes.
 
+use base64::Engine;
 use concierge_store::mail::MailKind;
-use mail_parser::{HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 
 /// The longest Message-ID we keep; longer ones are cut (RFC 5322 lines stop at 998).
 const MAX_ID_LEN: usize = 500;
@@ -112,18 +113,33 @@ pub fn read(raw: &[u8]) -> Result<Mail, Unreadable> {
             }
         }
     }
-    let mut references = ids(message.references());
+    let mut references = ids(message.header_raw("References"));
     if references.len() > MAX_REFERENCES {
         references.drain(..references.len() - MAX_REFERENCES);
     }
-    let text: Vec<&str> = message
+    let mut text: Vec<String> = message
         .text_bodies()
         .filter_map(|p| match &p.body {
-            PartType::Text(t) => Some(t.as_ref()),
+            PartType::Text(t) if p.is_encoding_problem => Some(recovered(p, t)),
+            PartType::Text(t) => Some(t.to_string()),
             _ => None,
         })
         .filter(|t| !t.trim().is_empty())
         .collect();
+    let cut_body = text.is_empty();
+    if cut_body {
+        // A text part cut off before its end is filed with the attachments by the parser;
+        // when it is all the text there is, it is the body.
+        text = message
+            .attachments()
+            .filter(|p| is_cut_body(p))
+            .filter_map(|p| match &p.body {
+                PartType::Text(t) => Some(recovered(p, t)),
+                _ => None,
+            })
+            .filter(|t| !t.trim().is_empty())
+            .collect();
+    }
     let html = message.html_bodies().find_map(|p| match &p.body {
         PartType::Html(h) => Some(h.to_string()),
         _ => None,
@@ -131,7 +147,7 @@ pub fn read(raw: &[u8]) -> Result<Mail, Unreadable> {
     let (kind, no_auto_answer) = classify(&message, from.as_ref());
     Ok(Mail {
         message_id: message.message_id().and_then(clean_id),
-        in_reply_to: ids(message.in_reply_to()),
+        in_reply_to: ids(message.header_raw("In-Reply-To")),
         references,
         from,
         reply_to,
@@ -142,41 +158,111 @@ pub fn read(raw: &[u8]) -> Result<Mail, Unreadable> {
             .filter(|s| !s.is_empty()),
         text: (!text.is_empty()).then(|| text.join("\n\n")),
         html,
-        files: files(&message),
+        files: files(&message, cut_body),
         kind,
         no_auto_answer,
         damaged: message.parts.iter().any(|p| p.is_encoding_problem),
     })
 }
 
-/// Whether the bytes start with something shaped like a header field (`Name: value`) and
-/// have the empty line that ends the header section: the least a mail must have. Without
-/// this check any bytes at all would "parse" as a mail with an empty header.
+/// Whether the bytes start with a header section: one of its first lines shaped like a
+/// header field (`Name: value`), before any empty line. That is the least a mail must have;
+/// without this check any bytes at all would "parse" as a mail with an empty header. A
+/// damaged first line (real mail has them) is forgiven when the next ones are fields.
 fn has_header_section(raw: &[u8]) -> bool {
-    let first_line_end = raw.iter().position(|&b| b == b'\n').unwrap_or(raw.len());
-    let first = &raw[..first_line_end];
-    let name_end = first.iter().position(|&b| b == b':');
-    let named = name_end.is_some_and(|i| {
-        i > 0
-            && first[..i]
-                .iter()
-                .all(|&b| b.is_ascii_graphic() && b != b':')
-    });
-    // "From " lines of mbox files come first in some exports; allow them.
-    named || first.starts_with(b"From ")
+    raw.split(|&b| b == b'\n')
+        .take(20)
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+        .take_while(|line| !line.is_empty())
+        .any(|line| {
+            let name_end = line.iter().position(|&b| b == b':');
+            name_end.is_some_and(|i| {
+                i > 0 && line[..i].iter().all(|&b| b.is_ascii_graphic() && b != b':')
+            })
+        })
 }
 
-/// The Message-IDs of an id-list header, without angle brackets.
-fn ids(value: &HeaderValue) -> Vec<String> {
-    match value {
-        HeaderValue::Text(t) => clean_id(t).into_iter().collect(),
-        HeaderValue::TextList(list) => list.iter().filter_map(|t| clean_id(t)).collect(),
-        _ => vec![],
+/// Whether a part is body text that was cut off: text, undecodable to its end, and neither
+/// named nor marked as an attachment.
+fn is_cut_body(part: &mail_parser::MessagePart) -> bool {
+    part.is_encoding_problem
+        && matches!(part.body, PartType::Text(_))
+        && part.attachment_name().is_none()
+        && !part
+            .content_disposition()
+            .is_some_and(|d| d.is_attachment())
+}
+
+/// The text of a body part that did not decode as declared to its end (a truncated part, a
+/// missing boundary): the parser keeps such a part as it stands. Quoted-printable is decoded
+/// anyway (plain text survives it), and base64 when every character is base64 (text that is
+/// not is taken as it stands: a wrong label, not a cut); then the declared charset applies.
+fn recovered(part: &mail_parser::MessagePart, text: &str) -> String {
+    let encoding = part
+        .content_transfer_encoding()
+        .map(|e| e.trim().to_ascii_lowercase());
+    let bytes = match encoding.as_deref() {
+        Some("quoted-printable") => {
+            quoted_printable::decode(text.as_bytes(), quoted_printable::ParseMode::Robust).ok()
+        }
+        Some("base64") => {
+            let clean: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+            let alphabet = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
+            if clean.iter().all(alphabet) {
+                let data: Vec<u8> = clean.into_iter().filter(|&b| b != b'=').collect();
+                let whole = data.len() / 4 * 4;
+                base64::engine::general_purpose::STANDARD_NO_PAD
+                    .decode(&data[..whole])
+                    .ok()
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    let Some(bytes) = bytes else {
+        return text.to_owned();
+    };
+    let charset = part
+        .content_type()
+        .and_then(|ct| ct.attribute("charset"))
+        .unwrap_or("utf-8");
+    let encoding =
+        encoding_rs::Encoding::for_label(charset.as_bytes()).unwrap_or(encoding_rs::UTF_8);
+    encoding.decode(&bytes).0.into_owned()
+}
+
+/// The Message-IDs of an id-list header (In-Reply-To, References), without angle brackets:
+/// every `<…>` in it, or, from clients that leave the brackets out, every word with an `@`.
+/// Read from the raw header, since real ids break the RFC's grammar (`<tickets/1@host>`)
+/// and a strict parser would drop them, and with them the thread.
+fn ids(raw: Option<&str>) -> Vec<String> {
+    let Some(raw) = raw else { return vec![] };
+    let mut out = Vec::new();
+    let mut rest = raw;
+    while let Some(start) = rest.find('<') {
+        let Some(len) = rest[start + 1..].find('>') else {
+            break;
+        };
+        out.extend(clean_id(&rest[start + 1..start + 1 + len]));
+        rest = &rest[start + 2 + len..];
     }
+    if out.is_empty() {
+        out.extend(
+            raw.split_whitespace()
+                .filter(|w| w.contains('@'))
+                .filter_map(clean_id),
+        );
+    }
+    out
 }
 
 fn clean_id(id: &str) -> Option<String> {
-    let id = id.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    let id = id
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
     if id.is_empty() || id.chars().any(char::is_control) {
         return None;
     }
@@ -200,7 +286,12 @@ fn classify(message: &Message, from: Option<&Sender>) -> (MailKind, bool) {
                 .is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
     });
     let from_daemon = from.is_some_and(|f| {
-        let local = f.address.split('@').next().unwrap_or("").to_ascii_lowercase();
+        let local = f
+            .address
+            .split('@')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         local == "mailer-daemon" || local == "postmaster"
     });
     let subject = message.subject().unwrap_or("").to_ascii_lowercase();
@@ -323,10 +414,12 @@ fn bounce_reason(message: &Message) -> String {
         .unwrap_or_else(|| "the receiving server gave no reason".to_owned())
 }
 
-/// The mail's attachments and inline images, with names for those that have none.
-fn files(message: &Message) -> Vec<File> {
+/// The mail's attachments and inline images, with names for those that have none; without
+/// the cut-off text parts when they became the body.
+fn files(message: &Message, cut_body: bool) -> Vec<File> {
     message
         .attachments()
+        .filter(|p| !(cut_body && is_cut_body(p)))
         .enumerate()
         .filter_map(|(i, part)| {
             let (ctype, subtype) = part
@@ -340,11 +433,14 @@ fn files(message: &Message) -> Vec<File> {
                 .unwrap_or_else(|| ("application".into(), "octet-stream".into()));
             let (content_type, bytes) = match &part.body {
                 PartType::Multipart(_) => return None,
-                PartType::Message(inner) => ("message/rfc822".to_owned(), inner.raw_message().to_vec()),
-                // Text parts arrive decoded to UTF-8, so they are stored as UTF-8.
-                PartType::Text(t) | PartType::Html(t) => {
-                    (format!("{ctype}/{subtype}; charset=utf-8"), t.as_bytes().to_vec())
+                PartType::Message(inner) => {
+                    ("message/rfc822".to_owned(), inner.raw_message().to_vec())
                 }
+                // Text parts arrive decoded to UTF-8, so they are stored as UTF-8.
+                PartType::Text(t) | PartType::Html(t) => (
+                    format!("{ctype}/{subtype}; charset=utf-8"),
+                    t.as_bytes().to_vec(),
+                ),
                 PartType::Binary(b) | PartType::InlineBinary(b) => {
                     (format!("{ctype}/{subtype}"), b.to_vec())
                 }
@@ -404,6 +500,9 @@ References: <x@shop.example> <a@shop.example>\r\n\r\nThanks!\r\n";
         assert_eq!(m.message_id.as_deref(), Some("b@example.com"));
         assert_eq!(m.in_reply_to, ["a@shop.example"]);
         assert_eq!(m.references, ["x@shop.example", "a@shop.example"]);
+        assert_eq!(ids(Some("<tickets/1@host> junk")), ["tickets/1@host"]);
+        assert_eq!(ids(Some(" bare@id.example ")), ["bare@id.example"]);
+        assert!(ids(Some("no ids here")).is_empty());
         assert_eq!(
             m.from,
             Some(Sender {
@@ -419,9 +518,41 @@ References: <x@shop.example> <a@shop.example>\r\n\r\nThanks!\r\n";
 
     #[test]
     fn bytes_without_a_header_section_are_refused() {
-        for raw in [&b""[..], b"hello there", b"\x00\x01\x02", b": no name\r\n\r\nbody"] {
+        for raw in [
+            &b""[..],
+            b"hello there",
+            b"\x00\x01\x02",
+            b": no name\r\n\r\nbody",
+            b"\r\nFrom: after the end of the header\r\n",
+        ] {
             assert!(read(raw).is_err(), "{raw:?}");
         }
+    }
+
+    #[test]
+    fn a_damaged_first_line_is_forgiven() {
+        let raw = b"Fro :m broken\r\nFrom: ann@example.com\r\nSubject: Hi\r\n\r\nBody\r\n";
+        assert_eq!(read(raw).unwrap().subject.as_deref(), Some("Hi"));
+    }
+
+    #[test]
+    fn a_cut_off_part_is_decoded_as_far_as_it_goes() {
+        let qp =
+            b"From: a@x.example\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+Gr=FC=DFe aus K=F6ln, mit einem langen Satz der wei=\r\nter geht\r\n";
+        let m = read(qp).unwrap();
+        assert!(m.damaged);
+        assert_eq!(
+            m.text.as_deref().map(str::trim),
+            Some("Grüße aus Köln, mit einem langen Satz der weiter geht")
+        );
+        // Text labelled base64 that is not base64 stays as it is.
+        let wrong = b"From: a@x.example\r\nContent-Transfer-Encoding: base64\r\n\r\nNot base64, plainly!\r\n";
+        assert_eq!(
+            read(wrong).unwrap().text.as_deref().map(str::trim),
+            Some("Not base64, plainly!")
+        );
     }
 
     #[test]
@@ -441,7 +572,10 @@ References: <x@shop.example> <a@shop.example>\r\n\r\nThanks!\r\n";
     #[test]
     fn file_names_lose_paths_and_control_characters() {
         assert_eq!(clean_filename("../../etc/passwd"), "passwd");
-        assert_eq!(clean_filename("C:\\Users\\ann\\r\u{7}eceipt.pdf"), "receipt.pdf");
+        assert_eq!(
+            clean_filename("C:\\Users\\ann\\r\u{7}eceipt.pdf"),
+            "receipt.pdf"
+        );
         assert_eq!(clean_filename(".hidden"), "hidden");
     }
 }

@@ -81,7 +81,12 @@ pub struct Deliver {
 }
 
 impl Deliver {
-    pub fn new(store: Store, files: Arc<dyn FileStore>, relay: Relay, settings: MailSettings) -> Self {
+    pub fn new(
+        store: Store,
+        files: Arc<dyn FileStore>,
+        relay: Relay,
+        settings: MailSettings,
+    ) -> Self {
         Deliver {
             store,
             files,
@@ -124,7 +129,8 @@ impl Deliver {
         };
         match self.relay.transport.send_raw(mail.envelope(), &raw).await {
             Ok(_) => {
-                self.record_sent(&id, &message_key, raw_key.as_deref()).await
+                self.record_sent(&id, &message_key, raw_key.as_deref())
+                    .await
             }
             Err(e) if e.is_permanent() => {
                 let reason = format!("the relay refused the mail: {e}");
@@ -207,9 +213,20 @@ impl Deliver {
         let message_key = format!("{}@{domain}", out.message.id);
         let subject = match out.subject.as_deref().map(header_text) {
             // Already a reply ("Re: …", "AW: …"): keep it as the shopper's client wrote it.
-            Some(s) if subject_key(&s) != s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase() => s,
+            Some(s)
+                if subject_key(&s)
+                    != s.split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .to_lowercase() =>
+            {
+                s
+            }
             Some(s) => format!("Re: {s}"),
-            None => format!("Your message to {}", header_text(&self.settings.support_name)),
+            None => format!(
+                "Your message to {}",
+                header_text(&self.settings.support_name)
+            ),
         };
         let mut builder = Message::builder()
             .from(from)
@@ -251,8 +268,9 @@ impl Deliver {
                     .get(&a.storage_key)
                     .await
                     .map_err(|e| format!("attachment {} is missing: {e}", a.filename))?;
-                let content_type = ContentType::parse(&a.content_type)
-                    .unwrap_or(ContentType::parse("application/octet-stream").expect("a valid type"));
+                let content_type = ContentType::parse(&a.content_type).unwrap_or(
+                    ContentType::parse("application/octet-stream").expect("a valid type"),
+                );
                 mixed = mixed.singlepart(
                     Attachment::new(header_text(&a.filename)).body(bytes, content_type),
                 );

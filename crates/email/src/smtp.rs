@@ -210,7 +210,10 @@ enum Line {
     Complete,
     /// Longer than allowed; read to its end and dropped. `len` is how long it was, `crlf`
     /// whether it ended with CR LF.
-    TooLong { len: usize, crlf: bool },
+    TooLong {
+        len: usize,
+        crlf: bool,
+    },
     /// The client closed the connection (a partial line is dropped).
     Eof,
 }
@@ -350,7 +353,10 @@ impl<'a> Session<'a> {
         let mut line = Vec::with_capacity(256);
         loop {
             if *shutdown.borrow() {
-                conn.reply(&format!("421 4.3.2 {} shutting down; try again later", self.host()));
+                conn.reply(&format!(
+                    "421 4.3.2 {} shutting down; try again later",
+                    self.host()
+                ));
                 conn.flush().await?;
                 return Ok(Ending::Closed);
             }
@@ -362,7 +368,10 @@ impl<'a> Session<'a> {
             let read = match read {
                 Ok(read) => read?,
                 Err(_) => {
-                    conn.reply(&format!("421 4.4.2 {} timeout waiting for a command", self.host()));
+                    conn.reply(&format!(
+                        "421 4.4.2 {} timeout waiting for a command",
+                        self.host()
+                    ));
                     conn.flush().await?;
                     return Ok(Ending::Closed);
                 }
@@ -454,13 +463,21 @@ impl<'a> Session<'a> {
     fn failed<S: AsyncRead + AsyncWrite + Unpin>(&mut self, conn: &mut Conn<S>) -> bool {
         self.errors += 1;
         if self.errors >= MAX_ERRORS {
-            conn.reply(&format!("421 4.7.0 {} too many errors; closing", self.host()));
+            conn.reply(&format!(
+                "421 4.7.0 {} too many errors; closing",
+                self.host()
+            ));
             return true;
         }
         false
     }
 
-    fn hello<S: AsyncRead + AsyncWrite + Unpin>(&mut self, conn: &mut Conn<S>, verb: &str, arg: &str) {
+    fn hello<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        conn: &mut Conn<S>,
+        verb: &str,
+        arg: &str,
+    ) {
         if arg.is_empty() {
             conn.reply(&format!("501 5.5.4 {verb} needs a domain or address"));
             self.failed(conn);
@@ -622,7 +639,9 @@ impl<'a> Session<'a> {
             recipients: std::mem::take(&mut self.recipients),
         };
         if total > max {
-            conn.reply(&format!("552 5.3.4 message size exceeds the limit of {max} bytes"));
+            conn.reply(&format!(
+                "552 5.3.4 message size exceeds the limit of {max} bytes"
+            ));
             return Ok(Some(()));
         }
         if overlong {
@@ -632,10 +651,7 @@ impl<'a> Session<'a> {
             return Ok(Some(()));
         }
         match self.shared.mailroom.receive(message, &envelope).await {
-            Ok(receipt) => conn.reply(&format!(
-                "250 2.0.0 ok: stored as {}",
-                receipt.message_id()
-            )),
+            Ok(receipt) => conn.reply(&format!("250 2.0.0 ok: stored as {}", receipt.message_id())),
             Err(IntakeError::Refused(reason)) => {
                 conn.reply(&format!("554 5.6.0 {}", one_line(&reason)))
             }
@@ -685,10 +701,19 @@ mod tests {
 
     #[test]
     fn paths_are_split_from_their_parameters() {
-        assert_eq!(path("FROM:<ann@x.example> SIZE=100", "FROM:"), Some(("ann@x.example", "SIZE=100")));
-        assert_eq!(path("from: <ann@x.example>", "FROM:"), Some(("ann@x.example", "")));
+        assert_eq!(
+            path("FROM:<ann@x.example> SIZE=100", "FROM:"),
+            Some(("ann@x.example", "SIZE=100"))
+        );
+        assert_eq!(
+            path("from: <ann@x.example>", "FROM:"),
+            Some(("ann@x.example", ""))
+        );
         assert_eq!(path("FROM:<>", "FROM:"), Some(("", "")));
-        assert_eq!(path("TO:<@relay.example:bob@y.example>", "TO:"), Some(("bob@y.example", "")));
+        assert_eq!(
+            path("TO:<@relay.example:bob@y.example>", "TO:"),
+            Some(("bob@y.example", ""))
+        );
         assert_eq!(path("TO:bob@y.example", "TO:"), Some(("bob@y.example", "")));
         assert_eq!(path("FROM <ann@x.example>", "FROM:"), None);
         assert_eq!(path("FROM:<unclosed", "FROM:"), None);

@@ -318,7 +318,8 @@ pub(crate) struct MessageRow {
     created_at: At,
 }
 
-pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, sender_type, agent_id, body, body_html, private, \
+pub(crate) const MESSAGE_COLUMNS: &str =
+    "id, conversation_id, sender_type, agent_id, body, body_html, private, \
      delivery_status, delivery_error, quoted, sender_address, created_at";
 
 impl MessageRow {
@@ -409,7 +410,10 @@ fn lifecycle_refused(e: LifecycleError) -> StoreError {
 
 /// Loads a conversation inside a transaction, locking its row on PostgreSQL so concurrent
 /// writers to one conversation take turns (SQLite's single writer already does).
-pub(crate) async fn load_for_update(tx: &mut Tx, id: &ConversationId) -> Result<Conversation, StoreError> {
+pub(crate) async fn load_for_update(
+    tx: &mut Tx,
+    id: &ConversationId,
+) -> Result<Conversation, StoreError> {
     let pg = tx.is_postgres();
     let sql = format!(
         "SELECT {} FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1{}",
@@ -1321,7 +1325,11 @@ impl Store {
     }
 
     /// Tries a failed delivery again: the message goes back to pending with a fresh job.
-    pub async fn retry_delivery(&self, id: &MessageId, actor: &Actor) -> Result<Message, StoreError> {
+    pub async fn retry_delivery(
+        &self,
+        id: &MessageId,
+        actor: &Actor,
+    ) -> Result<Message, StoreError> {
         let now = At::now();
         let mut tx = self.begin().await?;
         let row: Option<(String, Option<String>, String)> = on_tx!(read &mut tx, |conn, pg| sqlx::query_as(
@@ -1352,7 +1360,13 @@ impl Store {
         );
         audit::record(
             &mut batch,
-            AuditEntry::new(actor, "message.delivery_retried", "message", id.as_str(), json!({})),
+            AuditEntry::new(
+                actor,
+                "message.delivery_retried",
+                "message",
+                id.as_str(),
+                json!({}),
+            ),
             now,
         );
         tx.commit_with(batch).await?;

@@ -141,7 +141,7 @@ pub(crate) async fn resolve(
         .map(|i| (i.kind().as_str(), i.key()))
         .collect();
     let mut args = Args::default();
-    let matches = any_handle(&keys[..], &mut args);
+    let matches = any_handle(&keys, &mut args);
     let sql = format!(
         "SELECT i.kind, i.value, c.id, c.name, c.email, c.phone FROM customer_identities i \
          JOIN customers c ON c.id = i.customer_id WHERE {matches}"
@@ -248,7 +248,7 @@ async fn lost_race(
     ours: CustomerId,
 ) -> Result<CustomerSummary, StoreError> {
     let mut args = Args::default();
-    let matches = any_handle(&keys[..], &mut args);
+    let matches = any_handle(keys, &mut args);
     let sql = format!(
         "SELECT c.id, c.name, c.email, c.phone FROM customer_identities i JOIN customers c ON c.id = i.customer_id \
          WHERE ({matches}) AND c.id <> {} LIMIT 1",
@@ -290,7 +290,7 @@ impl Store {
                 .await?
         });
         let row = row.ok_or(StoreError::NotFound("customer"))?;
-        let mut identities = self.identities_of(&[row.id.clone()]).await?;
+        let mut identities = self.identities_of(std::slice::from_ref(&row.id)).await?;
         Ok(row.into_customer(identities.remove(id.as_str()).unwrap_or_default()))
     }
 
@@ -340,7 +340,9 @@ impl Store {
         let mut batch = Batch::default();
         for table in ["customer_identities", "conversations", "orders"] {
             batch
-                .add(format!("UPDATE {table} SET customer_id = $2 WHERE customer_id = $1"))
+                .add(format!(
+                    "UPDATE {table} SET customer_id = $2 WHERE customer_id = $1"
+                ))
                 .text(source.as_str())
                 .text(target.as_str());
         }

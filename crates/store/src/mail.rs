@@ -22,7 +22,9 @@ use crate::{on_engine, on_tx, At, Store, StoreError, Tx};
 use chrono::{DateTime, Duration, Utc};
 use concierge_domain::access::Actor;
 use concierge_domain::contact::EmailAddress;
-use concierge_domain::conversation::{Channel, ConversationStatus, DeliveryStatus, Priority, SenderType};
+use concierge_domain::conversation::{
+    Channel, ConversationStatus, DeliveryStatus, Priority, SenderType,
+};
 use concierge_domain::ids::{AttachmentId, ConversationId, MessageId};
 use concierge_domain::mail::{subject_key, subject_window, ReplyToken};
 use concierge_domain::text::{Label, MessageBody, PersonName, Subject};
@@ -36,7 +38,10 @@ pub enum MailKind {
     AutoReply,
     /// A report that a mail could not be delivered. `original` holds the Message-IDs of the
     /// mail it reports on, `reason` what the receiving server said.
-    Bounce { original: Vec<String>, reason: String },
+    Bounce {
+        original: Vec<String>,
+        reason: String,
+    },
 }
 
 /// A parsed inbound mail, ready to store.
@@ -178,9 +183,11 @@ async fn stored(
         "SELECT e.message_key, m.id, m.conversation_id FROM email_messages e \
          JOIN messages m ON m.id = e.message_id WHERE e.direction = {direction} AND e.message_key IN ({list})"
     );
-    Ok(on_tx!(read tx, |conn, pg| bind_args!(sqlx::query_as(&sql), args)
+    Ok(
+        on_tx!(read tx, |conn, pg| bind_args!(sqlx::query_as(&sql), args)
         .fetch_all(conn)
-        .await?))
+        .await?),
+    )
 }
 
 /// The conversation a mail belongs to, if any, and how it was found.
@@ -203,8 +210,7 @@ async fn find_thread(
             "SELECT e.message_key, m.conversation_id FROM email_messages e \
              JOIN messages m ON m.id = e.message_id WHERE e.message_key IN ({list})"
         );
-        let rows: Vec<(String, String)> =
-            on_tx!(read tx, |conn, pg| bind_args!(sqlx::query_as(&sql), args)
+        let rows: Vec<(String, String)> = on_tx!(read tx, |conn, pg| bind_args!(sqlx::query_as(&sql), args)
                 .fetch_all(conn)
                 .await?);
         found = answers
@@ -216,8 +222,7 @@ async fn find_thread(
         let mut args = Args::default();
         let list = args.texts(mail.tokens.iter().map(ReplyToken::as_str));
         let sql = format!("SELECT id FROM conversations WHERE reply_token IN ({list}) LIMIT 1");
-        let row: Option<(String,)> =
-            on_tx!(read tx, |conn, pg| bind_args!(sqlx::query_as(&sql), args)
+        let row: Option<(String,)> = on_tx!(read tx, |conn, pg| bind_args!(sqlx::query_as(&sql), args)
                 .fetch_optional(conn)
                 .await?);
         found = row.map(|(c,)| (c, ThreadedBy::Token));
@@ -330,7 +335,9 @@ impl Store {
         let now = At::now();
         let mut tx = self.begin().await?;
         if let Some((_, message_id, conversation_id)) =
-            stored(&mut tx, "in", &[mail.message_key.as_str()]).await?.pop()
+            stored(&mut tx, "in", &[mail.message_key.as_str()])
+                .await?
+                .pop()
         {
             tx.commit().await?;
             return Ok(Receipt::Duplicate {
@@ -430,7 +437,10 @@ impl Store {
                     },
                     subject: mail.subject,
                     priority: Priority::Normal,
-                    tags: tag.into_iter().filter_map(|t| Label::parse(t).ok()).collect(),
+                    tags: tag
+                        .into_iter()
+                        .filter_map(|t| Label::parse(t).ok())
+                        .collect(),
                     message: mail.message,
                 };
                 let (conversation, mut messages) =
@@ -459,13 +469,15 @@ impl Store {
 
     /// The receipt of an inbound mail stored before, by its key.
     async fn stored_email(&self, key: &str) -> Result<Option<Receipt>, StoreError> {
-        let row: Option<(String, String)> = on_engine!(self, |pool, pg| sqlx::query_as(
+        let row: Option<(String, String)> = on_engine!(self, |pool, pg| {
+            sqlx::query_as(
             "SELECT m.id, m.conversation_id FROM email_messages e JOIN messages m ON m.id = e.message_id \
              WHERE e.direction = 'in' AND e.message_key = $1"
         )
         .bind(key)
         .fetch_optional(pool)
-        .await?);
+        .await?
+        });
         Ok(row.map(|(m, c)| Receipt::Duplicate {
             conversation_id: ConversationId::from_trusted(c),
             message_id: MessageId::from_trusted(m),
@@ -483,7 +495,14 @@ impl Store {
         let row = row.ok_or(StoreError::NotFound("message"))?;
         let attachments = self.message_attachments(id).await?;
         let message = row.into_message(attachments)?;
-        type Head = (String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+        type Head = (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
         let head: Head = on_engine!(self, |pool, pg| sqlx::query_as(
             "SELECT c.channel, c.subject, c.reply_token, cu.name, cu.email, \
              (SELECT a.name FROM agents a JOIN messages m ON m.agent_id = a.id WHERE m.id = $2) \
@@ -493,8 +512,8 @@ impl Store {
         .bind(id.as_str())
         .fetch_one(pool)
         .await?);
-        let answering: Option<(String, Option<String>, String)> =
-            on_engine!(self, |pool, pg| sqlx::query_as(
+        let answering: Option<(String, Option<String>, String)> = on_engine!(self, |pool, pg| {
+            sqlx::query_as(
                 "SELECT e.message_key, e.reply_address, e.reference_chain FROM email_messages e \
                  JOIN messages m ON m.id = e.message_id \
                  WHERE m.conversation_id = $1 AND e.direction = 'in' AND m.sender_type = 'customer' \
@@ -502,7 +521,8 @@ impl Store {
             )
             .bind(message.conversation_id.as_str())
             .fetch_optional(pool)
-            .await?);
+            .await?
+        });
         let (channel, subject, token, customer_name, customer_email, agent_name) = head;
         Ok(OutboundEmail {
             message,
@@ -558,12 +578,12 @@ impl Store {
 
     /// Where the whole mail a message came from (or went out as) is kept, if it was mail.
     pub async fn email_original(&self, id: &MessageId) -> Result<Option<String>, StoreError> {
-        let row: Option<(Option<String>,)> = on_engine!(self, |pool, pg| sqlx::query_as(
-            "SELECT raw_key FROM email_messages WHERE message_id = $1 ORDER BY created_at LIMIT 1"
-        )
-        .bind(id.as_str())
-        .fetch_optional(pool)
-        .await?);
+        const SQL: &str =
+            "SELECT raw_key FROM email_messages WHERE message_id = $1 ORDER BY created_at LIMIT 1";
+        let row: Option<(Option<String>,)> = on_engine!(self, |pool, pg| sqlx::query_as(SQL)
+            .bind(id.as_str())
+            .fetch_optional(pool)
+            .await?);
         Ok(row.and_then(|(k,)| k))
     }
 
@@ -580,13 +600,15 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(|(id, filename, content_type, size_bytes, storage_key)| Attachment {
-                id: AttachmentId::from_trusted(id),
-                filename,
-                content_type,
-                size_bytes,
-                storage_key,
-            })
+            .map(
+                |(id, filename, content_type, size_bytes, storage_key)| Attachment {
+                    id: AttachmentId::from_trusted(id),
+                    filename,
+                    content_type,
+                    size_bytes,
+                    storage_key,
+                },
+            )
             .collect())
     }
 

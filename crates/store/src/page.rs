@@ -41,7 +41,7 @@ impl Cursor {
 
     pub fn decode(s: &str) -> Result<Cursor, Invalid> {
         let bad = || Invalid::new("not a cursor this API handed out");
-        if s.len() % 2 != 0 || s.len() > 256 {
+        if !s.len().is_multiple_of(2) || s.len() > 256 {
             return Err(bad());
         }
         let bytes: Vec<u8> = (0..s.len())

@@ -7,7 +7,9 @@ use crate::{Agent, PageError, PageResult};
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse};
 use concierge_api::AppState;
-use concierge_domain::conversation::{Channel, ConversationStatus, DeliveryStatus, Priority, SenderType};
+use concierge_domain::conversation::{
+    Channel, ConversationStatus, DeliveryStatus, Priority, SenderType,
+};
 use concierge_domain::ids::ConversationId;
 use concierge_store::commerce::{Order, OrderFilter};
 use concierge_store::conversations::{Conversation, ConversationFilter, Message};
@@ -167,7 +169,10 @@ fn message(c: &Conversation, m: &Message, agents: &HashMap<String, String>) -> M
     });
     let mail = c.channel == Channel::Email
         && (m.sender_type == SenderType::Customer
-            || matches!(m.delivery_status, Some(DeliveryStatus::Sent | DeliveryStatus::Delivered)));
+            || matches!(
+                m.delivery_status,
+                Some(DeliveryStatus::Sent | DeliveryStatus::Delivered)
+            ));
     html! {
         li class={"message " (kind)} data-id=(m.id.as_str()) {
             p.byline {

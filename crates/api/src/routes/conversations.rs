@@ -13,7 +13,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use concierge_domain::access::Actor;
 use concierge_domain::contact::{EmailAddress, PhoneNumber};
-use concierge_domain::conversation::{Channel, ConversationStatus, DeliveryStatus, Priority, SenderType};
+use concierge_domain::conversation::{
+    Channel, ConversationStatus, DeliveryStatus, Priority, SenderType,
+};
 use concierge_domain::ids::{AgentId, ConversationId, CustomerId, TeamId};
 use concierge_domain::text::{Label, MessageBody, PersonName, Subject};
 use concierge_store::conversations::{

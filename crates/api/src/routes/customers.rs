@@ -4,8 +4,8 @@ use super::conversations::path_id;
 use super::{non_blank, page};
 use crate::auth::Caller;
 use crate::error::{parse, ApiError};
-use crate::extract::Query;
 use crate::extract::Json;
+use crate::extract::Query;
 use crate::wire::{CustomerOut, CustomerQuery, List, MergeCustomer};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -107,6 +107,9 @@ async fn merge_customer(
 ) -> Result<axum::Json<CustomerOut>, ApiError> {
     let id = path_id("customer", &id, CustomerId::parse)?;
     let into = parse("into", &req.into, CustomerId::parse)?;
-    let merged = state.store.merge_customers(&id, &into, &caller.actor).await?;
+    let merged = state
+        .store
+        .merge_customers(&id, &into, &caller.actor)
+        .await?;
     Ok(axum::Json(CustomerOut::new(merged, None, None)))
 }

@@ -12,8 +12,8 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use concierge_email::Envelope;
 use concierge_domain::ids::{AttachmentId, MessageId};
+use concierge_email::Envelope;
 use concierge_store::mail::Receipt;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -106,7 +106,13 @@ fn file_response(bytes: Vec<u8>, content_type: &str, filename: &str) -> Response
     // RFC 6266 / 5987: an ASCII fallback and the UTF-8 name, percent-encoded.
     let ascii: String = filename
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let encoded: String = filename
         .bytes()
@@ -134,7 +140,10 @@ fn file_response(bytes: Vec<u8>, content_type: &str, filename: &str) -> Response
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("sandbox; default-src 'none'"),
     );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
     response
 }
 
@@ -149,7 +158,11 @@ async fn attachment(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = path_id("attachment", &id, AttachmentId::parse)?;
-    let files = state.config.files.clone().ok_or(ApiError::NotFound("attachment"))?;
+    let files = state
+        .config
+        .files
+        .clone()
+        .ok_or(ApiError::NotFound("attachment"))?;
     let (a, _) = state.store.attachment(&id).await?;
     let bytes = files.get(&a.storage_key).await?;
     Ok(file_response(bytes, &a.content_type, &a.filename))
@@ -166,7 +179,11 @@ async fn original(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = path_id("message", &id, MessageId::parse)?;
-    let files = state.config.files.clone().ok_or(ApiError::NotFound("original"))?;
+    let files = state
+        .config
+        .files
+        .clone()
+        .ok_or(ApiError::NotFound("original"))?;
     let key = state
         .store
         .email_original(&id)

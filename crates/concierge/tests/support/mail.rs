@@ -55,16 +55,19 @@ impl Received {
     /// The header section, as received.
     pub fn headers(&self) -> String {
         let text = self.text();
-        let end = text.find("\r\n\r\n").or_else(|| text.find("\n\n")).unwrap_or(text.len());
+        let end = text
+            .find("\r\n\r\n")
+            .or_else(|| text.find("\n\n"))
+            .unwrap_or(text.len());
         text[..end].to_owned()
     }
 
     /// A header's value, decoded and unfolded.
     pub fn header(&self, name: &str) -> Option<String> {
         let message = mail_parser::MessageParser::default().parse(&self.raw)?;
-        message.header_raw(name).map(|v| {
-            v.split_whitespace().collect::<Vec<_>>().join(" ")
-        })
+        message
+            .header_raw(name)
+            .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
     }
 
     pub fn message(&self) -> mail_parser::Message<'_> {
@@ -137,7 +140,11 @@ impl Sink {
             mail_from: envelope["mail_from"].as_str().unwrap_or("").to_owned(),
             rcpt_tos: envelope["rcpt_tos"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default(),
         }
     }
@@ -254,10 +261,14 @@ impl RawSmtp {
                 .await
                 .expect("a reply in time")
                 .expect("read from SMTP");
-            assert!(n > 0, "the server closed the connection; replies so far: {lines:?}");
-            let code: u16 = line.get(..3).and_then(|c| c.parse().ok()).unwrap_or_else(|| {
-                panic!("not an SMTP reply: {line:?}")
-            });
+            assert!(
+                n > 0,
+                "the server closed the connection; replies so far: {lines:?}"
+            );
+            let code: u16 = line
+                .get(..3)
+                .and_then(|c| c.parse().ok())
+                .unwrap_or_else(|| panic!("not an SMTP reply: {line:?}"));
             let more = line.as_bytes().get(3) == Some(&b'-');
             lines.push(line.get(4..).unwrap_or("").trim_end().to_owned());
             if !more {
