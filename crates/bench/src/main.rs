@@ -18,6 +18,8 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+mod mail;
+
 #[derive(Parser)]
 #[command(about = "Benchmarks Concierge over loopback HTTP. Build with --release.")]
 struct Args {
@@ -50,6 +52,12 @@ struct Args {
     /// Live-update sockets connected during `workspace`.
     #[arg(long, default_value_t = 200)]
     sockets: usize,
+    /// SMTP connections sending at once during `email`.
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    /// Mails timed one by one after the ingest in `email`.
+    #[arg(long, default_value_t = 2_000)]
+    mails: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -58,6 +66,8 @@ enum Scenario {
     Search,
     /// The agent workspace: inbox and conversation pages, live updates to many sockets.
     Workspace,
+    /// Inbound mail: sustained SMTP ingest, then the cost of one mail without fsync.
+    Email,
     All,
 }
 
@@ -820,6 +830,15 @@ async fn main() -> anyhow::Result<()> {
     if matches!(args.scenario, Scenario::Ingest | Scenario::All) {
         let b = start(&args).await?;
         let r = ingest(&b, &args).await;
+        finish(b).await;
+        r?;
+    }
+    if matches!(args.scenario, Scenario::Email | Scenario::All) {
+        let b = start(&args).await?;
+        let mut r = mail::ingest(&b, args.connections, args.seconds).await;
+        if r.is_ok() {
+            r = mail::per_message(&b, args.mails).await;
+        }
         finish(b).await;
         r?;
     }

@@ -721,3 +721,79 @@ async fn admins_set_up_the_team_and_agents_snooze_and_merge() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_email_shows_its_new_text_with_the_quote_folded_its_photo_and_failed_deliveries() {
+    run(|driver| async move {
+    let app = App::start("sqlite", |s| {
+        s.support_address = concierge_domain::contact::EmailAddress::parse("support@shop.example").unwrap();
+        s.email_acknowledgement = "off".into();
+    })
+    .await
+    .unwrap();
+    agent(&app, "ada@shop.example", "Ada Admin", "admin").await;
+    // A 1×1 PNG, shown inline by its Content-ID.
+    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    let raw = format!(
+        "From: Finn Berg <finn@example.com>\r\nTo: support@shop.example\r\nSubject: Broken zip\r\n\
+Message-ID: <zip-1@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=\"R\"\r\n\r\n\
+--R\r\nContent-Type: multipart/alternative; boundary=\"A\"\r\n\r\n\
+--A\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHi,\r\nthe zip broke on day two.\r\n\r\n\
+On Mon, 30 Nov 2026 at 10:00, Acme Support <support@shop.example> wrote:\r\n> Your jacket has shipped.\r\n\
+--A\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Hi,<br>the zip broke on day two.</p>\
+<img src=\"cid:zip@example.com\" alt=\"the zip\"><img src=x onerror=\"window.pwned=1\">\
+<blockquote>Your jacket has shipped.</blockquote>\r\n--A--\r\n\
+--R\r\nContent-Type: image/png; name=\"zip.png\"\r\nContent-ID: <zip@example.com>\r\nContent-Transfer-Encoding: base64\r\n\r\n{png}\r\n--R--\r\n"
+    );
+    let (s, receipt) = app.raw("/webhooks/email", "message/rfc822", raw.into_bytes()).await;
+    assert_eq!(s, 201, "{receipt}");
+    let id = receipt["conversation_id"].as_str().unwrap().to_owned();
+    // The answer could not be delivered (no relay here; the failure is recorded as a relay
+    // would have it).
+    let (_, reply) = app
+        .post(&format!("/api/v1/conversations/{id}/messages"), json!({"body": "Sorry! A new one is on its way."}))
+        .await;
+    let reply_id = concierge_domain::ids::MessageId::parse(reply["id"].as_str().unwrap()).unwrap();
+    app.running
+        .as_ref()
+        .unwrap()
+        .store
+        .record_delivery(&reply_id, concierge_domain::conversation::DeliveryStatus::Failed, Some("550 5.1.1 no such user"))
+        .await
+        .unwrap();
+
+    let b = driver.browser().await;
+    sign_in(&b, &app, "ada@shop.example", None).await;
+    b.goto(&format!("{}/conversations/{id}", app.base)).await.unwrap();
+    ready(&b).await;
+    wait_text(&b, "#thread", "the zip broke on day two.").await;
+    // The quoted history is folded away until asked for.
+    let quoted = find(&b, "#thread details.quoted .body").await;
+    assert!(!quoted.is_displayed().await.unwrap(), "the quote starts folded");
+    find(&b, "#thread details.quoted summary").await.click().await.unwrap();
+    assert!(quoted.is_displayed().await.unwrap());
+    assert!(quoted.text().await.unwrap().contains("Your jacket has shipped."));
+    // The photo is there, loaded from the service itself with the agent's session.
+    let loaded = b
+        .execute(
+            "const img = document.querySelector('#thread ul.attachments img.picture'); \
+             return new Promise(done => { \
+               const check = () => img.complete ? done(img.naturalWidth) : setTimeout(check, 20); check(); });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(loaded, json!(1), "the inline image loads");
+    // The failure is shown with the relay's words; sending again puts it back in the queue,
+    // and the page follows without a reload.
+    wait_text(&b, "#thread .delivery-error", "550 5.1.1 no such user").await;
+    screenshot(&b, "email-conversation").await;
+    find(&b, "#thread button.retry").await.click().await.unwrap();
+    find(&b, "#thread .delivery.pending").await;
+    assert!(b.find(Locator::Css("#thread .delivery-error")).await.is_err());
+    let pwned = b.execute("return typeof window.pwned;", vec![]).await.unwrap();
+    assert_eq!(pwned, json!("undefined"));
+    app.stop().await;
+    })
+    .await;
+}

@@ -7,27 +7,53 @@
 
 use std::collections::{HashMap, HashSet};
 
+/// Where the service serves attachments: an inline image may point there (a stored mail's
+/// HTML, sanitised again when shown).
+const ATTACHMENTS: &str = "/api/v1/attachments/att_";
+
+/// Whether a URL, however spaced and cased, would run script or carry a document.
+fn scripted(url: &str) -> bool {
+    let head: String = url
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .take(12)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    ["javascript:", "vbscript:", "data:"]
+        .iter()
+        .any(|s| head.starts_with(s))
+}
+
 /// Sanitises `html`; `inline` maps Content-IDs to the URLs their attachments are served at.
+/// Nesting deeper than any real mail is flattened first, so a hostile mail cannot make the
+/// parser behind the sanitiser work for minutes.
 pub fn sanitise(html: &str, inline: HashMap<String, String>) -> String {
+    let html = crate::quotes::flatten(html);
     ammonia::Builder::default()
         .url_schemes(HashSet::from(["http", "https", "mailto", "cid"]))
         .link_rel(Some("noopener noreferrer nofollow"))
         .attribute_filter(move |element, attribute, value| {
+            if scripted(value) {
+                return None;
+            }
             let is_cid = value
                 .get(..4)
                 .is_some_and(|s| s.eq_ignore_ascii_case("cid:"));
             match (element, attribute) {
+                ("img", "src") if value.starts_with(ATTACHMENTS) => Some(value.into()),
                 ("img", "src") => {
                     let cid = value.get(4..).filter(|_| is_cid)?;
                     let cid = cid.trim().trim_start_matches('<').trim_end_matches('>');
                     inline.get(cid).map(|url| url.clone().into())
                 }
-                // A `cid:` anywhere else leads nowhere a browser can follow.
+                // A `cid:` anywhere else leads nowhere a browser can follow; a citation URL
+                // is never shown.
+                (_, "cite") => None,
                 _ if is_cid => None,
                 _ => Some(value.into()),
             }
         })
-        .clean(html)
+        .clean(&html)
         .to_string()
 }
 
@@ -72,5 +98,36 @@ mod tests {
         );
         assert!(!clean.contains("tracker.example"), "{clean}");
         assert!(!clean.contains("unknown"), "{clean}");
+        // Sanitised again when shown, the attachment stays; another site's does not.
+        let again = sanitise(&clean, HashMap::new());
+        assert!(
+            again.contains(r#"src="/api/v1/attachments/att_1""#),
+            "{again}"
+        );
+    }
+
+    #[test]
+    fn no_attribute_keeps_a_script_url() {
+        let clean = sanitise(
+            r#"<blockquote cite="javascript:alert(1)">x</blockquote><a href=" JaVa&#x09;script:alert(1)">y</a><q cite="https://x.example">z</q>"#,
+            HashMap::new(),
+        );
+        assert!(!clean.to_ascii_lowercase().contains("script"), "{clean}");
+        assert!(!clean.contains("cite="), "{clean}");
+    }
+
+    #[test]
+    fn deep_nesting_is_flattened_quickly() {
+        let deep = format!(
+            "{}text{}",
+            "<div><b>".repeat(20_000),
+            "</b></div>".repeat(20_000)
+        );
+        let clean = sanitise(&deep, HashMap::new());
+        assert!(clean.contains("text"));
+        assert!(
+            clean.matches("<div>").count() <= 100,
+            "flattened past the limit"
+        );
     }
 }

@@ -154,19 +154,19 @@ impl Mailroom {
         if raw.len() > self.settings.max_message_bytes {
             return Err(IntakeError::TooLarge(self.settings.max_message_bytes));
         }
-        let (raw, mail) = if raw.len() > PARSE_INLINE_BYTES {
+        let (raw, read) = if raw.len() > PARSE_INLINE_BYTES {
             tokio::task::spawn_blocking(move || {
-                let mail = mime::read(&raw);
-                (raw, mail)
+                let read = read(&raw);
+                (raw, read)
             })
             .await
             .map_err(|e| IntakeError::Unavailable(format!("the parser stopped: {e}")))?
         } else {
-            let mail = mime::read(&raw);
-            (raw, mail)
+            let read = read(&raw);
+            (raw, read)
         };
-        let mail = mail.map_err(|e| IntakeError::Refused(e.0))?;
-        let inbound = self.prepare(raw, mail, envelope).await?;
+        let read = read.map_err(|e| IntakeError::Refused(e.0))?;
+        let inbound = self.prepare(raw, read, envelope).await?;
         let receipt = self.store.receive_email(inbound).await?;
         if let (
             Receipt::Opened {
@@ -185,9 +185,15 @@ impl Mailroom {
     async fn prepare(
         &self,
         raw: Vec<u8>,
-        mail: Mail,
+        read: Read,
         envelope: &Envelope,
     ) -> Result<InboundEmail, IntakeError> {
+        let Read {
+            mail,
+            reply,
+            html,
+            file_ids,
+        } = read;
         let support = &self.settings.support_address;
         let from = mail
             .from
@@ -243,15 +249,10 @@ impl Mailroom {
             .as_deref()
             .and_then(|s| Subject::parse(&one_line(s, Subject::MAX_CHARS)).ok());
 
+        let acknowledgement = self.acknowledgement(&mail, &from, from_name.as_ref());
         let raw_key = self.files.put(raw).await?;
         let mut attachments = Vec::with_capacity(mail.files.len());
-        let mut inline = HashMap::new();
-        let acknowledgement = self.acknowledgement(&mail, &from, from_name.as_ref());
-        for file in mail.files {
-            let id = AttachmentId::generate();
-            if let Some(cid) = &file.content_id {
-                inline.insert(cid.clone(), format!("/api/v1/attachments/{id}"));
-            }
+        for (file, id) in mail.files.into_iter().zip(file_ids) {
             let size_bytes = file.bytes.len() as i64;
             let storage_key = self.files.put(file.bytes).await?;
             attachments.push(NewAttachment {
@@ -263,14 +264,6 @@ impl Mailroom {
             });
         }
 
-        let reply = match (&mail.text, &mail.html) {
-            (Some(text), _) => quotes::split(text),
-            (None, Some(html)) => quotes::split_html(html),
-            (None, None) => quotes::Reply {
-                visible: String::new(),
-                quoted: String::new(),
-            },
-        };
         let mut visible = clean_text(&reply.visible);
         if visible.is_empty() {
             visible = if attachments.is_empty() {
@@ -289,7 +282,6 @@ impl Mailroom {
         let body = MessageBody::parse(&truncate(&visible, MAX_BODY_CHARS))
             .map_err(|e| IntakeError::Refused(format!("the message text: {e}")))?;
         let quoted = Some(clean_text(&reply.quoted)).filter(|q| !q.is_empty());
-        let body_html = mail.html.as_deref().map(|h| html::sanitise(h, inline));
 
         Ok(InboundEmail {
             message_key,
@@ -302,7 +294,7 @@ impl Mailroom {
             reference_chain,
             kind: mail.kind,
             message: NewMessage {
-                body_html,
+                body_html: html,
                 attachments,
                 quoted,
                 sender_address: Some(from.as_str().to_owned()),
@@ -343,6 +335,59 @@ impl Mailroom {
         });
         MessageBody::parse(&truncate(&filled.text, MAX_BODY_CHARS)).ok()
     }
+}
+
+/// The largest HTML body rendered as text and sanitised, in bytes. Real mail is far smaller;
+/// past this the agent sees the start, and the whole mail stays in the original.
+const MAX_HTML: usize = 2 * 1024 * 1024;
+
+/// A mail read: parsed, its new text cut from the rest, its HTML sanitised, and ids chosen
+/// for its files (so the HTML can point at them before they are stored). All CPU work, none
+/// of it I/O, so a large mail can be read on a blocking thread.
+struct Read {
+    mail: Mail,
+    reply: quotes::Reply,
+    html: Option<String>,
+    file_ids: Vec<AttachmentId>,
+}
+
+fn read(raw: &[u8]) -> Result<Read, mime::Unreadable> {
+    let mut mail = mime::read(raw)?;
+    if let Some(html) = &mut mail.html {
+        if html.len() > MAX_HTML {
+            let mut cut = MAX_HTML;
+            while !html.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            html.truncate(cut);
+        }
+    }
+    let file_ids: Vec<AttachmentId> = mail
+        .files
+        .iter()
+        .map(|_| AttachmentId::generate())
+        .collect();
+    let inline: HashMap<String, String> = mail
+        .files
+        .iter()
+        .zip(&file_ids)
+        .filter_map(|(f, id)| {
+            let cid = f.content_id.clone()?;
+            Some((cid, format!("/api/v1/attachments/{id}")))
+        })
+        .collect();
+    let reply = match (&mail.text, &mail.html) {
+        (Some(text), _) => quotes::split(text),
+        (None, Some(html)) => quotes::split_html(html),
+        (None, None) => quotes::Reply::default(),
+    };
+    let html = mail.html.as_deref().map(|h| html::sanitise(h, inline));
+    Ok(Read {
+        mail,
+        reply,
+        html,
+        file_ids,
+    })
 }
 
 /// Text as the store takes it: line ends as `\n`, no control characters but line breaks and

@@ -76,8 +76,12 @@ pub fn read(raw: &[u8]) -> Result<Mail, Unreadable> {
             "the message has no header section (RFC 5322 header fields, then an empty line)".into(),
         ));
     }
-    let message = MessageParser::default()
-        .parse(raw)
+    // The parser asserts its own invariants in debug builds, and a mail that trips one must
+    // be refused like any unreadable mail, not take the session down.
+    let parsed = std::panic::catch_unwind(|| MessageParser::default().parse(raw));
+    let message = parsed
+        .ok()
+        .flatten()
         .ok_or_else(|| Unreadable("the message could not be parsed as RFC 5322".into()))?;
     let from = message
         .from()

@@ -131,6 +131,9 @@ impl SmtpListener {
             tokio::select! {
                 accepted = self.listener.accept() => match accepted {
                     Ok((tcp, peer)) => {
+                        // Replies are written whole, when the client waits for them: holding
+                        // one back for the previous one's ACK (Nagle) would only add delay.
+                        let _ = tcp.set_nodelay(true);
                         let shared = Arc::clone(&self.shared);
                         match Arc::clone(&self.sessions).try_acquire_owned() {
                             Ok(permit) => {

@@ -13,6 +13,7 @@
 //! Where they differ (search, row locks, `SKIP LOCKED`) the statement is chosen per engine.
 
 mod at;
+mod checkpoint;
 mod error;
 mod page;
 
@@ -106,6 +107,7 @@ pub(crate) enum Engine {
     Sqlite {
         read: SqlitePool,
         write: writer::Writer,
+        checkpoints: std::sync::Arc<checkpoint::Checkpoints>,
     },
     Postgres(PgPool),
 }
@@ -227,7 +229,20 @@ impl Store {
                     .busy_timeout(options.busy_timeout)
                     .pragma("cache_size", "-16000")
                     .pragma("temp_store", "memory");
-                let write = writer::Writer::new(connect.connect().await?, options.busy_timeout);
+                // The writer never checkpoints: a connection of its own does, off the commit
+                // path (see `checkpoint`).
+                let write = writer::Writer::new(
+                    connect
+                        .clone()
+                        .pragma("wal_autocheckpoint", "0")
+                        .connect()
+                        .await?,
+                    options.busy_timeout,
+                );
+                let checkpoints = std::sync::Arc::new(checkpoint::Checkpoints::spawn(
+                    connect.connect().await?,
+                    write.committed(),
+                ));
                 // A file connection cannot go stale the way a socket can, and the ping sqlx
                 // sends before lending a connection would cost a trip to its thread each time.
                 let read = SqlitePoolOptions::new()
@@ -237,7 +252,11 @@ impl Store {
                     .connect_with(connect.read_only(true))
                     .await?;
                 Ok(Store {
-                    engine: Engine::Sqlite { read, write },
+                    engine: Engine::Sqlite {
+                        read,
+                        write,
+                        checkpoints,
+                    },
                     tokens: Default::default(),
                     signal: Default::default(),
                 })
@@ -301,7 +320,12 @@ impl Store {
     /// Closes every connection, waiting for statements in flight.
     pub async fn close(&self) {
         match &self.engine {
-            Engine::Sqlite { read, write } => {
+            Engine::Sqlite {
+                read,
+                write,
+                checkpoints,
+            } => {
+                checkpoints.stop().await;
                 read.close().await;
                 // Folds the WAL back into the main file so a stopped service leaves one file.
                 write.close().await;

@@ -26,7 +26,7 @@ use sqlx::{Connection, SqliteConnection};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{watch, Mutex, OwnedMutexGuard};
+use tokio::sync::{watch, Mutex, Notify, OwnedMutexGuard};
 
 /// The most commands that share one commit; past it the next command commits.
 const MAX_GROUP: usize = 64;
@@ -42,6 +42,8 @@ pub(crate) struct Writer {
     /// for them.
     queued: Arc<AtomicUsize>,
     wait: Duration,
+    /// Poked after every commit, for the checkpointer.
+    committed: Arc<Notify>,
 }
 
 struct Slot {
@@ -66,12 +68,22 @@ impl Writer {
             })),
             queued: Arc::new(AtomicUsize::new(0)),
             wait,
+            committed: Arc::new(Notify::new()),
         }
+    }
+
+    /// What is poked after every commit.
+    pub(crate) fn committed(&self) -> Arc<Notify> {
+        Arc::clone(&self.committed)
     }
 
     /// Waits for the writer (at most the store's busy timeout) and starts a command on it.
     pub(crate) async fn begin(&self) -> Result<SqliteWrite, StoreError> {
-        let (slot, queued) = (self.slot.clone(), self.queued.clone());
+        let (slot, queued, committed) = (
+            self.slot.clone(),
+            self.queued.clone(),
+            self.committed.clone(),
+        );
         queued.fetch_add(1, Ordering::SeqCst);
         // Taken in a task of its own: if the caller gives up waiting, the slot is still taken
         // and handed on properly (see `Drop`), never left with a group nobody will commit.
@@ -81,6 +93,7 @@ impl Writer {
             SqliteWrite {
                 slot: Some(slot),
                 queued,
+                committed,
                 savepoint: false,
             }
         });
@@ -127,6 +140,7 @@ fn closed() -> StoreError {
 pub(crate) struct SqliteWrite {
     slot: Option<OwnedMutexGuard<Slot>>,
     queued: Arc<AtomicUsize>,
+    committed: Arc<Notify>,
     /// Whether this command's savepoint was opened (and so it may have written).
     savepoint: bool,
 }
@@ -190,7 +204,7 @@ impl SqliteWrite {
         if batch.is_empty() && !self.savepoint {
             // Nothing written: only hand the writer on.
             let slot = self.slot.take().expect("held");
-            hand_on(slot, &self.queued).await;
+            hand_on(slot, &self.queued, &self.committed).await;
             return Ok(());
         }
         let members = self.slot().group.as_ref().map_or(0, |g| g.members);
@@ -209,10 +223,11 @@ impl SqliteWrite {
         let mut slot = self.slot.take().expect("held");
         let group = if join { slot.group.as_mut() } else { None };
         let Some(group) = group else {
-            // Committed: tell the group's earlier commands.
+            // Committed: tell the group's earlier commands, and the checkpointer.
             if let Some(g) = slot.group.take() {
                 g.outcome.send_replace(Some(Ok(())));
             }
+            self.committed.notify_one();
             return Ok(());
         };
         group.members += 1;
@@ -230,7 +245,7 @@ impl SqliteWrite {
 
 /// Hands the writer to the next command. The open transaction is committed first unless a
 /// queued command will join it (and commit it in turn).
-async fn hand_on(mut slot: OwnedMutexGuard<Slot>, queued: &AtomicUsize) {
+async fn hand_on(mut slot: OwnedMutexGuard<Slot>, queued: &AtomicUsize, committed: &Notify) {
     let Some(group) = &slot.group else { return };
     if queued.load(Ordering::SeqCst) > 0 && group.members < MAX_GROUP {
         return;
@@ -245,13 +260,21 @@ async fn hand_on(mut slot: OwnedMutexGuard<Slot>, queued: &AtomicUsize) {
         }
         None => Err(Arc::from("the store is closed")),
     };
+    if result.is_ok() {
+        committed.notify_one();
+    }
     if let Some(g) = slot.group.take() {
         g.outcome.send_replace(Some(result));
     }
 }
 
 /// Undoes what an unfinished command wrote (its savepoint) and hands the writer on.
-async fn abandon(mut slot: OwnedMutexGuard<Slot>, undo: bool, queued: Arc<AtomicUsize>) {
+async fn abandon(
+    mut slot: OwnedMutexGuard<Slot>,
+    undo: bool,
+    queued: Arc<AtomicUsize>,
+    committed: Arc<Notify>,
+) {
     if let (true, Some(conn)) = (undo, slot.conn.as_mut()) {
         let undone = sqlx::query("ROLLBACK TO command;\nRELEASE command;")
             .execute(&mut *conn)
@@ -266,7 +289,7 @@ async fn abandon(mut slot: OwnedMutexGuard<Slot>, undo: bool, queued: Arc<Atomic
             }
         }
     }
-    hand_on(slot, &queued).await;
+    hand_on(slot, &queued, &committed).await;
 }
 
 impl Drop for SqliteWrite {
@@ -277,7 +300,7 @@ impl Drop for SqliteWrite {
         let (undo, queued) = (self.savepoint, self.queued.clone());
         // Async work cannot run in drop: a task takes the slot, undoes this command and hands
         // the writer on; nobody else gets the slot until it is done.
-        let finish = abandon(slot, undo, queued);
+        let finish = abandon(slot, undo, queued, self.committed.clone());
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 runtime.spawn(finish);

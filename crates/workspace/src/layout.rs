@@ -187,7 +187,6 @@ pub(crate) fn encode_component(s: &str) -> String {
     out
 }
 
-/// Email HTML, sanitised again on the way out whatever the channel did on the way in.
 /// A file size as people read it: `512 B`, `14 KB`, `2.3 MB`.
 pub(crate) fn size(bytes: i64) -> String {
     match bytes {
@@ -197,13 +196,10 @@ pub(crate) fn size(bytes: i64) -> String {
     }
 }
 
+/// Stored HTML (an email's), sanitised once more on its way to the page by the same
+/// allow-list that sanitised it on the way in.
 pub(crate) fn sanitised_html(html: &str) -> Markup {
-    PreEscaped(
-        ammonia::Builder::default()
-            .link_rel(Some("noopener noreferrer nofollow"))
-            .clean(html)
-            .to_string(),
-    )
+    PreEscaped(concierge_email::html::sanitise(html, Default::default()))
 }
 
 #[cfg(test)]
