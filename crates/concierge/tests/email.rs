@@ -19,23 +19,15 @@ const SUPPORT: &str = "support@shop.example";
 /// Runs a test body on both engines, when the mail peers are here.
 macro_rules! mail_test {
     ($name:ident, |$engine:ident| $body:block) => {
-        mod $name {
-            use super::*;
-            async fn run($engine: &'static str) {
+        on_both_engines!(
+            $name,
+            engine | $engine | {
                 if !peers_available() {
                     return;
                 }
                 $body
             }
-            #[tokio::test]
-            async fn sqlite() {
-                run("sqlite").await
-            }
-            #[tokio::test]
-            async fn postgres() {
-                run("postgres").await
-            }
-        }
+        );
     };
 }
 
@@ -126,8 +118,7 @@ mail_test!(
             ],
             "Hi,\nmy order #1001 has not arrived yet.\n\nAnn\n\nSent from my iPhone",
         );
-        let sent = smtp_send(app.smtp(), &first, "ann@example.com", &[SUPPORT], false).await;
-        assert_eq!(sent.code, 250, "{sent:?}");
+        delivers(&app, &first, "ann@example.com", SUPPORT).await;
 
         // The acknowledgement comes first, threaded under the shopper's mail, marked automatic.
         let ack = sink.next().await;
@@ -224,8 +215,7 @@ mail_test!(
         ],
         "Great, thanks!\n\nOn Tue, Dec 1, 2026 at 10:00 AM Acme Support <support@shop.example> wrote:\n> Hello Ann,\n>\n> It ships <today>.",
     );
-        let sent = smtp_send(app.smtp(), &answer, "ann@example.com", &[&reply_to], false).await;
-        assert_eq!(sent.code, 250, "{sent:?}");
+        delivers(&app, &answer, "ann@example.com", &reply_to).await;
         let thread = messages(&app, &c).await;
         let last = thread.last().unwrap();
         assert_eq!(last["body"], "Great, thanks!");
@@ -250,12 +240,7 @@ mail_test!(
             "Could you gift-wrap it?",
         );
         let to = format!("support+{token}@shop.example");
-        assert_eq!(
-            smtp_send(app.smtp(), &headless, "ann@example.com", &[&to], false)
-                .await
-                .code,
-            250
-        );
+        delivers(&app, &headless, "ann@example.com", &to).await;
         // …and one that keeps only the subject, by subject and sender.
         let by_subject = mail(
             &[
@@ -265,18 +250,7 @@ mail_test!(
             ],
             "And a receipt, please.",
         );
-        assert_eq!(
-            smtp_send(
-                app.smtp(),
-                &by_subject,
-                "ann@example.com",
-                &[SUPPORT],
-                false
-            )
-            .await
-            .code,
-            250
-        );
+        delivers(&app, &by_subject, "ann@example.com", SUPPORT).await;
         let bodies: Vec<String> = messages(&app, &c)
             .await
             .iter()
@@ -301,12 +275,7 @@ mail_test!(
             ],
             "How do I send back shoes?",
         );
-        assert_eq!(
-            smtp_send(app.smtp(), &other, "ann@example.com", &[SUPPORT], false)
-                .await
-                .code,
-            250
-        );
+        delivers(&app, &other, "ann@example.com", SUPPORT).await;
         let conversations = email_conversations(&app).await;
         assert_eq!(conversations.len(), 2);
         let returns = conversations
@@ -329,12 +298,7 @@ mail_test!(
             ],
             "Can I get an invoice for #1001?",
         );
-        assert_eq!(
-            smtp_send(app.smtp(), &work, "ann.lee@work.example", &[SUPPORT], false)
-                .await
-                .code,
-            250
-        );
+        delivers(&app, &work, "ann.lee@work.example", SUPPORT).await;
         let conversations = email_conversations(&app).await;
         let invoice = conversations
             .iter()
@@ -855,14 +819,19 @@ async fn a_25_mb_attachment_past_the_default_limit_is_refused_whole() {
     app.stop().await;
 }
 
+/// Sends `message` by SMTP (Python's smtplib) from `from` to `to`, and asserts it was taken.
+async fn delivers(app: &App, message: &[u8], from: &str, to: &str) {
+    let sent = smtp_send(app.smtp(), message, from, &[to], false).await;
+    assert_eq!(sent.code, 250, "{sent:?}");
+}
+
 /// Opens an email conversation from `from` by SMTP; returns its id.
 async fn shopper_writes(app: &App, from: &str, subject: &str, body: &str) -> String {
     let m = mail(
         &[("From", from), ("To", SUPPORT), ("Subject", subject)],
         body,
     );
-    let sent = smtp_send(app.smtp(), &m, from, &[SUPPORT], false).await;
-    assert_eq!(sent.code, 250, "{sent:?}");
+    delivers(app, &m, from, SUPPORT).await;
     email_conversations(app)
         .await
         .into_iter()
@@ -1097,12 +1066,7 @@ mail_test!(
             ),
             (machine(SUPPORT, "Loop", ("X-Note", "x")), SUPPORT),
         ] {
-            assert_eq!(
-                smtp_send(app.smtp(), &m, from, &[SUPPORT], false)
-                    .await
-                    .code,
-                250
-            );
+            delivers(&app, &m, from, SUPPORT).await;
         }
         // A person gets one, with the template filled; writing again within the hour gets none.
         shopper_writes(
@@ -1385,7 +1349,7 @@ struct Process {
 struct Data {
     env: Vec<(String, String)>,
     dir: std::path::PathBuf,
-    pg: Option<(String, String)>,
+    pg: Option<TestDatabase>,
 }
 
 impl Data {
@@ -1401,23 +1365,9 @@ impl Data {
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
         let mut pg = None;
         if engine == "postgres" {
-            let Ok(admin) = std::env::var("CONCIERGE_TEST_POSTGRES_URL") else {
-                eprintln!("skipped: CONCIERGE_TEST_POSTGRES_URL is not set");
-                return None;
-            };
-            use sqlx::Connection;
-            let name = format!("concierge_p_{}", unique());
-            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
-            env.push((
-                "CONCIERGE_DATABASE_URL".to_owned(),
-                format!("{base}/{name}"),
-            ));
-            pg = Some((admin, name));
+            let db = TestDatabase::create().await?;
+            env.push(("CONCIERGE_DATABASE_URL".to_owned(), db.url.clone()));
+            pg = Some(db);
         }
         Some(Data { env, dir, pg })
     }
@@ -1480,13 +1430,8 @@ impl Data {
     }
 
     async fn cleanup(self) {
-        if let Some((admin, name)) = self.pg {
-            use sqlx::Connection;
-            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await;
-            }
+        if let Some(db) = self.pg {
+            db.drop_it().await;
         }
         let _ = std::fs::remove_dir_all(self.dir);
     }

@@ -50,8 +50,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("shipment.estimated_delivery", "its expected delivery date"),
 ];
 
-/// Checks a template: every `{{…}}` must name a known variable, and braces must close.
+/// Checks a canned reply: every `{{…}}` must name one of [`VARIABLES`], and braces must close.
 pub fn check(template: &str) -> Result<(), Invalid> {
+    check_variables(template, VARIABLES)
+}
+
+/// Checks a template against the variables `known` offers (name, meaning): every `{{…}}`
+/// must name one of them, and braces must close.
+pub fn check_variables(template: &str, known: &[(&str, &str)]) -> Result<(), Invalid> {
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
@@ -59,14 +65,10 @@ pub fn check(template: &str) -> Result<(), Invalid> {
             .find("}}")
             .ok_or_else(|| Invalid::new("a {{ is never closed with }}"))?;
         let name = after[..end].trim();
-        if !VARIABLES.iter().any(|(v, _)| *v == name) {
+        if !known.iter().any(|(v, _)| *v == name) {
             return Err(Invalid::new(format!(
                 "unknown variable {{{{{name}}}}}; known: {}",
-                VARIABLES
-                    .iter()
-                    .map(|(v, _)| *v)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                known.iter().map(|(v, _)| *v).collect::<Vec<_>>().join(", ")
             )));
         }
         rest = &after[end + 2..];

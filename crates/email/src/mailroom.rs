@@ -9,7 +9,7 @@ use concierge_domain::contact::EmailAddress;
 use concierge_domain::conversation::SenderType;
 use concierge_domain::ids::AttachmentId;
 use concierge_domain::mail::{is_robot_address, recipient, Recipient, ReplyToken};
-use concierge_domain::replies::{fill, first_name};
+use concierge_domain::replies::{check_variables, fill, first_name};
 use concierge_domain::text::{MessageBody, PersonName, Subject, MAX_BODY_CHARS};
 use concierge_domain::Invalid;
 use concierge_store::conversations::{NewAttachment, NewMessage};
@@ -49,26 +49,7 @@ you as soon as possible. If you have anything to add, just reply to this email.\
 /// Checks an acknowledgement template: every `{{…}}` must name one of
 /// [`ACKNOWLEDGEMENT_VARIABLES`].
 pub fn check_acknowledgement(template: &str) -> Result<(), Invalid> {
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| Invalid::new("a {{ is never closed with }}"))?;
-        let name = after[..end].trim();
-        if !ACKNOWLEDGEMENT_VARIABLES.iter().any(|(v, _)| *v == name) {
-            return Err(Invalid::new(format!(
-                "unknown variable {{{{{name}}}}}; known: {}",
-                ACKNOWLEDGEMENT_VARIABLES
-                    .iter()
-                    .map(|(v, _)| *v)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        rest = &after[end + 2..];
-    }
-    Ok(())
+    check_variables(template, ACKNOWLEDGEMENT_VARIABLES)
 }
 
 /// What the mail channel is configured with.

@@ -303,7 +303,7 @@ impl ConversationRow {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct MessageRow {
+struct MessageRow {
     id: String,
     conversation_id: String,
     sender_type: String,
@@ -318,12 +318,12 @@ pub(crate) struct MessageRow {
     created_at: At,
 }
 
-pub(crate) const MESSAGE_COLUMNS: &str =
+const MESSAGE_COLUMNS: &str =
     "id, conversation_id, sender_type, agent_id, body, body_html, private, \
      delivery_status, delivery_error, quoted, sender_address, created_at";
 
 impl MessageRow {
-    pub(crate) fn into_message(self, attachments: Vec<Attachment>) -> Result<Message, StoreError> {
+    fn into_message(self, attachments: Vec<Attachment>) -> Result<Message, StoreError> {
         Ok(Message {
             id: MessageId::from_trusted(self.id),
             conversation_id: ConversationId::from_trusted(self.conversation_id),
@@ -410,10 +410,7 @@ fn lifecycle_refused(e: LifecycleError) -> StoreError {
 
 /// Loads a conversation inside a transaction, locking its row on PostgreSQL so concurrent
 /// writers to one conversation take turns (SQLite's single writer already does).
-pub(crate) async fn load_for_update(
-    tx: &mut Tx,
-    id: &ConversationId,
-) -> Result<Conversation, StoreError> {
+async fn load_for_update(tx: &mut Tx, id: &ConversationId) -> Result<Conversation, StoreError> {
     let pg = tx.is_postgres();
     let sql = format!(
         "SELECT {} FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1{}",

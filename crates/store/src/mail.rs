@@ -13,10 +13,7 @@
 //! finds the key taken and nothing is written twice.
 
 use crate::args::{bind_args, Args, Batch};
-use crate::conversations::{
-    self, Attachment, Conversation, Message, MessageRow, NewConversation, NewMessage,
-    MESSAGE_COLUMNS,
-};
+use crate::conversations::{self, Attachment, Conversation, Message, NewConversation, NewMessage};
 use crate::customers::CustomerRef;
 use crate::{on_engine, on_tx, At, Store, StoreError, Tx};
 use chrono::{DateTime, Duration, Utc};
@@ -312,6 +309,38 @@ impl MailRow<'_> {
     }
 }
 
+/// An inbound mail's own row, kept aside before the mail is taken apart for its message.
+struct InboundRow {
+    key: String,
+    reply_address: String,
+    reference_chain: String,
+    raw_key: String,
+}
+
+impl InboundRow {
+    fn of(mail: &InboundEmail) -> Self {
+        InboundRow {
+            key: mail.message_key.clone(),
+            reply_address: mail.reply_address.as_str().to_owned(),
+            reference_chain: mail.reference_chain.clone(),
+            raw_key: mail.raw_key.clone(),
+        }
+    }
+
+    /// Records that the mail became `message`.
+    fn record(&self, message: &MessageId, batch: &mut Batch, now: DateTime<Utc>) {
+        MailRow {
+            direction: "in",
+            key: &self.key,
+            message,
+            reply_address: Some(&self.reply_address),
+            reference_chain: &self.reference_chain,
+            raw_key: Some(&self.raw_key),
+        }
+        .record(batch, now);
+    }
+}
+
 impl Store {
     /// Stores an inbound mail: as a duplicate of one stored before (nothing written), as a
     /// bounce of mail we sent, in the conversation it threads into, or as a new conversation
@@ -346,7 +375,7 @@ impl Store {
             });
         }
         let mut batch = Batch::default();
-        let reply_address = mail.reply_address.as_str().to_owned();
+        let row = InboundRow::of(&mail);
         if let MailKind::Bounce { original, reason } = &mail.kind {
             let keys: Vec<&str> = original
                 .iter()
@@ -382,15 +411,7 @@ impl Store {
                 };
                 let (_, note) =
                     conversations::append(&mut tx, &mut batch, &conversation_id, note, now).await?;
-                MailRow {
-                    direction: "in",
-                    key: &mail.message_key,
-                    message: &note.id,
-                    reply_address: Some(&reply_address),
-                    reference_chain: &mail.reference_chain,
-                    raw_key: Some(&mail.raw_key),
-                }
-                .record(&mut batch, now);
+                row.record(&note.id, &mut batch, now);
                 tx.commit_with(batch).await?;
                 self.events_committed();
                 return Ok(Receipt::Bounced {
@@ -453,15 +474,7 @@ impl Store {
                 }
             }
         };
-        MailRow {
-            direction: "in",
-            key: &mail.message_key,
-            message: receipt.message_id(),
-            reply_address: Some(&reply_address),
-            reference_chain: &mail.reference_chain,
-            raw_key: Some(&mail.raw_key),
-        }
-        .record(&mut batch, now);
+        row.record(receipt.message_id(), &mut batch, now);
         tx.commit_with(batch).await?;
         self.events_committed();
         Ok(receipt)
@@ -487,14 +500,7 @@ impl Store {
     /// What sending a message as mail needs: the message, its conversation's subject and
     /// reply token, the shopper's address and the mail it answers.
     pub async fn outbound_email(&self, id: &MessageId) -> Result<OutboundEmail, StoreError> {
-        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
-        let row: Option<MessageRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
-            .bind(id.as_str())
-            .fetch_optional(pool)
-            .await?);
-        let row = row.ok_or(StoreError::NotFound("message"))?;
-        let attachments = self.message_attachments(id).await?;
-        let message = row.into_message(attachments)?;
+        let message = self.message(id).await?;
         type Head = (
             String,
             Option<String>,

@@ -16,7 +16,7 @@ pub struct App {
     pub client: reqwest::Client,
     pub token: String,
     pub running: Option<concierge::Running>,
-    pub pg_db: Option<(String, String)>,
+    pub pg_db: Option<TestDatabase>,
     pub dir: std::path::PathBuf,
 }
 
@@ -29,6 +29,56 @@ pub fn unique() -> String {
         N.fetch_add(1, Ordering::Relaxed),
         chrono::Utc::now().timestamp_micros()
     )
+}
+
+/// A fresh database on the PostgreSQL server `CONCIERGE_TEST_POSTGRES_URL` names, for one
+/// test.
+pub struct TestDatabase {
+    /// Its URL, for `CONCIERGE_DATABASE_URL`.
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+impl TestDatabase {
+    /// Creates one; `None`, after saying why, when the variable is not set.
+    pub async fn create() -> Option<TestDatabase> {
+        let Ok(admin) = std::env::var("CONCIERGE_TEST_POSTGRES_URL") else {
+            eprintln!("skipped: CONCIERGE_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        use sqlx::Connection;
+        let name = format!("concierge_c_{}", unique());
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .expect("connect to CONCIERGE_TEST_POSTGRES_URL");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_owned())
+            .unwrap_or(admin.clone());
+        Some(TestDatabase {
+            url: format!("{base}/{name}"),
+            admin,
+            name,
+        })
+    }
+
+    /// Drops it, whoever is still connected.
+    pub async fn drop_it(self) {
+        use sqlx::Connection;
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin).await {
+            let _ = sqlx::query(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn)
+            .await;
+        }
+    }
 }
 
 impl App {
@@ -49,25 +99,9 @@ impl App {
         tweak(&mut settings);
         let mut pg_db = None;
         if engine == "postgres" {
-            let Ok(admin_url) = std::env::var("CONCIERGE_TEST_POSTGRES_URL") else {
-                eprintln!("skipped: CONCIERGE_TEST_POSTGRES_URL is not set");
-                return None;
-            };
-            let name = format!("concierge_c_{}", unique());
-            use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(&admin_url)
-                .await
-                .expect("connect to CONCIERGE_TEST_POSTGRES_URL");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create test database");
-            let base = admin_url
-                .rsplit_once('/')
-                .map(|(b, _)| b.to_owned())
-                .unwrap_or(admin_url.clone());
-            settings.database_url = Some(format!("{base}/{name}"));
-            pg_db = Some((admin_url, name));
+            let db = TestDatabase::create().await?;
+            settings.database_url = Some(db.url.clone());
+            pg_db = Some(db);
         }
         let running = concierge::start(settings).await.expect("service starts");
         let (_, token) = concierge_api::auth::issue_token(
@@ -203,27 +237,19 @@ impl App {
         if let Some(r) = self.running.take() {
             r.stop().await;
         }
-        if let Some((url, name)) = self.pg_db.take() {
-            use sqlx::Connection;
-            if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await;
-            }
+        if let Some(db) = self.pg_db.take() {
+            db.drop_it().await;
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 macro_rules! on_both_engines {
-    ($name:ident, $tweak:expr, |$app:ident| $body:block) => {
+    // With only the engine's name, for tests that start the service themselves.
+    ($name:ident, engine |$engine:ident| $body:block) => {
         mod $name {
             use super::*;
-            async fn run(engine: &str) {
-                let Some($app) = App::start(engine, $tweak).await else { return };
-                $body
-                $app.stop().await;
-            }
+            async fn run($engine: &'static str) $body
             #[tokio::test]
             async fn sqlite() {
                 run("sqlite").await
@@ -233,6 +259,13 @@ macro_rules! on_both_engines {
                 run("postgres").await
             }
         }
+    };
+    ($name:ident, $tweak:expr, |$app:ident| $body:block) => {
+        on_both_engines!($name, engine |engine| {
+            let Some($app) = App::start(engine, $tweak).await else { return };
+            $body
+            $app.stop().await;
+        });
     };
     ($name:ident, |$app:ident| $body:block) => {
         on_both_engines!($name, |_| {}, |$app| $body);
