@@ -1634,3 +1634,106 @@ mail_test!(
         data.cleanup().await;
     }
 );
+
+/// The shared fixtures' mails (../shared/fixtures/email), when they are there.
+fn fixture_mails() -> Vec<(String, Vec<u8>)> {
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/email");
+    let mut out = Vec::new();
+    for folder in ["parsing", "eml", "reply_stripping"] {
+        let Ok(entries) = std::fs::read_dir(root.join(folder)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "eml") {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                out.push((name, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+mail_test!(
+    real_mail_from_many_clients_goes_through_smtp_and_threads,
+    |engine| {
+        let mails = fixture_mails();
+        if mails.is_empty() {
+            eprintln!("skipped: ../shared/fixtures/email is not here");
+            return;
+        }
+        let Some(app) = App::start_with(engine, |s| {
+            s.support_address = concierge_domain::contact::EmailAddress::parse(SUPPORT).unwrap();
+        })
+        .await
+        else {
+            return;
+        };
+        // The mail a Thunderbird reply in the fixtures answers, sent first by its author.
+        let earlier = mail(
+            &[
+                ("From", "Testing <xxxxxxxx@xxx.org>"),
+                ("To", SUPPORT),
+                ("Subject", "Test reply email"),
+                ("Message-ID", "<348F04F142D69C21-291E56D292BC@xxxx.net>"),
+            ],
+            "The first mail of the thread.",
+        );
+        delivers(&app, &earlier, "xxxxxxxx@xxx.org", SUPPORT).await;
+        // Every fixture over SMTP as a real client sends it, with its envelope sender: each is
+        // taken (250) or refused with a reason (5xx), never left hanging or failed on our side.
+        let mut taken = 0;
+        for (name, raw) in &mails {
+            let sent = smtp_send(
+                app.smtp(),
+                raw,
+                "sender@fixtures.example",
+                &[SUPPORT],
+                false,
+            )
+            .await;
+            assert!(
+                sent.code == 250 || (500..600).contains(&sent.code),
+                "{name}: {sent:?}"
+            );
+            if sent.code == 250 {
+                taken += 1;
+            }
+        }
+        assert_eq!(
+            taken,
+            mails.len(),
+            "every fixture is a mail with a sender (the envelope's at least)"
+        );
+        // The Thunderbird reply joined the thread it answers.
+        let conversations = email_conversations(&app).await;
+        let thread = conversations
+            .iter()
+            .find(|c| c["subject"] == "Test reply email")
+            .expect("the thread");
+        let bodies: Vec<String> = messages(&app, thread["id"].as_str().unwrap())
+            .await
+            .iter()
+            .map(|m| m["body"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(bodies.iter().any(|b| b == "Message body"), "{bodies:?}");
+        // Bounces of mail we never sent open conversations marked as such, without answers.
+        let bounce = conversations
+            .iter()
+            .find(|c| c["subject"] == "Delivery Status Notification (Failure)")
+            .unwrap();
+        assert_eq!(bounce["tags"], json!(["bounce"]));
+        assert_eq!(
+            bounce["message_count"], 1,
+            "no acknowledgement to a mailer daemon"
+        );
+        // A mail without a From of its own is the envelope sender's.
+        let (_, customers) = app
+            .get("/api/v1/customers?email=sender@fixtures.example")
+            .await;
+        assert_eq!(customers["items"].as_array().unwrap().len(), 1);
+        app.stop().await;
+    }
+);
