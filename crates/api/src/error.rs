@@ -156,10 +156,12 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => ApiError::NotFound(what),
             StoreError::Conflict { field, message } => ApiError::Conflict { field, message },
-            StoreError::Reference { field, message } => ApiError::Validation {
-                field: field.to_owned(),
-                message,
-            },
+            StoreError::Reference { field, message } | StoreError::Taken { field, message } => {
+                ApiError::Validation {
+                    field: field.to_owned(),
+                    message,
+                }
+            }
             StoreError::Unavailable(detail) => {
                 tracing::warn!(%detail, "database unavailable");
                 ApiError::Unavailable

@@ -7,12 +7,13 @@
 //! back to wire types. No SQL here; every error leaves through [`error::ApiError`].
 
 pub mod auth;
+pub mod embedded;
 pub mod error;
 mod extract;
 pub mod live;
 mod metrics;
 mod openapi;
-mod rate;
+pub mod rate;
 mod routes;
 mod wire;
 
@@ -25,7 +26,7 @@ use concierge_store::Store;
 use std::sync::Arc;
 
 pub use openapi::openapi_json;
-pub use routes::render_markdown;
+pub use routes::MAX_ARTICLE_FILE_BYTES;
 
 /// Settings the HTTP layer needs, and the services beside the store it hands requests to.
 #[derive(Clone)]
@@ -50,6 +51,8 @@ pub struct ApiConfig {
     /// Pokes the job worker after a request queued work that is due now (an outbound
     /// message), so it goes out without waiting for the worker's next look at the queue.
     pub worker: Option<Arc<tokio::sync::Notify>>,
+    /// The knowledge base's search index; without it article search answers 503.
+    pub library: Option<Arc<concierge_knowledge::Library>>,
 }
 
 impl Default for ApiConfig {
@@ -64,6 +67,7 @@ impl Default for ApiConfig {
             files: None,
             mailroom: None,
             worker: None,
+            library: None,
         }
     }
 }
@@ -88,7 +92,7 @@ pub fn router(store: Store, config: ApiConfig) -> Router {
 /// layers: rate limit, security headers, body limit, panic guard, metrics.
 pub fn router_with(store: Store, config: ApiConfig, pages: Router<AppState>) -> Router {
     let state = AppState {
-        rate: rate::PerClient::new(config.rate_limit_per_second).map(Arc::new),
+        rate: rate::PerClient::per_second(config.rate_limit_per_second).map(Arc::new),
         login_throttle: Default::default(),
         live: Arc::new(live::Live::new(
             store.clone(),

@@ -17,24 +17,35 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// have their full burst back, so the table stays as small as the set of recent clients.
 const SWEEP_EVERY: u64 = 10_000;
 
-pub(crate) struct PerClient {
+/// A rate limit per client address. Also used by pages that take public forms (the help
+/// center's contact form) for their own, tighter limits.
+pub struct PerClient {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     checks: AtomicU64,
 }
 
 impl PerClient {
-    /// `None` when the limit is off (`0`).
-    pub(crate) fn new(per_second: u32) -> Option<PerClient> {
+    /// `per_second` with bursts of twice that; `None` when the limit is off (`0`).
+    pub(crate) fn per_second(per_second: u32) -> Option<PerClient> {
         let rate = NonZeroU32::new(per_second)?;
         let burst = rate.saturating_mul(NonZeroU32::new(2).expect("2 is not zero"));
-        Some(PerClient {
-            limiter: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+        Some(PerClient::new(Quota::per_second(rate).allow_burst(burst)))
+    }
+
+    /// `burst` at once, then one more every `60 / per_minute` seconds.
+    pub fn per_minute(per_minute: NonZeroU32, burst: NonZeroU32) -> PerClient {
+        PerClient::new(Quota::per_minute(per_minute).allow_burst(burst))
+    }
+
+    fn new(quota: Quota) -> PerClient {
+        PerClient {
+            limiter: RateLimiter::keyed(quota),
             checks: AtomicU64::new(0),
-        })
+        }
     }
 
     /// Whether `client` may make a request now; if not, in how many whole seconds it may.
-    fn check(&self, client: IpAddr) -> Result<(), u64> {
+    pub fn check(&self, client: IpAddr) -> Result<(), u64> {
         if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             self.limiter.retain_recent();
         }

@@ -18,6 +18,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+mod help;
 mod mail;
 
 #[derive(Parser)]
@@ -58,6 +59,9 @@ struct Args {
     /// Mails timed one by one after the ingest in `email`.
     #[arg(long, default_value_t = 2_000)]
     mails: usize,
+    /// Generated articles beside the demo's for `help`.
+    #[arg(long, default_value_t = 10_000)]
+    articles: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -68,6 +72,8 @@ enum Scenario {
     Workspace,
     /// Inbound mail: sustained SMTP ingest, then the cost of one mail without fsync.
     Email,
+    /// The help center over a large knowledge base: article pages, search, suggestions.
+    Help,
     All,
 }
 
@@ -845,6 +851,12 @@ async fn main() -> anyhow::Result<()> {
     if matches!(args.scenario, Scenario::Workspace | Scenario::All) {
         let b = start(&args).await?;
         let r = workspace(&b, &args).await;
+        finish(b).await;
+        r?;
+    }
+    if matches!(args.scenario, Scenario::Help | Scenario::All) {
+        let b = start(&args).await?;
+        let r = help::run(&b, args.articles, args.queries).await;
         finish(b).await;
         r?;
     }

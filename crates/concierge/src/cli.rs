@@ -5,6 +5,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use concierge::config::settings_help;
 use concierge_domain::access::Role;
 use concierge_domain::contact::EmailAddress;
+use concierge_domain::knowledge::Locale;
 use concierge_domain::text::{Label, PersonName};
 use std::path::PathBuf;
 
@@ -35,6 +36,39 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Work with the knowledge base.
+    #[command(subcommand)]
+    Knowledge(KnowledgeCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KnowledgeCommand {
+    /// Measure how well help-center search finds the answer.
+    ///
+    /// Runs each question of a CSV file (columns `question,article`; `article` is the slug of
+    /// the article that answers it) through the search of published articles and prints the
+    /// questions whose article was not in the first three, then `questions: N`,
+    /// `top-1: 0.NNNN` and, last, `top-3: 0.NNNN`. Without a file it uses the evaluation set
+    /// for the demo shop (crates/knowledge/eval/questions.csv).
+    ///
+    ///   concierge knowledge eval --demo
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The questions (CSV); defaults to the demo shop's evaluation set.
+    #[arg(value_name = "FILE")]
+    pub questions: Option<PathBuf>,
+    /// Search the demo shop's knowledge base (in a throwaway database) instead of the
+    /// configured database's.
+    #[arg(long)]
+    pub demo: bool,
+    /// The locale of the articles to search.
+    #[arg(long, default_value = "en", value_parser = parse_locale)]
+    pub locale: Locale,
+    #[command(flatten)]
+    pub config: ConfigArg,
 }
 
 #[derive(Debug, Args)]
@@ -130,6 +164,10 @@ fn parse_email(s: &str) -> Result<EmailAddress, String> {
 
 fn parse_person_name(s: &str) -> Result<PersonName, String> {
     PersonName::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_locale(s: &str) -> Result<Locale, String> {
+    Locale::parse(s).map_err(|e| e.to_string())
 }
 
 fn parse_label(s: &str) -> Result<Label, String> {

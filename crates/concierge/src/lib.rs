@@ -17,7 +17,9 @@ use concierge_api::ApiConfig;
 use concierge_email::outbound::{Deliver, Relay};
 use concierge_email::smtp::{SmtpConfig, SmtpListener};
 use concierge_email::{MailSettings, Mailroom};
+use concierge_helpcenter::{HelpCenter, HelpSettings};
 use concierge_jobs::{WakeSnoozed, Worker};
+use concierge_knowledge::Library;
 use concierge_store::files::{FileStore, LocalFiles};
 use concierge_store::{PoolOptions, Store};
 use std::net::SocketAddr;
@@ -29,6 +31,9 @@ use tokio::task::JoinHandle;
 /// How long [`Running::stop`] waits for requests in flight, and then for the job in flight,
 /// before cutting them off.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// How often the search index looks for articles and synonyms other instances wrote.
+const KNOWLEDGE_REFRESH: Duration = Duration::from_secs(2);
 
 /// A started service.
 ///
@@ -47,6 +52,9 @@ pub struct Running {
     smtp: Option<JoinHandle<()>>,
     worker: JoinHandle<()>,
     worker_notify: Arc<tokio::sync::Notify>,
+    help: Arc<HelpCenter>,
+    help_recorder: JoinHandle<()>,
+    library: Arc<Library>,
 }
 
 impl Running {
@@ -62,6 +70,22 @@ impl Running {
         self.worker_notify.notify_one();
     }
 
+    /// Brings the search index up to date with articles and synonyms written straight to the
+    /// store (the demo seeder, tests) now, instead of at its next periodic refresh.
+    pub async fn refresh_knowledge(&self) -> anyhow::Result<()> {
+        self.library
+            .refresh()
+            .await
+            .context("cannot refresh the knowledge index")?;
+        Ok(())
+    }
+
+    /// Writes the help center's buffered views and searches now (they are otherwise written
+    /// every second): for tests and tools that read the figures.
+    pub async fn flush_help_center(&self) {
+        self.help.flush(&self.store).await;
+    }
+
     /// Stops gracefully: the servers stop accepting connections and finish the requests (and
     /// mails) in flight, the worker finishes the job in flight and claims no more, then the store
     /// closes (on SQLite, folding its write-ahead log back into the database file). Whatever
@@ -74,6 +98,7 @@ impl Running {
             server,
             smtp,
             worker,
+            help_recorder,
             ..
         } = self;
         // Both tasks watch this; sending cannot fail while they hold receivers, and if they
@@ -88,6 +113,7 @@ impl Running {
             finish("SMTP listener", smtp, |()| {}).await;
         }
         finish("job worker", worker, |()| {}).await;
+        finish("help-center recorder", help_recorder, |()| {}).await;
         store.close().await;
     }
 }
@@ -127,39 +153,90 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<(Store, usize)> {
     }
 }
 
+/// The demo shop's knowledge base in a throwaway SQLite database, indexed for search: what
+/// `concierge knowledge eval --demo` and the search-quality test measure.
+pub struct DemoKnowledge {
+    pub store: Store,
+    pub library: Library,
+    dir: std::path::PathBuf,
+}
+
+impl DemoKnowledge {
+    pub async fn open() -> anyhow::Result<DemoKnowledge> {
+        let dir = std::env::temp_dir().join(format!(
+            "concierge-knowledge-{}-{:016x}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let url = format!("sqlite://{}", dir.join("demo.db").display());
+        let store = Store::connect(&url, &PoolOptions::default())
+            .await
+            .context("cannot open a database for the demo")?;
+        let ready = async {
+            store.migrate().await?;
+            concierge_demo::seed_knowledge(&store).await?;
+            Library::open(store.clone()).await
+        };
+        match ready.await {
+            Ok(library) => Ok(DemoKnowledge {
+                store,
+                library,
+                dir,
+            }),
+            Err(e) => {
+                store.close().await;
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(anyhow::Error::new(e).context("cannot set up the demo knowledge base"))
+            }
+        }
+    }
+
+    /// Closes the database and deletes it.
+    pub async fn close(self) {
+        self.store.close().await;
+        // A leftover temporary directory is harmless; there is nothing to report.
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// The settings the admin's read-only settings page shows; secrets only as set or not.
 fn settings_view(settings: &Settings, engine: &str) -> concierge_workspace::SettingsView {
     let set = |s: &Option<config::Secret>| if s.is_some() { "set" } else { "not set" }.to_owned();
-    concierge_workspace::SettingsView(vec![
-        ("Database".into(), engine.to_owned()),
-        (
-            "Support address".into(),
-            settings.support_address.to_string(),
-        ),
-        (
-            "Inbound SMTP".into(),
-            settings
-                .smtp_addr
-                .map_or_else(|| "off".to_owned(), |a| a.to_string()),
-        ),
-        ("Outbound relay".into(), set(&settings.smtp_relay)),
-        ("Public URL".into(), settings.public_url()),
-        (
-            "Shopify webhook secret".into(),
-            set(&settings.shopify_webhook_secret),
-        ),
-        (
-            "WooCommerce webhook secret".into(),
-            set(&settings.woocommerce_webhook_secret),
-        ),
-        (
-            "Rate limit per client".into(),
-            match settings.rate_limit_per_second {
-                0 => "off".to_owned(),
-                n => format!("{n} requests/s"),
-            },
-        ),
-    ])
+    concierge_workspace::SettingsView {
+        public_url: settings.public_url(),
+        facts: vec![
+            ("Database".into(), engine.to_owned()),
+            (
+                "Support address".into(),
+                settings.support_address.to_string(),
+            ),
+            (
+                "Inbound SMTP".into(),
+                settings
+                    .smtp_addr
+                    .map_or_else(|| "off".to_owned(), |a| a.to_string()),
+            ),
+            ("Outbound relay".into(), set(&settings.smtp_relay)),
+            ("Public URL".into(), settings.public_url()),
+            (
+                "Shopify webhook secret".into(),
+                set(&settings.shopify_webhook_secret),
+            ),
+            (
+                "WooCommerce webhook secret".into(),
+                set(&settings.woocommerce_webhook_secret),
+            ),
+            (
+                "Rate limit per client".into(),
+                match settings.rate_limit_per_second {
+                    0 => "off".to_owned(),
+                    n => format!("{n} requests/s"),
+                },
+            ),
+        ],
+    }
 }
 
 /// Starts the service: opens and migrates the store, binds the HTTP listener on
@@ -187,8 +264,29 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     let http_addr = listener
         .local_addr()
         .context("cannot read the HTTP listener's address")?;
+    // Without a public URL, links point at the address actually bound (`:0` picks a port).
+    let mut settings = settings;
+    if settings.public_url.is_none() {
+        settings.public_url = Some(format!("http://{http_addr}"));
+    }
 
     let (shutdown, shutdown_rx) = watch::channel(false);
+
+    let library = match Library::open(store.clone()).await {
+        Ok(library) => Arc::new(library),
+        Err(e) => {
+            store.close().await;
+            return Err(anyhow::Error::new(e).context("cannot index the knowledge base"));
+        }
+    };
+    tokio::spawn(Arc::clone(&library).keep_fresh(KNOWLEDGE_REFRESH, shutdown_rx.clone()));
+
+    let help = HelpCenter::new(HelpSettings {
+        site_name: settings.support_name.trim().to_owned(),
+        public_url: settings.public_url(),
+    });
+    let help_recorder =
+        tokio::spawn(Arc::clone(&help).keep_recording(store.clone(), shutdown_rx.clone()));
 
     let files: Arc<dyn FileStore> = Arc::new(LocalFiles::new(settings.data_dir.join("files")));
     let mail = MailSettings {
@@ -250,8 +348,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
             files: Some(files),
             mailroom: Some(mailroom),
             worker: Some(Arc::clone(&notify)),
+            library: Some(Arc::clone(&library)),
         },
-        concierge_workspace::pages(settings_view(&settings, store.engine_name())),
+        concierge_workspace::pages(settings_view(&settings, store.engine_name()))
+            .merge(concierge_helpcenter::pages(Arc::clone(&help))),
     );
     let mut server_shutdown = shutdown_rx.clone();
     let server = tokio::spawn(async move {
@@ -277,6 +377,9 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         smtp,
         worker,
         worker_notify: notify,
+        help,
+        help_recorder,
+        library,
     })
 }
 

@@ -4,10 +4,11 @@
 
 mod accounts;
 mod cli;
+mod knowledge;
 mod serve;
 
 use anyhow::Context;
-use cli::{AgentCommand, Command, Parsed, TokenCommand};
+use cli::{AgentCommand, Command, KnowledgeCommand, Parsed, TokenCommand};
 use concierge::{LogFormat, Settings};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -81,6 +82,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let result = accounts::create_token(&store, args).await;
             store.close().await;
             result
+        }
+        Command::Knowledge(KnowledgeCommand::Eval(args)) => {
+            let settings = load_settings(args.config.config.as_deref(), "warn")?;
+            knowledge::eval(&settings, args).await
         }
     }
 }

@@ -18,6 +18,10 @@ pub async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     if demo {
         match seed_demo(&running.store).await {
             Ok(Some(login)) => {
+                // Searchable at once, not at the index's next periodic look.
+                if let Err(e) = running.refresh_knowledge().await {
+                    tracing::warn!(error = %e, "the demo articles become searchable at the next refresh");
+                }
                 println!(
                     "demo shop ready: sign in as {} with password {}",
                     login.email, login.password

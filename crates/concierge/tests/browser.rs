@@ -114,6 +114,30 @@ impl Driver {
         self.browsers.lock().unwrap().push(client.clone());
         client
     }
+
+    /// A new browser window that looks like a phone to the page: a phone's screen, touch, and
+    /// user agent.
+    async fn phone(&self) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=en-US"],
+                "mobileEmulation": {
+                    "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0, "touch": true},
+                    "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+                },
+            }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("a browser session");
+        self.browsers.lock().unwrap().push(client.clone());
+        client
+    }
 }
 
 async fn find(b: &Client, css: &str) -> Element {
@@ -794,6 +818,228 @@ On Mon, 30 Nov 2026 at 10:00, Acme Support <support@shop.example> wrote:\r\n> Yo
     let pwned = b.execute("return typeof window.pwned;", vec![]).await.unwrap();
     assert_eq!(pwned, json!("undefined"));
     app.stop().await;
+    })
+    .await;
+}
+
+/// Whether the page fits the window's width (nothing to scroll sideways), as a phone needs.
+async fn fits_the_width(b: &Client) -> bool {
+    b.execute(
+        "return document.documentElement.scrollWidth <= window.innerWidth;",
+        vec![],
+    )
+    .await
+    .unwrap()
+        == json!(true)
+}
+
+#[tokio::test]
+async fn a_shopper_on_a_phone_finds_the_returns_policy_and_writes_in() {
+    run(|driver| async move {
+        let app = App::start("sqlite", |_| {}).await.unwrap();
+        concierge_demo::seed_knowledge(app.store()).await.unwrap();
+        app.running
+            .as_ref()
+            .unwrap()
+            .refresh_knowledge()
+            .await
+            .unwrap();
+        let b = driver.phone().await;
+        b.goto(&format!("{}/help", app.base)).await.unwrap();
+        assert_eq!(
+            b.execute("return window.innerWidth;", vec![])
+                .await
+                .unwrap(),
+            json!(390),
+            "a phone-sized window"
+        );
+        find(&b, "h1").await;
+        assert!(fits_the_width(&b).await, "the home page fits a phone");
+
+        // Suggestions appear while typing …
+        let search = find(&b, "#help-search").await;
+        search.send_keys("send back shoes").await.unwrap();
+        wait_text(&b, "#help-suggestions:not([hidden])", "Returns policy").await;
+        // … and the full search lists the policy.
+        search.send_keys(&Key::Enter.to_string()).await.unwrap();
+        wait_text(&b, "h1", "Results for").await;
+        let top3: Vec<String> = {
+            let mut out = Vec::new();
+            for li in b
+                .find_all(Locator::Css("ol.results > li > a"))
+                .await
+                .unwrap()
+                .into_iter()
+                .take(3)
+            {
+                out.push(li.text().await.unwrap());
+            }
+            out
+        };
+        assert!(
+            top3.iter().any(|t| t == "Returns policy"),
+            "top 3: {top3:?}"
+        );
+        b.find(Locator::LinkText("Returns policy"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&b, "h1", "Returns policy").await;
+        assert!(fits_the_width(&b).await, "the article fits a phone");
+        screenshot(&b, "help-article-phone").await;
+
+        // It helped.
+        find(&b, "button[name=helpful][value=yes]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        wait_text(&b, "#feedback", "Thanks for letting us know!").await;
+
+        // Still, they write in, from the article.
+        b.find(Locator::Css(".still-need-help a.button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&b, "h1", "Contact us").await;
+        find(&b, "#contact-email")
+            .await
+            .send_keys("ana@example.com")
+            .await
+            .unwrap();
+        let message = find(&b, "#contact-message").await;
+        message
+            .send_keys("The shoes are too small. Can I exchange them for a bigger size?")
+            .await
+            .unwrap();
+        wait_text(&b, "#contact-suggestions-box:not([hidden])", "size").await;
+        assert!(fits_the_width(&b).await, "the contact form fits a phone");
+        find(&b, "form.contact button[type=submit]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        wait_text(&b, "h1", "we've got your message").await;
+
+        // The team sees what the shopper already searched and read.
+        let (_, list) = app.get("/api/v1/conversations?tag=help-center").await;
+        let c = &list["items"][0];
+        let (_, msgs) = app
+            .get(&format!(
+                "/api/v1/conversations/{}/messages",
+                c["id"].as_str().unwrap()
+            ))
+            .await;
+        let note = msgs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["private"] == true)
+            .expect("the note with the visit's trail")["body"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(note.contains("“send back shoes”"), "{note}");
+        assert!(note.contains("- Returns policy"), "{note}");
+        app.running.as_ref().unwrap().flush_help_center().await;
+        let (_, stats) = app.get("/api/v1/knowledge/stats").await;
+        assert_eq!(stats["helpful_votes"], 1, "{stats}");
+        assert_eq!(stats["searches"], 1, "{stats}");
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn agents_edit_articles_with_a_live_preview_and_put_them_in_replies() {
+    run(|driver| async move {
+        let app = App::start("sqlite", |_| {}).await.unwrap();
+        agent(&app, "ada@shop.example", "Ada Admin", "admin").await;
+        let b = driver.browser().await;
+        sign_in(&b, &app, "ada@shop.example", None).await;
+
+        b.goto(&format!("{}/admin/articles/new", app.base))
+            .await
+            .unwrap();
+        ready(&b).await;
+        b.find(Locator::Css("#article-form input[name=title]"))
+            .await
+            .unwrap()
+            .send_keys("Gift wrapping")
+            .await
+            .unwrap();
+        find(&b, "#article-body")
+            .await
+            .send_keys("We wrap **any order** for free.\n\n<img src=x onerror=\"window.pwned=1\">")
+            .await
+            .unwrap();
+        wait_text(&b, "#article-preview strong", "any order").await;
+        let pwned = b
+            .execute("return typeof window.pwned;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(pwned, json!("undefined"), "the preview is sanitised");
+        find(&b, "#article-form button[type=submit]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        find(&b, "#article-form[data-id]").await;
+        let (_, found) = app.get("/api/v1/articles?q=gift%20wrap").await;
+        assert_eq!(found["items"][0]["title"], "Gift wrapping", "{found}");
+
+        // In a conversation, the agent finds the article and links it in the reply.
+        let id = open_conversation(
+            &app,
+            "ann@example.com",
+            "Wrapping?",
+            "Can you gift wrap it?",
+        )
+        .await;
+        b.goto(&format!("{}/conversations/{id}", app.base))
+            .await
+            .unwrap();
+        ready(&b).await;
+        find(&b, "#kb summary").await.click().await.unwrap();
+        find(&b, "#kb-q").await.send_keys("wrapping").await.unwrap();
+        wait_text(&b, "#kb-results", "Gift wrapping").await;
+        find(&b, "#kb-results button[data-insert=link]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        let body = find(&b, "#body")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        assert!(
+            body.contains(&format!(
+                "Gift wrapping: {}/help/articles/gift-wrapping",
+                app.base
+            )),
+            "{body}"
+        );
+        find(&b, "#kb-results button[data-insert=text]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        let body = find(&b, "#body")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        assert!(body.contains("We wrap any order for free."), "{body}");
+        find(&b, "#send").await.click().await.unwrap();
+        wait_text(&b, "#thread", "We wrap any order for free.").await;
+        app.stop().await;
     })
     .await;
 }

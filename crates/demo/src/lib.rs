@@ -15,10 +15,10 @@ use concierge_domain::commerce::{
 use concierge_domain::contact::{EmailAddress, PhoneNumber};
 use concierge_domain::conversation::{Channel, ConversationStatus, Priority, SenderType};
 use concierge_domain::ids::AgentId;
-use concierge_domain::knowledge::Locale;
+use concierge_domain::knowledge::{Locale, Slug, Synonyms};
 use concierge_domain::text::{Label, MessageBody, PersonName, Subject};
 use concierge_store::access::NewAgent;
-use concierge_store::articles::NewArticle;
+use concierge_store::articles::{Category, Filing, NewArticle};
 use concierge_store::commerce::{NewLineItem, NewShipment, NewTrackingEvent, Order, OrderUpsert};
 use concierge_store::conversations::{ConversationPatch, NewConversation, NewMessage};
 use concierge_store::customers::CustomerRef;
@@ -28,6 +28,88 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 
 pub use shop::SHOP_NAME;
+
+/// The demo shop's help center: its categories in order, its articles (in English) and its
+/// synonyms. Part of [`seed_if_empty`]; on its own for measuring search on the demo's
+/// knowledge base (`concierge knowledge eval --demo`).
+pub async fn seed_knowledge(store: &Store) -> Result<(), StoreError> {
+    let system = Actor::System;
+    for (i, (slug, name, description)) in shop::CATEGORIES.iter().enumerate() {
+        store
+            .save_category(
+                &Category {
+                    slug: (*slug).to_owned(),
+                    name: (*name).to_owned(),
+                    description: Some((*description).to_owned()),
+                    position: i as i64,
+                },
+                &system,
+            )
+            .await?;
+    }
+    let mut originals = Vec::new();
+    for (i, a) in shop::ARTICLES.iter().enumerate() {
+        let category = shop::CATEGORIES
+            .iter()
+            .find(|(slug, ..)| *slug == a.category)
+            .map(|(slug, name, _)| Filing {
+                slug: valid(Slug::parse(slug), "category slug"),
+                name: (*name).to_owned(),
+            });
+        let article = store
+            .create_article(
+                NewArticle {
+                    title: a.title.to_owned(),
+                    body_markdown: a.body_markdown.to_owned(),
+                    body_html: concierge_knowledge::markdown::render(a.body_markdown),
+                    category,
+                    locale: Locale::default(),
+                    published: true,
+                    slug: None,
+                    summary: None,
+                    position: i as i64,
+                    translation_of: None,
+                },
+                &system,
+            )
+            .await?;
+        originals.push(article);
+    }
+    for (original, title, slug, markdown) in shop::TRANSLATIONS_DE {
+        let Some(of) = originals.iter().find(|a| a.title == *original) else {
+            continue;
+        };
+        store
+            .create_article(
+                NewArticle {
+                    title: (*title).to_owned(),
+                    body_markdown: (*markdown).to_owned(),
+                    body_html: concierge_knowledge::markdown::render(markdown),
+                    category: shop::CATEGORIES
+                        .iter()
+                        .find(|(slug, ..)| of.category.as_deref() == Some(*slug))
+                        .map(|(slug, name, _)| Filing {
+                            slug: valid(Slug::parse(slug), "category slug"),
+                            name: (*name).to_owned(),
+                        }),
+                    locale: valid(Locale::parse("de"), "locale"),
+                    published: true,
+                    slug: Some(valid(Slug::parse(slug), "slug")),
+                    summary: None,
+                    position: of.position,
+                    translation_of: Some(of.id.clone()),
+                },
+                &system,
+            )
+            .await?;
+    }
+    for group in shop::SYNONYMS {
+        let terms: Vec<String> = group.iter().map(|t| (*t).to_owned()).collect();
+        let synonyms = valid(Synonyms::parse(&terms), "synonyms");
+        store.save_synonyms(None, &synonyms, &system).await?;
+    }
+    Ok(())
+}
 
 /// The admin login the demo prints.
 pub struct DemoLogin {
@@ -90,21 +172,7 @@ pub async fn seed_if_empty(store: &Store) -> Result<Option<DemoLogin>, StoreErro
             .await?;
     }
 
-    for a in shop::ARTICLES {
-        store
-            .create_article(
-                NewArticle {
-                    title: a.title.to_owned(),
-                    body_markdown: a.body_markdown.to_owned(),
-                    body_html: concierge_api::render_markdown(a.body_markdown),
-                    category: Some(a.category.to_owned()),
-                    locale: Locale::default(),
-                    published: true,
-                },
-                &system,
-            )
-            .await?;
-    }
+    seed_knowledge(store).await?;
 
     let mut shoppers: Vec<Shopper> = (0..CUSTOMERS)
         .map(|i| {

@@ -199,6 +199,59 @@ pub struct Article {
     pub body_markdown: &'static str,
 }
 
+/// The help center's categories, in order: (slug, name, description).
+pub static CATEGORIES: &[(&str, &str, &str)] = &[
+    (
+        "shipping",
+        "Shipping & delivery",
+        "Delivery times and costs, tracking, late parcels.",
+    ),
+    (
+        "orders",
+        "Orders",
+        "Changing or cancelling an order, addresses.",
+    ),
+    (
+        "returns",
+        "Returns & refunds",
+        "Returning, exchanging, refunds and damaged items.",
+    ),
+    (
+        "payments",
+        "Payments & invoices",
+        "Payment methods, failed payments, invoices, codes and gift cards.",
+    ),
+    (
+        "sizing",
+        "Sizing & care",
+        "Size guides and looking after your gear.",
+    ),
+    (
+        "account",
+        "Your account",
+        "Signing up, passwords, newsletters and your data.",
+    ),
+];
+
+/// Words the demo shop says mean the same, for its help-center search.
+pub static SYNONYMS: &[&[&str]] = &[
+    &["parcel", "package", "shipment"],
+    &["return", "send back"],
+    &["refund", "money back", "reimburse"],
+    &["exchange", "swap"],
+    &["cancel", "cancellation"],
+    &["discount code", "promo code", "coupon", "voucher code"],
+    &["gift card", "gift certificate", "voucher"],
+    &["invoice", "receipt"],
+    &["unsubscribe", "opt out"],
+    &["password", "log in", "login", "sign in"],
+    &["size guide", "size chart"],
+    &["damaged", "broken", "faulty", "torn"],
+    &["track", "follow"],
+    &["wash", "care", "clean"],
+    &["account", "sign up", "register"],
+];
+
 pub static ARTICLES: &[Article] = &[
     Article { title: "Shipping times and costs", category: "shipping", body_markdown: "We ship every order from our warehouse in Hamburg within one working day.\n\n| Destination | Time | Cost | Free from |\n|---|---|---|---|\n| Germany | 1–2 working days | €4.90 | €60 |\n| EU | 2–5 working days | €7.90 | €100 |\n| United Kingdom | 3–6 working days | €12.90 | €150 |\n| United States | 4–8 working days | €19.90 | €200 |\n\nOrders placed before 14:00 CET on a working day leave the same day. You get an email with your tracking link as soon as the parcel is on its way." },
     Article { title: "How do I track my order?", category: "shipping", body_markdown: "As soon as your parcel leaves our warehouse we email you a **tracking link**. You can also find it in your account under *Orders*.\n\nTracking can take up to 24 hours to show the first scan. If your tracking has not moved for more than three working days, write to us and we will chase the carrier for you." },
@@ -222,6 +275,14 @@ pub static ARTICLES: &[Article] = &[
     Article { title: "Resetting your password", category: "account", body_markdown: "Choose **Forgot password?** on the sign-in page and enter your email. The reset link is valid for one hour. No email? Check your spam folder, or write to us from the address you signed up with." },
     Article { title: "Deleting your account and data", category: "account", body_markdown: "Write to us from your account's email address and ask us to delete your account. We erase your personal data within 30 days, except invoices, which the law requires us to keep for 10 years." },
     Article { title: "Newsletter subscription", category: "account", body_markdown: "Subscribe at the bottom of any page for new arrivals and 10% off your first order. Every newsletter has an **unsubscribe** link, which works immediately." },
+];
+
+/// German versions of a few articles, so the demo help center shows its language switcher:
+/// (the English article's title, German title, German slug, Markdown).
+pub static TRANSLATIONS_DE: &[(&str, &str, &str, &str)] = &[
+    ("Returns policy", "Rückgaberecht", "rueckgaberecht", "Du kannst alles innerhalb von **30 Tagen** nach der Lieferung zurückgeben und bekommst den vollen Betrag erstattet.\n\n- Artikel müssen ungetragen und ungewaschen sein, mit Originaletiketten.\n- Schuhe bitte nur drinnen anprobieren und im Karton zurückschicken.\n- Reduzierte Endverkaufsartikel und personalisierte Produkte sind vom Umtausch ausgeschlossen.\n\nRücksendungen innerhalb der EU sind kostenlos. Aus Großbritannien und den USA kostet die Rücksendung 9,90 €, die wir von der Erstattung abziehen."),
+    ("How do I track my order?", "Wie verfolge ich meine Bestellung?", "bestellung-verfolgen", "Sobald dein Paket unser Lager verlässt, schicken wir dir per E-Mail einen **Tracking-Link**. Du findest ihn auch in deinem Konto unter *Bestellungen*.\n\nBis der erste Scan erscheint, kann es bis zu 24 Stunden dauern. Bewegt sich die Sendungsverfolgung mehr als drei Werktage nicht, schreib uns – wir haken beim Versanddienstleister nach."),
+    ("When will I get my refund?", "Wann bekomme ich mein Geld zurück?", "erstattung", "Wir erstatten innerhalb von **3 Werktagen**, nachdem deine Rücksendung in unserem Lager angekommen ist. Du bekommst eine E-Mail, sobald es erledigt ist.\n\nDeine Bank braucht danach 3–5 Werktage. Erstattet wird immer auf die ursprüngliche Zahlungsart."),
 ];
 
 pub struct Script {

@@ -118,6 +118,96 @@ impl Default for Locale {
     }
 }
 
+impl fmt::Display for Locale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Locale {
+    /// The language part alone (`pt` of `pt-BR`).
+    pub fn language(&self) -> &str {
+        self.0.split('-').next().unwrap_or(&self.0)
+    }
+}
+
+/// The locale to answer in: of the `available` ones, the best by an `Accept-Language`
+/// header's preferences (an exact tag first, then the same language); `None` when nothing
+/// matches, for the caller's own default.
+pub fn negotiate<'a>(accept_language: &str, available: &'a [Locale]) -> Option<&'a Locale> {
+    let mut wanted: Vec<(f32, usize, Locale)> = accept_language
+        .split(',')
+        .enumerate()
+        .filter_map(|(i, part)| {
+            let mut pieces = part.split(';');
+            let tag = pieces.next()?.trim();
+            let q = pieces
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (q > 0.0).then(|| Locale::parse(tag).ok().map(|l| (q, i, l)))?
+        })
+        .collect();
+    // Highest q first; among equals, the order the header gave.
+    wanted.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, _, w) in &wanted {
+        if let Some(l) = available.iter().find(|l| *l == w) {
+            return Some(l);
+        }
+        if let Some(l) = available.iter().find(|l| l.language() == w.language()) {
+            return Some(l);
+        }
+    }
+    None
+}
+
+/// Words a shop says mean the same (`parcel, package, order`): two to twenty terms, each a
+/// word or a short phrase, compared in lower case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Synonyms(Vec<String>);
+
+impl Synonyms {
+    pub fn parse(terms: &[String]) -> Result<Synonyms, Invalid> {
+        let mut out: Vec<String> = Vec::with_capacity(terms.len());
+        for t in terms {
+            let t = t
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase();
+            if t.is_empty() {
+                continue;
+            }
+            if t.chars().count() > 40 || t.split(' ').count() > 4 {
+                return Err(Invalid::new(
+                    "a synonym is a word or a phrase of up to four words",
+                ));
+            }
+            if !t
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == ' ' || c == '-' || c == '\'')
+            {
+                return Err(Invalid::new(
+                    "a synonym holds letters, digits, spaces, dashes and apostrophes",
+                ));
+            }
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        if !(2..=20).contains(&out.len()) {
+            return Err(Invalid::new(
+                "a synonym group has two to twenty different terms",
+            ));
+        }
+        Ok(Synonyms(out))
+    }
+
+    pub fn terms(&self) -> &[String] {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +235,41 @@ mod tests {
         for bad in ["", "Returns", "a--b", "-a", "a-", "a/b", "../etc"] {
             assert!(Slug::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_help_center_answers_in_the_best_language_it_has() {
+        let have = [
+            Locale::parse("en").unwrap(),
+            Locale::parse("de").unwrap(),
+            Locale::parse("pt-BR").unwrap(),
+        ];
+        let pick = |h: &str| {
+            negotiate(h, &have)
+                .map_or("none", |l| l.as_str())
+                .to_owned()
+        };
+        assert_eq!(pick("de-CH, de;q=0.9, en;q=0.8"), "de");
+        assert_eq!(pick("fr, pt;q=0.5, en;q=0.1"), "pt-BR");
+        assert_eq!(pick("en;q=0.2, de;q=0.9"), "de");
+        assert_eq!(pick("ja"), "none", "nothing matches");
+        assert_eq!(pick(""), "none");
+        assert_eq!(pick("*;q=1, de;q=0"), "none", "q=0 means not this one");
+        assert!(negotiate("en", &[]).is_none());
+    }
+
+    #[test]
+    fn synonym_groups_are_clean_lower_case_terms() {
+        let s = |t: &[&str]| Synonyms::parse(&t.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            s(&["Parcel", " package ", "PARCEL", "send  back"])
+                .unwrap()
+                .terms(),
+            ["parcel", "package", "send back"]
+        );
+        assert!(s(&["parcel"]).is_err());
+        assert!(s(&["a", "<script>"]).is_err());
+        assert!(s(&["a", "one two three four five"]).is_err());
     }
 
     #[test]

@@ -66,9 +66,31 @@ bounded_text!(
     Label, 100, "value"
 );
 
+/// Text made safe to place in HTML or XML, in content or in a quoted attribute: the five
+/// characters with meaning there are written as references.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaped_text_cannot_open_markup() {
+        assert_eq!(super::escape_html("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
+    }
 
     #[test]
     fn trims_and_bounds() {

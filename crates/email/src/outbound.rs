@@ -16,6 +16,7 @@ use crate::mailroom::MailSettings;
 use concierge_domain::conversation::{Channel, DeliveryStatus, SenderType};
 use concierge_domain::ids::MessageId;
 use concierge_domain::mail::{subject_key, ReplyToken};
+use concierge_domain::text::escape_html as escape;
 use concierge_jobs::{Handler, JobError};
 use concierge_store::conversations::deliver_job;
 use concierge_store::files::FileStore;
@@ -321,21 +322,6 @@ fn text_to_html(text: &str) -> String {
     }
     html.push_str("</body></html>\n");
     html
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 impl Handler for Deliver {

@@ -54,6 +54,7 @@ impl From<StoreError> for JobError {
             StoreError::NotFound(_)
             | StoreError::Conflict { .. }
             | StoreError::Reference { .. }
+            | StoreError::Taken { .. }
             | StoreError::Config(_)
             | StoreError::Corrupt(_)
             | StoreError::Migrate(_) => JobError::Permanent(e.to_string()),

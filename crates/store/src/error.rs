@@ -18,6 +18,13 @@ pub enum StoreError {
         field: &'static str,
         message: String,
     },
+    /// A well-formed value that cannot be used: another record holds it (a slug taken).
+    /// Unlike a conflict, retrying never helps; the value has to change.
+    #[error("{message}")]
+    Taken {
+        field: &'static str,
+        message: String,
+    },
     /// The database is locked, down or overloaded; retrying later may work.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
@@ -34,6 +41,13 @@ pub enum StoreError {
 impl StoreError {
     pub(crate) fn conflict(field: &'static str, message: impl Into<String>) -> Self {
         StoreError::Conflict {
+            field,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn taken(field: &'static str, message: impl Into<String>) -> Self {
+        StoreError::Taken {
             field,
             message: message.into(),
         }

@@ -26,6 +26,7 @@ pub mod conversations;
 pub mod customers;
 pub mod events;
 pub mod files;
+pub mod help;
 pub mod jobs;
 pub mod mail;
 pub mod replies;

@@ -1,6 +1,7 @@
 // The admin pages' forms: agents, teams, canned replies and API tokens, all through the API.
 
 import { api, say } from './api.js';
+import { start as startKnowledge } from './knowledge.js';
 
 const fields = (form) => Object.fromEntries(new FormData(form).entries());
 const errorOf = (form) => form.querySelector('.error');
@@ -20,6 +21,7 @@ function onSubmit(form, action, { reload = true } = {}) {
 }
 
 export function start() {
+  startKnowledge();
   onSubmit(document.getElementById('agent-form'), (v) => api('POST', '/api/v1/agents', v));
   onSubmit(document.getElementById('team-form'), (v) => api('POST', '/api/v1/teams', v));
 

@@ -263,6 +263,100 @@ function bindComposer() {
   });
 }
 
+/** Help articles from the composer: search the knowledge base, then put a link to an
+ * article, or its text, into the reply where the cursor is. */
+function bindArticles() {
+  const input = document.getElementById('kb-q');
+  const results = document.getElementById('kb-results');
+  const status = document.getElementById('kb-status');
+  const body = document.getElementById('body');
+  if (!input || !results) return;
+  const base = document.querySelector('[data-help-url]')?.dataset.helpUrl || location.origin;
+  let latest = 0;
+  let timer = null;
+  let hits = [];
+
+  const put = (text) => {
+    const at = body.selectionStart ?? body.value.length;
+    const before = body.value.slice(0, at);
+    const gap = before && !/\s$/.test(before) ? '\n' : '';
+    body.value = before + gap + text + body.value.slice(body.selectionEnd ?? at);
+    const end = (before + gap + text).length;
+    body.focus();
+    body.setSelectionRange(end, end);
+  };
+
+  const render = () => {
+    results.replaceChildren();
+    for (const [i, a] of hits.entries()) {
+      const li = document.createElement('li');
+      const title = document.createElement('a');
+      title.href = a.url;
+      title.target = '_blank';
+      title.rel = 'noopener';
+      title.textContent = a.title;
+      const link = document.createElement('button');
+      link.type = 'button';
+      link.dataset.insert = 'link';
+      link.dataset.index = String(i);
+      link.textContent = 'Insert link';
+      const text = document.createElement('button');
+      text.type = 'button';
+      text.dataset.insert = 'text';
+      text.dataset.index = String(i);
+      text.textContent = 'Insert text';
+      li.append(title, ' ', link, ' ', text);
+      if (a.summary) {
+        const p = document.createElement('p');
+        p.className = 'muted';
+        p.textContent = a.summary;
+        li.append(p);
+      }
+      results.append(li);
+    }
+  };
+
+  const search = async () => {
+    const q = input.value.trim();
+    const ticket = ++latest;
+    if (!q) {
+      hits = [];
+      render();
+      say(status, '');
+      return;
+    }
+    try {
+      const page = await api('GET', `/api/v1/articles?published=true&limit=5&q=${encodeURIComponent(q)}`);
+      if (ticket !== latest) return;
+      hits = page.items;
+      render();
+      say(status, hits.length ? '' : 'No articles match.');
+    } catch (err) {
+      if (ticket === latest) say(status, err.message);
+    }
+  };
+
+  input.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(search, 200);
+  });
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      clearTimeout(timer);
+      search();
+    }
+  });
+  results.addEventListener('click', (e) => {
+    const button = e.target.closest('button[data-insert]');
+    if (!button) return;
+    const a = hits[Number(button.dataset.index)];
+    if (!a) return;
+    if (button.dataset.insert === 'link') put(`${a.title}: ${base}${a.url}`);
+    else put(a.body_text.trim());
+  });
+}
+
 /** "Send again" on a message whose delivery failed (the thread is redrawn, so the click is
  * caught on the document), and merging this customer into another one by their address. */
 function bindThreadAndCustomer() {
@@ -303,6 +397,7 @@ export function start() {
   if (!id) return;
   bindControls();
   bindComposer();
+  bindArticles();
   bindThreadAndCustomer();
   shortcuts((key) => {
     switch (key) {

@@ -15,7 +15,7 @@ use concierge_store::PageRequest;
 use maud::{html, Markup};
 use std::sync::Arc;
 
-pub(crate) fn routes(settings: Arc<SettingsView>) -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route(
             "/admin",
@@ -27,7 +27,6 @@ pub(crate) fn routes(settings: Arc<SettingsView>) -> Router<AppState> {
         .route("/admin/canned-replies", get(canned_replies))
         .route("/admin/tokens", get(tokens))
         .route("/admin/settings", get(settings_page))
-        .layer(Extension(settings))
 }
 
 const PAGES: &[(&str, &str)] = &[
@@ -35,11 +34,13 @@ const PAGES: &[(&str, &str)] = &[
     ("teams", "Teams"),
     ("tags", "Tags"),
     ("canned-replies", "Canned replies"),
+    ("articles", "Help articles"),
+    ("help-center", "Help center"),
     ("tokens", "API tokens"),
     ("settings", "Settings"),
 ];
 
-fn page(viewer: &Viewer, key: &str, body: Markup) -> PageResult {
+pub(crate) fn page(viewer: &Viewer, key: &str, body: Markup) -> PageResult {
     let title = PAGES
         .iter()
         .find(|(k, _)| *k == key)
@@ -215,7 +216,7 @@ async fn settings_page(
     let body = html! {
         p { "Channels and integrations are configured in the service's settings file or environment (see the README); this page shows what is in effect." }
         dl.facts {
-            @for (k, v) in &settings.0 { dt { (k) } dd { (v) } }
+            @for (k, v) in &settings.facts { dt { (k) } dd { (v) } }
         }
     };
     page(&viewer, "settings", body)

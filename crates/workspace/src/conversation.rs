@@ -3,9 +3,10 @@
 //! customer 360 sidebar (identities, other conversations, orders with items and shipments).
 
 use crate::layout::{self, Section};
-use crate::{Agent, PageError, PageResult};
+use crate::{Agent, PageError, PageResult, SettingsView};
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse};
+use axum::Extension;
 use concierge_api::AppState;
 use concierge_domain::conversation::{
     Channel, ConversationStatus, DeliveryStatus, Priority, SenderType,
@@ -19,6 +20,7 @@ use concierge_store::PageRequest;
 use maud::{html, Markup};
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 #[derive(Deserialize)]
 pub(crate) struct ConversationQuery {
@@ -34,6 +36,7 @@ pub(crate) async fn conversation_page(
     Agent(viewer): Agent,
     Path(id): Path<String>,
     Query(q): Query<ConversationQuery>,
+    Extension(settings): Extension<Arc<SettingsView>>,
 ) -> PageResult {
     let id = ConversationId::parse(&id)
         .map_err(|_| PageError::from(concierge_api::error::ApiError::NotFound("conversation")))?;
@@ -78,7 +81,7 @@ pub(crate) async fn conversation_page(
     let who = display_name(&c);
     let title = c.subject.clone().unwrap_or_else(|| who.to_owned());
     let main = html! {
-        div.conversation-page data-conversation-id=(c.id.as_str()) {
+        div.conversation-page data-conversation-id=(c.id.as_str()) data-help-url=(settings.public_url) {
             section.thread-column aria-labelledby="conversation-title" {
                 header.conversation-head {
                     p.back { a href="/inbox" { "← Inbox" } }
@@ -343,6 +346,15 @@ fn composer(replies: &[CannedReply]) -> Markup {
                 span #composer-status .error role="alert" {}
                 button #send type="submit" { "Send" }
             }
+        }
+        details.kb #kb {
+            summary { "Help articles" }
+            div.kb-search {
+                label for="kb-q" { "Search help articles" }
+                input #kb-q type="search" autocomplete="off" placeholder="returns, delivery times…";
+            }
+            p #kb-status .muted role="status" {}
+            ul #kb-results .kb-results {}
         }
     }
 }

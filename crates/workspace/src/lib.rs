@@ -17,6 +17,7 @@ mod admin;
 mod assets;
 mod conversation;
 mod inbox;
+mod knowledge;
 mod layout;
 
 use axum::extract::FromRequestParts;
@@ -31,10 +32,16 @@ use concierge_api::AppState;
 use concierge_store::sessions::AgentSession;
 use std::sync::Arc;
 
-/// What the read-only settings page shows: the service's channel and integration settings,
-/// as (name, value) with secrets already reduced to "set" or "not set".
+/// What the pages need of the service's settings.
 #[derive(Debug, Clone, Default)]
-pub struct SettingsView(pub Vec<(String, String)>);
+pub struct SettingsView {
+    /// Where shoppers reach the service (for links to help articles in replies), without a
+    /// trailing slash.
+    pub public_url: String,
+    /// What the read-only settings page shows: channel and integration settings as
+    /// (name, value), secrets already reduced to "set" or "not set".
+    pub facts: Vec<(String, String)>,
+}
 
 /// The workspace's pages and assets, to serve beside the API
 /// ([`concierge_api::router_with`]).
@@ -46,8 +53,10 @@ pub fn pages(settings: SettingsView) -> Router<AppState> {
         .route("/account", get(account::account_page))
         .route("/inbox", get(inbox::inbox_page))
         .route("/conversations/{id}", get(conversation::conversation_page))
-        .merge(admin::routes(settings))
+        .merge(admin::routes())
+        .merge(knowledge::routes())
         .route("/assets/{name}", get(assets::asset))
+        .layer(axum::Extension(settings))
 }
 
 /// A signed-in agent, for a page. Without a valid session the browser is sent to sign in,

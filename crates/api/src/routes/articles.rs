@@ -1,50 +1,140 @@
-//! `/api/v1/articles`: the knowledge base. Markdown is rendered and sanitised here, once, on
-//! write; readers get the stored HTML.
+//! `/api/v1/articles`: the knowledge base. Markdown is checked and rendered to sanitised HTML
+//! here, once, on write; readers get the stored HTML. Every write is also handed to the
+//! search index, so an editor finds their article the moment they saved it.
 
 use super::conversations::path_id;
 use super::{non_blank, page};
 use crate::auth::Caller;
 use crate::error::{invalid, parse, ApiError};
 use crate::extract::{Json, Query};
-use crate::wire::{ArticleOut, ArticleQuery, CreateArticle, List, UpdateArticle};
+use crate::wire::{
+    ArticleFileOut, ArticleOut, ArticleQuery, CreateArticle, List, PreviewArticle, PreviewOut,
+    TranslationOut, UpdateArticle,
+};
 use crate::AppState;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use concierge_domain::ids::ArticleId;
-use concierge_domain::knowledge::Locale;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use concierge_domain::ids::{ArticleId, AttachmentId};
+use concierge_domain::knowledge::{Locale, Slug};
 use concierge_domain::text::{bounded, Label};
-use concierge_store::articles::{ArticleFilter, ArticlePatch, NewArticle};
+use concierge_knowledge::markdown;
+use concierge_knowledge::{Library, Search};
+use concierge_store::articles::{ArticleFile, ArticleFilter, ArticlePatch, Filing, NewArticle};
+use serde::Deserialize;
+use std::sync::Arc;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+/// The largest image or video an editor may upload into an article.
+pub const MAX_ARTICLE_FILE_BYTES: usize = 20 * 1024 * 1024;
+
+/// What an article may show or offer: images and videos a browser plays itself, and PDFs.
+/// No SVG (it can carry script) and nothing a browser would run.
+const ARTICLE_FILE_TYPES: [&str; 7] = [
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "video/mp4",
+    "video/webm",
+    "application/pdf",
+];
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_articles, create_article))
         .routes(routes!(get_article, update_article, delete_article))
+        .routes(routes!(translations))
+        .routes(routes!(upload_file))
+        .layer(DefaultBodyLimit::max(MAX_ARTICLE_FILE_BYTES))
+        .routes(routes!(preview))
 }
 
-/// The longest article body accepted, in characters.
-const MAX_MARKDOWN_CHARS: usize = 200_000;
-
-/// Renders CommonMark (with tables) to HTML and sanitises it with an allow-list: no script,
-/// no event handlers, no `javascript:` URLs survive.
-pub fn render_markdown(markdown: &str) -> String {
-    let options =
-        pulldown_cmark::Options::ENABLE_TABLES | pulldown_cmark::Options::ENABLE_STRIKETHROUGH;
-    let mut html = String::with_capacity(markdown.len() * 3 / 2);
-    pulldown_cmark::html::push_html(
-        &mut html,
-        pulldown_cmark::Parser::new_ext(markdown, options),
-    );
-    ammonia::clean(&html)
+/// The help center's public route for articles' files (no token: articles are public).
+pub(super) fn public_files() -> axum::Router<AppState> {
+    axum::Router::new().route("/help/files/{id}/{name}", axum::routing::get(article_file))
 }
 
-fn markdown(field: &str, value: &str) -> Result<String, ApiError> {
-    bounded(value, MAX_MARKDOWN_CHARS, field).map_err(|e| invalid(field, e))
+/// An article's file, by id; the name in the URL is only for people and is not checked.
+async fn article_file(
+    State(state): State<AppState>,
+    Path((id, _name)): Path<(String, String)>,
+) -> Result<axum::response::Response, ApiError> {
+    let id = AttachmentId::parse(&id).map_err(|_| ApiError::NotFound("file"))?;
+    let file = state.store.article_file(&id).await?;
+    let files = state.config.files.clone().ok_or(ApiError::Unavailable)?;
+    let bytes = files.get(&file.storage_key).await?;
+    Ok(super::file_response(
+        bytes,
+        &file.content_type,
+        &file.filename,
+        super::Audience::Public,
+    ))
+}
+
+/// Render Markdown as an article would show it, without saving anything: the editor's live
+/// preview. Refused (422) exactly as a save would be.
+#[utoipa::path(post, path = "/api/v1/articles/preview", tag = "articles", request_body = PreviewArticle,
+    responses((status = 200, body = PreviewOut), (status = 422, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+async fn preview(
+    _caller: Caller,
+    Json(req): Json<PreviewArticle>,
+) -> Result<axum::Json<PreviewOut>, ApiError> {
+    let (_, html) = body(&req.body_markdown)?;
+    Ok(axum::Json(PreviewOut { html }))
+}
+
+fn library(state: &AppState) -> Result<&Arc<Library>, ApiError> {
+    state.config.library.as_ref().ok_or(ApiError::Unavailable)
+}
+
+/// Tells the index about an article this request wrote. The write is stored either way: if
+/// the index cannot take it now, its next refresh will.
+async fn reindex(state: &AppState, id: &ArticleId) {
+    if let Some(library) = &state.config.library {
+        if let Err(e) = library.updated(id).await {
+            tracing::warn!(error = %e, article = %id, "the article waits for the next index refresh");
+        }
+    }
+}
+
+/// Checks and renders an article's Markdown: the stored source and its HTML.
+fn body(value: &str) -> Result<(String, String), ApiError> {
+    markdown::check(value).map_err(|e| ApiError::Validation {
+        field: "body_markdown".into(),
+        message: e.to_string(),
+    })?;
+    Ok((value.to_owned(), markdown::render(value)))
 }
 
 fn title(value: &str) -> Result<String, ApiError> {
     bounded(value, 200, "title").map_err(|e| invalid("title", e))
+}
+
+fn summary(value: &str) -> Result<String, ApiError> {
+    bounded(value, 300, "summary").map_err(|e| invalid("summary", e))
+}
+
+fn filing(value: &str) -> Result<Filing, ApiError> {
+    let label = parse("category", value, Label::parse)?;
+    Ok(Filing::named(label.as_str()))
+}
+
+fn slug(value: &str) -> Result<Slug, ApiError> {
+    parse("slug", value, Slug::parse)
+}
+
+fn position(value: i64) -> Result<i64, ApiError> {
+    if (-1_000_000..=1_000_000).contains(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::Validation {
+            field: "position".into(),
+            message: "position must be between -1000000 and 1000000".into(),
+        })
+    }
 }
 
 /// Create an article.
@@ -55,27 +145,36 @@ async fn create_article(
     caller: Caller,
     Json(req): Json<CreateArticle>,
 ) -> Result<(StatusCode, axum::Json<ArticleOut>), ApiError> {
-    let body_markdown = markdown("body_markdown", &req.body_markdown)?;
+    let (body_markdown, body_html) = body(&req.body_markdown)?;
     let new = NewArticle {
         title: title(&req.title)?,
-        body_html: render_markdown(&body_markdown),
         body_markdown,
-        category: non_blank(&req.category)
-            .map(|c| parse("category", c, Label::parse).map(Label::into_string))
-            .transpose()?,
-        locale: req
-            .locale
-            .as_deref()
+        body_html,
+        category: non_blank(&req.category).map(filing).transpose()?,
+        locale: non_blank(&req.locale)
             .map(|l| parse("locale", l, Locale::parse))
             .transpose()?
             .unwrap_or_default(),
         published: req.published.unwrap_or(true),
+        slug: non_blank(&req.slug).map(slug).transpose()?,
+        summary: non_blank(&req.summary).map(summary).transpose()?,
+        position: req.position.map(position).transpose()?.unwrap_or(0),
+        translation_of: non_blank(&req.translation_of)
+            .map(|id| {
+                ArticleId::parse(id).map_err(|_| ApiError::Validation {
+                    field: "translation_of".into(),
+                    message: "translation_of does not name an existing article".into(),
+                })
+            })
+            .transpose()?,
     };
     let article = state.store.create_article(new, &caller.actor).await?;
+    reindex(&state, &article.id).await;
     Ok((StatusCode::CREATED, axum::Json(article.into())))
 }
 
-/// Articles: with `q`, best match first; otherwise newest first.
+/// Articles. With `q`, the best matches first (stemmed, forgiving of typos, with the shop's
+/// synonyms; one page of at most `limit`); otherwise newest first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/articles", tag = "articles", params(ArticleQuery),
     responses((status = 200, body = List<ArticleOut>)), security(("bearer" = [])))]
 async fn list_articles(
@@ -83,18 +182,41 @@ async fn list_articles(
     _caller: Caller,
     Query(q): Query<ArticleQuery>,
 ) -> Result<axum::Json<List<ArticleOut>>, ApiError> {
+    let locale = non_blank(&q.locale)
+        .map(|l| parse("locale", l, Locale::parse))
+        .transpose()?;
+    let category = non_blank(&q.category).map(|c| Slug::from_title(c).as_str().to_owned());
+    let published_only = q.published.unwrap_or(false);
+    let page = page(q.limit, q.cursor.as_deref())?;
+    if let Some(text) = non_blank(&q.q) {
+        let hits = library(&state)?.search(&Search {
+            text,
+            locale: locale.as_ref(),
+            published_only,
+            limit: page.limit() as usize * 2,
+            offset: 0,
+        })?;
+        let ids: Vec<ArticleId> = hits.iter().map(|h| h.id.clone()).collect();
+        let mut found = state.store.articles_by_id(&ids).await?;
+        // Back into the order of relevance; the category filter applies to what was found.
+        found.sort_by_key(|a| ids.iter().position(|id| *id == a.id));
+        let items = found
+            .into_iter()
+            .filter(|a| category.is_none() || a.category == category)
+            .take(page.limit() as usize)
+            .map(ArticleOut::from)
+            .collect();
+        return Ok(axum::Json(List {
+            items,
+            next_cursor: None,
+        }));
+    }
     let filter = ArticleFilter {
-        q: non_blank(&q.q).map(|s| s.chars().take(500).collect()),
-        published_only: false,
-        category: non_blank(&q.category).map(str::to_owned),
-        locale: non_blank(&q.locale)
-            .map(|l| parse("locale", l, Locale::parse))
-            .transpose()?,
+        published_only,
+        category,
+        locale,
     };
-    let page = state
-        .store
-        .articles(&filter, &page(q.limit, q.cursor.as_deref())?)
-        .await?;
+    let page = state.store.articles(&filter, &page).await?;
     Ok(axum::Json(List::from_page(page, ArticleOut::from)))
 }
 
@@ -109,9 +231,11 @@ async fn get_article(
     Ok(axum::Json(state.store.article(&id).await?.into()))
 }
 
-/// Change an article; the slug stays, so links keep working.
+/// Change an article. The slug changes only when asked; the old one keeps leading to the
+/// article (the help center redirects it).
 #[utoipa::path(patch, path = "/api/v1/articles/{id}", tag = "articles", params(("id" = String, Path)), request_body = UpdateArticle,
-    responses((status = 200, body = ArticleOut), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = ArticleOut), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
 async fn update_article(
     State(state): State<AppState>,
     caller: Caller,
@@ -119,35 +243,28 @@ async fn update_article(
     Json(req): Json<UpdateArticle>,
 ) -> Result<axum::Json<ArticleOut>, ApiError> {
     let id = path_id("article", &id, ArticleId::parse)?;
+    let blank_is_none = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     let patch = ArticlePatch {
         title: req.title.as_deref().map(title).transpose()?,
-        body: req
-            .body_markdown
-            .as_deref()
-            .map(|m| {
-                markdown("body_markdown", m).map(|m| {
-                    let html = render_markdown(&m);
-                    (m, html)
-                })
-            })
-            .transpose()?,
+        body: req.body_markdown.as_deref().map(body).transpose()?,
         category: req
             .category
-            .map(|c| {
-                c.filter(|c| !c.trim().is_empty())
-                    .map(|c| parse("category", &c, Label::parse).map(Label::into_string))
-                    .transpose()
-            })
+            .map(|c| blank_is_none(c).as_deref().map(filing).transpose())
             .transpose()?,
         published: req.published,
+        slug: req.slug.as_deref().map(slug).transpose()?,
+        summary: req
+            .summary
+            .map(|s| blank_is_none(s).as_deref().map(summary).transpose())
+            .transpose()?,
+        position: req.position.map(position).transpose()?,
     };
-    Ok(axum::Json(
-        state
-            .store
-            .update_article(&id, patch, &caller.actor)
-            .await?
-            .into(),
-    ))
+    let article = state
+        .store
+        .update_article(&id, patch, &caller.actor)
+        .await?;
+    reindex(&state, &article.id).await;
+    Ok(axum::Json(article.into()))
 }
 
 #[utoipa::path(delete, path = "/api/v1/articles/{id}", tag = "articles", params(("id" = String, Path)),
@@ -159,20 +276,140 @@ async fn delete_article(
 ) -> Result<StatusCode, ApiError> {
     let id = path_id("article", &id, ArticleId::parse)?;
     state.store.delete_article(&id, &caller.actor).await?;
+    reindex(&state, &id).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The article in every locale it is written in (itself included).
+#[utoipa::path(get, path = "/api/v1/articles/{id}/translations", tag = "articles", params(("id" = String, Path)),
+    responses((status = 200, body = List<TranslationOut>), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+async fn translations(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<List<TranslationOut>>, ApiError> {
+    let id = path_id("article", &id, ArticleId::parse)?;
+    let article = state.store.article(&id).await?;
+    let items = state
+        .store
+        .translations(&article.translation_group)
+        .await?
+        .into_iter()
+        .map(TranslationOut::from)
+        .collect();
+    Ok(axum::Json(List {
+        items,
+        next_cursor: None,
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct FileQuery {
+    /// The file's name, as the help center will offer it.
+    filename: String,
+}
+
+/// Upload an image, video or PDF for an article: the raw bytes as the body, their type as
+/// `Content-Type` (PNG, JPEG, GIF, WebP, MP4, WebM or PDF; at most 20 MiB). The answer's
+/// `url` is where the help center serves it, for the article's Markdown.
+#[utoipa::path(post, path = "/api/v1/articles/{id}/files", tag = "articles",
+    params(("id" = String, Path), FileQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = ArticleFileOut), (status = 404, body = crate::error::ErrorBody),
+        (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+async fn upload_file(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<FileQuery>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, axum::Json<ArticleFileOut>), ApiError> {
+    let bytes = super::raw_body(bytes, MAX_ARTICLE_FILE_BYTES)?;
+    let id = path_id("article", &id, ArticleId::parse)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !ARTICLE_FILE_TYPES.contains(&content_type.as_str()) {
+        return Err(ApiError::Validation {
+            field: "content_type".into(),
+            message: format!(
+                "articles take {} files; this one is {}",
+                ARTICLE_FILE_TYPES.join(", "),
+                if content_type.is_empty() {
+                    "untyped"
+                } else {
+                    &content_type
+                }
+            ),
+        });
+    }
+    if bytes.is_empty() {
+        return Err(ApiError::Validation {
+            field: "body".into(),
+            message: "the file is empty".into(),
+        });
+    }
+    let filename = file_name(&q.filename)?;
+    state.store.article(&id).await?;
+    let files = state.config.files.clone().ok_or(ApiError::Unavailable)?;
+    let size_bytes = bytes.len() as i64;
+    let storage_key = files.put(bytes.to_vec()).await?;
+    let file = ArticleFile {
+        id: AttachmentId::generate(),
+        article_id: id,
+        filename,
+        content_type,
+        size_bytes,
+        storage_key,
+    };
+    state.store.add_article_file(&file).await?;
+    Ok((StatusCode::CREATED, axum::Json(file.into())))
+}
+
+/// A file name safe to put in a URL path and a `Content-Disposition`: its last path part,
+/// with anything but letters, digits, dots, dashes and underscores made a dash.
+fn file_name(raw: &str) -> Result<String, ApiError> {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or("").trim();
+    let cleaned: String = last
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(100)
+        .collect();
+    let cleaned = cleaned.trim_start_matches('.').to_owned();
+    if cleaned.is_empty() {
+        return Err(ApiError::Validation {
+            field: "filename".into(),
+            message: "filename is required".into(),
+        });
+    }
+    Ok(cleaned)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::render_markdown;
+    use super::file_name;
 
     #[test]
-    fn markdown_is_rendered_and_sanitised() {
-        let html = render_markdown("# Returns\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1)) <img src=x onerror=alert(1)>\n\n| a | b |\n|---|---|\n| 1 | 2 |");
-        assert!(html.contains("<h1>Returns</h1>"), "{html}");
-        assert!(html.contains("<table>"), "{html}");
-        assert!(!html.contains("<script"), "{html}");
-        assert!(!html.contains("javascript:"), "{html}");
-        assert!(!html.contains("onerror"), "{html}");
+    fn file_names_are_made_safe_for_urls() {
+        assert_eq!(file_name("../../etc/passwd").unwrap(), "passwd");
+        assert_eq!(
+            file_name("C:\\photos\\Box Label.png").unwrap(),
+            "Box-Label.png"
+        );
+        assert_eq!(file_name(".htaccess").unwrap(), "htaccess");
+        assert_eq!(file_name("size guide ü.jpg").unwrap(), "size-guide--.jpg");
+        assert!(file_name("  / ").is_err());
     }
 }

@@ -3,15 +3,16 @@
 //! attached to messages, a mail's original bytes, and sending a failed delivery again.
 
 use super::conversations::path_id;
+use super::{file_response, Audience};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::wire::{MailReceipt, MessageOut};
 use crate::AppState;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use concierge_domain::ids::{AttachmentId, MessageId};
 use concierge_email::Envelope;
 use concierge_store::mail::Receipt;
@@ -59,13 +60,7 @@ pub(crate) async fn receive(
         .clone()
         .ok_or(ApiError::RouteNotFound)?;
     let limit = mailroom.settings().max_message_bytes;
-    let body = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge(limit)
-        } else {
-            ApiError::BadRequest(r.body_text())
-        }
-    })?;
+    let body = super::raw_body(body, limit)?;
     let receipt = mailroom
         .receive(body.to_vec(), &Envelope::default())
         .await?;
@@ -83,68 +78,6 @@ pub(crate) async fn receive(
             outcome,
         }),
     ))
-}
-
-/// Content types a browser may show in the page. Everything else (HTML, SVG, PDF, …) is
-/// only ever downloaded, so a file from a stranger cannot run in our origin.
-const SHOWN_INLINE: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
-
-/// A file as a download (or, for plain images, shown inline), sandboxed.
-fn file_response(bytes: Vec<u8>, content_type: &str, filename: &str) -> Response {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let inline = SHOWN_INLINE.contains(&essence.as_str());
-    let content_type = if inline {
-        essence
-    } else {
-        "application/octet-stream".to_owned()
-    };
-    // RFC 6266 / 5987: an ASCII fallback and the UTF-8 name, percent-encoded.
-    let ascii: String = filename
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded: String = filename
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    let disposition = format!(
-        "{}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}",
-        if inline { "inline" } else { "attachment" }
-    );
-    let mut response = Body::from(bytes).into_response();
-    let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&content_type) {
-        headers.insert(header::CONTENT_TYPE, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("sandbox; default-src 'none'"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=3600"),
-    );
-    response
 }
 
 /// A file attached to a message. Plain images are shown inline; every other type is a
@@ -165,7 +98,12 @@ async fn attachment(
         .ok_or(ApiError::NotFound("attachment"))?;
     let (a, _) = state.store.attachment(&id).await?;
     let bytes = files.get(&a.storage_key).await?;
-    Ok(file_response(bytes, &a.content_type, &a.filename))
+    Ok(file_response(
+        bytes,
+        &a.content_type,
+        &a.filename,
+        Audience::Agents,
+    ))
 }
 
 /// The whole mail a message came from or went out as, exactly as it was received or sent
@@ -190,7 +128,12 @@ async fn original(
         .await?
         .ok_or(ApiError::NotFound("original"))?;
     let bytes = files.get(&key).await?;
-    Ok(file_response(bytes, "message/rfc822", &format!("{id}.eml")))
+    Ok(file_response(
+        bytes,
+        "message/rfc822",
+        &format!("{id}.eml"),
+        Audience::Agents,
+    ))
 }
 
 /// Sends a message whose delivery failed again (after the agent fixed what was wrong, or

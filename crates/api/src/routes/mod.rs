@@ -6,12 +6,13 @@ mod articles;
 mod commerce;
 mod conversations;
 mod customers;
+mod knowledge;
 pub(crate) mod mail;
 mod replies;
 mod session;
 mod system;
 
-pub use articles::render_markdown;
+pub use articles::MAX_ARTICLE_FILE_BYTES;
 pub(crate) use session::LoginThrottle;
 
 use crate::error::ApiError;
@@ -35,6 +36,7 @@ pub(crate) fn router(state: AppState, pages: Router<AppState>) -> Router {
         .merge(customers::routes())
         .merge(commerce::routes())
         .merge(articles::routes())
+        .merge(knowledge::routes())
         .merge(access::routes())
         .merge(session::routes())
         .merge(replies::routes())
@@ -45,6 +47,7 @@ pub(crate) fn router(state: AppState, pages: Router<AppState>) -> Router {
     let mut app = api
         .merge(system::routes())
         .merge(mail::webhook(&state))
+        .merge(articles::public_files())
         .merge(pages)
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -113,4 +116,102 @@ impl PageQuery {
 /// Turns an optional text field into `None` when blank.
 pub(crate) fn non_blank(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Who a served file is for: agents' attachments stay private to the browser; the help
+/// center's files are public and never change under their id.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Audience {
+    Agents,
+    Public,
+}
+
+/// Content types a browser may show in the page. Everything else (HTML, SVG, PDF, …) is
+/// only ever downloaded, so a file from a stranger cannot run in our origin. The help
+/// center's videos play in the page too.
+const SHOWN_INLINE: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
+const PLAYED_INLINE: &[&str] = &["video/mp4", "video/webm"];
+
+/// A file as a download (or, for plain images and the help center's videos, shown inline),
+/// sandboxed.
+pub(crate) fn file_response(
+    bytes: Vec<u8>,
+    content_type: &str,
+    filename: &str,
+    audience: Audience,
+) -> Response {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let inline = SHOWN_INLINE.contains(&essence.as_str())
+        || (audience == Audience::Public && PLAYED_INLINE.contains(&essence.as_str()));
+    let content_type = if inline {
+        essence
+    } else {
+        "application/octet-stream".to_owned()
+    };
+    // RFC 6266 / 5987: an ASCII fallback and the UTF-8 name, percent-encoded.
+    let ascii: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let disposition = format!(
+        "{}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}",
+        if inline { "inline" } else { "attachment" }
+    );
+    let mut response = axum::body::Body::from(bytes).into_response();
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&content_type) {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(match audience {
+            Audience::Agents => "private, max-age=3600",
+            // Files are never replaced under their id.
+            Audience::Public => "public, max-age=31536000, immutable",
+        }),
+    );
+    response
+}
+
+/// A raw request body, or the error format's answer when it could not be read: 413 past
+/// `limit` bytes, 400 for anything else.
+pub(crate) fn raw_body(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    limit: usize,
+) -> Result<axum::body::Bytes, ApiError> {
+    body.map_err(|r| {
+        if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(limit)
+        } else {
+            ApiError::BadRequest(r.body_text())
+        }
+    })
 }

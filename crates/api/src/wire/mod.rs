@@ -3,7 +3,6 @@
 //! responses are built from store records here and nowhere else.
 
 use chrono::{DateTime, Utc};
-use concierge_store::articles::Article;
 use concierge_store::commerce::{LineItem, Order, Shipment, TrackingEvent};
 use concierge_store::conversations::{Attachment, Conversation, CustomerSummary, Message};
 use concierge_store::customers::Customer;
@@ -11,6 +10,9 @@ use concierge_store::jobs::Job;
 use concierge_store::{Cursor, Page};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
+
+mod knowledge;
+pub use knowledge::*;
 
 /// Distinguishes a field that is absent (`None`) from one set to null (`Some(None)`).
 fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
@@ -595,74 +597,6 @@ impl From<Shipment> for ShipmentOut {
             events: s.events.into_iter().map(Into::into).collect(),
             created_at: s.created_at,
             updated_at: s.updated_at,
-        }
-    }
-}
-
-// ---- knowledge base ------------------------------------------------------------------
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateArticle {
-    pub title: String,
-    pub body_markdown: String,
-    pub category: Option<String>,
-    /// Defaults to `en`.
-    pub locale: Option<String>,
-    /// Defaults to true.
-    pub published: Option<bool>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateArticle {
-    pub title: Option<String>,
-    pub body_markdown: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub category: Option<Option<String>>,
-    pub published: Option<bool>,
-}
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ArticleQuery {
-    /// Search words; results come best first.
-    pub q: Option<String>,
-    pub category: Option<String>,
-    pub locale: Option<String>,
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ArticleOut {
-    pub id: String,
-    pub slug: String,
-    pub locale: String,
-    pub title: String,
-    pub body_markdown: String,
-    /// The Markdown rendered to sanitised HTML.
-    pub body_html: String,
-    pub category: Option<String>,
-    pub published: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<Article> for ArticleOut {
-    fn from(a: Article) -> Self {
-        ArticleOut {
-            id: a.id.into_string(),
-            slug: a.slug,
-            locale: a.locale,
-            title: a.title,
-            body_markdown: a.body_markdown,
-            body_html: a.body_html,
-            category: a.category,
-            published: a.published,
-            created_at: a.created_at,
-            updated_at: a.updated_at,
         }
     }
 }
