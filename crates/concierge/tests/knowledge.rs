@@ -316,6 +316,11 @@ on_both_engines!(translations_follow_the_shoppers_language, |app| {
     assert!(page.contains("<html lang=\"de\">"), "{page}");
     assert!(page.contains("Rückgabe innerhalb"));
     assert!(
+        page.contains("War dieser Artikel hilfreich?"),
+        "the frame speaks German too: {page}"
+    );
+    assert!(page.contains("Aktualisiert am"), "{page}");
+    assert!(
         page.contains("hreflang=\"en\""),
         "the switcher and alternates name English"
     );
@@ -346,6 +351,12 @@ on_both_engines!(translations_follow_the_shoppers_language, |app| {
     let (_, _, home) = Shopper::new(&app).speaking("de").get("/help").await;
     assert!(home.contains("/help/articles/rueckgabe?lang=de"), "{home}");
     assert!(home.contains("/help/categories/returns?lang=de"), "{home}");
+    // With its one German article unpublished, the shop speaks English only.
+    let (s, _) = app.patch(&format!("/api/v1/articles/{}", de["id"].as_str().unwrap()), json!({"published": false})).await;
+    assert_eq!(s, 200);
+    let (_, _, home) = Shopper::new(&app).speaking("de").get("/help").await;
+    assert!(home.contains("<html lang=\"en\">"), "{home}");
+    assert!(!home.contains("hreflang=\"de\""), "{home}");
 });
 
 on_both_engines!(search_takes_any_query_without_error, |app| {
@@ -1075,3 +1086,76 @@ fn the_eval_command_reports_top_3() {
     assert!(figure >= 0.90, "{stdout}");
     assert!(stdout.contains("questions: "), "{stdout}");
 }
+
+on_both_engines!(admins_see_articles_gaps_and_what_readers_said, |app| {
+    let a = article(
+        &app,
+        json!({"title": "Returns policy", "body_markdown": "Return within **30 days**."}),
+    )
+    .await;
+    let id = a["id"].as_str().unwrap();
+    let shopper = Shopper::new(&app);
+    shopper.get("/help?q=gift%20wrapping").await;
+    shopper
+        .post_form(
+            "/help/articles/returns-policy/feedback",
+            &[
+                ("helpful", "no"),
+                (
+                    "comment",
+                    "<script>alert(1)</script> What about sale items?",
+                ),
+            ],
+        )
+        .await;
+    app.running.as_ref().unwrap().flush_help_center().await;
+    let (s, _) = app.post("/api/v1/agents", json!({"email": "ada@shop.example", "name": "Ada", "role": "admin", "password": "correct horse battery"})).await;
+    assert_eq!(s, 201);
+    let (cookie, _) = app
+        .sign_in("ada@shop.example", "correct horse battery")
+        .await;
+    let page = |path: &str| {
+        let r = app.with_cookie(reqwest::Method::GET, path, &cookie);
+        async move {
+            let r = r.send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (s, list) = page("/admin/articles").await;
+    assert_eq!(s, 200);
+    assert!(
+        list.contains("Content gaps") && list.contains("gift wrapping"),
+        "{list}"
+    );
+    assert!(list.contains(&format!("/admin/articles/{id}")));
+    let (s, editor) = page(&format!("/admin/articles/{id}")).await;
+    assert_eq!(s, 200);
+    assert!(editor.contains("id=\"article-preview\""));
+    assert!(
+        editor.contains("Return within <strong>30 days</strong>."),
+        "the preview starts rendered: {editor}"
+    );
+    assert!(
+        editor.contains("&lt;script&gt;alert(1)&lt;/script&gt; What about sale items?"),
+        "comments are text: {editor}"
+    );
+    let (s, _) = page("/admin/articles/new").await;
+    assert_eq!(s, 200);
+    let (s, settings) = page("/admin/help-center").await;
+    assert_eq!(s, 200);
+    assert!(settings.contains("synonym-form"));
+    // The conversation view offers the article search.
+    let (_, c) = app
+        .post(
+            "/api/v1/conversations",
+            conversation("ann@example.com", "email", "Hi", "Hello"),
+        )
+        .await;
+    let (s, view) = page(&format!("/conversations/{}", c["id"].as_str().unwrap())).await;
+    assert_eq!(s, 200);
+    assert!(view.contains("id=\"kb-q\""));
+    assert!(
+        view.contains(&format!("data-help-url=\"{}\"", app.base)),
+        "links use the public URL"
+    );
+});

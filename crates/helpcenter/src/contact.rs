@@ -5,6 +5,7 @@
 
 use crate::pages::{frame, respond, Head};
 use crate::visits::Reader;
+use crate::words::words;
 use crate::{HelpCenter, HelpResult, Languages};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -58,15 +59,16 @@ pub(crate) async fn form(
     reader: Reader,
     Query(q): Query<FormQuery>,
 ) -> HelpResult {
-    let langs = Languages::pick(&state.store, q.lang.as_deref(), &reader).await?;
+    let langs = Languages::pick(&state, q.lang.as_deref(), &reader).await?;
     if q.sent.is_some() {
-        let mut head = Head::titled("Message sent");
+        let w = words(langs.chosen.as_str());
+        let mut head = Head::titled(w.sent_title);
         head.noindex = true;
         let main = html! {
             section.sent {
-                h1 { "Thanks, we've got your message" }
-                p { "We'll reply by email, usually within one working day. You don't need to write again." }
-                p { a href=(langs.here("/help")) { "Back to the help center" } }
+                h1 { (w.sent_heading) }
+                p { (w.sent_text) }
+                p { a href=(langs.here("/help")) { (w.back) } }
             }
         };
         return Ok(respond(
@@ -92,7 +94,8 @@ fn page(
     problems: &[(&str, String)],
     status: StatusCode,
 ) -> axum::response::Response {
-    let mut head = Head::titled("Contact us");
+    let w = words(langs.chosen.as_str());
+    let mut head = Head::titled(w.contact_us);
     head.noindex = true;
     let problem = |field: &str| {
         problems
@@ -101,21 +104,21 @@ fn page(
             .map(|(_, m)| m.clone())
     };
     let main = html! {
-        h1 { "Contact us" }
-        p.lead { "Tell us what you need and we'll reply by email." }
+        h1 { (w.contact_us) }
+        p.lead { (w.contact_lead) }
         @if !problems.is_empty() {
             div.problems role="alert" {
-                p { "Please check the form:" }
+                p { (w.check_form) }
                 ul { @for (_, m) in problems { li { (m) } } }
             }
         }
         form.contact method="post" action="/help/contact" novalidate {
             input type="hidden" name="lang" value=(langs.chosen.as_str());
             @if let Some(a) = &message.article { input type="hidden" name="article" value=(a); }
-            (field("name", "Your name (optional)", "text", &message.name, "name", None))
-            (field("email", "Your email", "email", &message.email, "email", problem("email")))
+            (field("name", w.your_name, "text", &message.name, "name", problem("name")))
+            (field("email", w.your_email, "email", &message.email, "email", problem("email")))
             div.field {
-                label for="contact-message" { "How can we help?" }
+                label for="contact-message" { (w.how_can_we_help) }
                 textarea #contact-message name="message" rows="6" maxlength="10000" required
                     data-suggest=(langs.chosen.as_str()) aria-controls="contact-suggestions"
                     data-suggest-box="contact-suggestions-box"
@@ -123,14 +126,14 @@ fn page(
                 @if let Some(m) = problem("message") { p.error { (m) } }
             }
             div.suggested #contact-suggestions-box hidden {
-                p { "These articles might answer your question:" }
+                p { (w.suggested) }
                 ul #contact-suggestions .suggestions {}
             }
             div.trap aria-hidden="true" {
                 label for="contact-website" { "Leave this empty" }
                 input #contact-website type="text" name="website" tabindex="-1" autocomplete="off" value=(message.website);
             }
-            button type="submit" { "Send message" }
+            button type="submit" { (w.send) }
         }
     };
     respond(
@@ -215,8 +218,9 @@ pub(crate) async fn send(
             return Ok(ApiError::RateLimited(secs.max(1)).into_response());
         }
     }
-    let langs = Languages::pick(&state.store, message.lang.as_deref(), &reader).await?;
+    let langs = Languages::pick(&state, message.lang.as_deref(), &reader).await?;
     let sent = langs.here("/help/contact?sent=1");
+    let w = words(langs.chosen.as_str());
     if !message.website.trim().is_empty() {
         // A robot: it is told what a person would be, and nothing is stored.
         return Ok(Redirect::to(&sent).into_response());
@@ -225,10 +229,7 @@ pub(crate) async fn send(
     let email = match EmailAddress::parse(&message.email) {
         Ok(e) => Some(e),
         Err(_) => {
-            problems.push((
-                "email",
-                "Enter the email address we should reply to.".to_owned(),
-            ));
+            problems.push(("email", w.need_email.to_owned()));
             None
         }
     };
@@ -236,9 +237,9 @@ pub(crate) async fn send(
         Ok(b) => Some(b),
         Err(e) => {
             let why = if message.message.trim().is_empty() {
-                "Tell us how we can help.".to_owned()
+                w.need_message.to_owned()
             } else {
-                format!("Your message could not be taken: {e}.")
+                format!("{} {e}.", w.bad_message)
             };
             problems.push(("message", why));
             None
@@ -249,7 +250,7 @@ pub(crate) async fn send(
         n => match PersonName::parse(n) {
             Ok(n) => Some(n),
             Err(e) => {
-                problems.push(("name", format!("Your name could not be taken: {e}.")));
+                problems.push(("name", format!("{} {e}.", w.bad_name)));
                 None
             }
         },

@@ -19,6 +19,7 @@ mod contact;
 mod pages;
 mod seo;
 mod visits;
+mod words;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -134,10 +135,12 @@ pub(crate) struct Languages {
 
 impl Languages {
     /// The shop's languages, the page in its first one.
-    pub(crate) async fn of_shop(store: &Store) -> Result<Languages, HelpError> {
-        let mut available: Vec<Locale> = store
-            .published_locales()
-            .await?
+    pub(crate) async fn of_shop(state: &AppState) -> Result<Languages, HelpError> {
+        let locales = match &state.config.library {
+            Some(library) => library.published_locales()?,
+            None => Arc::new(state.store.published_locales().await?),
+        };
+        let mut available: Vec<Locale> = locales
             .iter()
             .filter_map(|l| Locale::parse(l).ok())
             .collect();
@@ -159,11 +162,11 @@ impl Languages {
 
     /// The languages of a page for a reader who may have `asked` for one.
     pub(crate) async fn pick(
-        store: &Store,
+        state: &AppState,
         asked: Option<&str>,
         reader: &Reader,
     ) -> Result<Languages, HelpError> {
-        let shop = Languages::of_shop(store).await?;
+        let shop = Languages::of_shop(state).await?;
         let known = |value: Option<&str>| {
             value
                 .and_then(|v| Locale::parse(v).ok())

@@ -2,12 +2,13 @@
 //! as the reader types. Also the frame every page shares.
 
 use crate::visits::{lang_cookie, Reader};
+use crate::words::words;
 use crate::{assets, library, HelpCenter, HelpError, HelpResult, Languages};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form, Json};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use concierge_api::AppState;
 use concierge_domain::knowledge::Locale;
 use concierge_knowledge::{Hit, Search};
@@ -100,6 +101,7 @@ pub(crate) fn frame(
 ) -> Markup {
     let site = &help.settings.site_name;
     let public = &help.settings.public_url;
+    let w = words(langs.chosen.as_str());
     let switch_to: Vec<(String, String)> = if head.alternates.is_empty() {
         langs
             .available
@@ -129,11 +131,11 @@ pub(crate) fn frame(
                 }
             }
             body {
-                a.skip href="#main" { "Skip to content" }
+                a.skip href="#main" { (w.skip) }
                 header.site {
                     a.brand href=(langs.here("/help")) { (site) }
                     @if switch_to.len() > 1 {
-                        nav.languages aria-label="Language" {
+                        nav.languages aria-label=(w.language) {
                             @for (locale, path) in &switch_to {
                                 @let current = *locale == langs.chosen.as_str();
                                 a href=(path) hreflang=(locale) lang=(locale)
@@ -146,8 +148,8 @@ pub(crate) fn frame(
                 main #main tabindex="-1" { (main) }
                 footer.site {
                     p {
-                        "Can't find what you need? "
-                        a href=(langs.here("/help/contact")) { "Contact us" }
+                        (w.cant_find) " "
+                        a href=(langs.here("/help/contact")) { (w.contact_us) }
                     }
                 }
             }
@@ -156,18 +158,19 @@ pub(crate) fn frame(
 }
 
 fn search_form(langs: &Languages, query: &str) -> Markup {
+    let w = words(langs.chosen.as_str());
     html! {
         form.search role="search" action="/help" method="get" {
-            label for="help-search" { "Search the help center" }
+            label for="help-search" { (w.search_label) }
             div.search-row {
                 input #help-search type="search" name="q" value=(query) maxlength="200"
-                    placeholder="Describe your question" autocomplete="off"
+                    placeholder=(w.search_placeholder) autocomplete="off"
                     data-suggest=(langs.chosen.as_str()) aria-controls="help-suggestions"
                     aria-autocomplete="list";
                 @if langs.chosen != langs.primary {
                     input type="hidden" name="lang" value=(langs.chosen.as_str());
                 }
-                button type="submit" { "Search" }
+                button type="submit" { (w.search_button) }
             }
             ul #help-suggestions .suggestions role="listbox" hidden {}
         }
@@ -242,10 +245,6 @@ fn category_path(slug: &str) -> String {
     format!("/help/categories/{slug}")
 }
 
-fn date(at: DateTime<Utc>) -> Markup {
-    html! { time datetime=(at.format("%Y-%m-%d")) { (at.format("%-d %B %Y")) } }
-}
-
 /// The query of a search, trimmed and cut to a sane length.
 fn clean_query(q: Option<&str>) -> String {
     q.unwrap_or("")
@@ -259,7 +258,8 @@ fn clean_query(q: Option<&str>) -> String {
 pub(crate) struct HomeQuery {
     q: Option<String>,
     lang: Option<String>,
-    page: Option<usize>,
+    /// Taken loosely: anything but a number is the first page.
+    page: Option<String>,
 }
 
 /// `/help`: categories and popular articles; with `?q=`, search results.
@@ -269,10 +269,18 @@ pub(crate) async fn home(
     reader: Reader,
     Query(q): Query<HomeQuery>,
 ) -> HelpResult {
-    let langs = Languages::pick(&state.store, q.lang.as_deref(), &reader).await?;
+    let langs = Languages::pick(&state, q.lang.as_deref(), &reader).await?;
     let query = clean_query(q.q.as_deref());
     if !query.is_empty() {
-        return search_results(&state, &help, &reader, &langs, &query, q.page.unwrap_or(1)).await;
+        return search_results(
+            &state,
+            &help,
+            &reader,
+            &langs,
+            &query,
+            q.page.and_then(|p| p.parse().ok()).unwrap_or(1),
+        )
+        .await;
     }
     let store = &state.store;
     let categories = store.categories().await?;
@@ -284,12 +292,11 @@ pub(crate) async fn home(
         })
         .await?;
     let popular = popular(store, &langs.chosen, &articles).await?;
-    let shelves = shelves(&categories, &articles);
+    let w = words(langs.chosen.as_str());
+    let shelves = shelves(&categories, &articles, w.more);
     let site = &help.settings.site_name;
-    let mut head = Head::titled("Help center");
-    head.description = Some(format!(
-        "Answers from {site}: orders, delivery, returns, refunds and more."
-    ));
+    let mut head = Head::titled(w.help_center);
+    head.description = Some(format!("{site}: {}", w.home_description));
     head.canonical = Some(langs.here("/help"));
     head.alternates = langs
         .available
@@ -308,10 +315,10 @@ pub(crate) async fn home(
         },
     }));
     let main = html! {
-        h1 { "How can we help?" }
+        h1 { (w.how_can_we_help) }
         @if !popular.is_empty() {
             section.popular aria-labelledby="popular-heading" {
-                h2 #popular-heading { "Popular articles" }
+                h2 #popular-heading { (w.popular) }
                 ul.article-list {
                     @for a in &popular {
                         li { a href=(langs.here(&article_path(&a.slug))) { (a.title) } }
@@ -320,9 +327,9 @@ pub(crate) async fn home(
             }
         }
         section.categories aria-labelledby="categories-heading" {
-            h2 #categories-heading { "Browse by topic" }
+            h2 #categories-heading { (w.browse) }
             @if shelves.is_empty() {
-                p { "There are no articles here yet." }
+                p { (w.no_articles) }
             }
             div.category-grid {
                 @for (category, items) in &shelves {
@@ -336,7 +343,7 @@ pub(crate) async fn home(
                         }
                         @if items.len() > 5 {
                             a.more href=(langs.here(&category_path(&category.slug))) {
-                                "All " (items.len()) " articles"
+                                (w.all_articles) " (" (items.len()) ")"
                             }
                         }
                     }
@@ -358,6 +365,7 @@ pub(crate) async fn home(
 fn shelves<'a>(
     categories: &'a [Category],
     articles: &'a [Article],
+    more: &str,
 ) -> Vec<(std::borrow::Cow<'a, Category>, Vec<&'a Article>)> {
     let mut out: Vec<(std::borrow::Cow<'a, Category>, Vec<&'a Article>)> = categories
         .iter()
@@ -382,7 +390,7 @@ fn shelves<'a>(
         out.push((
             std::borrow::Cow::Owned(Category {
                 slug: String::new(),
-                name: "More".into(),
+                name: more.to_owned(),
                 description: None,
                 position: i64::MAX,
             }),
@@ -443,7 +451,8 @@ async fn search_results(
             at: Utc::now(),
         });
     }
-    let mut head = Head::titled(format!("Search results for “{query}”"));
+    let w = words(langs.chosen.as_str());
+    let mut head = Head::titled(format!("{}: “{query}”", w.results_title));
     head.noindex = true;
     let page_url = |n: usize| {
         let q: String = query
@@ -459,12 +468,12 @@ async fn search_results(
         langs.here(&format!("/help?q={q}&page={n}"))
     };
     let main = html! {
-        h1 { "Results for “" (query) "”" }
+        h1 { (w.results_for) " “" (query) "”" }
         @if hits.is_empty() {
             div.no-results {
-                p { "We found no articles for that. Try other words, or browse the topics on the "
-                    a href=(langs.here("/help")) { "help center home" } "." }
-                p { "Still need help? " a href=(langs.here("/help/contact")) { "Contact us" } " and we'll get back to you." }
+                p { (w.no_results) " "
+                    a href=(langs.here("/help")) { (w.home_link) } "." }
+                p { (w.still_need_help) " " a href=(langs.here("/help/contact")) { (w.contact_us) } " " (w.well_get_back) }
             }
         } @else {
             ol.results {
@@ -475,9 +484,9 @@ async fn search_results(
                     }
                 }
             }
-            nav.pages aria-label="Result pages" {
-                @if page > 1 { a href=(page_url(page - 1)) rel="prev" { "Previous" } }
-                @if more { a href=(page_url(page + 1)) rel="next" { "Next" } }
+            nav.pages aria-label=(w.result_pages) {
+                @if page > 1 { a href=(page_url(page - 1)) rel="prev" { (w.previous) } }
+                @if more { a href=(page_url(page + 1)) rel="next" { (w.next) } }
             }
         }
     };
@@ -503,7 +512,7 @@ pub(crate) async fn category(
     Path(slug): Path<String>,
     Query(q): Query<CategoryQuery>,
 ) -> HelpResult {
-    let langs = Languages::pick(&state.store, q.lang.as_deref(), &reader).await?;
+    let langs = Languages::pick(&state, q.lang.as_deref(), &reader).await?;
     let category = state
         .store
         .categories()
@@ -519,6 +528,7 @@ pub(crate) async fn category(
             locale: Some(langs.chosen.clone()),
         })
         .await?;
+    let w = words(langs.chosen.as_str());
     let path = category_path(&category.slug);
     let mut head = Head::titled(category.name.clone());
     head.description = category.description.clone().or_else(|| {
@@ -556,13 +566,13 @@ pub(crate) async fn category(
         }));
     }
     let main = html! {
-        nav.breadcrumbs aria-label="Breadcrumbs" {
-            a href=(langs.here("/help")) { "Help center" }
+        nav.breadcrumbs aria-label=(w.breadcrumbs) {
+            a href=(langs.here("/help")) { (w.help_center) }
         }
         h1 { (category.name) }
         @if let Some(d) = &category.description { p.lead { (d) } }
         @if articles.is_empty() {
-            p { "There are no articles in this topic in your language yet." }
+            p { (w.none_in_language) }
         }
         ul.article-list.wide {
             @for a in &articles {
@@ -643,7 +653,7 @@ pub(crate) async fn article(
     Query(q): Query<ArticleQuery>,
 ) -> HelpResult {
     let store = &state.store;
-    let langs = Languages::pick(store, q.lang.as_deref(), &reader).await?;
+    let langs = Languages::pick(&state, q.lang.as_deref(), &reader).await?;
     let article = match find_article(store, &langs, &slug).await? {
         SlugTarget::Current(a) => a,
         // An old slug: the article moved (its title changed), so links keep working.
@@ -689,6 +699,7 @@ pub(crate) async fn article(
         None => None,
     };
     let related = related(&state, &langs, &article);
+    let w = words(langs.chosen.as_str());
     let path = article_path(&article.slug);
     let url = langs.here(&path);
     let public = &help.settings.public_url;
@@ -716,7 +727,7 @@ pub(crate) async fn article(
         "publisher": { "@type": "Organization", "name": help.settings.site_name },
     }));
     let mut crumbs = vec![
-        json!({"@type": "ListItem", "position": 1, "name": "Help center", "item": format!("{public}{}", langs.here("/help"))}),
+        json!({"@type": "ListItem", "position": 1, "name": w.help_center, "item": format!("{public}{}", langs.here("/help"))}),
     ];
     if let Some(c) = &category {
         crumbs.push(json!({"@type": "ListItem", "position": 2, "name": c.name, "item": format!("{public}{}", langs.here(&category_path(&c.slug)))}));
@@ -729,37 +740,40 @@ pub(crate) async fn article(
     let voted = q.voted.as_deref();
     let contact = langs.here(&format!("/help/contact?article={}", article.slug));
     let main = html! {
-        nav.breadcrumbs aria-label="Breadcrumbs" {
-            a href=(langs.here("/help")) { "Help center" }
+        nav.breadcrumbs aria-label=(w.breadcrumbs) {
+            a href=(langs.here("/help")) { (w.help_center) }
             @if let Some(c) = &category {
                 " › " a href=(langs.here(&category_path(&c.slug))) { (c.name) }
             }
         }
         article.article {
             h1 { (article.title) }
-            p.updated.muted { "Updated " (date(article.updated_at)) }
+            p.updated.muted {
+                (w.updated) " "
+                time datetime=(article.updated_at.format("%Y-%m-%d")) { (w.date(article.updated_at)) }
+            }
             div.body { (PreEscaped(&article.body_html)) }
         }
         section #feedback .feedback aria-labelledby="feedback-heading" {
             @match voted {
                 Some("yes") => {
-                    h2 #feedback-heading { "Thanks for letting us know!" }
-                    p { "We're glad this helped." }
+                    h2 #feedback-heading { (w.thanks_yes) }
+                    p { (w.glad) }
                 }
                 Some(_) => {
-                    h2 #feedback-heading { "Thanks for letting us know." }
-                    p { "Sorry this didn't answer your question. "
-                        a href=(contact) { "Contact us" } " and we'll help you ourselves." }
+                    h2 #feedback-heading { (w.thanks_no) }
+                    p { (w.sorry) " "
+                        a href=(contact) { (w.contact_us) } " " (w.help_yourselves) }
                 }
                 None => {
                     form method="post" action={ (path) "/feedback" } {
                         input type="hidden" name="lang" value=(article.locale);
-                        h2 #feedback-heading { "Was this article helpful?" }
+                        h2 #feedback-heading { (w.was_it_helpful) }
                         div.vote {
-                            button type="submit" name="helpful" value="yes" { "Yes" }
-                            button type="submit" name="helpful" value="no" { "No" }
+                            button type="submit" name="helpful" value="yes" { (w.yes) }
+                            button type="submit" name="helpful" value="no" { (w.no) }
                         }
-                        label for="feedback-comment" { "Anything we could add or explain better? (optional)" }
+                        label for="feedback-comment" { (w.comment_label) }
                         textarea #feedback-comment name="comment" rows="2" maxlength="2000" {}
                     }
                 }
@@ -767,7 +781,7 @@ pub(crate) async fn article(
         }
         @if !related.is_empty() {
             aside.related aria-labelledby="related-heading" {
-                h2 #related-heading { "Related articles" }
+                h2 #related-heading { (w.related) }
                 ul.article-list {
                     @for r in &related {
                         li { a href=(langs.here(&article_path(&r.slug))) { (r.title) } }
@@ -776,9 +790,9 @@ pub(crate) async fn article(
             }
         }
         section.still-need-help {
-            h2 { "Still need help?" }
-            p { "Send us a message and we'll get back to you by email." }
-            a.button href=(contact) { "Contact us" }
+            h2 { (w.still_need_help) }
+            p { (w.send_us) }
+            a.button href=(contact) { (w.contact_us) }
         }
     };
     Ok(respond(
@@ -844,7 +858,7 @@ pub(crate) async fn feedback(
                 .into_response())
         }
     };
-    let langs = Languages::pick(&state.store, vote.lang.as_deref(), &reader).await?;
+    let langs = Languages::pick(&state, vote.lang.as_deref(), &reader).await?;
     let article = match find_article(&state.store, &langs, &slug).await? {
         SlugTarget::Current(a) | SlugTarget::Moved(a) => a,
     };
@@ -914,7 +928,7 @@ pub(crate) async fn suggest(
     reader: Reader,
     Query(q): Query<SuggestQuery>,
 ) -> Result<Response, HelpError> {
-    let langs = Languages::pick(&state.store, q.lang.as_deref(), &reader).await?;
+    let langs = Languages::pick(&state, q.lang.as_deref(), &reader).await?;
     let query = clean_query(q.q.as_deref());
     let hits = if query.is_empty() {
         Vec::new()

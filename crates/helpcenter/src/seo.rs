@@ -27,7 +27,7 @@ pub(crate) async fn sitemap(
         })
         .await?;
     let categories = store.categories().await?;
-    let langs = Languages::of_shop(store).await?;
+    let langs = Languages::of_shop(&state).await?;
     let available = &langs.available;
     let public = &help.settings.public_url;
     let mut out = String::from(

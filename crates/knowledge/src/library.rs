@@ -433,6 +433,9 @@ pub struct Library {
     store: Store,
     shelves: RwLock<Arc<Shelves>>,
     synonyms: RwLock<Arc<Vec<Vec<String>>>>,
+    /// The locales with a published article, in order: the help center's languages, asked
+    /// on every page, so kept here rather than read from the articles each time.
+    locales: RwLock<Arc<Vec<String>>>,
     /// The store's knowledge version the index was built from; held while the index changes,
     /// so a rebuild and an update never cross.
     built_from: tokio::sync::Mutex<Option<String>>,
@@ -445,6 +448,7 @@ impl Library {
             store,
             shelves: RwLock::new(Arc::new(Shelves::empty())),
             synonyms: RwLock::default(),
+            locales: RwLock::default(),
             built_from: tokio::sync::Mutex::new(None),
         };
         library.refresh().await?;
@@ -468,11 +472,19 @@ impl Library {
             .map(|g| g.terms)
             .collect();
         let topics = Topics::load(&self.store).await?;
+        let mut locales: Vec<String> = articles
+            .iter()
+            .filter(|a| a.published)
+            .map(|a| a.locale.clone())
+            .collect();
+        locales.sort();
+        locales.dedup();
         let shelves = tokio::task::spawn_blocking(move || Shelves::build(&articles, &topics))
             .await
             .map_err(|e| StoreError::Unavailable(format!("the index builder stopped: {e}")))??;
         *self.shelves.write().map_err(poisoned)? = Arc::new(shelves);
         *self.synonyms.write().map_err(poisoned)? = Arc::new(synonyms);
+        *self.locales.write().map_err(poisoned)? = Arc::new(locales);
         *built_from = Some(version);
         Ok(true)
     }
@@ -499,6 +511,19 @@ impl Library {
         }
         let id = id.clone();
         let topics = Topics::load(&self.store).await?;
+        // A published article adds its locale; anything else may have taken a locale's last
+        // published article away, which only the store can tell.
+        let locales = match &article {
+            Some(a) if a.published => {
+                let mut locales = (**self.locales.read().map_err(poisoned)?).clone();
+                if let Err(at) = locales.binary_search(&a.locale) {
+                    locales.insert(at, a.locale.clone());
+                }
+                locales
+            }
+            _ => self.store.published_locales().await?,
+        };
+        *self.locales.write().map_err(poisoned)? = Arc::new(locales);
         tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
             for shelf in shelves.by_language.values() {
                 shelf.remove(&shelves.fields, &id)?;
@@ -534,6 +559,11 @@ impl Library {
                 tracing::warn!(error = %e, "the knowledge index could not be refreshed");
             }
         }
+    }
+
+    /// The locales that have a published article, in order.
+    pub fn published_locales(&self) -> Result<Arc<Vec<String>>, StoreError> {
+        Ok(Arc::clone(&*self.locales.read().map_err(poisoned)?))
     }
 
     /// Articles matching a query, best first.

@@ -82,6 +82,14 @@ pub struct Feedback {
     pub comment: Option<String>,
 }
 
+/// A vote as an admin reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vote {
+    pub helpful: bool,
+    pub comment: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
 /// How long after a visit starts a conversation still counts as its outcome.
 pub fn deflection_window() -> Duration {
     Duration::hours(24)
@@ -318,6 +326,30 @@ impl Store {
                 query,
                 searches,
                 last_at: last.0,
+            })
+            .collect())
+    }
+
+    /// An article's latest votes that came with a comment, newest first: what readers said.
+    pub async fn article_comments(
+        &self,
+        article: &ArticleId,
+        limit: i64,
+    ) -> Result<Vec<Vote>, StoreError> {
+        let rows: Vec<(bool, Option<String>, At)> = on_engine!(self, |pool, pg| sqlx::query_as(
+            "SELECT helpful, comment, created_at FROM article_feedback \
+             WHERE article_id = $1 AND comment IS NOT NULL ORDER BY created_at DESC LIMIT $2"
+        )
+        .bind(article.as_str())
+        .bind(limit)
+        .fetch_all(pool)
+        .await?);
+        Ok(rows
+            .into_iter()
+            .map(|(helpful, comment, at)| Vote {
+                helpful,
+                comment,
+                at: at.0,
             })
             .collect())
     }

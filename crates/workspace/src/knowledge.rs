@@ -144,6 +144,10 @@ async fn editor(
         Some(a) => state.store.translations(&a.translation_group).await?,
         None => Vec::new(),
     };
+    let comments = match article {
+        Some(a) => state.store.article_comments(&a.id, 20).await?,
+        None => Vec::new(),
+    };
     let category = article.or(translating).and_then(|a| a.category.clone());
     let markdown = article.map_or("", |a| a.body_markdown.as_str());
     let preview = article.map_or("", |a| a.body_html.as_str());
@@ -215,6 +219,18 @@ async fn editor(
                 }
             }
             p { a href={"/admin/articles/new?translation_of=" (a.id.as_str())} { "Add a translation" } }
+            h2 { "What readers said" }
+            @if comments.is_empty() {
+                p.empty { "No comments yet. Readers can add one when they vote on the article." }
+            }
+            ul.plain.comments {
+                @for c in &comments {
+                    li {
+                        strong { @if c.helpful { "Helpful" } @else { "Not helpful" } }
+                        " · " (layout::time(c.at)) " — " (c.comment.as_deref().unwrap_or(""))
+                    }
+                }
+            }
         }
     })
 }

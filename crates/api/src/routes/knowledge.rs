@@ -8,7 +8,7 @@ use crate::error::{invalid, parse, ApiError};
 use crate::extract::{Json, Query};
 use crate::wire::{
     ArticleStatsOut, CategoryOut, ContentGapOut, HelpStatsOut, List, PeriodQuery, SaveCategory,
-    SaveSynonyms, SynonymsOut,
+    SaveSynonyms, SynonymsOut, VoteOut,
 };
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -29,6 +29,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(help_stats))
         .routes(routes!(content_gaps))
         .routes(routes!(article_stats))
+        .routes(routes!(article_comments))
 }
 
 fn list<T>(items: Vec<T>) -> axum::Json<List<T>> {
@@ -222,4 +223,19 @@ async fn article_stats(
     let (since, until) = period(&q)?;
     let stats = state.store.article_stats(since, until).await?;
     Ok(list(stats.into_iter().map(ArticleStatsOut::from).collect()))
+}
+
+/// What readers wrote with their votes on an article, newest first (the latest 100).
+#[utoipa::path(get, path = "/api/v1/articles/{id}/feedback", tag = "articles", params(("id" = String, Path)),
+    responses((status = 200, body = List<VoteOut>), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+async fn article_comments(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<List<VoteOut>>, ApiError> {
+    let id =
+        super::conversations::path_id("article", &id, concierge_domain::ids::ArticleId::parse)?;
+    state.store.article(&id).await?;
+    let votes = state.store.article_comments(&id, 100).await?;
+    Ok(list(votes.into_iter().map(VoteOut::from).collect()))
 }

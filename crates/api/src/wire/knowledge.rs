@@ -4,7 +4,7 @@
 use super::double_option;
 use chrono::{DateTime, Utc};
 use concierge_store::articles::{Article, ArticleFile, Category, SynonymGroup, Translation};
-use concierge_store::help::{ArticleStats, ContentGap, HelpStats};
+use concierge_store::help::{ArticleStats, ContentGap, HelpStats, Vote};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -295,4 +295,22 @@ pub struct PreviewArticle {
 #[derive(Serialize, ToSchema)]
 pub struct PreviewOut {
     pub html: String,
+}
+
+/// A reader's vote with what they wrote.
+#[derive(Serialize, ToSchema)]
+pub struct VoteOut {
+    pub helpful: bool,
+    pub comment: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Vote> for VoteOut {
+    fn from(v: Vote) -> Self {
+        VoteOut {
+            helpful: v.helpful,
+            comment: v.comment,
+            created_at: v.at,
+        }
+    }
 }
