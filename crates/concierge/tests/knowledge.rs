@@ -352,7 +352,12 @@ on_both_engines!(translations_follow_the_shoppers_language, |app| {
     assert!(home.contains("/help/articles/rueckgabe?lang=de"), "{home}");
     assert!(home.contains("/help/categories/returns?lang=de"), "{home}");
     // With its one German article unpublished, the shop speaks English only.
-    let (s, _) = app.patch(&format!("/api/v1/articles/{}", de["id"].as_str().unwrap()), json!({"published": false})).await;
+    let (s, _) = app
+        .patch(
+            &format!("/api/v1/articles/{}", de["id"].as_str().unwrap()),
+            json!({"published": false}),
+        )
+        .await;
     assert_eq!(s, 200);
     let (_, _, home) = Shopper::new(&app).speaking("de").get("/help").await;
     assert!(home.contains("<html lang=\"en\">"), "{home}");
@@ -481,6 +486,12 @@ on_both_engines!(categories_keep_their_order_and_their_articles, |app| {
         json!({"title": "Returns policy", "body_markdown": "x", "category": "returns"}),
     )
     .await;
+    // A category's words find its articles, from the moment it is described.
+    let (_, hits) = app.get("/api/v1/articles?q=exchanges").await;
+    assert_eq!(hits["items"].as_array().unwrap().len(), 0, "{hits}");
+    app.send(reqwest::Method::PUT, "/api/v1/categories/returns", Some(json!({"name": "Returns", "description": "Sending things back, exchanges", "position": 1}))).await;
+    let (_, hits) = app.get("/api/v1/articles?q=exchanges").await;
+    assert_eq!(hits["items"][0]["title"], "Returns policy", "{hits}");
     let (s, e) = app
         .send(reqwest::Method::DELETE, "/api/v1/categories/returns", None)
         .await;

@@ -592,22 +592,27 @@ impl Store {
         self.articles_in_order(&ArticleFilter::default()).await
     }
 
-    /// Changes whenever an article or a synonym is written or deleted: an index built when it
-    /// read one value is stale once it reads another.
+    /// Changes whenever an article, a synonym or a category is written or deleted: an index
+    /// built when it read one value is stale once it reads another.
     pub async fn knowledge_version(&self) -> Result<String, StoreError> {
-        let row: (i64, Option<At>, i64, Option<At>) = on_engine!(self, |pool, pg| sqlx::query_as(
-            "SELECT (SELECT count(*) FROM articles), (SELECT max(updated_at) FROM articles), \
-             (SELECT count(*) FROM synonyms), (SELECT max(updated_at) FROM synonyms)"
-        )
-        .fetch_one(pool)
-        .await?);
+        // Categories count too: their names and descriptions are searched with the articles.
+        let row: (i64, Option<At>, i64, Option<At>, i64, Option<At>) =
+            on_engine!(self, |pool, pg| sqlx::query_as(
+                "SELECT (SELECT count(*) FROM articles), (SELECT max(updated_at) FROM articles), \
+                 (SELECT count(*) FROM synonyms), (SELECT max(updated_at) FROM synonyms), \
+                 (SELECT count(*) FROM categories), (SELECT max(updated_at) FROM categories)"
+            )
+            .fetch_one(pool)
+            .await?);
         let micros = |t: Option<At>| t.map_or(0, |t| t.0.timestamp_micros());
         Ok(format!(
-            "{}:{}:{}:{}",
+            "{}:{}:{}:{}:{}:{}",
             row.0,
             micros(row.1),
             row.2,
-            micros(row.3)
+            micros(row.3),
+            row.4,
+            micros(row.5)
         ))
     }
 

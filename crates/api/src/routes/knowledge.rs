@@ -81,6 +81,7 @@ async fn save_category(
         position,
     };
     let saved = state.store.save_category(&category, &caller.actor).await?;
+    knowledge_changed(&state).await;
     Ok(axum::Json(saved.into()))
 }
 
@@ -94,6 +95,7 @@ async fn delete_category(
     Path(slug): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.store.delete_category(&slug, &caller.actor).await?;
+    knowledge_changed(&state).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -108,11 +110,12 @@ async fn list_synonyms(
     Ok(list(groups.into_iter().map(SynonymsOut::from).collect()))
 }
 
-/// Search picks synonyms up at once in this process (other instances within seconds).
-async fn synonyms_changed(state: &AppState) {
+/// Search picks synonyms and categories (whose names are searched) up at once in this
+/// process (other instances within seconds).
+async fn knowledge_changed(state: &AppState) {
     if let Some(library) = &state.config.library {
         if let Err(e) = library.refresh().await {
-            tracing::warn!(error = %e, "the synonyms wait for the next index refresh");
+            tracing::warn!(error = %e, "the change waits for the next index refresh");
         }
     }
 }
@@ -133,7 +136,7 @@ async fn create_synonyms(
         .store
         .save_synonyms(None, &terms, &caller.actor)
         .await?;
-    synonyms_changed(&state).await;
+    knowledge_changed(&state).await;
     Ok((StatusCode::CREATED, axum::Json(group.into())))
 }
 
@@ -155,7 +158,7 @@ async fn update_synonyms(
         .store
         .save_synonyms(Some(&id), &terms, &caller.actor)
         .await?;
-    synonyms_changed(&state).await;
+    knowledge_changed(&state).await;
     Ok(axum::Json(group.into()))
 }
 
@@ -167,7 +170,7 @@ async fn delete_synonyms(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.store.delete_synonyms(&id, &caller.actor).await?;
-    synonyms_changed(&state).await;
+    knowledge_changed(&state).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
