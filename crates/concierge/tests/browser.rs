@@ -97,39 +97,32 @@ impl Driver {
 
     /// A new browser window (its own profile, so its own cookies).
     async fn browser(&self) -> Client {
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": CHROMIUM,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--window-size=1280,900", "--lang=en-US"],
-            }),
-        );
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&self.url)
-            .await
-            .expect("a browser session");
-        self.browsers.lock().unwrap().push(client.clone());
-        client
+        self.open(json!({
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,900", "--lang=en-US"],
+        }))
+        .await
     }
 
     /// A new browser window that looks like a phone to the page: a phone's screen, touch, and
     /// user agent.
     async fn phone(&self) -> Client {
+        self.open(json!({
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=en-US"],
+            "mobileEmulation": {
+                "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0, "touch": true},
+                "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+            },
+        }))
+        .await
+    }
+
+    /// A browser session with these Chrome options, closed by [`run`] at the end.
+    async fn open(&self, chrome_options: Value) -> Client {
         let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": CHROMIUM,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=en-US"],
-                "mobileEmulation": {
-                    "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0, "touch": true},
-                    "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
-                },
-            }),
-        );
+        caps.insert("goog:chromeOptions".into(), chrome_options);
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
             .connect(&self.url)
