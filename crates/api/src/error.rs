@@ -12,6 +12,9 @@ use serde::Serialize;
 pub enum ApiError {
     #[error("missing or invalid credentials")]
     Unauthenticated,
+    /// A webhook whose signature is missing or does not match its body.
+    #[error("the webhook signature is missing or does not match the body")]
+    BadSignature,
     /// The password was right; the agent also needs their authenticator's code (`code`).
     #[error("this agent signs in with a code from their authenticator app: send it as `code`")]
     TotpRequired,
@@ -88,6 +91,7 @@ impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            ApiError::BadSignature => (StatusCode::UNAUTHORIZED, "invalid_signature"),
             ApiError::TotpRequired => (StatusCode::UNAUTHORIZED, "totp_required"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) | ApiError::RouteNotFound => (StatusCode::NOT_FOUND, "not_found"),

@@ -26,7 +26,7 @@ use concierge_store::Store;
 use std::sync::Arc;
 
 pub use openapi::openapi_json;
-pub use routes::MAX_ARTICLE_FILE_BYTES;
+pub use routes::{PlatformSecrets, MAX_ARTICLE_FILE_BYTES, MAX_WEBHOOK_BYTES};
 
 /// Settings the HTTP layer needs, and the services beside the store it hands requests to.
 #[derive(Clone)]
@@ -53,6 +53,8 @@ pub struct ApiConfig {
     pub worker: Option<Arc<tokio::sync::Notify>>,
     /// The knowledge base's search index; without it article search answers 503.
     pub library: Option<Arc<concierge_knowledge::Library>>,
+    /// The secrets that sign store platforms' and tracking services' webhooks.
+    pub platforms: PlatformSecrets,
 }
 
 impl Default for ApiConfig {
@@ -68,6 +70,7 @@ impl Default for ApiConfig {
             mailroom: None,
             worker: None,
             library: None,
+            platforms: PlatformSecrets::default(),
         }
     }
 }

@@ -135,6 +135,18 @@ settings! {
     /// The WooCommerce webhook secret. Unset, `/webhooks/woocommerce` answers 404.
     woocommerce_webhook_secret: Option<Secret> = None, shown as "unset (the endpoint answers 404)";
 
+    /// The AfterShip webhook secret that signs tracking updates. Unset,
+    /// `/webhooks/aftership` answers 404.
+    aftership_webhook_secret: Option<Secret> = None, shown as "unset (the endpoint answers 404)";
+
+    /// Days without a carrier scan after which a parcel counts as late (it is also late once
+    /// its expected delivery has passed): the shopper gets the "late" notice and the team a
+    /// `delivery-issue` conversation.
+    shipment_late_after_days: u32 = 4, shown as "4";
+
+    /// How often the service looks for late parcels, in seconds.
+    shipment_check_seconds: u64 = 900, shown as "900 (15 minutes)";
+
     /// The largest request body accepted, in bytes; larger ones are refused with 413.
     max_body_bytes: usize = 1024 * 1024, shown as "1048576 (1 MiB)";
 
@@ -349,6 +361,7 @@ impl Settings {
                 "woocommerce_webhook_secret",
                 &self.woocommerce_webhook_secret,
             ),
+            ("aftership_webhook_secret", &self.aftership_webhook_secret),
         ] {
             if value.as_ref().is_some_and(|s| s.expose().trim().is_empty()) {
                 return Err(invalid(
@@ -383,6 +396,11 @@ impl Settings {
             ("smtp_max_message_bytes", self.smtp_max_message_bytes as u64),
             ("smtp_max_sessions", self.smtp_max_sessions as u64),
             ("smtp_timeout_seconds", self.smtp_timeout_seconds),
+            (
+                "shipment_late_after_days",
+                u64::from(self.shipment_late_after_days),
+            ),
+            ("shipment_check_seconds", self.shipment_check_seconds),
         ] {
             if value == 0 {
                 return Err(invalid(key, "must be at least 1".into()));
@@ -572,7 +590,7 @@ mod tests {
 
     #[test]
     fn every_setting_is_documented() {
-        assert_eq!(SETTINGS.len(), 22);
+        assert_eq!(SETTINGS.len(), 25);
         let readme = include_str!("../../../README.md");
         for s in SETTINGS {
             assert!(!s.doc.trim().is_empty(), "{} has no doc", s.key);

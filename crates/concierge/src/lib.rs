@@ -13,7 +13,9 @@ pub mod config;
 pub use config::{LogFormat, Secret, Settings};
 
 use anyhow::Context;
-use concierge_api::ApiConfig;
+use concierge_api::{ApiConfig, PlatformSecrets};
+use concierge_commerce::notices::{NoticeSettings, OpenDeliveryIssue, SendNotice};
+use concierge_commerce::ApplyDelivery;
 use concierge_email::outbound::{Deliver, Relay};
 use concierge_email::smtp::{SmtpConfig, SmtpListener};
 use concierge_email::{MailSettings, Mailroom};
@@ -229,6 +231,14 @@ fn settings_view(settings: &Settings, engine: &str) -> concierge_workspace::Sett
                 set(&settings.woocommerce_webhook_secret),
             ),
             (
+                "AfterShip webhook secret".into(),
+                set(&settings.aftership_webhook_secret),
+            ),
+            (
+                "Late after".into(),
+                format!("{} days without a scan", settings.shipment_late_after_days),
+            ),
+            (
                 "Rate limit per client".into(),
                 match settings.rate_limit_per_second {
                     0 => "off".to_owned(),
@@ -295,7 +305,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         acknowledgement: settings.acknowledgement().map(str::to_owned),
         max_message_bytes: settings.smtp_max_message_bytes,
     };
-    let mut worker = Worker::new(store.clone()).with(WakeSnoozed::new(store.clone()));
+    let mut worker = Worker::new(store.clone())
+        .with(WakeSnoozed::new(store.clone()))
+        .with(ApplyDelivery::new(store.clone()))
+        .with(OpenDeliveryIssue::new(store.clone()));
     // Without a relay, outbound mail stays queued (durable) until one is configured.
     if let Some(url) = &settings.smtp_relay {
         let relay = match Relay::from_url(url.expose()) {
@@ -305,12 +318,21 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
                 anyhow::bail!("CONCIERGE_SMTP_RELAY: {e}");
             }
         };
-        worker = worker.with(Deliver::new(
-            store.clone(),
-            Arc::clone(&files),
-            relay,
-            mail.clone(),
-        ));
+        worker = worker
+            .with(Deliver::new(
+                store.clone(),
+                Arc::clone(&files),
+                relay.clone(),
+                mail.clone(),
+            ))
+            .with(SendNotice::new(
+                store.clone(),
+                relay,
+                NoticeSettings {
+                    public_url: settings.public_url(),
+                    mail: mail.clone(),
+                },
+            ));
     }
     let notify = worker.notifier();
     let mailroom = Arc::new(
@@ -349,6 +371,20 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
             mailroom: Some(mailroom),
             worker: Some(Arc::clone(&notify)),
             library: Some(Arc::clone(&library)),
+            platforms: PlatformSecrets {
+                shopify: settings
+                    .shopify_webhook_secret
+                    .as_ref()
+                    .map(|s| s.expose().to_owned()),
+                woocommerce: settings
+                    .woocommerce_webhook_secret
+                    .as_ref()
+                    .map(|s| s.expose().to_owned()),
+                aftership: settings
+                    .aftership_webhook_secret
+                    .as_ref()
+                    .map(|s| s.expose().to_owned()),
+            },
         },
         concierge_workspace::pages(settings_view(&settings, store.engine_name()))
             .merge(concierge_helpcenter::pages(Arc::clone(&help))),
@@ -366,6 +402,14 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         .await
     });
 
+    tokio::spawn(concierge_commerce::notices::keep_checking_late(
+        store.clone(),
+        Duration::from_secs(settings.shipment_check_seconds),
+        chrono::Duration::days(i64::from(settings.shipment_late_after_days)),
+        Arc::new(chrono::Utc::now),
+        Arc::clone(&notify),
+        shutdown_rx.clone(),
+    ));
     let worker = tokio::spawn(worker.run(shutdown_rx));
 
     Ok(Running {

@@ -322,6 +322,8 @@ async fn place_order(
                 placed_at,
                 line_items: items,
                 shipping_address: Some(json!({"name": who.name, "address1": format!("{} Market Street", 3 + number % 90), "city": who.place.0, "zip": who.place.2, "country": who.place.1})),
+                source_updated_at: None,
+                shop: None,
             },
             &Actor::System,
         )
@@ -346,6 +348,8 @@ async fn place_order(
                 tracking_url: Some(url.replace("{tracking}", &tracking)),
                 status: TrackingStatus::InfoReceived,
                 estimated_delivery: Some(eta),
+                // History: the demo's shoppers were told long ago.
+                announce: false,
             },
             &Actor::System,
         )
@@ -413,6 +417,8 @@ async fn place_order(
                     occurred_at: at,
                     location: Some(location.into()),
                     message: Some(message.into()),
+                    fingerprint: None,
+                    announce: false,
                 },
             )
             .await?;

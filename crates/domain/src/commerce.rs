@@ -208,6 +208,59 @@ impl TrackingStatus {
     }
 }
 
+vocabulary! {
+    /// What a shopper is told about their parcel, unasked. Each is sent at most once per
+    /// shipment.
+    pub enum NoticeKind {
+        Shipped = "shipped",
+        OutForDelivery = "out_for_delivery",
+        Delivered = "delivered",
+        AttemptFailed = "attempt_failed",
+        Exception = "exception",
+        Late = "late",
+    }
+}
+
+impl NoticeKind {
+    /// The notice a shipment's move to `status` calls for, if any.
+    pub fn for_status(status: TrackingStatus) -> Option<NoticeKind> {
+        match status {
+            TrackingStatus::OutForDelivery => Some(NoticeKind::OutForDelivery),
+            TrackingStatus::Delivered => Some(NoticeKind::Delivered),
+            TrackingStatus::AttemptFailed => Some(NoticeKind::AttemptFailed),
+            TrackingStatus::Exception => Some(NoticeKind::Exception),
+            TrackingStatus::InfoReceived
+            | TrackingStatus::InTransit
+            | TrackingStatus::Returned
+            | TrackingStatus::Expired => None,
+        }
+    }
+
+    /// Whether the team should see this before the shopper writes: a delay or a problem
+    /// opens (or adds to) a `delivery-issue` conversation.
+    pub fn is_issue(self) -> bool {
+        matches!(self, NoticeKind::Late | NoticeKind::Exception)
+    }
+}
+
+/// When a parcel counts as late: no scan for `stall` (counting from its last scan, or from
+/// when it was handed over if it has none), or its expected delivery has passed. Finished
+/// shipments are never late.
+pub fn is_late(
+    status: TrackingStatus,
+    handed_over: chrono::DateTime<chrono::Utc>,
+    last_scan: Option<chrono::DateTime<chrono::Utc>>,
+    estimated_delivery: Option<chrono::DateTime<chrono::Utc>>,
+    stall: chrono::Duration,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    if status.is_final() {
+        return false;
+    }
+    let quiet_since = last_scan.unwrap_or(handed_over);
+    now - quiet_since >= stall || estimated_delivery.is_some_and(|eta| now > eta)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,5 +324,69 @@ mod tests {
             TrackingStatus::after_scan(InfoReceived, None, InTransit, t(1)),
             InTransit
         );
+    }
+
+    #[test]
+    fn notices_follow_the_parcel() {
+        use TrackingStatus::*;
+        assert_eq!(
+            NoticeKind::for_status(OutForDelivery),
+            Some(NoticeKind::OutForDelivery)
+        );
+        assert_eq!(
+            NoticeKind::for_status(Exception),
+            Some(NoticeKind::Exception)
+        );
+        assert_eq!(NoticeKind::for_status(InTransit), None);
+        assert!(NoticeKind::Late.is_issue());
+        assert!(!NoticeKind::Delivered.is_issue());
+    }
+
+    #[test]
+    fn a_parcel_is_late_when_it_stalls_or_misses_its_date() {
+        let day = |d| Utc.with_ymd_and_hms(2026, 11, d, 12, 0, 0).unwrap();
+        let stall = chrono::Duration::days(4);
+        use TrackingStatus::*;
+        assert!(!is_late(
+            InTransit,
+            day(1),
+            Some(day(3)),
+            None,
+            stall,
+            day(6)
+        ));
+        assert!(is_late(
+            InTransit,
+            day(1),
+            Some(day(3)),
+            None,
+            stall,
+            day(7)
+        ));
+        assert!(is_late(InfoReceived, day(1), None, None, stall, day(5)));
+        assert!(is_late(
+            InTransit,
+            day(1),
+            Some(day(4)),
+            Some(day(5)),
+            stall,
+            day(6)
+        ));
+        assert!(!is_late(
+            InTransit,
+            day(1),
+            Some(day(4)),
+            Some(day(6)),
+            stall,
+            day(6)
+        ));
+        assert!(!is_late(
+            Delivered,
+            day(1),
+            Some(day(2)),
+            Some(day(3)),
+            stall,
+            day(20)
+        ));
     }
 }

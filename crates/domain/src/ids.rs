@@ -62,6 +62,11 @@ ids! {
     AuditId = "aud";
     JobId = "job";
     CannedReplyId = "cr";
+    /// One webhook delivery from a store platform or a tracking service, kept raw.
+    WebhookDeliveryId = "whk";
+    RefundId = "rfd";
+    /// A message to a shopper about their parcel.
+    NoticeId = "ntc";
 }
 
 #[cfg(test)]

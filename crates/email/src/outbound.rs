@@ -54,6 +54,115 @@ impl Relay {
     }
 }
 
+/// A mail no conversation holds: a notice to a shopper about their parcel.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub to: String,
+    pub to_name: Option<String>,
+    pub subject: String,
+    pub text: String,
+    /// The link that stops these mails, also offered as `List-Unsubscribe` (RFC 8058 one
+    /// click), so mail clients show their own button.
+    pub unsubscribe_url: Option<String>,
+    /// Unique per notice, so a resend after a crash carries the same Message-ID.
+    pub key: String,
+}
+
+/// Why a notice was not sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Worth trying again later (a relay that is down, a 4xx).
+    Temporary(String),
+    /// Never going to work (a 5xx, an address that is not one).
+    Permanent(String),
+}
+
+impl Relay {
+    /// Sends a notice from the support address: plain text and its escaped HTML, marked
+    /// automatic so auto-responders leave it alone.
+    pub async fn send_notice(&self, settings: &MailSettings, n: &Notice) -> Result<(), SendError> {
+        let to = Mailbox::new(
+            n.to_name.as_deref().map(header_text),
+            n.to.parse().map_err(|e| {
+                SendError::Permanent(format!("the address {:?} is not usable: {e}", n.to))
+            })?,
+        );
+        let from = Mailbox::new(
+            Some(header_text(&settings.support_name)),
+            settings.support_address.as_str().parse().map_err(|e| {
+                SendError::Permanent(format!("the support address is not usable: {e}"))
+            })?,
+        );
+        let mut builder = Message::builder()
+            .from(from)
+            .to(to)
+            .subject(header_text(&n.subject))
+            .message_id(Some(format!(
+                "<{}@{}>",
+                n.key,
+                settings.support_address.domain()
+            )))
+            .header(AutoSubmitted);
+        if let Some(url) = &n.unsubscribe_url {
+            builder = builder
+                .header(ListUnsubscribe(format!("<{}>", header_text(url))))
+                .header(OneClick);
+        }
+        let mail = builder
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(SinglePart::plain(n.text.clone()))
+                    .singlepart(SinglePart::html(text_to_html(&n.text))),
+            )
+            .map_err(|e| SendError::Permanent(format!("the mail could not be built: {e}")))?;
+        match self.transport.send(mail).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_permanent() => Err(SendError::Permanent(format!(
+                "the relay refused the mail: {e}"
+            ))),
+            Err(e) => Err(SendError::Temporary(format!(
+                "the relay could not take the mail: {e}"
+            ))),
+        }
+    }
+}
+
+/// `List-Unsubscribe: <url>` (RFC 2369).
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.to_owned()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
+#[derive(Clone)]
+struct OneClick;
+
+impl Header for OneClick {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(OneClick)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
+    }
+}
+
 /// `Auto-Submitted: auto-replied` (RFC 3834) on mail no person wrote, so other systems'
 /// auto-responders leave it unanswered.
 #[derive(Clone)]

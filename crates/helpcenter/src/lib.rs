@@ -18,6 +18,7 @@
 mod contact;
 mod pages;
 mod seo;
+mod tracking;
 mod visits;
 mod words;
 
@@ -99,6 +100,12 @@ pub fn pages(help: Arc<HelpCenter>) -> Router<AppState> {
         .route("/help/assets/{name}", get(asset))
         .route("/sitemap.xml", get(seo::sitemap))
         .route("/robots.txt", get(seo::robots))
+        .route("/track/{token}", get(tracking::page))
+        .route("/track/{token}/help", post(tracking::ask))
+        .route(
+            "/notices/unsubscribe/{token}",
+            get(tracking::unsubscribe).post(tracking::unsubscribe),
+        )
         .layer(Extension(help))
 }
 

@@ -13,7 +13,7 @@ pub(crate) enum Arg {
     Int(Option<i64>),
     Bool(Option<bool>),
     Time(Option<At>),
-    Json(serde_json::Value),
+    Json(Option<serde_json::Value>),
 }
 
 #[derive(Default)]
@@ -58,7 +58,7 @@ macro_rules! bind_args {
                 $crate::args::Arg::Int(n) => q.bind(*n),
                 $crate::args::Arg::Bool(b) => q.bind(*b),
                 $crate::args::Arg::Time(t) => q.bind(*t),
-                $crate::args::Arg::Json(v) => q.bind(sqlx::types::Json(v)),
+                $crate::args::Arg::Json(v) => q.bind(v.as_ref().map(sqlx::types::Json)),
             };
         }
         q
@@ -111,6 +111,10 @@ impl Bind<'_> {
         self
     }
     pub(crate) fn json(self, v: serde_json::Value) -> Self {
+        self.0 .0.push(Arg::Json(Some(v)));
+        self
+    }
+    pub(crate) fn json_opt(self, v: Option<serde_json::Value>) -> Self {
         self.0 .0.push(Arg::Json(v));
         self
     }

@@ -3,14 +3,17 @@
 use crate::args::{bind_args, Args, Batch};
 use crate::audit::{self, AuditEntry};
 use crate::customers::{self, CustomerRef};
+use crate::notices;
 use crate::{on_engine, on_tx, At, Cursor, Page, PageRequest, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
 use concierge_domain::commerce::{
-    Amount, Currency, FinancialStatus, FulfillmentStatus, OrderNumber, OrderStatus, Quantity,
-    TrackingStatus,
+    Amount, Currency, FinancialStatus, FulfillmentStatus, NoticeKind, OrderNumber, OrderStatus,
+    Quantity, TrackingStatus,
 };
-use concierge_domain::ids::{CustomerId, LineItemId, OrderId, ShipmentId, TrackingEventId};
+use concierge_domain::ids::{
+    CustomerId, LineItemId, OrderId, RefundId, ShipmentId, TrackingEventId,
+};
 use serde_json::json;
 use sqlx::types::Json;
 use std::collections::HashMap;
@@ -38,6 +41,28 @@ pub struct OrderUpsert {
     pub placed_at: DateTime<Utc>,
     pub line_items: Vec<NewLineItem>,
     pub shipping_address: Option<serde_json::Value>,
+    /// The platform's own time of this version of the order: an update older than the one
+    /// stored is ignored (platforms deliver out of order). `None` always applies.
+    pub source_updated_at: Option<DateTime<Utc>>,
+    /// The shop on the platform the order came from (`example.myshopify.com`).
+    pub shop: Option<String>,
+}
+
+/// What an upsert from a platform did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upserted<Id> {
+    Created(Id),
+    Updated(Id),
+    /// The stored version is newer; nothing changed.
+    Stale(Id),
+}
+
+impl<Id> Upserted<Id> {
+    pub fn id(&self) -> &Id {
+        match self {
+            Upserted::Created(id) | Upserted::Updated(id) | Upserted::Stale(id) => id,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +88,9 @@ pub struct Order {
     pub total: String,
     pub placed_at: DateTime<Utc>,
     pub shipping_address: Option<serde_json::Value>,
+    /// What has been refunded so far, when anything has.
+    pub refunded_total: Option<String>,
+    pub shop: Option<String>,
     pub line_items: Vec<LineItem>,
     pub shipments: Vec<Shipment>,
     pub created_at: DateTime<Utc>,
@@ -76,12 +104,46 @@ pub struct NewShipment {
     pub tracking_url: Option<String>,
     pub status: TrackingStatus,
     pub estimated_delivery: Option<DateTime<Utc>>,
+    /// Whether the shopper is told ("shipped"); not for history being loaded.
+    pub announce: bool,
+}
+
+/// A shipment as a store platform reports it (a Shopify fulfillment), for the order the
+/// platform knows by `order_external_id`; upserted by the platform's id for it.
+#[derive(Debug, Clone)]
+pub struct ShipmentUpsert {
+    pub source: String,
+    pub order_external_id: String,
+    pub external_id: String,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub tracking_url: Option<String>,
+    pub estimated_delivery: Option<DateTime<Utc>>,
+    /// The carrier's latest word as the platform relays it, and when.
+    pub scan: Option<(TrackingStatus, DateTime<Utc>)>,
+    pub source_updated_at: Option<DateTime<Utc>>,
+    pub announce: bool,
+}
+
+/// A refund as a store platform reports it.
+#[derive(Debug, Clone)]
+pub struct RefundUpsert {
+    pub source: String,
+    pub order_external_id: String,
+    pub external_id: String,
+    pub amount: Amount,
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Shipment {
     pub id: ShipmentId,
     pub order_id: OrderId,
+    /// The platform's id for it (a Shopify fulfillment id), when a platform sent it.
+    pub external_id: Option<String>,
+    /// The secret in the shopper's tracking link (`/track/{token}`).
+    pub tracking_token: String,
     pub carrier: String,
     pub tracking_number: String,
     pub tracking_url: Option<String>,
@@ -99,6 +161,12 @@ pub struct NewTrackingEvent {
     pub occurred_at: DateTime<Utc>,
     pub location: Option<String>,
     pub message: Option<String>,
+    /// What makes this scan the same scan when a carrier or aggregator sends it again;
+    /// `None` records every call.
+    pub fingerprint: Option<String>,
+    /// Whether the shopper is told when the scan moves the shipment (out for delivery,
+    /// delivered, …); not for history being loaded.
+    pub announce: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -131,6 +199,8 @@ struct OrderRow {
     currency: String,
     total: String,
     shipping_address: Option<Json<serde_json::Value>>,
+    refunded_total: Option<String>,
+    shop: Option<String>,
     placed_at: At,
     created_at: At,
     updated_at: At,
@@ -138,7 +208,7 @@ struct OrderRow {
 
 const ORDER_COLUMNS: &str =
     "id, source, external_id, number, customer_id, status, financial_status, fulfillment_status, \
-    currency, total, shipping_address, placed_at, created_at, updated_at";
+    currency, total, shipping_address, refunded_total, shop, placed_at, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 struct LineItemRow {
@@ -151,9 +221,11 @@ struct LineItemRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct ShipmentRow {
+pub(crate) struct ShipmentRow {
     id: String,
     order_id: String,
+    external_id: Option<String>,
+    tracking_token: Option<String>,
     carrier: String,
     tracking_number: String,
     tracking_url: Option<String>,
@@ -164,8 +236,8 @@ struct ShipmentRow {
     updated_at: At,
 }
 
-const SHIPMENT_COLUMNS: &str =
-    "id, order_id, carrier, tracking_number, tracking_url, status, estimated_delivery, last_event_at, created_at, updated_at";
+pub(crate) const SHIPMENT_COLUMNS: &str =
+    "id, order_id, external_id, tracking_token, carrier, tracking_number, tracking_url, status, estimated_delivery, last_event_at, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 struct EventRow {
@@ -199,10 +271,12 @@ impl EventRow {
 }
 
 impl ShipmentRow {
-    fn into_shipment(self, events: Vec<TrackingEvent>) -> Result<Shipment, StoreError> {
+    pub(crate) fn into_shipment(self, events: Vec<TrackingEvent>) -> Result<Shipment, StoreError> {
         Ok(Shipment {
+            tracking_token: self.tracking_token.unwrap_or_default(),
             id: ShipmentId::from_trusted(self.id),
             order_id: OrderId::from_trusted(self.order_id),
+            external_id: self.external_id,
             carrier: self.carrier,
             tracking_number: self.tracking_number,
             tracking_url: self.tracking_url,
@@ -224,80 +298,91 @@ impl Store {
         o: OrderUpsert,
         actor: &Actor,
     ) -> Result<(Order, bool), StoreError> {
+        let done = self.apply_order(o, actor).await?;
+        let created = matches!(done, Upserted::Created(_));
+        Ok((self.order(done.id()).await?, created))
+    }
+
+    /// Creates or updates an order by `(source, external_id)` as a platform reports it, with
+    /// its customer and line items, in one transaction, unless the stored version is newer
+    /// (by `source_updated_at`).
+    pub async fn apply_order(
+        &self,
+        o: OrderUpsert,
+        actor: &Actor,
+    ) -> Result<Upserted<OrderId>, StoreError> {
         let now = At::now();
         let mut tx = self.begin().await?;
-        let mut later = Batch::default();
-        let customer_id = customers::resolve(&mut tx, &o.customer, now, &mut later)
-            .await?
-            .id;
-        later.run(&mut tx).await?;
-        let existing: Option<String> = on_tx!(&mut tx, |conn, pg| {
-            sqlx::query_scalar("SELECT id FROM orders WHERE source = $1 AND external_id = $2")
+        lock_key(&mut tx, &format!("order:{}:{}", o.source, o.external_id)).await?;
+        let existing: Option<(String, Option<At>)> = on_tx!(read &mut tx, |conn, pg| {
+            sqlx::query_as("SELECT id, source_updated_at FROM orders WHERE source = $1 AND external_id = $2")
                 .bind(&o.source)
                 .bind(&o.external_id)
                 .fetch_optional(conn)
                 .await?
         });
+        if let Some((id, Some(stored))) = &existing {
+            if o.source_updated_at.is_some_and(|t| t < stored.0) {
+                return Ok(Upserted::Stale(OrderId::from_trusted(id.clone())));
+            }
+        }
+        let mut batch = Batch::default();
+        let customer_id = customers::resolve(&mut tx, &o.customer, now, &mut batch)
+            .await?
+            .id;
         let created = existing.is_none();
-        let id = existing.unwrap_or_else(|| OrderId::generate().into_string());
-        let address = o.shipping_address.as_ref().map(Json);
-        on_tx!(&mut tx, |conn, pg| {
-            sqlx::query(
+        let id = existing.map_or_else(|| OrderId::generate().into_string(), |(id, _)| id);
+        batch
+            .add(
                 "INSERT INTO orders (id, source, external_id, number, customer_id, status, financial_status, fulfillment_status, \
-                 currency, total, shipping_address, placed_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) \
+                 currency, total, shipping_address, placed_at, created_at, updated_at, source_updated_at, shop) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15) \
                  ON CONFLICT (source, external_id) DO UPDATE SET number = excluded.number, customer_id = excluded.customer_id, \
                  status = excluded.status, financial_status = excluded.financial_status, \
                  fulfillment_status = excluded.fulfillment_status, currency = excluded.currency, total = excluded.total, \
-                 shipping_address = excluded.shipping_address, placed_at = excluded.placed_at, updated_at = excluded.updated_at",
+                 shipping_address = excluded.shipping_address, placed_at = excluded.placed_at, updated_at = excluded.updated_at, \
+                 source_updated_at = coalesce(excluded.source_updated_at, orders.source_updated_at), \
+                 shop = coalesce(excluded.shop, orders.shop)",
             )
-            .bind(&id)
-            .bind(&o.source)
-            .bind(&o.external_id)
-            .bind(o.number.as_str())
-            .bind(customer_id.as_str())
-            .bind(o.status.as_str())
-            .bind(o.financial_status.as_str())
-            .bind(o.fulfillment_status.as_str())
-            .bind(o.currency.as_str())
-            .bind(o.total.to_string())
-            .bind(address)
-            .bind(At(o.placed_at))
-            .bind(At(now))
-            .execute(conn)
-            .await?.rows_affected()
-        });
+            .text(id.as_str())
+            .text(o.source.as_str())
+            .text(o.external_id.as_str())
+            .text(o.number.as_str())
+            .text(customer_id.as_str())
+            .text(o.status.as_str())
+            .text(o.financial_status.as_str())
+            .text(o.fulfillment_status.as_str())
+            .text(o.currency.as_str())
+            .text(o.total.to_string())
+            .json_opt(o.shipping_address.clone())
+            .time(o.placed_at)
+            .time(now)
+            .opt_time(o.source_updated_at)
+            .opt_text(o.shop.as_deref());
         // Line items are replaced whole: the platform's latest view of the order wins.
-        on_tx!(&mut tx, |conn, pg| sqlx::query(
-            "DELETE FROM line_items WHERE order_id = $1"
-        )
-        .bind(&id)
-        .execute(conn)
-        .await?
-        .rows_affected());
+        batch
+            .add("DELETE FROM line_items WHERE order_id = $1")
+            .text(id.as_str());
         for (position, item) in o.line_items.iter().enumerate() {
-            on_tx!(&mut tx, |conn, pg| {
-                sqlx::query(
+            batch
+                .add(
                     "INSERT INTO line_items (id, order_id, position, sku, title, quantity, price) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
-                .bind(LineItemId::generate().as_str())
-                .bind(&id)
-                .bind(position as i64)
-                .bind(item.sku.as_deref())
-                .bind(&item.title)
-                .bind(i64::from(item.quantity.get()))
-                .bind(item.price.to_string())
-                .execute(conn)
-                .await?.rows_affected()
-            });
+                .text(LineItemId::generate().as_str())
+                .text(id.as_str())
+                .int(position as i64)
+                .opt_text(item.sku.as_deref())
+                .text(item.title.as_str())
+                .int(i64::from(item.quantity.get()))
+                .text(item.price.to_string());
         }
         let action = if created {
             "order.created"
         } else {
             "order.updated"
         };
-        audit::write(
-            &mut tx,
+        audit::record(
+            &mut batch,
             AuditEntry::new(
                 actor,
                 action,
@@ -306,11 +391,14 @@ impl Store {
                 json!({ "source": o.source, "number": o.number.as_str() }),
             ),
             now,
-        )
-        .await?;
-        tx.commit().await?;
-        let order = self.order(&OrderId::from_trusted(id)).await?;
-        Ok((order, created))
+        );
+        tx.commit_with(batch).await?;
+        let id = OrderId::from_trusted(id);
+        Ok(if created {
+            Upserted::Created(id)
+        } else {
+            Upserted::Updated(id)
+        })
     }
 
     pub async fn order(&self, id: &OrderId) -> Result<Order, StoreError> {
@@ -422,6 +510,8 @@ impl Store {
                     total: r.total,
                     placed_at: r.placed_at.0,
                     shipping_address: r.shipping_address.map(|j| j.0),
+                    refunded_total: r.refunded_total,
+                    shop: r.shop,
                     created_at: r.created_at.0,
                     updated_at: r.updated_at.0,
                 })
@@ -485,7 +575,7 @@ impl Store {
     ) -> Result<Shipment, StoreError> {
         let now = At::now();
         let mut tx = self.begin().await?;
-        let exists: Option<String> = on_tx!(&mut tx, |conn, pg| {
+        let exists: Option<String> = on_tx!(read &mut tx, |conn, pg| {
             sqlx::query_scalar("SELECT id FROM orders WHERE id = $1")
                 .bind(order_id.as_str())
                 .fetch_optional(conn)
@@ -495,24 +585,28 @@ impl Store {
             return Err(StoreError::NotFound("order"));
         }
         let id = ShipmentId::generate();
-        on_tx!(&mut tx, |conn, pg| {
-            sqlx::query(
-                "INSERT INTO shipments (id, order_id, carrier, tracking_number, tracking_url, status, estimated_delivery, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-            )
-            .bind(id.as_str())
-            .bind(order_id.as_str())
-            .bind(&s.carrier)
-            .bind(&s.tracking_number)
-            .bind(s.tracking_url.as_deref())
-            .bind(s.status.as_str())
-            .bind(s.estimated_delivery.map(At))
-            .bind(At(now))
-            .execute(conn)
-            .await?.rows_affected()
-        });
-        audit::write(
-            &mut tx,
+        let mut batch = Batch::default();
+        insert_shipment(
+            &mut batch,
+            &id,
+            order_id,
+            None,
+            &s.carrier,
+            &s.tracking_number,
+            s.tracking_url.as_deref(),
+            s.status,
+            s.estimated_delivery,
+            None,
+            now,
+        );
+        if s.announce {
+            notices::queue(&mut batch, &id, NoticeKind::Shipped, now);
+            if let Some(kind) = NoticeKind::for_status(s.status) {
+                notices::queue(&mut batch, &id, kind, now);
+            }
+        }
+        audit::record(
+            &mut batch,
             AuditEntry::new(
                 actor,
                 "shipment.created",
@@ -521,10 +615,179 @@ impl Store {
                 json!({ "order_id": order_id.as_str(), "carrier": s.carrier }),
             ),
             now,
-        )
-        .await?;
-        tx.commit().await?;
+        );
+        tx.commit_with(batch).await?;
         self.shipment(&id).await
+    }
+
+    /// Creates or updates a shipment as a platform reports it (a Shopify fulfillment), by
+    /// the platform's id for it, and records the carrier status it relays as a scan. The
+    /// order must be known already ([`StoreError::NotFound`] otherwise: its own delivery may
+    /// still be on the way, so the caller tries again later).
+    pub async fn apply_shipment(
+        &self,
+        s: ShipmentUpsert,
+        actor: &Actor,
+    ) -> Result<Upserted<ShipmentId>, StoreError> {
+        let now = At::now();
+        let mut tx = self.begin().await?;
+        let order: Option<String> = on_tx!(read &mut tx, |conn, pg| {
+            sqlx::query_scalar("SELECT id FROM orders WHERE source = $1 AND external_id = $2")
+                .bind(&s.source)
+                .bind(&s.order_external_id)
+                .fetch_optional(conn)
+                .await?
+        });
+        let order_id = OrderId::from_trusted(order.ok_or(StoreError::NotFound("order"))?);
+        lock_key(&mut tx, &format!("shipment:{}:{}", order_id, s.external_id)).await?;
+        let lock = if tx.is_postgres() { " FOR UPDATE" } else { "" };
+        let sql = format!(
+            "SELECT id, status, last_event_at, source_updated_at FROM shipments WHERE order_id = $1 AND external_id = $2{lock}"
+        );
+        let found: Option<(String, String, Option<At>, Option<At>)> = on_tx!(read &mut tx, |conn, pg| sqlx::query_as(&sql)
+                .bind(order_id.as_str())
+                .bind(&s.external_id)
+                .fetch_optional(conn)
+                .await?);
+        let mut batch = Batch::default();
+        let outcome = match found {
+            None => {
+                let id = ShipmentId::generate();
+                let status = s.scan.map_or(TrackingStatus::InfoReceived, |(st, _)| st);
+                insert_shipment(
+                    &mut batch,
+                    &id,
+                    &order_id,
+                    Some(&s.external_id),
+                    &s.carrier,
+                    &s.tracking_number,
+                    s.tracking_url.as_deref(),
+                    status,
+                    s.estimated_delivery,
+                    s.source_updated_at,
+                    now,
+                );
+                if let Some((st, at)) = s.scan {
+                    let scan = NewTrackingEvent {
+                        status: st,
+                        occurred_at: at,
+                        location: None,
+                        message: None,
+                        fingerprint: Some(format!("{}:{}:{}", s.source, st, at.timestamp_micros())),
+                        announce: s.announce,
+                    };
+                    insert_event(&mut batch, &TrackingEventId::generate(), &id, &scan, now);
+                    batch
+                        .add("UPDATE shipments SET last_event_at = $2 WHERE id = $1")
+                        .text(id.as_str())
+                        .time(at);
+                }
+                if s.announce {
+                    notices::queue(&mut batch, &id, NoticeKind::Shipped, now);
+                    if let Some(kind) = NoticeKind::for_status(status) {
+                        notices::queue(&mut batch, &id, kind, now);
+                    }
+                }
+                audit::record(
+                    &mut batch,
+                    AuditEntry::new(
+                        actor,
+                        "shipment.created",
+                        "shipment",
+                        id.as_str(),
+                        json!({ "order_id": order_id.as_str(), "carrier": s.carrier, "source": s.source }),
+                    ),
+                    now,
+                );
+                Upserted::Created(id)
+            }
+            Some((id, _, _, Some(stored))) if s.source_updated_at.is_some_and(|t| t < stored.0) => {
+                Upserted::Stale(ShipmentId::from_trusted(id))
+            }
+            Some((id, status, last_event_at, _)) => {
+                let id = ShipmentId::from_trusted(id);
+                batch
+                    .add(
+                        "UPDATE shipments SET carrier = $2, tracking_number = $3, tracking_url = $4, \
+                         estimated_delivery = coalesce($5, estimated_delivery), \
+                         source_updated_at = coalesce($6, source_updated_at), updated_at = $7 WHERE id = $1",
+                    )
+                    .text(id.as_str())
+                    .text(s.carrier.as_str())
+                    .text(s.tracking_number.as_str())
+                    .opt_text(s.tracking_url.as_deref())
+                    .opt_time(s.estimated_delivery)
+                    .opt_time(s.source_updated_at)
+                    .time(now);
+                if let Some((st, at)) = s.scan {
+                    let current = TrackingStatus::parse(&status).map_err(corrupt)?;
+                    let scan = NewTrackingEvent {
+                        status: st,
+                        occurred_at: at,
+                        location: None,
+                        message: None,
+                        fingerprint: Some(format!("{}:{}:{}", s.source, st, at.timestamp_micros())),
+                        announce: s.announce,
+                    };
+                    let last = last_event_at.map(|t| t.0);
+                    record_scan(&mut tx, &mut batch, &id, current, last, &scan, now).await?;
+                }
+                Upserted::Updated(id)
+            }
+        };
+        tx.commit_with(batch).await?;
+        Ok(outcome)
+    }
+
+    /// Records a refund of an order a platform knows by `order_external_id` (once per
+    /// refund id) and keeps the order's refunded total.
+    pub async fn apply_refund(&self, r: RefundUpsert) -> Result<OrderId, StoreError> {
+        let now = At::now();
+        let mut tx = self.begin().await?;
+        let order: Option<String> = on_tx!(read &mut tx, |conn, pg| {
+            sqlx::query_scalar("SELECT id FROM orders WHERE source = $1 AND external_id = $2")
+                .bind(&r.source)
+                .bind(&r.order_external_id)
+                .fetch_optional(conn)
+                .await?
+        });
+        let order_id = OrderId::from_trusted(order.ok_or(StoreError::NotFound("order"))?);
+        lock_key(&mut tx, &format!("refunds:{order_id}")).await?;
+        let known: Vec<(String, String)> = on_tx!(read &mut tx, |conn, pg| {
+            sqlx::query_as("SELECT external_id, amount FROM refunds WHERE order_id = $1")
+                .bind(order_id.as_str())
+                .fetch_all(conn)
+                .await?
+        });
+        if known.iter().any(|(e, _)| *e == r.external_id) {
+            return Ok(order_id);
+        }
+        let mut total = r.amount;
+        for (_, amount) in &known {
+            let a = Amount::parse(amount).map_err(corrupt)?;
+            total = total.checked_add(a).ok_or_else(|| {
+                StoreError::conflict("amount", "the refunds add up to more than can be counted")
+            })?;
+        }
+        let mut batch = Batch::default();
+        batch
+            .add(
+                "INSERT INTO refunds (id, order_id, external_id, amount, note, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (order_id, external_id) DO NOTHING",
+            )
+            .text(RefundId::generate().as_str())
+            .text(order_id.as_str())
+            .text(r.external_id.as_str())
+            .text(r.amount.to_string())
+            .opt_text(r.note.as_deref())
+            .time(r.created_at);
+        batch
+            .add("UPDATE orders SET refunded_total = $2, updated_at = $3 WHERE id = $1")
+            .text(order_id.as_str())
+            .text(total.to_string())
+            .time(now);
+        tx.commit_with(batch).await?;
+        Ok(order_id)
     }
 
     pub async fn shipment(&self, id: &ShipmentId) -> Result<Shipment, StoreError> {
@@ -540,7 +803,8 @@ impl Store {
     }
 
     /// Records a carrier scan and moves the shipment's status by the domain's rules (a late,
-    /// older scan never moves it back).
+    /// older scan never moves it back). A scan with a fingerprint already recorded is not
+    /// recorded again; the one recorded is returned.
     pub async fn add_tracking_event(
         &self,
         shipment_id: &ShipmentId,
@@ -550,60 +814,213 @@ impl Store {
         let mut tx = self.begin().await?;
         let lock = if tx.is_postgres() { " FOR UPDATE" } else { "" };
         let sql = format!("SELECT status, last_event_at FROM shipments WHERE id = $1{lock}");
-        let current: Option<(String, Option<At>)> =
-            on_tx!(&mut tx, |conn, pg| sqlx::query_as(&sql)
+        let current: Option<(String, Option<At>)> = on_tx!(read &mut tx, |conn, pg| sqlx::query_as(&sql)
                 .bind(shipment_id.as_str())
                 .fetch_optional(conn)
                 .await?);
         let (status, last_event_at) = current.ok_or(StoreError::NotFound("shipment"))?;
         let status = TrackingStatus::parse(&status).map_err(corrupt)?;
-        let last = last_event_at.map(|t| t.0);
-        let next = TrackingStatus::after_scan(status, last, e.status, e.occurred_at);
-        let newest = Some(last.map_or(e.occurred_at, |l| l.max(e.occurred_at)));
-        let id = TrackingEventId::generate();
-        insert_event(&mut tx, &id, shipment_id, &e, now).await?;
-        on_tx!(&mut tx, |conn, pg| {
-            sqlx::query("UPDATE shipments SET status = $2, last_event_at = $3, updated_at = $4 WHERE id = $1")
-                .bind(shipment_id.as_str())
-                .bind(next.as_str())
-                .bind(newest.map(At))
-                .bind(At(now))
-                .execute(conn)
-                .await?.rows_affected()
-        });
-        tx.commit().await?;
-        Ok(TrackingEvent {
-            id,
-            shipment_id: shipment_id.clone(),
-            status: e.status,
-            occurred_at: e.occurred_at,
-            location: e.location,
-            message: e.message,
-            created_at: now,
-        })
+        let mut batch = Batch::default();
+        let recorded = record_scan(
+            &mut tx,
+            &mut batch,
+            shipment_id,
+            status,
+            last_event_at.map(|t| t.0),
+            &e,
+            now,
+        )
+        .await?;
+        tx.commit_with(batch).await?;
+        match recorded {
+            Some(id) => Ok(TrackingEvent {
+                id,
+                shipment_id: shipment_id.clone(),
+                status: e.status,
+                occurred_at: e.occurred_at,
+                location: e.location,
+                message: e.message,
+                created_at: now,
+            }),
+            None => {
+                let sql = format!(
+                    "SELECT {EVENT_COLUMNS} FROM tracking_events WHERE shipment_id = $1 AND fingerprint = $2"
+                );
+                let row: EventRow = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
+                    .bind(shipment_id.as_str())
+                    .bind(e.fingerprint.as_deref())
+                    .fetch_one(pool)
+                    .await?);
+                row.into_event()
+            }
+        }
+    }
+
+    /// Sets when a shipment is expected (a carrier's or aggregator's estimate).
+    pub async fn set_estimated_delivery(
+        &self,
+        shipment: &ShipmentId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self.begin().await?;
+        let mut batch = Batch::default();
+        batch
+            .add("UPDATE shipments SET estimated_delivery = $2, updated_at = $3 WHERE id = $1")
+            .text(shipment.as_str())
+            .time(at)
+            .time(At::now());
+        tx.commit_with(batch).await
+    }
+
+    /// Shipments with this tracking number (usually one; carriers reuse numbers after years).
+    pub async fn shipments_by_tracking_number(
+        &self,
+        number: &str,
+    ) -> Result<Vec<Shipment>, StoreError> {
+        let sql = format!(
+            "SELECT {SHIPMENT_COLUMNS} FROM shipments WHERE tracking_number = $1 ORDER BY created_at DESC, id DESC LIMIT 10"
+        );
+        let rows: Vec<ShipmentRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
+            .bind(number)
+            .fetch_all(pool)
+            .await?);
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let mut events = self.events_of(&ids).await?;
+        rows.into_iter()
+            .map(|r| {
+                let e = events.remove(&r.id).unwrap_or_default();
+                r.into_shipment(e)
+            })
+            .collect()
+    }
+
+    /// The shipment behind a tracking link, with its order.
+    pub async fn shipment_by_token(&self, token: &str) -> Result<(Shipment, Order), StoreError> {
+        let id: Option<String> = on_engine!(self, |pool, pg| sqlx::query_scalar(
+            "SELECT id FROM shipments WHERE tracking_token = $1"
+        )
+        .bind(token)
+        .fetch_optional(pool)
+        .await?);
+        let shipment = self
+            .shipment(&ShipmentId::from_trusted(
+                id.ok_or(StoreError::NotFound("shipment"))?,
+            ))
+            .await?;
+        let order = self.order(&shipment.order_id).await?;
+        Ok((shipment, order))
     }
 }
 
-async fn insert_event(
+/// Takes a lock on `key` for the rest of the transaction on PostgreSQL, where two workers
+/// may apply two deliveries about one record at once; SQLite's one writer already orders
+/// them.
+pub(crate) async fn lock_key(tx: &mut Tx, key: &str) -> Result<(), StoreError> {
+    if tx.is_postgres() {
+        on_tx!(tx, |conn, pg| sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtext($1))"
+        )
+        .bind(key)
+        .execute(conn)
+        .await?
+        .rows_affected());
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_shipment(
+    batch: &mut Batch,
+    id: &ShipmentId,
+    order_id: &OrderId,
+    external_id: Option<&str>,
+    carrier: &str,
+    tracking_number: &str,
+    tracking_url: Option<&str>,
+    status: TrackingStatus,
+    estimated_delivery: Option<DateTime<Utc>>,
+    source_updated_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) {
+    batch
+        .add(
+            "INSERT INTO shipments (id, order_id, external_id, tracking_token, carrier, tracking_number, tracking_url, status, \
+             estimated_delivery, source_updated_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+        )
+        .text(id.as_str())
+        .text(order_id.as_str())
+        .opt_text(external_id)
+        .text(crate::secret_token())
+        .text(carrier)
+        .text(tracking_number)
+        .opt_text(tracking_url)
+        .text(status.as_str())
+        .opt_time(estimated_delivery)
+        .opt_time(source_updated_at)
+        .time(now);
+}
+
+/// Adds a scan to `batch` unless its fingerprint is already recorded, moves the shipment's
+/// status, and queues the notice the move calls for. Returns the new scan's id, or `None`
+/// for a repeat.
+async fn record_scan(
     tx: &mut Tx,
+    batch: &mut Batch,
+    shipment_id: &ShipmentId,
+    current: TrackingStatus,
+    last: Option<DateTime<Utc>>,
+    e: &NewTrackingEvent,
+    now: DateTime<Utc>,
+) -> Result<Option<TrackingEventId>, StoreError> {
+    if let Some(f) = &e.fingerprint {
+        let seen: i64 = on_tx!(read tx, |conn, pg| sqlx::query_scalar(
+            "SELECT count(*) FROM tracking_events WHERE shipment_id = $1 AND fingerprint = $2"
+        )
+        .bind(shipment_id.as_str())
+        .bind(f)
+        .fetch_one(conn)
+        .await?);
+        if seen > 0 {
+            return Ok(None);
+        }
+    }
+    let next = TrackingStatus::after_scan(current, last, e.status, e.occurred_at);
+    let newest = last.map_or(e.occurred_at, |l| l.max(e.occurred_at));
+    let id = TrackingEventId::generate();
+    insert_event(batch, &id, shipment_id, e, now);
+    batch
+        .add("UPDATE shipments SET status = $2, last_event_at = $3, updated_at = $4 WHERE id = $1")
+        .text(shipment_id.as_str())
+        .text(next.as_str())
+        .time(newest)
+        .time(now);
+    if e.announce && next != current {
+        if let Some(kind) = NoticeKind::for_status(next) {
+            notices::queue(batch, shipment_id, kind, now);
+        }
+    }
+    Ok(Some(id))
+}
+
+fn insert_event(
+    batch: &mut Batch,
     id: &TrackingEventId,
     shipment_id: &ShipmentId,
     e: &NewTrackingEvent,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    on_tx!(tx, |conn, pg| {
-        sqlx::query(
-            "INSERT INTO tracking_events (id, shipment_id, status, occurred_at, location, message, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+) {
+    batch
+        .add(
+            "INSERT INTO tracking_events (id, shipment_id, status, occurred_at, location, message, fingerprint, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
-        .bind(id.as_str())
-        .bind(shipment_id.as_str())
-        .bind(e.status.as_str())
-        .bind(At(e.occurred_at))
-        .bind(e.location.as_deref())
-        .bind(e.message.as_deref())
-        .bind(At(now))
-        .execute(conn)
-        .await?.rows_affected()
-    });
-    Ok(())
+        .text(id.as_str())
+        .text(shipment_id.as_str())
+        .text(e.status.as_str())
+        .time(e.occurred_at)
+        .opt_text(e.location.as_deref())
+        .opt_text(e.message.as_deref())
+        .opt_text(e.fingerprint.as_deref())
+        .time(now);
 }

@@ -29,6 +29,8 @@ pub mod files;
 pub mod help;
 pub mod jobs;
 pub mod mail;
+pub mod notices;
+pub mod platforms;
 pub mod replies;
 mod search;
 pub mod sessions;
@@ -357,6 +359,12 @@ async fn applied_count_postgres(pool: &PgPool) -> usize {
         .await
         .map(|n| n as usize)
         .unwrap_or(0)
+}
+
+/// A random secret for a link sent to a shopper (a tracking page, an unsubscribe link):
+/// 122 random bits as 32 hex digits, too many to guess.
+pub(crate) fn secret_token() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 #[cfg(test)]

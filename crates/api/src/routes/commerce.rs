@@ -22,6 +22,7 @@ use concierge_domain::text::bounded;
 use concierge_store::commerce::{
     NewLineItem, NewShipment, NewTrackingEvent, OrderFilter, OrderUpsert,
 };
+use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -32,6 +33,13 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_shipment))
         .routes(routes!(get_shipment))
         .routes(routes!(create_tracking_event))
+}
+
+/// Wakes the worker: a shipment or scan may have queued a notice to the shopper.
+fn poke(state: &AppState) {
+    if let Some(worker) = &state.config.worker {
+        worker.notify_one();
+    }
 }
 
 fn short(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
@@ -101,6 +109,8 @@ async fn upsert_order(
         total: parse("total", &req.total, Amount::parse)?,
         placed_at: req.placed_at,
         line_items,
+        source_updated_at: None,
+        shop: None,
         shipping_address: match req.shipping_address {
             Some(v) if !v.is_object() => {
                 return Err(ApiError::Validation {
@@ -176,11 +186,13 @@ async fn create_shipment(
             .transpose()?
             .unwrap_or(TrackingStatus::InfoReceived),
         estimated_delivery: req.estimated_delivery,
+        announce: true,
     };
     let shipment = state
         .store
         .add_shipment(&id, shipment, &caller.actor)
         .await?;
+    poke(&state);
     Ok((StatusCode::CREATED, axum::Json(shipment.into())))
 }
 
@@ -215,7 +227,25 @@ async fn create_tracking_event(
         message: non_blank(&req.message)
             .map(|m| short("message", m, 1000))
             .transpose()?,
+        fingerprint: None,
+        announce: true,
+    };
+    // A client that sends the same scan again (a retry) records it once.
+    let key = format!(
+        "{}|{}|{}|{}",
+        event.status,
+        event.occurred_at.timestamp_micros(),
+        event.location.as_deref().unwrap_or(""),
+        event.message.as_deref().unwrap_or("")
+    );
+    let event = NewTrackingEvent {
+        fingerprint: Some(format!(
+            "api:{}",
+            &hex::encode(Sha256::digest(key.as_bytes()))[..32]
+        )),
+        ..event
     };
     let event = state.store.add_tracking_event(&id, event).await?;
+    poke(&state);
     Ok((StatusCode::CREATED, axum::Json(event.into())))
 }

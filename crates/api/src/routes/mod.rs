@@ -8,11 +8,13 @@ mod conversations;
 mod customers;
 mod knowledge;
 pub(crate) mod mail;
+mod platforms;
 mod replies;
 mod session;
 mod system;
 
 pub use articles::MAX_ARTICLE_FILE_BYTES;
+pub use platforms::{PlatformSecrets, MAX_WEBHOOK_BYTES};
 pub(crate) use session::LoginThrottle;
 
 use crate::error::ApiError;
@@ -41,12 +43,14 @@ pub(crate) fn router(state: AppState, pages: Router<AppState>) -> Router {
         .merge(session::routes())
         .merge(replies::routes())
         .merge(mail::routes())
+        .merge(platforms::routes())
         .merge(crate::live::routes())
         .split_for_parts();
     crate::openapi::publish(openapi);
     let mut app = api
         .merge(system::routes())
         .merge(mail::webhook(&state))
+        .merge(platforms::webhooks())
         .merge(articles::public_files())
         .merge(pages)
         .fallback(|| async { ApiError::RouteNotFound })

@@ -12,7 +12,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 mod knowledge;
+mod platforms;
 pub use knowledge::*;
+pub use platforms::*;
 
 /// Distinguishes a field that is absent (`None`) from one set to null (`Some(None)`).
 fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
@@ -492,6 +494,8 @@ pub struct OrderOut {
     pub placed_at: DateTime<Utc>,
     #[schema(value_type = Option<Object>)]
     pub shipping_address: Option<serde_json::Value>,
+    /// What has been refunded so far (a decimal string in the order's currency), if anything.
+    pub refunded_total: Option<String>,
     pub line_items: Vec<LineItemOut>,
     pub shipments: Vec<ShipmentOut>,
     pub created_at: DateTime<Utc>,
@@ -513,6 +517,7 @@ impl From<Order> for OrderOut {
             total: o.total,
             placed_at: o.placed_at,
             shipping_address: o.shipping_address,
+            refunded_total: o.refunded_total,
             line_items: o.line_items.into_iter().map(Into::into).collect(),
             shipments: o.shipments.into_iter().map(Into::into).collect(),
             created_at: o.created_at,
@@ -571,6 +576,10 @@ impl From<TrackingEvent> for TrackingEventOut {
 pub struct ShipmentOut {
     pub id: String,
     pub order_id: String,
+    /// The store platform's id for it (a Shopify fulfillment id), if a platform sent it.
+    pub external_id: Option<String>,
+    /// The shopper's tracking page is `/track/{tracking_token}`.
+    pub tracking_token: String,
     pub carrier: String,
     pub tracking_number: String,
     pub tracking_url: Option<String>,
@@ -588,6 +597,8 @@ impl From<Shipment> for ShipmentOut {
         ShipmentOut {
             id: s.id.into_string(),
             order_id: s.order_id.into_string(),
+            external_id: s.external_id,
+            tracking_token: s.tracking_token,
             carrier: s.carrier,
             tracking_number: s.tracking_number,
             tracking_url: s.tracking_url,

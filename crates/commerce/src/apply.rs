@@ -1,0 +1,181 @@
+//! Applying what platforms tell us: the [`Change`]s a delivery holds, and the `webhook.apply`
+//! job ([`ApplyDelivery`]) that parses a stored delivery and applies them.
+//!
+//! A change about an order we do not know yet (a fulfillment that overtook its order) fails
+//! the attempt and is retried with backoff; a payload that does not parse marks the delivery
+//! malformed (kept, never retried); every outcome is written on the delivery for admins.
+
+use crate::{aftership, shopify, woocommerce, Malformed};
+use chrono::{DateTime, Utc};
+use concierge_domain::access::Actor;
+use concierge_jobs::{Handler, JobError};
+use concierge_store::commerce::{NewTrackingEvent, OrderUpsert, RefundUpsert, ShipmentUpsert};
+use concierge_store::customers::CustomerRef;
+use concierge_store::jobs::Job;
+use concierge_store::platforms::{DeliveryState, APPLY_JOB};
+use concierge_store::{Store, StoreError};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+
+/// Scans for the shipment with a tracking number, from a tracking service.
+#[derive(Debug, Clone)]
+pub struct TrackingUpdate {
+    pub tracking_number: String,
+    pub estimated_delivery: Option<DateTime<Utc>>,
+    pub scans: Vec<NewTrackingEvent>,
+}
+
+/// One thing a delivery tells us.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Customer(CustomerRef),
+    Order(Box<OrderUpsert>),
+    Shipment(ShipmentUpsert),
+    Refund(RefundUpsert),
+    Tracking(TrackingUpdate),
+}
+
+/// What a delivery holds.
+#[derive(Debug, Clone)]
+pub enum Parsed {
+    /// A topic we do not act on.
+    Ignored,
+    Changes(Vec<Change>),
+}
+
+/// Parses a stored delivery by its platform.
+pub fn parse(
+    platform: &str,
+    topic: &str,
+    body: &[u8],
+    shop: Option<&str>,
+) -> Result<Parsed, Malformed> {
+    match platform {
+        shopify::SOURCE => shopify::parse(topic, body, shop),
+        woocommerce::SOURCE => woocommerce::parse(topic, body, shop),
+        aftership::SOURCE => aftership::parse(topic, body),
+        other => Err(Malformed::new(format!("unknown platform {other:?}"))),
+    }
+}
+
+/// Applies one change. A change about an order or shipment not known yet is
+/// [`StoreError::NotFound`]: the caller tries again later.
+pub async fn apply(store: &Store, change: Change, actor: &Actor) -> Result<(), StoreError> {
+    match change {
+        Change::Customer(who) => {
+            store.resolve_customer(&who).await?;
+        }
+        Change::Order(o) => {
+            store.apply_order(*o, actor).await?;
+        }
+        Change::Shipment(s) => {
+            store.apply_shipment(s, actor).await?;
+        }
+        Change::Refund(r) => {
+            store.apply_refund(r).await?;
+        }
+        Change::Tracking(t) => {
+            let shipments = store
+                .shipments_by_tracking_number(&t.tracking_number)
+                .await?;
+            // The newest shipment with this number; carriers reuse numbers after a while.
+            let shipment = shipments
+                .into_iter()
+                .next()
+                .ok_or(StoreError::NotFound("shipment"))?;
+            if let Some(eta) = t.estimated_delivery {
+                store.set_estimated_delivery(&shipment.id, eta).await?;
+            }
+            for scan in t.scans {
+                store.add_tracking_event(&shipment.id, scan).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Applies stored deliveries (jobs of kind `webhook.apply`).
+pub struct ApplyDelivery {
+    store: Store,
+}
+
+impl ApplyDelivery {
+    pub fn new(store: Store) -> Self {
+        ApplyDelivery { store }
+    }
+
+    async fn run_job(&self, job: &Job) -> Result<(), JobError> {
+        let field = |k: &str| {
+            job.payload
+                .get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| JobError::Permanent(format!("payload has no {k}")))
+        };
+        let (platform, delivery_id) = (field("platform")?, field("delivery_id")?);
+        let d = self.store.delivery(&platform, &delivery_id).await?;
+        if d.state != DeliveryState::Pending {
+            return Ok(());
+        }
+        let changes = match parse(&platform, &d.topic, d.body.as_bytes(), d.shop.as_deref()) {
+            Ok(Parsed::Ignored) => {
+                self.store
+                    .finish_delivery(&platform, &delivery_id, DeliveryState::Ignored, None)
+                    .await?;
+                return Ok(());
+            }
+            Ok(Parsed::Changes(c)) => c,
+            Err(Malformed(why)) => {
+                tracing::warn!(%platform, %delivery_id, topic = %d.topic, %why, "a webhook delivery does not parse");
+                self.store
+                    .finish_delivery(
+                        &platform,
+                        &delivery_id,
+                        DeliveryState::Malformed,
+                        Some(&why),
+                    )
+                    .await?;
+                return Ok(());
+            }
+        };
+        let actor = Actor::System;
+        for change in changes {
+            if let Err(e) = apply(&self.store, change, &actor).await {
+                let last = job.attempts >= job.max_attempts;
+                let why = match &e {
+                    StoreError::NotFound(what) => {
+                        format!("the {what} it is about is not known yet")
+                    }
+                    other => other.to_string(),
+                };
+                let error = match e {
+                    StoreError::NotFound(_) => JobError::Retry(why.clone()),
+                    other => JobError::from(other),
+                };
+                let state = if last || error.is_permanent() {
+                    DeliveryState::Failed
+                } else {
+                    DeliveryState::Pending
+                };
+                self.store
+                    .finish_delivery(&platform, &delivery_id, state, Some(&why))
+                    .await?;
+                return Err(error);
+            }
+        }
+        self.store
+            .finish_delivery(&platform, &delivery_id, DeliveryState::Applied, None)
+            .await?;
+        Ok(())
+    }
+}
+
+impl Handler for ApplyDelivery {
+    fn kind(&self) -> &'static str {
+        APPLY_JOB
+    }
+
+    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
+        self.run_job(job).boxed()
+    }
+}

@@ -1,0 +1,310 @@
+//! The shopper's side of a parcel: the tracking page `/track/{token}` (where it is, the
+//! carrier's scans, when it should arrive, the carrier's own link) with "get help with this
+//! order", which opens a conversation already attached to the order; and the link in every
+//! notice that stops them (`/notices/unsubscribe/{token}`), honoured at once.
+//!
+//! The token in the link is the only key: 122 random bits, never an id. Pages are not
+//! indexed by search engines.
+
+use crate::pages::{frame, respond, Head};
+use crate::visits::Reader;
+use crate::{HelpCenter, HelpError, HelpResult, Languages};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use axum::{Extension, Form};
+use concierge_api::error::ApiError;
+use concierge_api::AppState;
+use concierge_domain::commerce::TrackingStatus;
+use concierge_domain::contact::EmailAddress;
+use concierge_domain::text::{MessageBody, Subject};
+use concierge_store::commerce::{Order, Shipment};
+use maud::{html, Markup};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// A token as we make them: 32 lower-case hex digits. Anything else is not looked up.
+fn valid_token(t: &str) -> bool {
+    t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn status_words(s: TrackingStatus) -> &'static str {
+    match s {
+        TrackingStatus::InfoReceived => "Label created",
+        TrackingStatus::InTransit => "On its way",
+        TrackingStatus::OutForDelivery => "Out for delivery",
+        TrackingStatus::Delivered => "Delivered",
+        TrackingStatus::AttemptFailed => "Delivery attempted",
+        TrackingStatus::Exception => "Delivery problem",
+        TrackingStatus::Returned => "Returned to sender",
+        TrackingStatus::Expired => "No longer tracked",
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TrackQuery {
+    sent: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct HelpForm {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    email: String,
+    /// Hidden from people; robots fill it in.
+    #[serde(default)]
+    website: String,
+}
+
+/// `GET /track/{token}`.
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    Extension(help): Extension<Arc<HelpCenter>>,
+    reader: Reader,
+    Path(token): Path<String>,
+    Query(q): Query<TrackQuery>,
+) -> HelpResult {
+    if !valid_token(&token) {
+        return Err(HelpError::NotFound);
+    }
+    let (shipment, order) = state.store.shipment_by_token(&token).await?;
+    let needs_email = state
+        .store
+        .customer(&order.customer_id)
+        .await?
+        .email
+        .is_none();
+    let langs = Languages::of_shop(&state).await?;
+    Ok(show(
+        &help,
+        &reader,
+        &langs,
+        &token,
+        &shipment,
+        &order,
+        needs_email,
+        q.sent.is_some(),
+        None,
+        StatusCode::OK,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn show(
+    help: &HelpCenter,
+    reader: &Reader,
+    langs: &Languages,
+    token: &str,
+    s: &Shipment,
+    order: &Order,
+    needs_email: bool,
+    sent: bool,
+    problem: Option<&str>,
+    status: StatusCode,
+) -> axum::response::Response {
+    let mut head = Head::titled(format!(
+        "Order {}: {}",
+        order.number,
+        status_words(s.status)
+    ));
+    head.noindex = true;
+    let mut events = s.events.clone();
+    events.sort_by_key(|e| std::cmp::Reverse(e.occurred_at));
+    let step = |st: TrackingStatus| match (s.status, st) {
+        (now, want) if now == want => "current",
+        (TrackingStatus::Delivered, _) => "done",
+        (
+            TrackingStatus::OutForDelivery,
+            TrackingStatus::InfoReceived | TrackingStatus::InTransit,
+        ) => "done",
+        (TrackingStatus::InTransit, TrackingStatus::InfoReceived) => "done",
+        _ => "todo",
+    };
+    let main: Markup = html! {
+        section.tracking aria-labelledby="track-title" {
+            p.lead { "Order " (order.number) }
+            h1 #track-title { (status_words(s.status)) }
+            @if let Some(eta) = s.estimated_delivery.filter(|_| !s.status.is_final()) {
+                p.eta { "Expected by " time datetime=(eta.to_rfc3339()) { (eta.format("%A, %-d %B %Y")) } }
+            }
+            ol.progress {
+                @for (st, label) in [(TrackingStatus::InfoReceived, "Label created"), (TrackingStatus::InTransit, "On its way"), (TrackingStatus::OutForDelivery, "Out for delivery"), (TrackingStatus::Delivered, "Delivered")] {
+                    li class=(step(st)) { (label) }
+                }
+            }
+            dl.parcel {
+                @if !s.carrier.is_empty() { dt { "Carrier" } dd { (s.carrier) } }
+                @if !s.tracking_number.is_empty() {
+                    dt { "Tracking number" }
+                    dd {
+                        @match s.tracking_url.as_deref().filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+                            Some(url) => a href=(url) rel="noopener noreferrer nofollow" { (s.tracking_number) " (on the carrier's site)" },
+                            None => (s.tracking_number),
+                        }
+                    }
+                }
+            }
+            h2 { "Journey" }
+            @if events.is_empty() {
+                p.empty { "No scans from the carrier yet. They usually appear within a day of the label being created." }
+            } @else {
+                ol.timeline {
+                    @for e in &events {
+                        li {
+                            time datetime=(e.occurred_at.to_rfc3339()) { (e.occurred_at.format("%-d %b %Y, %H:%M UTC")) }
+                            strong { (status_words(e.status)) }
+                            @if let Some(m) = &e.message { span.message { (m) } }
+                            @if let Some(l) = &e.location { span.location { (l) } }
+                        }
+                    }
+                }
+            }
+        }
+        section.order-help aria-labelledby="order-help-title" {
+            h2 #order-help-title { "Get help with this order" }
+            @if sent {
+                p role="status" { "Thanks, we have your message about order " (order.number) ". We'll reply by email." }
+            } @else {
+                @if let Some(p) = problem { div.problems role="alert" { p { (p) } } }
+                form.contact method="post" action={ "/track/" (token) "/help" } {
+                    @if needs_email {
+                        div.field {
+                            label for="help-email" { "Your email" }
+                            input #help-email type="email" name="email" maxlength="254" autocomplete="email" required;
+                        }
+                    }
+                    div.field {
+                        label for="help-message" { "What's wrong?" }
+                        textarea #help-message name="message" rows="5" maxlength="10000" required {}
+                    }
+                    div.trap aria-hidden="true" {
+                        label for="help-website" { "Leave this empty" }
+                        input #help-website type="text" name="website" tabindex="-1" autocomplete="off";
+                    }
+                    button type="submit" { "Send" }
+                }
+            }
+        }
+    };
+    respond(
+        help,
+        reader,
+        langs,
+        status,
+        frame(help, langs, &head, "", main),
+    )
+}
+
+/// `POST /track/{token}/help`: opens a conversation about the order (rate-limited like the
+/// contact form), then shows the page again with thanks (303).
+pub(crate) async fn ask(
+    State(state): State<AppState>,
+    Extension(help): Extension<Arc<HelpCenter>>,
+    reader: Reader,
+    Path(token): Path<String>,
+    Form(form): Form<HelpForm>,
+) -> HelpResult {
+    if !valid_token(&token) {
+        return Err(HelpError::NotFound);
+    }
+    if let Some(address) = reader.address {
+        if let Err(secs) = help.contact_limit.check(address) {
+            return Ok(ApiError::RateLimited(secs.max(1)).into_response());
+        }
+    }
+    let (shipment, order) = state.store.shipment_by_token(&token).await?;
+    let thanks = format!("/track/{token}?sent=1");
+    if !form.website.trim().is_empty() {
+        return Ok(Redirect::to(&thanks).into_response());
+    }
+    let needs_email = state
+        .store
+        .customer(&order.customer_id)
+        .await?
+        .email
+        .is_none();
+    let email = if needs_email {
+        match EmailAddress::parse(&form.email) {
+            Ok(e) => Some(e),
+            Err(_) => {
+                let langs = Languages::of_shop(&state).await?;
+                return Ok(show(
+                    &help,
+                    &reader,
+                    &langs,
+                    &token,
+                    &shipment,
+                    &order,
+                    true,
+                    false,
+                    Some("Please give an email address we can reply to."),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                ));
+            }
+        }
+    } else {
+        None
+    };
+    let body = match MessageBody::parse(&form.message) {
+        Ok(b) => b,
+        Err(e) => {
+            let langs = Languages::of_shop(&state).await?;
+            let why = if form.message.trim().is_empty() {
+                "Please tell us what's wrong.".to_owned()
+            } else {
+                format!("Your message: {e}.")
+            };
+            return Ok(show(
+                &help,
+                &reader,
+                &langs,
+                &token,
+                &shipment,
+                &order,
+                needs_email,
+                false,
+                Some(&why),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ));
+        }
+    };
+    let subject = Subject::parse(&format!("Help with order {}", order.number))
+        .map_err(|_| HelpError::Internal)?;
+    let id = state
+        .store
+        .open_order_conversation(&order.id, subject, body, email)
+        .await?;
+    tracing::info!(conversation = %id, order = %order.id, "a tracking page opened a conversation");
+    Ok(Redirect::to(&thanks).into_response())
+}
+
+/// `GET` and `POST /notices/unsubscribe/{token}`: no more delivery notices, from now on.
+/// POST is RFC 8058's one click (`List-Unsubscribe-Post`), which mail clients send.
+pub(crate) async fn unsubscribe(
+    State(state): State<AppState>,
+    Extension(help): Extension<Arc<HelpCenter>>,
+    reader: Reader,
+    Path(token): Path<String>,
+) -> HelpResult {
+    if !valid_token(&token) {
+        return Err(HelpError::NotFound);
+    }
+    state.store.unsubscribe_notices(&token).await?;
+    let langs = Languages::of_shop(&state).await?;
+    let mut head = Head::titled("Unsubscribed");
+    head.noindex = true;
+    let main = html! {
+        section.sent {
+            h1 { "You're unsubscribed" }
+            p { "We won't email you delivery updates any more. Your orders and messages are not affected." }
+        }
+    };
+    Ok(respond(
+        &help,
+        &reader,
+        &langs,
+        StatusCode::OK,
+        frame(&help, &langs, &head, "", main),
+    ))
+}
