@@ -51,6 +51,9 @@ pub enum ApiError {
     /// A WebSocket endpoint was asked for without the upgrade handshake.
     #[error("this endpoint speaks WebSocket: send an upgrade request")]
     UpgradeRequired,
+    /// A store platform refused or failed an action; the message is for the agent.
+    #[error("{0}")]
+    Platform(String),
     #[error("internal error")]
     Internal,
 }
@@ -107,6 +110,7 @@ impl ApiError {
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
             ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "too_many_connections"),
             ApiError::UpgradeRequired => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
+            ApiError::Platform(_) => (StatusCode::BAD_GATEWAY, "platform_failed"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }

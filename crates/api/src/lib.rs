@@ -55,6 +55,9 @@ pub struct ApiConfig {
     pub library: Option<Arc<concierge_knowledge::Library>>,
     /// The secrets that sign store platforms' and tracking services' webhooks.
     pub platforms: PlatformSecrets,
+    /// The shop's Shopify Admin API, for order actions; without it actions on Shopify orders
+    /// are recorded as requests.
+    pub shopify_admin: Option<Arc<concierge_commerce::admin::ShopifyAdmin>>,
 }
 
 impl Default for ApiConfig {
@@ -71,6 +74,7 @@ impl Default for ApiConfig {
             worker: None,
             library: None,
             platforms: PlatformSecrets::default(),
+            shopify_admin: None,
         }
     }
 }

@@ -14,11 +14,15 @@
 //! `concierge-api`) verify, store the raw delivery with its job, and acknowledge; everything
 //! in this crate runs after that, from the job queue, and may run more than once.
 
+pub mod actions;
+pub mod admin;
 pub mod aftership;
 pub mod apply;
+pub mod import;
 pub mod notices;
 pub mod shopify;
 pub mod signature;
+pub mod sync;
 pub mod variables;
 pub mod woocommerce;
 

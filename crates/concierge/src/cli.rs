@@ -39,6 +39,70 @@ pub enum Command {
     /// Work with the knowledge base.
     #[command(subcommand)]
     Knowledge(KnowledgeCommand),
+    /// Bring a store platform's existing customers and orders in.
+    #[command(subcommand)]
+    Sync(SyncCommand),
+    /// Import data from files.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Backfill a Shopify shop's customers and orders (with fulfillments and refunds) through
+    /// the Admin REST API, page by page, respecting its rate limits. Safe to run again.
+    ///
+    ///   concierge sync shopify --shop acme.myshopify.com --token shpat_…
+    Shopify(SyncShopifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncShopifyArgs {
+    /// The shop's domain, e.g. acme.myshopify.com.
+    #[arg(long, value_name = "DOMAIN")]
+    pub shop: String,
+    /// An Admin API access token (read_customers, read_orders).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "CONCIERGE_SHOPIFY_ACCESS_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: String,
+    /// The Admin API's base URL (default https://DOMAIN).
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import orders from a CSV file: one row per line item, the rows of an order together.
+    ///
+    /// Columns (header row; any order): external_id, number, email, name, phone, status,
+    /// financial_status, fulfillment_status, currency, total, placed_at, sku, title,
+    /// quantity, price, carrier, tracking_number, tracking_url. Required: external_id,
+    /// number, email or phone, currency, total (a decimal such as 49.90), placed_at
+    /// (RFC 3339). Orders are upserted by (source, external_id), so a file can be imported
+    /// again. Prints a summary; rows that were rejected are written, with the reason, to
+    /// FILE.rejected.csv (or --rejects).
+    Orders(ImportOrdersArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportOrdersArgs {
+    /// The CSV file.
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+    /// Where rejected rows go (default: next to the file, FILE.rejected.csv).
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+    /// The platform the orders come from (their `source`).
+    #[arg(long, default_value = "csv")]
+    pub source: String,
+    #[command(flatten)]
+    pub config: ConfigArg,
 }
 
 #[derive(Debug, Subcommand)]

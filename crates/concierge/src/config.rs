@@ -135,6 +135,18 @@ settings! {
     /// The WooCommerce webhook secret. Unset, `/webhooks/woocommerce` answers 404.
     woocommerce_webhook_secret: Option<Secret> = None, shown as "unset (the endpoint answers 404)";
 
+    /// The shop's Shopify domain (`acme.myshopify.com`), for order actions from the inbox
+    /// (with `CONCIERGE_SHOPIFY_ACCESS_TOKEN`). Unset, actions on Shopify orders are recorded
+    /// as requests.
+    shopify_shop: Option<String> = None, shown as "unset (order actions are recorded as requests)";
+
+    /// An Admin API access token of the shop's Shopify app (scopes: orders, customers,
+    /// fulfillments).
+    shopify_access_token: Option<Secret> = None, shown as "unset";
+
+    /// The base URL of the Shopify Admin API; unset means `https://$CONCIERGE_SHOPIFY_SHOP`.
+    shopify_api_url: Option<String> = None, shown as "https://$CONCIERGE_SHOPIFY_SHOP";
+
     /// The AfterShip webhook secret that signs tracking updates. Unset,
     /// `/webhooks/aftership` answers 404.
     aftership_webhook_secret: Option<Secret> = None, shown as "unset (the endpoint answers 404)";
@@ -370,6 +382,12 @@ impl Settings {
                 ));
             }
         }
+        if self.shopify_shop.is_some() != self.shopify_access_token.is_some() {
+            return Err(invalid(
+                "shopify_shop",
+                "CONCIERGE_SHOPIFY_SHOP and CONCIERGE_SHOPIFY_ACCESS_TOKEN go together".into(),
+            ));
+        }
         match (&self.smtp_tls_cert, &self.smtp_tls_key) {
             (Some(_), None) => {
                 return Err(invalid(
@@ -428,6 +446,19 @@ impl Settings {
     pub fn acknowledgement(&self) -> Option<&str> {
         let text = self.email_acknowledgement.trim();
         (!text.eq_ignore_ascii_case("off") && !text.is_empty()).then_some(text)
+    }
+
+    /// The shop's Shopify Admin API, when it is configured.
+    pub fn shopify_admin(&self) -> Result<Option<concierge_commerce::admin::ShopifyAdmin>, String> {
+        match (&self.shopify_shop, &self.shopify_access_token) {
+            (Some(shop), Some(token)) => concierge_commerce::admin::ShopifyAdmin::new(
+                shop,
+                token.expose(),
+                self.shopify_api_url.as_deref(),
+            )
+            .map(Some),
+            _ => Ok(None),
+        }
     }
 
     /// The base of links sent to customers, without a trailing slash.
@@ -590,7 +621,7 @@ mod tests {
 
     #[test]
     fn every_setting_is_documented() {
-        assert_eq!(SETTINGS.len(), 25);
+        assert_eq!(SETTINGS.len(), 28);
         let readme = include_str!("../../../README.md");
         for s in SETTINGS {
             assert!(!s.doc.trim().is_empty(), "{} has no doc", s.key);

@@ -231,6 +231,13 @@ fn settings_view(settings: &Settings, engine: &str) -> concierge_workspace::Sett
                 set(&settings.woocommerce_webhook_secret),
             ),
             (
+                "Shopify Admin API".into(),
+                settings
+                    .shopify_shop
+                    .clone()
+                    .unwrap_or_else(|| "not connected (order actions are requests)".into()),
+            ),
+            (
                 "AfterShip webhook secret".into(),
                 set(&settings.aftership_webhook_secret),
             ),
@@ -358,6 +365,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         },
     };
 
+    let shopify_admin = match settings.shopify_admin() {
+        Ok(admin) => admin.map(Arc::new),
+        Err(e) => {
+            store.close().await;
+            anyhow::bail!("CONCIERGE_SHOPIFY_SHOP: {e}");
+        }
+    };
     let app = concierge_api::router_with(
         store.clone(),
         ApiConfig {
@@ -385,6 +399,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
                     .as_ref()
                     .map(|s| s.expose().to_owned()),
             },
+            shopify_admin,
         },
         concierge_workspace::pages(settings_view(&settings, store.engine_name()))
             .merge(concierge_helpcenter::pages(Arc::clone(&help))),

@@ -4,11 +4,14 @@
 
 mod accounts;
 mod cli;
+mod commerce;
 mod knowledge;
 mod serve;
 
 use anyhow::Context;
-use cli::{AgentCommand, Command, KnowledgeCommand, Parsed, TokenCommand};
+use cli::{
+    AgentCommand, Command, ImportCommand, KnowledgeCommand, Parsed, SyncCommand, TokenCommand,
+};
 use concierge::{LogFormat, Settings};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -86,6 +89,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Knowledge(KnowledgeCommand::Eval(args)) => {
             let settings = load_settings(args.config.config.as_deref(), "warn")?;
             knowledge::eval(&settings, args).await
+        }
+        Command::Sync(SyncCommand::Shopify(args)) => {
+            let settings = load_settings(args.config.config.as_deref(), "warn")?;
+            commerce::sync_shopify(&settings, args).await
+        }
+        Command::Import(ImportCommand::Orders(args)) => {
+            let settings = load_settings(args.config.config.as_deref(), "warn")?;
+            commerce::import_orders(&settings, args).await
         }
     }
 }

@@ -33,6 +33,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_shipment))
         .routes(routes!(get_shipment))
         .routes(routes!(create_tracking_event))
+        .routes(routes!(order_action))
 }
 
 /// Wakes the worker: a shipment or scan may have queued a notice to the shopper.
@@ -248,4 +249,110 @@ async fn create_tracking_event(
     let event = state.store.add_tracking_event(&id, event).await?;
     poke(&state);
     Ok((StatusCode::CREATED, axum::Json(event.into())))
+}
+
+/// Cancel, refund (all or some items), resend the shipping confirmation or change the
+/// shipping address of an order. Shopify orders are changed through the Admin API; others
+/// are recorded as requests for the team. The outcome, or the platform's refusal, is noted
+/// on the conversation (when given) and in the audit log. 502 when the platform failed:
+/// nothing was changed.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/actions", tag = "orders", params(("id" = String, Path)),
+    request_body = crate::wire::OrderAction,
+    responses((status = 200, body = crate::wire::OrderActionOut), (status = 422, body = crate::error::ErrorBody),
+        (status = 502, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+async fn order_action(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<crate::wire::OrderAction>,
+) -> Result<axum::Json<crate::wire::OrderActionOut>, ApiError> {
+    use concierge_commerce::actions::{perform, Action, ActionError, Outcome};
+    let id = path_id("order", &id, OrderId::parse)?;
+    let order = state.store.order(&id).await?;
+    let conversation = non_blank(&req.conversation_id)
+        .map(|c| {
+            parse(
+                "conversation_id",
+                c,
+                concierge_domain::ids::ConversationId::parse,
+            )
+        })
+        .transpose()?;
+    if let Some(c) = &conversation {
+        state.store.conversation(c).await?;
+    }
+    let notify = req.notify_customer.unwrap_or(true);
+    let action = match req.action.as_str() {
+        "cancel" => {
+            let reason = non_blank(&req.reason).unwrap_or("customer");
+            if !["customer", "inventory", "fraud", "declined", "other"].contains(&reason) {
+                return Err(ApiError::Validation {
+                    field: "reason".into(),
+                    message: "reason must be customer, inventory, fraud, declined or other".into(),
+                });
+            }
+            Action::Cancel { reason: reason.to_owned(), notify }
+        }
+        "refund" => {
+            let lines = req
+                .line_items
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    Ok((
+                        parse(&format!("line_items[{i}].id"), &l.id, concierge_domain::ids::LineItemId::parse)?,
+                        l.quantity,
+                    ))
+                })
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            let shipping = req.refund_shipping.unwrap_or(lines.is_empty());
+            Action::Refund { lines, shipping, notify }
+        }
+        "resend" => Action::Resend,
+        "change_address" => match &req.shipping_address {
+            Some(a) if a.as_object().is_some_and(|m| {
+                ["address1", "city", "country"].iter().all(|k| m.get(*k).and_then(|v| v.as_str()).is_some_and(|v| !v.trim().is_empty()))
+                    && m.values().all(|v| v.as_str().is_some_and(|s| s.len() <= 200) || v.is_null())
+            }) => Action::ChangeAddress(a.clone()),
+            _ => {
+                return Err(ApiError::Validation {
+                    field: "shipping_address".into(),
+                    message: "shipping_address needs address1, city and country, each a string of at most 200 characters".into(),
+                })
+            }
+        },
+        _ => {
+            return Err(ApiError::Validation {
+                field: "action".into(),
+                message: "action must be cancel, refund, resend or change_address".into(),
+            })
+        }
+    };
+    let outcome = perform(
+        &state.store,
+        state.config.shopify_admin.as_deref(),
+        &order,
+        &action,
+        conversation.as_ref(),
+        &caller.actor,
+    )
+    .await
+    .map_err(|e| match e {
+        ActionError::Invalid(field, message) => ApiError::Validation {
+            field: field.into(),
+            message,
+        },
+        ActionError::Platform(note) => ApiError::Platform(note),
+        ActionError::Store(e) => e.into(),
+    })?;
+    let (status, note) = match outcome {
+        Outcome::Done(n) => ("done", n),
+        Outcome::Requested(n) => ("requested", n),
+    };
+    let order = state.store.order(&id).await?;
+    Ok(axum::Json(crate::wire::OrderActionOut {
+        status,
+        note,
+        order: order.into(),
+    }))
 }

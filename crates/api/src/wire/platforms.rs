@@ -120,3 +120,44 @@ impl From<Notice> for NoticeOut {
 pub struct LinkOrder {
     pub order_id: String,
 }
+
+/// An order action from the inbox.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderAction {
+    /// `cancel`, `refund`, `resend` (the shipping confirmation) or `change_address`.
+    pub action: String,
+    /// The conversation it is taken from: the outcome is noted there.
+    pub conversation_id: Option<String>,
+    /// Why an order is cancelled: `customer` (default), `inventory`, `fraud`, `declined`,
+    /// `other`.
+    pub reason: Option<String>,
+    /// Whether the platform tells the shopper too (default true).
+    pub notify_customer: Option<bool>,
+    /// Items to refund; none refunds the whole order.
+    #[serde(default)]
+    pub line_items: Vec<RefundLine>,
+    /// Whether shipping is refunded too (default: when refunding the whole order).
+    pub refund_shipping: Option<bool>,
+    /// The new address for `change_address`: `name`, `address1`, `address2`, `city`, `zip`,
+    /// `province`, `country`, `phone`.
+    #[schema(value_type = Option<Object>)]
+    pub shipping_address: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundLine {
+    /// The line item's id (`li_…`).
+    pub id: String,
+    pub quantity: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrderActionOut {
+    /// `done` (on the platform) or `requested` (for the team to do on the order's platform).
+    pub status: &'static str,
+    /// What was noted on the conversation and in the audit log.
+    pub note: String,
+    pub order: crate::wire::OrderOut,
+}
