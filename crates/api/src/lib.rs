@@ -58,6 +58,9 @@ pub struct ApiConfig {
     /// The shop's Shopify Admin API, for order actions; without it actions on Shopify orders
     /// are recorded as requests.
     pub shopify_admin: Option<Arc<concierge_commerce::admin::ShopifyAdmin>>,
+    /// The base of links to our own pages (tracking pages in canned replies), without a
+    /// trailing slash.
+    pub public_url: String,
 }
 
 impl Default for ApiConfig {
@@ -75,6 +78,7 @@ impl Default for ApiConfig {
             library: None,
             platforms: PlatformSecrets::default(),
             shopify_admin: None,
+            public_url: String::new(),
         }
     }
 }

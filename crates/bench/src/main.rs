@@ -18,6 +18,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+mod commerce;
 mod help;
 mod mail;
 
@@ -62,6 +63,12 @@ struct Args {
     /// Generated articles beside the demo's for `help`.
     #[arg(long, default_value_t = 10_000)]
     articles: usize,
+    /// Stored deliveries one worker applies in `commerce`.
+    #[arg(long, default_value_t = 5_000)]
+    deliveries: usize,
+    /// Orders in the CSV file `commerce` imports.
+    #[arg(long, default_value_t = 100_000)]
+    orders: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -74,6 +81,8 @@ enum Scenario {
     Email,
     /// The help center over a large knowledge base: article pages, search, suggestions.
     Help,
+    /// Store platforms: signed webhook intake, the background apply, a CSV import.
+    Commerce,
     All,
 }
 
@@ -201,6 +210,7 @@ async fn start(args: &Args) -> anyhow::Result<Bench> {
         smtp_addr: Some("127.0.0.1:0".parse()?),
         // The load comes from one address on purpose: measure the service, not the limit.
         rate_limit_per_second: 0,
+        shopify_webhook_secret: Some(commerce::SECRET.into()),
         ..Settings::default()
     };
     let mut pg = None;
@@ -810,6 +820,28 @@ async fn live_updates(b: &Bench, args: &Args, conversation: &str) -> anyhow::Res
     Ok(())
 }
 
+/// A fresh PostgreSQL database for one part of a scenario when the engine is PostgreSQL.
+async fn fresh_postgres(args: &Args, part: &str) -> anyhow::Result<Option<String>> {
+    use sqlx::Connection;
+    if args.database != Engine::Postgres {
+        return Ok(None);
+    }
+    let name = format!("concierge_bench_{part}_{}", std::process::id());
+    let mut conn = sqlx::PgConnection::connect(&args.postgres_url).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await?;
+    let base = args
+        .postgres_url
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .context("postgres URL needs a database")?;
+    Ok(Some(format!("{base}/{name}")))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -859,6 +891,18 @@ async fn main() -> anyhow::Result<()> {
         let r = help::run(&b, args.articles, args.queries).await;
         finish(b).await;
         r?;
+    }
+    if matches!(args.scenario, Scenario::Commerce | Scenario::All) {
+        let b = start(&args).await?;
+        let r = commerce::intake(&b, args.clients, args.seconds).await;
+        let dir = b.dir.clone();
+        finish(b).await;
+        r?;
+        let apply_db = fresh_postgres(&args, "apply").await?;
+        commerce::apply(&dir, apply_db.as_deref(), args.deliveries).await?;
+        let import_db = fresh_postgres(&args, "import").await?;
+        commerce::csv_import(&dir, import_db.as_deref(), args.orders).await?;
+        let _ = std::fs::remove_dir_all(&dir);
     }
     if matches!(args.scenario, Scenario::Search | Scenario::All) {
         let mut b = start(&args).await?;

@@ -94,6 +94,41 @@ pub async fn apply(store: &Store, change: Change, actor: &Actor) -> Result<(), S
     Ok(())
 }
 
+/// Applies a delivery's changes in order; an order and the shipments that follow it (a
+/// Shopify order's fulfillments) go in one transaction. When that is all the delivery holds,
+/// `delivery` is marked applied in the same transaction, and the answer is `true`.
+pub async fn apply_all(
+    store: &Store,
+    changes: Vec<Change>,
+    delivery: Option<(&str, &str)>,
+    actor: &Actor,
+) -> Result<bool, StoreError> {
+    let mut marked = false;
+    let mut rest = changes.into_iter().peekable();
+    while let Some(change) = rest.next() {
+        match change {
+            Change::Order(o) => {
+                let mut shipments = Vec::new();
+                while let Some(Change::Shipment(s)) = rest.peek() {
+                    if s.source != o.source || s.order_external_id != o.external_id {
+                        break;
+                    }
+                    if let Some(Change::Shipment(s)) = rest.next() {
+                        shipments.push(s);
+                    }
+                }
+                let mark = (rest.peek().is_none() && !marked)
+                    .then_some(delivery)
+                    .flatten();
+                marked = marked || mark.is_some();
+                store.apply_order_with(*o, shipments, mark, actor).await?;
+            }
+            other => apply(store, other, actor).await?,
+        }
+    }
+    Ok(marked)
+}
+
 /// Applies stored deliveries (jobs of kind `webhook.apply`).
 pub struct ApplyDelivery {
     store: Store,
@@ -138,9 +173,18 @@ impl ApplyDelivery {
                 return Ok(());
             }
         };
-        let actor = Actor::System;
-        for change in changes {
-            if let Err(e) = apply(&self.store, change, &actor).await {
+        {
+            let applied = apply_all(
+                &self.store,
+                changes,
+                Some((&platform, &delivery_id)),
+                &Actor::System,
+            )
+            .await;
+            if let Ok(true) = applied {
+                return Ok(());
+            }
+            if let Err(e) = applied {
                 let last = job.attempts >= job.max_attempts;
                 let why = match &e {
                     StoreError::NotFound(what) => {
@@ -177,5 +221,11 @@ impl Handler for ApplyDelivery {
 
     fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
         self.run_job(job).boxed()
+    }
+
+    /// Deliveries may be applied in any order: each change is one transaction, and the
+    /// platform's `updated_at` decides between two versions of a record.
+    fn concurrent(&self) -> bool {
+        true
     }
 }

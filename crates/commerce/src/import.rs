@@ -55,7 +55,7 @@ pub const COLUMNS: &[&str] = &[
 ];
 
 /// How many orders are written at once (the store groups their commits).
-const IN_FLIGHT: usize = 32;
+const IN_FLIGHT: usize = 64;
 
 /// What an import did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -173,18 +173,11 @@ async fn write(store: &Store, batch: Vec<Parsed>, summary: &mut Summary) {
         Result<Upserted<concierge_domain::ids::OrderId>, String>,
     )> = futures::stream::iter(batch)
         .map(|p| async move {
+            let shipments = p.shipment.iter().cloned().collect();
             let result = store
-                .apply_order(p.order.clone(), &Actor::System)
+                .apply_order_with(p.order.clone(), shipments, None, &Actor::System)
                 .await
                 .map_err(|e| e.to_string());
-            let result = match (result, &p.shipment) {
-                (Ok(done), Some(s)) => store
-                    .apply_shipment(s.clone(), &Actor::System)
-                    .await
-                    .map(|_| done)
-                    .map_err(|e| e.to_string()),
-                (r, _) => r,
-            };
             (p, result)
         })
         .buffer_unordered(IN_FLIGHT)

@@ -69,6 +69,35 @@ impl Context<'_> {
     }
 }
 
+/// The order a conversation is about, among the customer's `orders` (newest first): one
+/// attached to the conversation, else the newest one whose number the shopper wrote
+/// (`#1001`, `1001`, `order 1001`), else the most recent.
+pub fn order_in_question<'a>(
+    orders: &'a [Order],
+    attached: &[concierge_domain::ids::OrderId],
+    texts: &[&str],
+) -> Option<&'a Order> {
+    if let Some(o) = attached
+        .iter()
+        .find_map(|id| orders.iter().find(|o| &o.id == id))
+    {
+        return Some(o);
+    }
+    let words: Vec<String> = texts
+        .iter()
+        .flat_map(|t| t.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '#')))
+        .map(|w| w.trim_start_matches('#').to_lowercase())
+        .filter(|w| !w.is_empty())
+        .collect();
+    orders
+        .iter()
+        .find(|o| {
+            let bare = o.number.trim_start_matches('#').to_lowercase();
+            words.contains(&bare)
+        })
+        .or_else(|| orders.first())
+}
+
 /// Our public tracking page for a shipment.
 pub fn tracking_page(public_url: &str, s: &Shipment) -> String {
     format!(
@@ -76,4 +105,72 @@ pub fn tracking_page(public_url: &str, s: &Shipment) -> String {
         public_url.trim_end_matches('/'),
         s.tracking_token
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use concierge_domain::commerce::{FinancialStatus, FulfillmentStatus, OrderStatus};
+    use concierge_domain::ids::{CustomerId, OrderId};
+
+    fn order(number: &str) -> Order {
+        Order {
+            id: OrderId::generate(),
+            source: "api".into(),
+            external_id: number.into(),
+            number: number.into(),
+            customer_id: CustomerId::generate(),
+            status: OrderStatus::Open,
+            financial_status: FinancialStatus::Paid,
+            fulfillment_status: FulfillmentStatus::Unfulfilled,
+            currency: "EUR".into(),
+            total: "1.00".into(),
+            placed_at: Utc::now(),
+            shipping_address: None,
+            refunded_total: None,
+            shop: None,
+            line_items: vec![],
+            shipments: vec![],
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn the_order_in_question_is_attached_then_named_then_newest() {
+        let orders = [order("#1003"), order("#1002"), order("#1001")];
+        assert_eq!(
+            order_in_question(&orders, &[], &["Where is it?"])
+                .unwrap()
+                .number,
+            "#1003"
+        );
+        assert_eq!(
+            order_in_question(&orders, &[], &["About order 1001, please"])
+                .unwrap()
+                .number,
+            "#1001"
+        );
+        assert_eq!(
+            order_in_question(&orders, &[], &["my #1002 never came"])
+                .unwrap()
+                .number,
+            "#1002"
+        );
+        assert_eq!(
+            order_in_question(&orders, &[], &["10012 is my postcode"])
+                .unwrap()
+                .number,
+            "#1003"
+        );
+        let attached = [orders[1].id.clone()];
+        assert_eq!(
+            order_in_question(&orders, &attached, &["order 1001"])
+                .unwrap()
+                .number,
+            "#1002"
+        );
+        assert!(order_in_question(&[], &[], &["x"]).is_none());
+    }
 }

@@ -400,6 +400,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
                     .map(|s| s.expose().to_owned()),
             },
             shopify_admin,
+            public_url: settings.public_url(),
         },
         concierge_workspace::pages(settings_view(&settings, store.engine_name()))
             .merge(concierge_helpcenter::pages(Arc::clone(&help))),

@@ -783,3 +783,89 @@ on_both_engines!(
             sink.stop().await;
         }
 );
+
+on_both_engines!(
+    canned_replies_use_the_order_the_conversation_is_about,
+    |app| {
+        let order = |n: &str, placed: &str| {
+            json!({
+                "external_id": n, "number": n, "customer": {"email": "dee@shop.example", "name": "Dee Park"},
+                "status": "open", "financial_status": "paid", "fulfillment_status": "fulfilled",
+                "currency": "EUR", "total": "20.00", "placed_at": placed, "line_items": []
+            })
+        };
+        let (_, older) = app
+            .post("/api/v1/orders", order("#2001", "2030-01-01T00:00:00Z"))
+            .await;
+        let (_, newer) = app
+            .post("/api/v1/orders", order("#2002", "2030-02-01T00:00:00Z"))
+            .await;
+        let (s, sh) = app
+            .post(
+                &format!("/api/v1/orders/{}/shipments", older["id"].as_str().unwrap()),
+                json!({"carrier": "DPD", "tracking_number": "DPD-9"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{sh}");
+        let (s, reply) = app
+        .post("/api/v1/canned-replies", json!({"shortcut": "wismo", "title": "Where is my order",
+            "body": "Hi {{customer.first_name}}, order {{order.number}} is with {{shipment.carrier}}: {{shipment.tracking_page}}"}))
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{reply}");
+        let app = &app;
+        let reply = &reply;
+        let fill = |c: Value| async move {
+            let path = format!(
+                "/api/v1/conversations/{}/canned-replies/{}",
+                c["id"].as_str().unwrap(),
+                reply["id"].as_str().unwrap()
+            );
+            app.get(&path).await.1["body"].as_str().unwrap().to_owned()
+        };
+        // The shopper names the older order: that one, with its shipment and our tracking page.
+        let (_, named) = app
+            .post(
+                "/api/v1/conversations",
+                conversation(
+                    "dee@shop.example",
+                    "email",
+                    "Parcel",
+                    "Where is order 2001?",
+                ),
+            )
+            .await;
+        let body = fill(named).await;
+        assert!(
+            body.starts_with("Hi Dee, order #2001 is with DPD: http"),
+            "{body}"
+        );
+        assert!(
+            body.ends_with(&format!(
+                "/track/{}",
+                sh["tracking_token"].as_str().unwrap()
+            )),
+            "{body}"
+        );
+        // Nothing named: the latest.
+        let (_, vague) = app
+            .post(
+                "/api/v1/conversations",
+                conversation("dee@shop.example", "email", "Parcel", "Any news?"),
+            )
+            .await;
+        assert!(fill(vague.clone()).await.contains("order #2002"));
+        // Attached beats both.
+        let (s, _) = app
+            .post(
+                &format!(
+                    "/api/v1/conversations/{}/orders",
+                    vague["id"].as_str().unwrap()
+                ),
+                json!({"order_id": older["id"]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        assert!(fill(vague).await.contains("order #2001"));
+        let _ = newer;
+    }
+);

@@ -71,10 +71,17 @@ pub trait Handler: Send + Sync + 'static {
 
     /// Does the job's work. `Ok` marks it done; see [`JobError`] for failures.
     fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>>;
+
+    /// Whether jobs of this kind may run at the same time as each other (a claimed batch
+    /// runs together, and their commits are grouped). Only for work whose order does not
+    /// matter: not mail to one shopper, whose messages must arrive in the order written.
+    fn concurrent(&self) -> bool {
+        false
+    }
 }
 
 /// How many jobs one claim takes. Small, so a stopping worker is not left holding a batch.
-const CLAIM_BATCH: u32 = 8;
+const CLAIM_BATCH: u32 = 32;
 
 /// How long an idle worker waits before looking at the queue again when nothing is due and
 /// nobody pokes it. Jobs enqueued by another process are picked up within this time.
@@ -216,10 +223,16 @@ impl Worker {
                 .store
                 .claim_jobs(&kinds, &self.id, CLAIM_BATCH, now)
                 .await?;
-            for job in &jobs {
+            let (together, one_by_one): (Vec<&Job>, Vec<&Job>) = jobs.iter().partition(|j| {
+                self.handlers
+                    .get(j.kind.as_str())
+                    .is_some_and(|h| h.concurrent())
+            });
+            futures::future::join_all(together.iter().map(|job| self.run_one(job, now))).await;
+            for job in one_by_one {
                 self.run_one(job, now).await;
-                ran += 1;
             }
+            ran += jobs.len();
             if jobs.len() < CLAIM_BATCH as usize {
                 break;
             }

@@ -311,10 +311,45 @@ impl Store {
         o: OrderUpsert,
         actor: &Actor,
     ) -> Result<Upserted<OrderId>, StoreError> {
+        self.apply_order_with(o, vec![], None, actor).await
+    }
+
+    /// [`Store::apply_order`] with the order's shipments (a Shopify order's fulfillments, a
+    /// CSV row's tracking number), in the same transaction.
+    /// `delivery` (platform, delivery id) is the webhook delivery this applies, marked
+    /// applied in the same transaction.
+    pub async fn apply_order_with(
+        &self,
+        o: OrderUpsert,
+        shipments: Vec<ShipmentUpsert>,
+        delivery: Option<(&str, &str)>,
+        actor: &Actor,
+    ) -> Result<Upserted<OrderId>, StoreError> {
         let now = At::now();
         let mut tx = self.begin().await?;
-        lock_key(&mut tx, &format!("order:{}:{}", o.source, o.external_id)).await?;
-        let existing: Option<(String, Option<At>)> = on_tx!(read &mut tx, |conn, pg| {
+        let mut batch = Batch::default();
+        let done = write_order(&mut tx, &mut batch, o, actor, now).await?;
+        for s in shipments {
+            write_shipment(&mut tx, &mut batch, done.id(), s, actor, now).await?;
+        }
+        if let Some((platform, id)) = delivery {
+            crate::platforms::mark_applied(&mut batch, platform, id, now);
+        }
+        tx.commit_with(batch).await?;
+        Ok(done)
+    }
+}
+
+async fn write_order(
+    tx: &mut Tx,
+    batch: &mut Batch,
+    o: OrderUpsert,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Upserted<OrderId>, StoreError> {
+    {
+        lock_key(tx, &format!("order:{}:{}", o.source, o.external_id)).await?;
+        let existing: Option<(String, Option<At>)> = on_tx!(read tx, |conn, pg| {
             sqlx::query_as("SELECT id, source_updated_at FROM orders WHERE source = $1 AND external_id = $2")
                 .bind(&o.source)
                 .bind(&o.external_id)
@@ -326,10 +361,7 @@ impl Store {
                 return Ok(Upserted::Stale(OrderId::from_trusted(id.clone())));
             }
         }
-        let mut batch = Batch::default();
-        let customer_id = customers::resolve(&mut tx, &o.customer, now, &mut batch)
-            .await?
-            .id;
+        let customer_id = customers::resolve(tx, &o.customer, now, batch).await?.id;
         let created = existing.is_none();
         let id = existing.map_or_else(|| OrderId::generate().into_string(), |(id, _)| id);
         batch
@@ -382,7 +414,7 @@ impl Store {
             "order.updated"
         };
         audit::record(
-            &mut batch,
+            batch,
             AuditEntry::new(
                 actor,
                 action,
@@ -392,7 +424,6 @@ impl Store {
             ),
             now,
         );
-        tx.commit_with(batch).await?;
         let id = OrderId::from_trusted(id);
         Ok(if created {
             Upserted::Created(id)
@@ -400,7 +431,9 @@ impl Store {
             Upserted::Updated(id)
         })
     }
+}
 
+impl Store {
     pub async fn order(&self, id: &OrderId) -> Result<Order, StoreError> {
         let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
         let row: Option<OrderRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
@@ -639,25 +672,42 @@ impl Store {
                 .await?
         });
         let order_id = OrderId::from_trusted(order.ok_or(StoreError::NotFound("order"))?);
-        lock_key(&mut tx, &format!("shipment:{}:{}", order_id, s.external_id)).await?;
+        let mut batch = Batch::default();
+        let outcome = write_shipment(&mut tx, &mut batch, &order_id, s, actor, now).await?;
+        tx.commit_with(batch).await?;
+        Ok(outcome)
+    }
+}
+
+/// Creates or updates one shipment of `order_id` by the platform's id for it, inside the
+/// caller's transaction (see [`Store::apply_shipment`]).
+async fn write_shipment(
+    tx: &mut Tx,
+    batch: &mut Batch,
+    order_id: &OrderId,
+    s: ShipmentUpsert,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Upserted<ShipmentId>, StoreError> {
+    {
+        lock_key(tx, &format!("shipment:{}:{}", order_id, s.external_id)).await?;
         let lock = if tx.is_postgres() { " FOR UPDATE" } else { "" };
         let sql = format!(
             "SELECT id, status, last_event_at, source_updated_at FROM shipments WHERE order_id = $1 AND external_id = $2{lock}"
         );
-        let found: Option<(String, String, Option<At>, Option<At>)> = on_tx!(read &mut tx, |conn, pg| sqlx::query_as(&sql)
+        let found: Option<(String, String, Option<At>, Option<At>)> = on_tx!(read tx, |conn, pg| sqlx::query_as(&sql)
                 .bind(order_id.as_str())
                 .bind(&s.external_id)
                 .fetch_optional(conn)
                 .await?);
-        let mut batch = Batch::default();
         let outcome = match found {
             None => {
                 let id = ShipmentId::generate();
                 let status = s.scan.map_or(TrackingStatus::InfoReceived, |(st, _)| st);
                 insert_shipment(
-                    &mut batch,
+                    batch,
                     &id,
-                    &order_id,
+                    order_id,
                     Some(&s.external_id),
                     &s.carrier,
                     &s.tracking_number,
@@ -676,20 +726,20 @@ impl Store {
                         fingerprint: Some(format!("{}:{}:{}", s.source, st, at.timestamp_micros())),
                         announce: s.announce,
                     };
-                    insert_event(&mut batch, &TrackingEventId::generate(), &id, &scan, now);
+                    insert_event(batch, &TrackingEventId::generate(), &id, &scan, now);
                     batch
                         .add("UPDATE shipments SET last_event_at = $2 WHERE id = $1")
                         .text(id.as_str())
                         .time(at);
                 }
                 if s.announce {
-                    notices::queue(&mut batch, &id, NoticeKind::Shipped, now);
+                    notices::queue(batch, &id, NoticeKind::Shipped, now);
                     if let Some(kind) = NoticeKind::for_status(status) {
-                        notices::queue(&mut batch, &id, kind, now);
+                        notices::queue(batch, &id, kind, now);
                     }
                 }
                 audit::record(
-                    &mut batch,
+                    batch,
                     AuditEntry::new(
                         actor,
                         "shipment.created",
@@ -730,15 +780,16 @@ impl Store {
                         announce: s.announce,
                     };
                     let last = last_event_at.map(|t| t.0);
-                    record_scan(&mut tx, &mut batch, &id, current, last, &scan, now).await?;
+                    record_scan(tx, batch, &id, current, last, &scan, now).await?;
                 }
                 Upserted::Updated(id)
             }
         };
-        tx.commit_with(batch).await?;
         Ok(outcome)
     }
+}
 
+impl Store {
     /// Records a refund of an order a platform knows by `order_external_id` (once per
     /// refund id) and keeps the order's refunded total.
     pub async fn apply_refund(&self, r: RefundUpsert) -> Result<OrderId, StoreError> {

@@ -93,6 +93,23 @@ impl DeliveryRow {
     }
 }
 
+/// Marks a delivery applied inside the caller's transaction (the one that applied it).
+pub(crate) fn mark_applied(
+    batch: &mut Batch,
+    platform: &str,
+    delivery_id: &str,
+    now: DateTime<Utc>,
+) {
+    batch
+        .add(
+            "UPDATE webhook_deliveries SET status = 'applied', error = NULL, applied_at = $3 \
+             WHERE platform = $1 AND delivery_id = $2",
+        )
+        .text(platform)
+        .text(delivery_id)
+        .time(now);
+}
+
 fn apply_key(platform: &str, delivery_id: &str) -> String {
     format!("webhook:{platform}:{delivery_id}")
 }

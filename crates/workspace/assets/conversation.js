@@ -392,6 +392,42 @@ function bindThreadAndCustomer() {
   });
 }
 
+/** Order actions from the sidebar: the outcome (or the platform's refusal) is shown, and
+ * noted in the thread by the server. */
+function bindOrderActions() {
+  document.addEventListener('submit', async (e) => {
+    const form = e.target.closest('form.order-action');
+    if (!form) return;
+    e.preventDefault();
+    const status = form.closest('details')?.querySelector('.order-action-status');
+    const body = { action: form.dataset.action, conversation_id: id };
+    if (body.action === 'cancel') body.reason = form.elements.reason.value;
+    if (body.action === 'refund') {
+      body.line_items = [...form.querySelectorAll('input[name="qty"]')]
+        .filter((i) => Number(i.value) > 0)
+        .map((i) => ({ id: i.dataset.lineItem, quantity: Number(i.value) }));
+      if (form.elements.refund_shipping.checked) body.refund_shipping = true;
+    }
+    if (body.action === 'change_address') {
+      body.shipping_address = {};
+      for (const f of form.querySelectorAll('input[type="text"]')) if (f.value.trim()) body.shipping_address[f.name] = f.value.trim();
+    }
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
+    const button = form.querySelector('button');
+    button.disabled = true;
+    say(status, 'Working…');
+    try {
+      const done = await api('POST', `/api/v1/orders/${encodeURIComponent(form.dataset.orderId)}/actions`, body);
+      say(status, done.note);
+      await refreshThread();
+    } catch (err) {
+      say(status, err.message);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
 export function start() {
   id = document.querySelector('[data-conversation-id]')?.dataset.conversationId ?? '';
   if (!id) return;
@@ -399,6 +435,7 @@ export function start() {
   bindComposer();
   bindArticles();
   bindThreadAndCustomer();
+  bindOrderActions();
   shortcuts((key) => {
     switch (key) {
       case 'r': mode('reply'); return false;

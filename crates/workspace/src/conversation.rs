@@ -359,6 +359,48 @@ fn composer(replies: &[CannedReply]) -> Markup {
     }
 }
 
+/// Cancel, refund, resend and change the address, from the conversation (see
+/// `POST /api/v1/orders/{id}/actions`): done on Shopify, or recorded as a request.
+fn order_actions(o: &Order) -> Markup {
+    let id = o.id.as_str();
+    html! {
+        details.order-actions {
+            summary { "Actions" }
+            form.order-action data-order-id=(id) data-action="cancel" data-confirm={"Cancel order " (o.number) "?"} {
+                label { "Reason "
+                    select name="reason" {
+                        @for r in ["customer", "inventory", "fraud", "declined", "other"] { option value=(r) { (r) } }
+                    }
+                }
+                button type="submit" { "Cancel order" }
+            }
+            form.order-action data-order-id=(id) data-action="refund" data-confirm={"Refund from order " (o.number) "?"} {
+                fieldset {
+                    legend { "Refund (leave all at 0 for the whole order)" }
+                    @for li in &o.line_items {
+                        label.refund-line { input type="number" name="qty" data-line-item=(li.id.as_str()) min="0" max=(li.quantity) value="0"; " × " (li.title) }
+                    }
+                    label { input type="checkbox" name="refund_shipping"; " and shipping" }
+                }
+                button type="submit" { "Refund" }
+            }
+            form.order-action data-order-id=(id) data-action="resend" {
+                button type="submit" { "Resend shipping confirmation" }
+            }
+            form.order-action data-order-id=(id) data-action="change_address" {
+                fieldset {
+                    legend { "New shipping address" }
+                    @for (name, label) in [("name", "Name"), ("address1", "Street"), ("zip", "Postcode"), ("city", "City"), ("country", "Country")] {
+                        label { (label) " " input type="text" name=(name) maxlength="200" required[name != "name" && name != "zip"]; }
+                    }
+                }
+                button type="submit" { "Change address" }
+            }
+            p.order-action-status role="status" {}
+        }
+    }
+}
+
 fn sidebar(customer: &Customer, orders: &[Order], others: &[Conversation]) -> Markup {
     html! {
         aside.sidebar aria-labelledby="customer-title" {
@@ -416,8 +458,10 @@ fn sidebar(customer: &Customer, orders: &[Order], others: &[Conversation]) -> Ma
                                 @if let Some(eta) = s.estimated_delivery {
                                     p { "Expected " (layout::time(eta)) }
                                 }
+                                p { a href={"/track/" (s.tracking_token)} target="_blank" rel="noopener" { "Shopper's tracking page" } }
                             }
                         }
+                        (order_actions(o))
                     }
                 }
             }

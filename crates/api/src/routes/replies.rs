@@ -9,6 +9,7 @@ use crate::wire::{CannedReplyOut, FilledReply, List, SaveCannedReply};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use concierge_commerce::variables::{order_in_question, Context};
 use concierge_domain::access::Actor;
 use concierge_domain::ids::{CannedReplyId, ConversationId};
 use concierge_domain::replies::{self, first_name, Shortcut};
@@ -112,45 +113,40 @@ async fn fill_reply(
         Actor::Agent(a) => Some(state.store.agent(a).await?),
         _ => None,
     };
-    let latest = PageRequest {
-        limit: Some(1),
+    let recent = PageRequest {
+        limit: Some(20),
         cursor: None,
     };
-    let order = state
+    let orders = state
         .store
         .orders(
             &OrderFilter {
                 customer_id: Some(customer.id.clone()),
                 ..Default::default()
             },
-            &latest,
+            &recent,
         )
         .await?
-        .items
-        .pop();
-    let shipment = order.as_ref().and_then(|o| o.shipments.last().cloned());
+        .items;
+    let attached = state.store.conversation_orders(&id).await?;
+    let messages = state.store.messages(&id).await?;
+    let texts: Vec<&str> = messages
+        .iter()
+        .filter(|m| m.sender_type == concierge_domain::conversation::SenderType::Customer)
+        .map(|m| m.body.as_str())
+        .collect();
+    let order = order_in_question(&orders, &attached, &texts);
+    let ctx = Context {
+        customer: Some(&customer),
+        order,
+        shipment: order.and_then(|o| o.shipments.last()),
+        public_url: &state.config.public_url,
+        shop_name: "",
+    };
     let filled = replies::fill(&reply.body, |name| match name {
-        "customer.name" => customer.name.clone(),
-        "customer.first_name" => customer.name.as_deref().map(|n| first_name(n).to_owned()),
-        "customer.email" => customer.email.clone(),
         "agent.name" => agent.as_ref().map(|a| a.name.clone()),
         "agent.first_name" => agent.as_ref().map(|a| first_name(&a.name).to_owned()),
-        "order.number" => order.as_ref().map(|o| o.number.clone()),
-        "order.total" => order
-            .as_ref()
-            .map(|o| format!("{} {}", o.total, o.currency)),
-        "order.status" => order
-            .as_ref()
-            .map(|o| o.fulfillment_status.as_str().to_owned()),
-        "shipment.carrier" => shipment.as_ref().map(|s| s.carrier.clone()),
-        "shipment.tracking_number" => shipment.as_ref().map(|s| s.tracking_number.clone()),
-        "shipment.tracking_url" => shipment.as_ref().and_then(|s| s.tracking_url.clone()),
-        "shipment.status" => shipment.as_ref().map(|s| s.status.as_str().to_owned()),
-        "shipment.estimated_delivery" => shipment
-            .as_ref()
-            .and_then(|s| s.estimated_delivery)
-            .map(|d| d.format("%Y-%m-%d").to_string()),
-        _ => None,
+        other => ctx.value(other),
     });
     Ok(axum::Json(FilledReply {
         body: filled.text,
