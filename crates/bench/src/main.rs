@@ -215,34 +215,13 @@ async fn start(args: &Args) -> anyhow::Result<Bench> {
     };
     let mut pg = None;
     if args.database == Engine::Postgres {
-        use sqlx::Connection;
-        let name = if args.keep_data.is_some() {
+        let keep = args.keep_data.is_some();
+        let name = if keep {
             "concierge_bench_kept".to_owned()
         } else {
             format!("concierge_bench_{}", std::process::id())
         };
-        let mut conn = sqlx::PgConnection::connect(&args.postgres_url)
-            .await
-            .context("connect to --postgres-url")?;
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-                .bind(&name)
-                .fetch_one(&mut conn)
-                .await?;
-        if !(exists && args.keep_data.is_some()) {
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await?;
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await?;
-        }
-        let base = args
-            .postgres_url
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_owned())
-            .context("postgres URL needs a database")?;
-        settings.database_url = Some(format!("{base}/{name}"));
+        settings.database_url = Some(postgres_database(&args.postgres_url, &name, keep).await?);
         pg = Some((args.postgres_url.clone(), name));
     }
     let running = concierge::start(settings.clone()).await?;
@@ -820,26 +799,42 @@ async fn live_updates(b: &Bench, args: &Args, conversation: &str) -> anyhow::Res
     Ok(())
 }
 
+/// A database `name` on the server of `url`, created afresh (or kept, when `keep` and it
+/// exists); returns its URL.
+async fn postgres_database(url: &str, name: &str, keep: bool) -> anyhow::Result<String> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .context("connect to --postgres-url")?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await?;
+    if !(exists && keep) {
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await?;
+    }
+    let base = url
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .context("postgres URL needs a database")?;
+    Ok(format!("{base}/{name}"))
+}
+
 /// A fresh PostgreSQL database for one part of a scenario when the engine is PostgreSQL.
 async fn fresh_postgres(args: &Args, part: &str) -> anyhow::Result<Option<String>> {
-    use sqlx::Connection;
     if args.database != Engine::Postgres {
         return Ok(None);
     }
     let name = format!("concierge_bench_{part}_{}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(&args.postgres_url).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await?;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await?;
-    let base = args
-        .postgres_url
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_owned())
-        .context("postgres URL needs a database")?;
-    Ok(Some(format!("{base}/{name}")))
+    postgres_database(&args.postgres_url, &name, false)
+        .await
+        .map(Some)
 }
 
 #[tokio::main]

@@ -8,7 +8,7 @@
 //! from the carrier yet) records no scan.
 
 use crate::apply::{Change, Parsed, TrackingUpdate};
-use crate::{timestamp, Malformed};
+use crate::{text, timestamp, Malformed};
 use concierge_domain::commerce::TrackingStatus;
 use concierge_store::commerce::NewTrackingEvent;
 use serde_json::Value;
@@ -30,13 +30,6 @@ pub fn status(tag: &str) -> Option<TrackingStatus> {
         "Expired" => TrackingStatus::Expired,
         _ => return None,
     })
-}
-
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
 }
 
 /// The event name and id of a delivery, read before it is stored (the id keeps a retried

@@ -53,6 +53,23 @@ pub(crate) fn timestamp(field: &str, value: &str) -> Result<DateTime<Utc>, Malfo
         .map_err(|_| Malformed::new(format!("{field} is not a timestamp: {value:?}")))
 }
 
+/// A text field of a payload, trimmed; `None` when absent, not a string, or blank.
+pub(crate) fn text<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a str> {
+    v.get(key)
+        .and_then(serde_json::Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// An amount from a payload's decimal string, the field named on failure.
+pub(crate) fn money(
+    field: &str,
+    value: &str,
+) -> Result<concierge_domain::commerce::Amount, Malformed> {
+    concierge_domain::commerce::Amount::parse(value)
+        .map_err(|e| Malformed::new(format!("{field}: {}", e.0)))
+}
+
 /// An id that platforms send as a number or a string (Shopify's ids outgrow JavaScript's
 /// numbers, so clients differ).
 pub(crate) fn id_text(v: &serde_json::Value) -> Option<String> {

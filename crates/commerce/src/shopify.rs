@@ -5,7 +5,7 @@
 //! Money comes as decimal strings and stays exact; ids may be numbers or strings.
 
 use crate::apply::{Change, Parsed};
-use crate::{id_text, timestamp, Malformed};
+use crate::{id_text, money, text, timestamp, Malformed};
 use concierge_domain::commerce::{
     Amount, Currency, FinancialStatus, FulfillmentStatus, OrderNumber, OrderStatus, Quantity,
     TrackingStatus,
@@ -85,19 +85,8 @@ fn unwrap(v: Value, topic: &str) -> Value {
     }
 }
 
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
-
 fn required<'a>(v: &'a Value, key: &str) -> Result<&'a str, Malformed> {
     text(v, key).ok_or_else(|| Malformed::new(format!("{key} is missing")))
-}
-
-fn money(field: &str, value: &str) -> Result<Amount, Malformed> {
-    Amount::parse(value).map_err(|e| Malformed::new(format!("{field}: {}", e.0)))
 }
 
 /// An order, and the fulfillments and refunds it carries: what every `orders/*` topic and the

@@ -6,7 +6,7 @@
 //! quantity, exactly (rounded to four places only when it does not divide).
 
 use crate::apply::{Change, Parsed};
-use crate::{id_text, timestamp, Malformed};
+use crate::{id_text, money, text, timestamp, Malformed};
 use concierge_domain::commerce::{
     Amount, Currency, FinancialStatus, FulfillmentStatus, OrderNumber, OrderStatus, Quantity,
 };
@@ -53,17 +53,6 @@ pub fn parse(topic: &str, body: &[u8], shop: Option<&str>) -> Result<Parsed, Mal
         vec![Change::Customer(customer_ref(&v)?)]
     };
     Ok(Parsed::Changes(changes))
-}
-
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
-
-fn money(field: &str, value: &str) -> Result<Amount, Malformed> {
-    Amount::parse(value).map_err(|e| Malformed::new(format!("{field}: {}", e.0)))
 }
 
 fn customer_ref(v: &Value) -> Result<CustomerRef, Malformed> {

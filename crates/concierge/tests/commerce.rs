@@ -8,7 +8,6 @@ use concierge::Settings;
 use concierge_commerce::signature::sign;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 #[macro_use]
 mod support;
@@ -76,22 +75,6 @@ async fn aftership(app: &App, body: &[u8]) -> (StatusCode, Value) {
         sign(AFTERSHIP_SECRET.as_bytes(), body),
     )];
     deliver(app, "/webhooks/aftership", &headers, body).await
-}
-
-/// Waits until `check` holds, asking again as the worker gets on; fails after a minute.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never happened: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn deliveries(app: &App) -> Vec<Value> {

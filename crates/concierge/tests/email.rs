@@ -54,23 +54,6 @@ async fn with_sink(
     Some((app, sink))
 }
 
-/// Waits until `check` holds, asking again as things change; fails after a minute. For
-/// states the service reaches on its own (a delivery recorded after the relay took it).
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never happened: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 async fn email_conversations(app: &App) -> Vec<Value> {
     let (s, list) = app
         .get("/api/v1/conversations?channel=email&limit=200")

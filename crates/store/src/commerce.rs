@@ -664,14 +664,7 @@ impl Store {
     ) -> Result<Upserted<ShipmentId>, StoreError> {
         let now = At::now();
         let mut tx = self.begin().await?;
-        let order: Option<String> = on_tx!(read &mut tx, |conn, pg| {
-            sqlx::query_scalar("SELECT id FROM orders WHERE source = $1 AND external_id = $2")
-                .bind(&s.source)
-                .bind(&s.order_external_id)
-                .fetch_optional(conn)
-                .await?
-        });
-        let order_id = OrderId::from_trusted(order.ok_or(StoreError::NotFound("order"))?);
+        let order_id = order_by_external(&mut tx, &s.source, &s.order_external_id).await?;
         let mut batch = Batch::default();
         let outcome = write_shipment(&mut tx, &mut batch, &order_id, s, actor, now).await?;
         tx.commit_with(batch).await?;
@@ -718,14 +711,7 @@ async fn write_shipment(
                     now,
                 );
                 if let Some((st, at)) = s.scan {
-                    let scan = NewTrackingEvent {
-                        status: st,
-                        occurred_at: at,
-                        location: None,
-                        message: None,
-                        fingerprint: Some(format!("{}:{}:{}", s.source, st, at.timestamp_micros())),
-                        announce: s.announce,
-                    };
+                    let scan = relayed_scan(&s, st, at);
                     insert_event(batch, &TrackingEventId::generate(), &id, &scan, now);
                     batch
                         .add("UPDATE shipments SET last_event_at = $2 WHERE id = $1")
@@ -771,14 +757,7 @@ async fn write_shipment(
                     .time(now);
                 if let Some((st, at)) = s.scan {
                     let current = TrackingStatus::parse(&status).map_err(corrupt)?;
-                    let scan = NewTrackingEvent {
-                        status: st,
-                        occurred_at: at,
-                        location: None,
-                        message: None,
-                        fingerprint: Some(format!("{}:{}:{}", s.source, st, at.timestamp_micros())),
-                        announce: s.announce,
-                    };
+                    let scan = relayed_scan(&s, st, at);
                     let last = last_event_at.map(|t| t.0);
                     record_scan(tx, batch, &id, current, last, &scan, now).await?;
                 }
@@ -795,14 +774,7 @@ impl Store {
     pub async fn apply_refund(&self, r: RefundUpsert) -> Result<OrderId, StoreError> {
         let now = At::now();
         let mut tx = self.begin().await?;
-        let order: Option<String> = on_tx!(read &mut tx, |conn, pg| {
-            sqlx::query_scalar("SELECT id FROM orders WHERE source = $1 AND external_id = $2")
-                .bind(&r.source)
-                .bind(&r.order_external_id)
-                .fetch_optional(conn)
-                .await?
-        });
-        let order_id = OrderId::from_trusted(order.ok_or(StoreError::NotFound("order"))?);
+        let order_id = order_by_external(&mut tx, &r.source, &r.order_external_id).await?;
         lock_key(&mut tx, &format!("refunds:{order_id}")).await?;
         let known: Vec<(String, String)> = on_tx!(read &mut tx, |conn, pg| {
             sqlx::query_as("SELECT external_id, amount FROM refunds WHERE order_id = $1")
@@ -960,6 +932,38 @@ impl Store {
             .await?;
         let order = self.order(&shipment.order_id).await?;
         Ok((shipment, order))
+    }
+}
+
+/// The order a platform knows by `external_id`; [`StoreError::NotFound`] when it has not
+/// arrived yet.
+async fn order_by_external(
+    tx: &mut Tx,
+    source: &str,
+    external_id: &str,
+) -> Result<OrderId, StoreError> {
+    let order: Option<String> = on_tx!(read tx, |conn, pg| {
+        sqlx::query_scalar("SELECT id FROM orders WHERE source = $1 AND external_id = $2")
+            .bind(source)
+            .bind(external_id)
+            .fetch_optional(conn)
+            .await?
+    });
+    Ok(OrderId::from_trusted(
+        order.ok_or(StoreError::NotFound("order"))?,
+    ))
+}
+
+/// The carrier status a platform relays on a shipment, as a scan recognised when relayed
+/// again.
+fn relayed_scan(s: &ShipmentUpsert, status: TrackingStatus, at: DateTime<Utc>) -> NewTrackingEvent {
+    NewTrackingEvent {
+        status,
+        occurred_at: at,
+        location: None,
+        message: None,
+        fingerprint: Some(format!("{}:{}:{}", s.source, status, at.timestamp_micros())),
+        announce: s.announce,
     }
 }
 

@@ -20,6 +20,24 @@ pub struct App {
     pub dir: std::path::PathBuf,
 }
 
+/// Waits until `check` holds, asking again as things change; fails after a minute. For
+/// states the service reaches on its own (a delivery recorded after the relay took it, a
+/// webhook applied by the worker).
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 pub fn unique() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
