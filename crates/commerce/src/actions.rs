@@ -182,7 +182,13 @@ pub async fn perform(
             Ok(Outcome::Done(note))
         }
         Err(e) => {
-            let note = format!("Could not {what}: {e}. Nothing was changed.");
+            let note = match e {
+                // The call may have gone through on Shopify's side; only it can say.
+                AdminError::NoAnswer(_) => format!(
+                    "Could not {what}: {e}. Nothing was changed here; check the order on Shopify before trying again, in case it went through."
+                ),
+                _ => format!("Could not {what}: {e}. Nothing was changed."),
+            };
             record(store, order, action, conversation, actor, &note, "failed").await?;
             Err(ActionError::Platform(note))
         }

@@ -24,9 +24,12 @@ const MAX_RETRIES: u32 = 6;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdminError {
-    /// Shopify could not be reached, or did not answer in time.
+    /// Shopify could not be reached.
     #[error("Shopify could not be reached: {0}")]
     Unreachable(String),
+    /// Shopify took the call but did not answer in time: it may or may not have done it.
+    #[error("Shopify did not answer within {0} s")]
+    NoAnswer(u64),
     /// Shopify refused: its status and its own words.
     #[error("Shopify refused ({status}): {message}")]
     Refused { status: u16, message: String },
@@ -43,6 +46,7 @@ pub enum AdminError {
 pub struct ShopifyAdmin {
     client: reqwest::Client,
     base: String,
+    timeout: Duration,
     pub shop: String,
 }
 
@@ -67,7 +71,6 @@ impl ShopifyAdmin {
         headers.insert("x-shopify-access-token", value);
         let client = reqwest::Client::builder()
             .default_headers(headers)
-            .timeout(CALL_TIMEOUT)
             .user_agent(concat!("Concierge/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
@@ -78,7 +81,18 @@ impl ShopifyAdmin {
         if !(base.starts_with("https://") || base.starts_with("http://")) {
             return Err(format!("{base:?} is not an http(s) URL"));
         }
-        Ok(ShopifyAdmin { client, base, shop })
+        Ok(ShopifyAdmin {
+            client,
+            base,
+            timeout: CALL_TIMEOUT,
+            shop,
+        })
+    }
+
+    /// How long one call may take before it counts as failed (15 s unless changed).
+    pub fn with_timeout(mut self, timeout: Duration) -> ShopifyAdmin {
+        self.timeout = timeout;
+        self
     }
 
     fn url(&self, path: &str) -> String {
@@ -87,6 +101,17 @@ impl ShopifyAdmin {
             self.base,
             path.trim_start_matches('/')
         )
+    }
+
+    /// A transport error in a few words.
+    fn failed(&self, e: &reqwest::Error) -> AdminError {
+        if e.is_timeout() {
+            AdminError::NoAnswer(self.timeout.as_secs_f64().ceil() as u64)
+        } else if e.is_connect() {
+            AdminError::Unreachable("the connection failed".to_owned())
+        } else {
+            AdminError::Unreachable(e.to_string())
+        }
     }
 
     /// One call, with 429s waited out and the call-limit bucket respected. Returns the body
@@ -99,14 +124,14 @@ impl ShopifyAdmin {
     ) -> Result<(Value, Option<String>), AdminError> {
         let mut attempt = 0;
         loop {
-            let mut req = self.client.request(method.clone(), url);
+            let mut req = self
+                .client
+                .request(method.clone(), url)
+                .timeout(self.timeout);
             if let Some(b) = body {
                 req = req.json(b);
             }
-            let res = req
-                .send()
-                .await
-                .map_err(|e| AdminError::Unreachable(plain(&e)))?;
+            let res = req.send().await.map_err(|e| self.failed(&e))?;
             let status = res.status();
             if status == StatusCode::TOO_MANY_REQUESTS {
                 attempt += 1;
@@ -131,10 +156,7 @@ impl ShopifyAdmin {
                 .get("link")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let text = res
-                .text()
-                .await
-                .map_err(|e| AdminError::Unreachable(plain(&e)))?;
+            let text = res.text().await.map_err(|e| self.failed(&e))?;
             if !status.is_success() {
                 return Err(AdminError::Refused {
                     status: status.as_u16(),
@@ -361,17 +383,6 @@ fn shopify_message(text: &str) -> String {
         Err(_) => text.to_owned(),
     };
     words.chars().take(300).collect()
-}
-
-/// A transport error in a few words.
-fn plain(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "no answer in time".to_owned()
-    } else if e.is_connect() {
-        "the connection failed".to_owned()
-    } else {
-        e.to_string()
-    }
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use concierge_jobs::{Handler, JobError};
 use concierge_store::customers::CustomerSummary;
 use concierge_store::jobs::Job;
 use concierge_store::notices::{NoticeStatus, ISSUE_JOB, NOTICE_JOB};
-use concierge_store::Store;
+use concierge_store::{Store, StoreError};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use std::sync::Arc;
@@ -55,6 +55,44 @@ pub fn default_wording(kind: NoticeKind) -> (&'static str, &'static str) {
             "Hi {{customer.first_name}},\n\nYour parcel for order {{order.number}} is taking longer than it should. We're looking into it with {{shipment.carrier}} and will let you know as soon as we hear more.\n\nTracking: {{shipment.tracking_page}}\n\n{{shop.name}}",
         ),
     }
+}
+
+/// The wording in effect for one kind of notice: the shop's where it changed ours.
+#[derive(Debug, Clone)]
+pub struct Wording {
+    pub kind: NoticeKind,
+    pub subject: String,
+    pub body: String,
+    /// Whether this is the shop's wording rather than ours.
+    pub customized: bool,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// The wording in effect for every kind of notice, in [`NoticeKind::ALL`]'s order.
+pub async fn wordings(store: &Store) -> Result<Vec<Wording>, StoreError> {
+    let stored = store.notice_templates().await?;
+    Ok(NoticeKind::ALL
+        .iter()
+        .map(|&kind| match stored.iter().find(|t| t.kind == kind) {
+            Some(t) => Wording {
+                kind,
+                subject: t.subject.clone(),
+                body: t.body.clone(),
+                customized: true,
+                updated_at: Some(t.updated_at),
+            },
+            None => {
+                let (subject, body) = default_wording(kind);
+                Wording {
+                    kind,
+                    subject: subject.to_owned(),
+                    body: body.to_owned(),
+                    customized: false,
+                    updated_at: None,
+                }
+            }
+        })
+        .collect())
 }
 
 /// Checks the shop's wording for a notice: every `{{…}}` must be one of the notice
@@ -147,16 +185,12 @@ impl SendNotice {
             public_url: public,
             shop_name: &self.settings.mail.support_name,
         };
-        let stored = self
-            .store
-            .notice_templates()
+        let wording = wordings(&self.store)
             .await?
             .into_iter()
-            .find(|t| t.kind == kind);
-        let (subject, body) = match &stored {
-            Some(t) => (t.subject.as_str(), t.body.as_str()),
-            None => default_wording(kind),
-        };
+            .find(|w| w.kind == kind)
+            .ok_or_else(|| JobError::Permanent(format!("no wording for {kind}")))?;
+        let (subject, body) = (wording.subject.as_str(), wording.body.as_str());
         let value = |name: &str| match name {
             "unsubscribe_url" => Some(unsubscribe.clone()),
             other => ctx.value(other),

@@ -210,13 +210,7 @@ async fn agent(app: &App, email: &str, name: &str, role: &str) -> String {
 }
 
 async fn open_conversation(app: &App, email: &str, subject: &str, body: &str) -> String {
-    let (status, c) = app
-        .post(
-            "/api/v1/conversations",
-            conversation(email, "email", subject, body),
-        )
-        .await;
-    assert_eq!(status, 201, "{c}");
+    let c = app.open_conversation(email, subject, body).await;
     c["id"].as_str().unwrap().to_owned()
 }
 
@@ -1032,6 +1026,175 @@ async fn agents_edit_articles_with_a_live_preview_and_put_them_in_replies() {
         assert!(body.contains("We wrap any order for free."), "{body}");
         find(&b, "#send").await.click().await.unwrap();
         wait_text(&b, "#thread", "We wrap any order for free.").await;
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn agents_act_on_orders_and_admins_mind_webhooks_and_notice_wording() {
+    run(|driver| async move {
+        use support::shopify::{fixture, start_fake, webhook, TOKEN, WEBHOOK_SECRET};
+        let (shopify, fake) = start_fake().await;
+        let app = App::start_with("sqlite", |s| {
+            s.shopify_webhook_secret = Some(WEBHOOK_SECRET.into());
+            s.shopify_shop = Some("acme.myshopify.com".into());
+            s.shopify_access_token = Some(TOKEN.into());
+            s.shopify_api_url = Some(shopify.clone());
+        })
+        .await
+        .unwrap();
+        agent(&app, "ada@shop.example", "Ada Admin", "admin").await;
+
+        // A fulfillment that overtook its order waits, with why.
+        let early = serde_json::to_vec(&fixture("fulfillment.json")).unwrap();
+        let (s, r) = webhook(&app, "fulfillments/create", "d-early", &early).await;
+        assert_eq!(s, 200, "{r}");
+        eventually("the early fulfillment's failure is recorded", || async {
+            let (_, list) = app.get("/api/v1/webhook-deliveries").await;
+            list["items"][0]["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("not known yet"))
+        })
+        .await;
+        // Then the shop's orders arrive by backfill.
+        let admin = concierge_commerce::admin::ShopifyAdmin::new(
+            "acme.myshopify.com",
+            TOKEN,
+            Some(&shopify),
+        )
+        .unwrap();
+        concierge_commerce::sync::shopify(app.store(), &admin, |_, _| {})
+            .await
+            .unwrap();
+        let cid = open_conversation(
+            &app,
+            "bob.norman@hostmail.com",
+            "Order 1001",
+            "Please cancel my order #1001, I ordered it twice.",
+        )
+        .await;
+
+        let b = driver.browser().await;
+        sign_in(&b, &app, "ada@shop.example", None).await;
+
+        // The admin sees the waiting delivery and applies it again.
+        b.goto(&format!("{}/admin/deliveries", app.base))
+            .await
+            .unwrap();
+        ready(&b).await;
+        wait_text(&b, "table.deliveries", "not known yet").await;
+        find(&b, "button.delivery-retry").await.click().await.unwrap();
+        eventually("the retried delivery is applied", || async {
+            let (_, list) = app.get("/api/v1/webhook-deliveries").await;
+            list["items"][0]["status"] == "applied"
+        })
+        .await;
+        b.goto(&format!("{}/admin/deliveries?state=applied", app.base))
+            .await
+            .unwrap();
+        ready(&b).await;
+        wait_text(&b, "table.deliveries", "fulfillments/create").await;
+
+        // The agent cancels the order from the conversation: done on Shopify, noted.
+        b.goto(&format!("{}/conversations/{cid}", app.base))
+            .await
+            .unwrap();
+        ready(&b).await;
+        find(&b, "details.order-actions summary")
+            .await
+            .click()
+            .await
+            .unwrap();
+        find(&b, "form.order-action[data-action='cancel'] select[name='reason'] option[value='customer']")
+            .await
+            .click()
+            .await
+            .unwrap();
+        find(&b, "form.order-action[data-action='cancel'] button[type=submit]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        b.accept_alert().await.unwrap();
+        wait_text(&b, ".order-action-status", "Done on Shopify: cancel order #1001").await;
+        wait_text(&b, "#thread", "Done on Shopify: cancel order #1001").await;
+        assert!(fake
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .any(|c| c.starts_with("POST cancel 450789469")));
+
+        // Shopify refuses an address change: the agent reads why, and nothing changed.
+        for (name, value) in [("address1", "1 New Road"), ("city", "Leeds"), ("country", "United Kingdom")] {
+            find(&b, &format!("form.order-action[data-action='change_address'] input[name='{name}']"))
+                .await
+                .send_keys(value)
+                .await
+                .unwrap();
+        }
+        find(&b, "form.order-action[data-action='change_address'] button[type=submit]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        wait_text(&b, ".order-action-status", "cannot be changed after fulfillment").await;
+        let (_, orders) = app.get("/api/v1/orders?number=1001").await;
+        assert_eq!(orders["items"][0]["shipping_address"]["city"], "Louisville");
+        assert_eq!(orders["items"][0]["status"], "cancelled");
+
+        // The admin words the "shipped" notice their way; a variable we do not know is refused.
+        b.goto(&format!("{}/admin/notices", app.base)).await.unwrap();
+        ready(&b).await;
+        let subject = find(&b, "form.notice-form[data-kind='shipped'] input[name='subject']").await;
+        subject.clear().await.unwrap();
+        subject
+            .send_keys("{{order.number}} left our warehouse {{order.colour}}")
+            .await
+            .unwrap();
+        find(&b, "form.notice-form[data-kind='shipped'] button[type=submit]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        wait_text(&b, "form.notice-form[data-kind='shipped'] .error", "order.colour").await;
+        let subject = find(&b, "form.notice-form[data-kind='shipped'] input[name='subject']").await;
+        subject.clear().await.unwrap();
+        subject
+            .send_keys("{{order.number}} left our warehouse")
+            .await
+            .unwrap();
+        find(&b, "form.notice-form[data-kind='shipped'] button[type=submit]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        wait_text(&b, "form.notice-form[data-kind='shipped'] h2", "your wording").await;
+        let (_, t) = app.get("/api/v1/notice-templates").await;
+        let shipped = t["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["kind"] == "shipped")
+            .unwrap()
+            .clone();
+        assert_eq!(shipped["subject"], "{{order.number}} left our warehouse");
+        assert_eq!(shipped["customized"], true);
+        // And back to ours.
+        find(&b, "form.notice-form[data-kind='shipped'] button.reset")
+            .await
+            .click()
+            .await
+            .unwrap();
+        b.accept_alert().await.unwrap();
+        find(&b, "form.notice-form[data-kind='shipped']:not(:has(button.reset))").await;
+        let (_, t) = app.get("/api/v1/notice-templates").await;
+        assert!(t["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["customized"] == false));
         app.stop().await;
     })
     .await;

@@ -13,9 +13,9 @@ use serde_json::{json, Value};
 mod support;
 
 use support::mail::{peers_available, Sink};
+use support::shopify::{deliver, webhook as shopify, WEBHOOK_SECRET as SHOPIFY_SECRET};
 use support::*;
 
-const SHOPIFY_SECRET: &str = "shpss_test_secret_0123456789";
 const WOO_SECRET: &str = "woo secret";
 const AFTERSHIP_SECRET: &str = "aftership-secret";
 
@@ -31,42 +31,6 @@ fn secrets(s: &mut Settings) {
     s.shopify_webhook_secret = Some(SHOPIFY_SECRET.into());
     s.woocommerce_webhook_secret = Some(WOO_SECRET.into());
     s.aftership_webhook_secret = Some(AFTERSHIP_SECRET.into());
-}
-
-/// Posts a webhook with the given headers and raw body, as the platform would.
-async fn deliver(
-    app: &App,
-    path: &str,
-    headers: &[(&str, String)],
-    body: &[u8],
-) -> (StatusCode, Value) {
-    let mut req = app
-        .client
-        .post(format!("{}{path}", app.base))
-        .header("content-type", "application/json")
-        .body(body.to_vec());
-    for (name, value) in headers {
-        req = req.header(*name, value);
-    }
-    let res = req.send().await.expect("request");
-    let status = res.status();
-    let text = res.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-/// A Shopify delivery signed with the app secret over the raw bytes.
-async fn shopify(app: &App, topic: &str, id: &str, body: &[u8]) -> (StatusCode, Value) {
-    let headers = [
-        ("x-shopify-topic", topic.to_owned()),
-        (
-            "x-shopify-hmac-sha256",
-            sign(SHOPIFY_SECRET.as_bytes(), body),
-        ),
-        ("x-shopify-shop-domain", "acme.myshopify.com".to_owned()),
-        ("x-shopify-webhook-id", id.to_owned()),
-        ("x-shopify-api-version", "2026-07".to_owned()),
-    ];
-    deliver(app, "/webhooks/shopify", &headers, body).await
 }
 
 async fn aftership(app: &App, body: &[u8]) -> (StatusCode, Value) {
@@ -116,18 +80,13 @@ on_both_engines!(
     secrets,
     |app| {
         // The shopper wrote before the order came in.
-        let (s, c) = app
-            .post(
-                "/api/v1/conversations",
-                conversation(
-                    "bob.norman@hostmail.com",
-                    "email",
-                    "Where is my iPod?",
-                    "Ordered last week",
-                ),
+        let c = app
+            .open_conversation(
+                "bob.norman@hostmail.com",
+                "Where is my iPod?",
+                "Ordered last week",
             )
             .await;
-        assert_eq!(s, StatusCode::CREATED, "{c}");
 
         let order = fixture("shopify/order.json");
         let (s, r) = shopify(&app, "orders/create", "d-order-1", &order).await;

@@ -186,6 +186,71 @@ on_both_engines!(snooze_wakes_through_the_job_queue, |app| {
     assert_eq!(got["status"], "open");
 });
 
+/// Succeeds or fails as its job's payload says; its jobs may run together.
+struct Together;
+
+impl concierge_jobs::Handler for Together {
+    fn kind(&self) -> &'static str {
+        "test.together"
+    }
+
+    fn run<'a>(
+        &'a self,
+        job: &'a concierge_store::jobs::Job,
+    ) -> futures::future::BoxFuture<'a, Result<(), concierge_jobs::JobError>> {
+        let ok = job.payload["ok"] == true;
+        Box::pin(async move {
+            if ok {
+                Ok(())
+            } else {
+                Err(concierge_jobs::JobError::Retry("not this time".into()))
+            }
+        })
+    }
+
+    fn concurrent(&self) -> bool {
+        true
+    }
+}
+
+on_both_engines!(a_batch_run_together_records_each_outcome, |app| {
+    use concierge_store::jobs::{JobStatus, NewJob};
+    let store = app.running.as_ref().unwrap().store.clone();
+    for n in 0..40 {
+        store
+            .enqueue(NewJob::now(
+                "test.together",
+                json!({"n": n, "ok": n % 3 != 0}),
+            ))
+            .await
+            .unwrap();
+    }
+    let worker = concierge_jobs::Worker::new(store.clone()).with(Together);
+    assert_eq!(worker.run_due(chrono::Utc::now()).await.unwrap(), 40);
+    let all = store
+        .jobs(
+            None,
+            &concierge_store::PageRequest {
+                limit: Some(200),
+                cursor: None,
+            },
+        )
+        .await
+        .unwrap()
+        .items;
+    let mine: Vec<_> = all.iter().filter(|j| j.kind == "test.together").collect();
+    assert_eq!(mine.len(), 40);
+    for j in mine {
+        if j.payload["ok"] == true {
+            assert_eq!(j.status, JobStatus::Done, "{j:?}");
+            assert_eq!(j.last_error, None);
+        } else {
+            assert_eq!(j.status, JobStatus::Queued, "retried later: {j:?}");
+            assert_eq!(j.last_error.as_deref(), Some("not this time"));
+        }
+    }
+});
+
 on_both_engines!(full_text_search_and_cursor_pages, |app| {
     let (_, a) = app
         .post(

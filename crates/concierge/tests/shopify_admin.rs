@@ -3,186 +3,15 @@
 //! order actions from the inbox go through it, their outcome noted on the conversation and
 //! in the audit log; a failing Shopify changes nothing. CSV import runs the real binary.
 
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode as Http};
-use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::Json;
 use concierge_commerce::admin::ShopifyAdmin;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use serde_json::json;
 
 #[macro_use]
 mod support;
 
+use support::shopify::{start_fake, TOKEN};
 use support::*;
-
-const TOKEN: &str = "shpat_fake_token";
-
-fn fixture(path: &str) -> Value {
-    let full = format!(
-        "{}/../../../shared/fixtures/shopify/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_slice(&std::fs::read(&full).unwrap()).unwrap()
-}
-
-/// What the fake saw, and how it should behave.
-#[derive(Default)]
-struct Fake {
-    calls: Vec<String>,
-    throttled_once: bool,
-    base: String,
-}
-
-type Shared = Arc<Mutex<Fake>>;
-
-fn authorised(h: &HeaderMap) -> bool {
-    h.get("x-shopify-access-token")
-        .and_then(|v| v.to_str().ok())
-        == Some(TOKEN)
-}
-
-async fn customers(
-    State(f): State<Shared>,
-    h: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> axum::response::Response {
-    if !authorised(&h) {
-        return (
-            Http::UNAUTHORIZED,
-            Json(json!({"errors": "[API] Invalid API key or access token"})),
-        )
-            .into_response();
-    }
-    let mut fake = f.lock().unwrap();
-    fake.calls.push(format!(
-        "GET customers {}",
-        q.get("page_info").map_or("", String::as_str)
-    ));
-    if !fake.throttled_once {
-        fake.throttled_once = true;
-        return (
-            Http::TOO_MANY_REQUESTS,
-            [("retry-after", "0.05")],
-            Json(json!({"errors": "Exceeded 2 calls per second"})),
-        )
-            .into_response();
-    }
-    let customer = fixture("customer.json");
-    match q.get("page_info").map(String::as_str) {
-        None => {
-            let link = format!(
-                "<{}/admin/api/2024-10/customers.json?limit=250&page_info=p2>; rel=\"next\"",
-                fake.base
-            );
-            let mut second = customer.clone();
-            second["id"] = json!(207119552);
-            second["email"] = json!("second@hostmail.com");
-            (
-                [
-                    ("link", link),
-                    ("x-shopify-shop-api-call-limit", "2/40".to_owned()),
-                ],
-                Json(json!({"customers": [customer, second]})),
-            )
-                .into_response()
-        }
-        Some(_) => {
-            let mut third = customer;
-            third["id"] = json!(207119553);
-            third["email"] = json!("third@hostmail.com");
-            Json(json!({"customers": [third]})).into_response()
-        }
-    }
-}
-
-async fn orders(State(f): State<Shared>, h: HeaderMap) -> axum::response::Response {
-    if !authorised(&h) {
-        return Http::UNAUTHORIZED.into_response();
-    }
-    f.lock().unwrap().calls.push("GET orders".into());
-    // The published order list's order holds no items; the published single order does.
-    let listed = fixture("python_api__orders.json");
-    assert_eq!(listed["orders"][0]["id"], 450789469);
-    Json(json!({"orders": [fixture("order.json")]})).into_response()
-}
-
-async fn order(State(f): State<Shared>, Path(file): Path<String>) -> axum::response::Response {
-    f.lock().unwrap().calls.push(format!("GET {file}"));
-    Json(json!({"order": fixture("order.json")})).into_response()
-}
-
-async fn cancel(
-    State(f): State<Shared>,
-    Path(id): Path<String>,
-    Json(body): Json<Value>,
-) -> axum::response::Response {
-    f.lock()
-        .unwrap()
-        .calls
-        .push(format!("POST cancel {id} {}", body["reason"]));
-    let mut o = fixture("order.json");
-    o["cancelled_at"] = json!("2030-01-01T10:00:00-05:00");
-    o["updated_at"] = json!("2030-01-01T10:00:00-05:00");
-    Json(json!({"order": o, "notice": "Order has been cancelled"})).into_response()
-}
-
-async fn calculate(State(f): State<Shared>, Json(body): Json<Value>) -> axum::response::Response {
-    f.lock().unwrap().calls.push(format!(
-        "POST calculate {}",
-        body["refund"]["refund_line_items"]
-    ));
-    let line = &body["refund"]["refund_line_items"][0];
-    Json(json!({"refund": {
-        "refund_line_items": [{"line_item_id": line["line_item_id"], "quantity": line["quantity"], "subtotal": "199.00"}],
-        "transactions": [{"parent_id": 801038806, "amount": "199.00", "kind": "suggested_refund", "gateway": "bogus"}]
-    }}))
-    .into_response()
-}
-
-async fn refund(State(f): State<Shared>, Json(body): Json<Value>) -> axum::response::Response {
-    f.lock().unwrap().calls.push(format!(
-        "POST refund {}",
-        body["refund"]["transactions"][0]["amount"]
-    ));
-    let mut r = fixture("refund.json");
-    r["id"] = json!(509562970);
-    r["transactions"] =
-        json!([{"id": 1, "amount": "199.00", "kind": "refund", "status": "success"}]);
-    Json(json!({"refund": r})).into_response()
-}
-
-async fn update(State(f): State<Shared>) -> axum::response::Response {
-    f.lock().unwrap().calls.push("PUT order".into());
-    (
-        Http::UNPROCESSABLE_ENTITY,
-        Json(json!({"errors": {"shipping_address": ["cannot be changed after fulfillment"]}})),
-    )
-        .into_response()
-}
-
-async fn start_fake() -> (String, Shared) {
-    let state: Shared = Arc::default();
-    let app = axum::Router::new()
-        .route("/admin/api/2024-10/customers.json", get(customers))
-        .route("/admin/api/2024-10/orders.json", get(orders))
-        .route("/admin/api/2024-10/orders/{id}/cancel.json", post(cancel))
-        .route(
-            "/admin/api/2024-10/orders/{id}/refunds/calculate.json",
-            post(calculate),
-        )
-        .route("/admin/api/2024-10/orders/{id}/refunds.json", post(refund))
-        .route("/admin/api/2024-10/orders/{file}", get(order).put(update))
-        .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    state.lock().unwrap().base = base.clone();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (base, state)
-}
 
 on_both_engines!(
     the_backfill_pages_through_customers_and_orders,
@@ -237,6 +66,65 @@ on_both_engines!(
 );
 
 on_both_engines!(
+    an_action_shopify_does_not_answer_fails_clearly_and_changes_nothing,
+    engine | engine | {
+        let Some(app) = App::start(engine, |_| {}).await else {
+            return;
+        };
+        let (base, _fake) = start_fake().await;
+        let admin = ShopifyAdmin::new("acme.myshopify.com", TOKEN, Some(&base)).unwrap();
+        concierge_commerce::sync::shopify(app.store(), &admin, |_, _| {})
+            .await
+            .unwrap();
+        let (_, orders) = app.get("/api/v1/orders?number=1001").await;
+        let oid = concierge_domain::ids::OrderId::parse(orders["items"][0]["id"].as_str().unwrap())
+            .unwrap();
+        let before = app.store().order(&oid).await.unwrap();
+        let c = app
+            .open_conversation(
+                "bob.norman@hostmail.com",
+                "No mail",
+                "Where is the tracking mail?",
+            )
+            .await;
+        let cid = concierge_domain::ids::ConversationId::parse(c["id"].as_str().unwrap()).unwrap();
+
+        // The fake takes the resend and never answers.
+        let impatient = admin.with_timeout(std::time::Duration::from_millis(300));
+        let e = concierge_commerce::actions::perform(
+            app.store(),
+            Some(&impatient),
+            &before,
+            &concierge_commerce::actions::Action::Resend,
+            Some(&cid),
+            &concierge_domain::access::Actor::System,
+        )
+        .await
+        .unwrap_err();
+        let said = e.to_string();
+        assert!(said.contains("did not answer"), "{said}");
+        assert!(said.contains("check the order on Shopify"), "{said}");
+        let after = app.store().order(&oid).await.unwrap();
+        assert_eq!(
+            (after.status, after.shipments.len(), after.updated_at),
+            (before.status, before.shipments.len(), before.updated_at)
+        );
+        let (_, m) = app
+            .get(&format!("/api/v1/conversations/{cid}/messages"))
+            .await;
+        let notes: Vec<&str> = m["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["private"] == true)
+            .filter_map(|m| m["body"].as_str())
+            .collect();
+        assert_eq!(notes, [said.as_str()]);
+        app.stop().await;
+    }
+);
+
+on_both_engines!(
     order_actions_go_through_shopify_and_are_noted,
     engine
         | engine
@@ -258,18 +146,13 @@ on_both_engines!(
             let (_, orders) = app.get("/api/v1/orders?number=1001").await;
             let order = orders["items"][0].clone();
             let oid = order["id"].as_str().unwrap();
-            let (s, c) = app
-                .post(
-                    "/api/v1/conversations",
-                    conversation(
-                        "bob.norman@hostmail.com",
-                        "email",
-                        "Cancel please",
-                        "I ordered twice",
-                    ),
+            let c = app
+                .open_conversation(
+                    "bob.norman@hostmail.com",
+                    "Cancel please",
+                    "I ordered twice",
                 )
                 .await;
-            assert_eq!(s, StatusCode::CREATED, "{c}");
             let cid = c["id"].as_str().unwrap();
 
             // Refund one item: Shopify calculates, we send its calculation.

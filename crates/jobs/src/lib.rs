@@ -12,7 +12,7 @@
 //! the binary; [`WakeSnoozed`] lives here because it only touches the store.
 
 use chrono::{DateTime, Utc};
-use concierge_domain::ids::ConversationId;
+use concierge_domain::ids::{ConversationId, JobId};
 use concierge_store::conversations::WAKE_JOB;
 use concierge_store::jobs::{FailOutcome, Job};
 use concierge_store::{Store, StoreError};
@@ -228,9 +228,23 @@ impl Worker {
                     .get(j.kind.as_str())
                     .is_some_and(|h| h.concurrent())
             });
-            futures::future::join_all(together.iter().map(|job| self.run_one(job, now))).await;
+            // The group's successes are recorded with one write; a failure is recorded as
+            // it happens, with its own backoff.
+            let done: Vec<JobId> =
+                futures::future::join_all(together.iter().map(|job| self.attempt(job, now)))
+                    .await
+                    .into_iter()
+                    .flatten()
+                    .collect();
+            if let Err(e) = self.store.complete_jobs(&done, &self.id).await {
+                // Done but not recorded: they run again once their leases run out, which
+                // idempotent handlers tolerate.
+                tracing::warn!(error = %e, jobs = done.len(), "jobs done but could not be marked done");
+            }
             for job in one_by_one {
-                self.run_one(job, now).await;
+                if let Some(id) = self.attempt(job, now).await {
+                    self.record_done(&id).await;
+                }
             }
             ran += jobs.len();
             if jobs.len() < CLAIM_BATCH as usize {
@@ -240,9 +254,10 @@ impl Worker {
         Ok(ran)
     }
 
-    /// Runs one claimed job and records its outcome. A handler that panics or overruns its
-    /// time is a failed attempt, retried like any other.
-    async fn run_one(&self, job: &Job, now: DateTime<Utc>) {
+    /// Runs one claimed job. A failure is recorded here; a success is left to the caller to
+    /// record (its id is the answer), so a group's successes take one write. A handler that
+    /// panics or overruns its time is a failed attempt, retried like any other.
+    async fn attempt(&self, job: &Job, now: DateTime<Utc>) -> Option<JobId> {
         let span =
             tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
         async {
@@ -258,23 +273,32 @@ impl Worker {
                 }
             };
             match outcome {
-                Ok(()) => match self.store.complete_job(&job.id, &self.id).await {
-                    Ok(()) => tracing::debug!("job done"),
-                    // The work is done but not recorded: the job runs again once its lease
-                    // runs out, which idempotent handlers tolerate.
-                    Err(e) => tracing::warn!(error = %e, "job done but could not be marked done"),
-                },
+                Ok(()) => Some(job.id.clone()),
                 Err(error) => {
                     match self.store.fail_job(&job.id, &self.id, &error.to_string(), error.is_permanent(), now).await {
                         Ok(FailOutcome::RetryAt(at)) => tracing::warn!(%error, retry_at = %at.to_rfc3339(), "job failed; will retry"),
                         Ok(FailOutcome::Dead) => tracing::error!(%error, "job failed; dead-lettered"),
                         Err(e) => tracing::error!(%error, store_error = %e, "job failed and the failure could not be recorded"),
                     }
+                    None
                 }
             }
         }
         .instrument(span)
         .await
+    }
+
+    /// Records one job done, at once: the next job of a one-by-one kind (mail to one
+    /// shopper) should not wait for it, and a crash should not send it twice.
+    async fn record_done(&self, id: &JobId) {
+        match self.store.complete_job(id, &self.id).await {
+            Ok(()) => tracing::debug!(job = %id, "job done"),
+            // The work is done but not recorded: the job runs again once its lease runs out,
+            // which idempotent handlers tolerate.
+            Err(e) => {
+                tracing::warn!(job = %id, error = %e, "job done but could not be marked done")
+            }
+        }
     }
 }
 

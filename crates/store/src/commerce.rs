@@ -329,8 +329,10 @@ impl Store {
         let mut tx = self.begin().await?;
         let mut batch = Batch::default();
         let done = write_order(&mut tx, &mut batch, o, actor, now).await?;
+        // A new order has no shipments yet: nothing to look up.
+        let new_order = matches!(done, Upserted::Created(_));
         for s in shipments {
-            write_shipment(&mut tx, &mut batch, done.id(), s, actor, now).await?;
+            write_shipment(&mut tx, &mut batch, done.id(), new_order, s, actor, now).await?;
         }
         if let Some((platform, id)) = delivery {
             crate::platforms::mark_applied(&mut batch, platform, id, now);
@@ -666,33 +668,40 @@ impl Store {
         let mut tx = self.begin().await?;
         let order_id = order_by_external(&mut tx, &s.source, &s.order_external_id).await?;
         let mut batch = Batch::default();
-        let outcome = write_shipment(&mut tx, &mut batch, &order_id, s, actor, now).await?;
+        let outcome = write_shipment(&mut tx, &mut batch, &order_id, false, s, actor, now).await?;
         tx.commit_with(batch).await?;
         Ok(outcome)
     }
 }
 
 /// Creates or updates one shipment of `order_id` by the platform's id for it, inside the
-/// caller's transaction (see [`Store::apply_shipment`]).
+/// caller's transaction (see [`Store::apply_shipment`]). `new_order`: the order is being
+/// created in this transaction, so none of its shipments exists yet.
+#[allow(clippy::too_many_arguments)]
 async fn write_shipment(
     tx: &mut Tx,
     batch: &mut Batch,
     order_id: &OrderId,
+    new_order: bool,
     s: ShipmentUpsert,
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Upserted<ShipmentId>, StoreError> {
     {
-        lock_key(tx, &format!("shipment:{}:{}", order_id, s.external_id)).await?;
-        let lock = if tx.is_postgres() { " FOR UPDATE" } else { "" };
-        let sql = format!(
-            "SELECT id, status, last_event_at, source_updated_at FROM shipments WHERE order_id = $1 AND external_id = $2{lock}"
-        );
-        let found: Option<(String, String, Option<At>, Option<At>)> = on_tx!(read tx, |conn, pg| sqlx::query_as(&sql)
+        let found: Option<(String, String, Option<At>, Option<At>)> = if new_order {
+            None
+        } else {
+            lock_key(tx, &format!("shipment:{}:{}", order_id, s.external_id)).await?;
+            let lock = if tx.is_postgres() { " FOR UPDATE" } else { "" };
+            let sql = format!(
+                "SELECT id, status, last_event_at, source_updated_at FROM shipments WHERE order_id = $1 AND external_id = $2{lock}"
+            );
+            on_tx!(read tx, |conn, pg| sqlx::query_as(&sql)
                 .bind(order_id.as_str())
                 .bind(&s.external_id)
                 .fetch_optional(conn)
-                .await?);
+                .await?)
+        };
         let outcome = match found {
             None => {
                 let id = ShipmentId::generate();

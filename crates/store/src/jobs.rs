@@ -191,19 +191,30 @@ impl Store {
 
     /// Marks a claimed job done. Only the worker holding the lease can.
     pub async fn complete_job(&self, id: &JobId, worker: &str) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        on_tx!(&mut tx, |conn, pg| {
-            sqlx::query(
-                "UPDATE jobs SET status = 'done', locked_until = NULL, last_error = NULL, updated_at = $3 \
-                 WHERE id = $1 AND locked_by = $2 AND status = 'running'",
-            )
-            .bind(id.as_str())
-            .bind(worker)
-            .bind(At(At::now()))
-            .execute(conn)
-            .await?.rows_affected()
-        });
-        tx.commit().await
+        self.complete_jobs(std::slice::from_ref(id), worker).await
+    }
+
+    /// Marks claimed jobs done, in one statement: a worker that ran a batch together
+    /// records it with one write. Only the worker holding their leases can.
+    pub async fn complete_jobs(&self, ids: &[JobId], worker: &str) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let tx = self.begin().await?;
+        let mut batch = Batch::default();
+        let ids_in = (3..ids.len() + 3)
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let bind = batch
+            .add(format!(
+                "UPDATE jobs SET status = 'done', locked_until = NULL, last_error = NULL, updated_at = $2 \
+                 WHERE id IN ({ids_in}) AND locked_by = $1 AND status = 'running'"
+            ))
+            .text(worker)
+            .time(At::now());
+        ids.iter().fold(bind, |b, id| b.text(id.as_str()));
+        tx.commit_with(batch).await
     }
 
     /// Records a failed attempt: the job runs again after a backoff, or is dead-lettered once

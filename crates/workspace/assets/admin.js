@@ -1,4 +1,5 @@
-// The admin pages' forms: agents, teams, canned replies and API tokens, all through the API.
+// The admin pages' forms: agents, teams, canned replies, store webhooks, shipment notices and
+// API tokens, all through the API.
 
 import { api, say } from './api.js';
 import { start as startKnowledge } from './knowledge.js';
@@ -67,6 +68,34 @@ export function start() {
       if (!window.confirm('Delete this canned reply?')) return;
       try {
         await api('DELETE', `/api/v1/canned-replies/${encodeURIComponent(id)}`);
+        location.reload();
+      } catch (err) {
+        say(errorOf(form), err.message);
+      }
+    });
+  }
+
+  for (const button of document.querySelectorAll('button.delivery-retry')) {
+    button.addEventListener('click', async () => {
+      const error = button.parentElement.querySelector('.error');
+      button.disabled = true;
+      try {
+        await api('POST', `/api/v1/webhook-deliveries/${encodeURIComponent(button.dataset.id)}/retry`);
+        location.reload();
+      } catch (err) {
+        say(error, err.message);
+        button.disabled = false;
+      }
+    });
+  }
+
+  for (const form of document.querySelectorAll('form.notice-form')) {
+    const path = `/api/v1/notice-templates/${encodeURIComponent(form.dataset.kind)}`;
+    onSubmit(form, (v) => api('PUT', path, v));
+    form.querySelector('button.reset')?.addEventListener('click', async () => {
+      if (!window.confirm('Go back to the standard wording for this notice?')) return;
+      try {
+        await api('DELETE', path);
         location.reload();
       } catch (err) {
         say(errorOf(form), err.message);

@@ -1,17 +1,21 @@
-//! The admin pages: agents, teams, tags, canned replies, API tokens, and read-only settings.
+//! The admin pages: agents, teams, tags, canned replies, help articles, the store platforms'
+//! webhook deliveries, shipment notices' wording, API tokens, and read-only settings.
 //! Only admins reach them ([`AdminAgent`]); the API checks the role again on every write.
 
 use crate::layout::{self, Section};
 use crate::Viewer;
 use crate::{AdminAgent, PageResult, SettingsView};
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Extension, Router};
 use concierge_api::AppState;
+use concierge_commerce::notices::wordings;
+use concierge_commerce::variables::NOTICE_VARIABLES;
 use concierge_domain::access::Role;
 use concierge_domain::replies::VARIABLES;
-use concierge_store::PageRequest;
+use concierge_store::platforms::DeliveryState;
+use concierge_store::{Cursor, PageRequest};
 use maud::{html, Markup};
 use std::sync::Arc;
 
@@ -25,6 +29,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin/teams", get(teams))
         .route("/admin/tags", get(tags))
         .route("/admin/canned-replies", get(canned_replies))
+        .route("/admin/deliveries", get(deliveries))
+        .route("/admin/notices", get(notices))
         .route("/admin/tokens", get(tokens))
         .route("/admin/settings", get(settings_page))
 }
@@ -36,6 +42,8 @@ const PAGES: &[(&str, &str)] = &[
     ("canned-replies", "Canned replies"),
     ("articles", "Help articles"),
     ("help-center", "Help center"),
+    ("deliveries", "Store webhooks"),
+    ("notices", "Shipment notices"),
     ("tokens", "API tokens"),
     ("settings", "Settings"),
 ];
@@ -172,6 +180,128 @@ async fn canned_replies(
         }
     };
     page(&viewer, "canned-replies", body)
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct DeliveriesQuery {
+    /// A [`DeliveryState`]; all of them when absent or unknown.
+    state: Option<String>,
+    cursor: Option<String>,
+}
+
+/// How much of a delivery's payload the page shows; the whole is in the API.
+const PAYLOAD_SHOWN: usize = 4_000;
+
+/// What Shopify, WooCommerce and AfterShip sent, newest first: failures with why, and a
+/// button to apply them again.
+async fn deliveries(
+    State(state): State<AppState>,
+    AdminAgent(viewer): AdminAgent,
+    Query(q): Query<DeliveriesQuery>,
+) -> PageResult {
+    let shown = q
+        .state
+        .as_deref()
+        .and_then(|s| DeliveryState::parse(s).ok());
+    let found = state
+        .store
+        .deliveries(
+            shown,
+            &PageRequest {
+                limit: Some(50),
+                cursor: q.cursor.as_deref().and_then(|c| Cursor::decode(c).ok()),
+            },
+        )
+        .await?;
+    let filter = |s: Option<DeliveryState>| match s {
+        Some(s) => format!("/admin/deliveries?state={s}"),
+        None => "/admin/deliveries".to_owned(),
+    };
+    let body = html! {
+        p { "Every signed delivery from a store platform or tracking service is kept, and applied in the background. One that keeps failing waits here for you." }
+        nav.filters aria-label="Show" {
+            a href=(filter(None)) aria-current=[shown.is_none().then_some("page")] { "All" }
+            @for s in DeliveryState::ALL {
+                " " a href=(filter(Some(*s))) aria-current=[(shown == Some(*s)).then_some("page")] { (s.as_str()) }
+            }
+        }
+        @if found.items.is_empty() { p.empty { "Nothing here." } }
+        table.list.deliveries {
+            thead { tr { th { "Received" } th { "From" } th { "Topic" } th { "State" } th { "What happened" } th { span.visually-hidden { "Actions" } } } }
+            tbody {
+                @for d in &found.items {
+                    tr data-id=(d.id.as_str()) data-state=(d.state.as_str()) {
+                        td { (layout::time(d.received_at)) }
+                        td { (d.platform) @if let Some(shop) = &d.shop { br; small { (shop) } } }
+                        td { code { (d.topic) } br; small { (d.delivery_id) } }
+                        td.state { (d.state.as_str()) }
+                        td {
+                            @if let Some(e) = &d.error { p.delivery-error { (e) } }
+                            details {
+                                summary { "Payload" }
+                                pre.payload { (payload_excerpt(&d.body)) }
+                            }
+                        }
+                        td {
+                            @if matches!(d.state, DeliveryState::Failed | DeliveryState::Pending) {
+                                button.delivery-retry type="button" data-id=(d.id.as_str()) { "Apply again" }
+                                p.error role="alert" {}
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(next) = &found.next_cursor {
+            a.more href={(filter(shown)) (if shown.is_some() { "&" } else { "?" }) "cursor=" (next.encode())} { "Older deliveries" }
+        }
+    };
+    page(&viewer, "deliveries", body)
+}
+
+/// The start of a payload, cut on a character boundary.
+fn payload_excerpt(body: &str) -> String {
+    match body.char_indices().nth(PAYLOAD_SHOWN) {
+        Some((cut, _)) => format!("{}\n… ({} bytes in all)", &body[..cut], body.len()),
+        None => body.to_owned(),
+    }
+}
+
+/// What shoppers are told about their parcels, in the shop's words.
+async fn notices(State(state): State<AppState>, AdminAgent(viewer): AdminAgent) -> PageResult {
+    let wordings = wordings(&state.store).await?;
+    let body = html! {
+        p { "Shoppers get these by email when their parcel ships, is out for delivery, is delivered, when a delivery attempt fails or the carrier reports a problem, and when it is late. Each is sent once per parcel; shoppers can unsubscribe from them." }
+        @for w in &wordings {
+            form.notice-form.stack data-kind=(w.kind.as_str()) aria-label={"Notice: " (notice_title(w.kind))} {
+                h2 { (notice_title(w.kind)) @if w.customized { " " small.badge { "your wording" } } }
+                label { "Subject" input name="subject" value=(w.subject) required maxlength="200"; }
+                label { "Text" textarea name="body" rows="8" required { (w.body) } }
+                p.error role="alert" {}
+                div {
+                    button type="submit" { "Save" }
+                    @if w.customized { " " button.reset type="button" { "Back to our wording" } }
+                }
+            }
+        }
+        h2 { "Variables" }
+        dl.variables {
+            @for (v, what) in NOTICE_VARIABLES { dt { code { "{{" (v) "}}" } } dd { (what) } }
+        }
+    };
+    page(&viewer, "notices", body)
+}
+
+fn notice_title(kind: concierge_domain::commerce::NoticeKind) -> &'static str {
+    use concierge_domain::commerce::NoticeKind::*;
+    match kind {
+        Shipped => "Shipped",
+        OutForDelivery => "Out for delivery",
+        Delivered => "Delivered",
+        AttemptFailed => "Delivery attempt failed",
+        Exception => "Problem with the delivery",
+        Late => "Late",
+    }
 }
 
 async fn tokens(State(state): State<AppState>, AdminAgent(viewer): AdminAgent) -> PageResult {

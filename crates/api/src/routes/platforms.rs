@@ -315,17 +315,6 @@ async fn retry_delivery(
     Ok(axum::Json(DeliveryOut::new(d, false)))
 }
 
-fn kinds() -> [NoticeKind; 6] {
-    [
-        NoticeKind::Shipped,
-        NoticeKind::OutForDelivery,
-        NoticeKind::Delivered,
-        NoticeKind::AttemptFailed,
-        NoticeKind::Exception,
-        NoticeKind::Late,
-    ]
-}
-
 /// The wording of every shipment notice: the shop's where it changed ours.
 #[utoipa::path(get, path = "/api/v1/notice-templates", tag = "notices",
     responses((status = 200, body = NoticeTemplates)), security(("bearer" = [])))]
@@ -333,27 +322,15 @@ async fn list_templates(
     State(state): State<AppState>,
     _caller: Caller,
 ) -> Result<axum::Json<NoticeTemplates>, ApiError> {
-    let stored = state.store.notice_templates().await?;
-    let items = kinds()
+    let items = notices::wordings(&state.store)
+        .await?
         .into_iter()
-        .map(|kind| match stored.iter().find(|t| t.kind == kind) {
-            Some(t) => NoticeTemplateOut {
-                kind: kind.as_str(),
-                subject: t.subject.clone(),
-                body: t.body.clone(),
-                customized: true,
-                updated_at: Some(t.updated_at),
-            },
-            None => {
-                let (subject, body) = notices::default_wording(kind);
-                NoticeTemplateOut {
-                    kind: kind.as_str(),
-                    subject: subject.to_owned(),
-                    body: body.to_owned(),
-                    customized: false,
-                    updated_at: None,
-                }
-            }
+        .map(|w| NoticeTemplateOut {
+            kind: w.kind.as_str(),
+            subject: w.subject,
+            body: w.body,
+            customized: w.customized,
+            updated_at: w.updated_at,
         })
         .collect();
     let variables = concierge_commerce::variables::NOTICE_VARIABLES

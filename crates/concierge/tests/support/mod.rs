@@ -4,6 +4,7 @@
 #![allow(dead_code, unused_macros, unused_imports)]
 
 pub mod mail;
+pub mod shopify;
 
 use concierge::Settings;
 use concierge_domain::access::{Actor, Role};
@@ -218,6 +219,18 @@ impl App {
     }
 
     /// Creates an agent (role `agent`) straight through the store.
+    /// A conversation the shopper at `email` opened by email; fails the test unless 201.
+    pub async fn open_conversation(&self, email: &str, subject: &str, body: &str) -> Value {
+        let (s, c) = self
+            .post(
+                "/api/v1/conversations",
+                conversation(email, "email", subject, body),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        c
+    }
+
     pub async fn create_agent(&self, email: &str, name: &str, password: &str) {
         use concierge_domain::contact::EmailAddress;
         use concierge_domain::text::PersonName;
