@@ -46,8 +46,68 @@ fn order_body(template: &Value, n: usize) -> Vec<u8> {
     serde_json::to_vec(&o).unwrap_or_default()
 }
 
-/// Signed deliveries from `clients` concurrent senders for `seconds`.
+/// Signed deliveries from `clients` concurrent senders for `seconds`, to the whole service
+/// (its worker applying them meanwhile).
 pub(crate) async fn intake(b: &Bench, clients: usize, seconds: u64) -> anyhow::Result<()> {
+    let (sent, elapsed) = send_deliveries(&b.client, &b.base, clients, seconds).await?;
+    println!(
+        "shopify webhook intake, worker applying meanwhile: {sent} deliveries acknowledged in {elapsed:.1} s = {:.0}/s ({clients} clients; each verified and stored with its job before the 200)",
+        sent as f64 / elapsed
+    );
+    Ok(())
+}
+
+/// The same, to the HTTP API and the store alone: what acknowledging costs (verify + durable
+/// store), with no worker taking the same two cores.
+pub(crate) async fn intake_alone(
+    dir: &std::path::Path,
+    pg: Option<&str>,
+    clients: usize,
+    seconds: u64,
+) -> anyhow::Result<()> {
+    let store = fresh_store(&dir.join("intake"), pg).await?;
+    let app = concierge_api::router_with(
+        store.clone(),
+        concierge_api::ApiConfig {
+            rate_limit_per_second: 0,
+            platforms: concierge_api::PlatformSecrets {
+                shopify: Some(SECRET.into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        axum::Router::new(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    let (sent, elapsed) = send_deliveries(&client, &base, clients, seconds).await?;
+    server.abort();
+    store.close().await;
+    println!(
+        "shopify webhook intake, API and store alone: {sent} deliveries acknowledged in {elapsed:.1} s = {:.0}/s ({clients} clients; verified and stored with its job before the 200, nothing applying)",
+        sent as f64 / elapsed
+    );
+    Ok(())
+}
+
+/// Posts signed `orders/create` deliveries from `clients` senders for `seconds`; returns how
+/// many were acknowledged and the time taken. Any failure fails the run.
+async fn send_deliveries(
+    client: &reqwest::Client,
+    base: &str,
+    clients: usize,
+    seconds: u64,
+) -> anyhow::Result<(usize, f64)> {
     let template = order_fixture()?;
     // The deliveries are made and signed before the clock starts: that is Shopify's work, on
     // its machines, and here it would take the service's cores. Past these, a sender makes
@@ -65,7 +125,7 @@ pub(crate) async fn intake(b: &Bench, clients: usize, seconds: u64) -> anyhow::R
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let (client, base, template) = (b.client.clone(), b.base.clone(), template.clone());
+        let (client, base, template) = (client.clone(), base.to_owned(), template.clone());
         let ready = ready.clone();
         tasks.push(tokio::spawn(async move {
             let mut sent = 0usize;
@@ -106,14 +166,10 @@ pub(crate) async fn intake(b: &Bench, clients: usize, seconds: u64) -> anyhow::R
         failures += f;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    println!(
-        "shopify webhook intake: {sent} deliveries acknowledged in {elapsed:.1} s = {:.0}/s ({clients} clients, {failures} failed; each verified and stored with its job before the 200, while the worker applies)",
-        sent as f64 / elapsed
-    );
     if failures > 0 {
-        bail!("{failures} deliveries failed");
+        bail!("{failures} of {} deliveries failed", sent + failures);
     }
-    Ok(())
+    Ok((sent, elapsed))
 }
 
 async fn fresh_store(dir: &std::path::Path, pg: Option<&str>) -> anyhow::Result<Store> {

@@ -893,6 +893,8 @@ async fn main() -> anyhow::Result<()> {
         let dir = b.dir.clone();
         finish(b).await;
         r?;
+        let intake_db = fresh_postgres(&args, "intake").await?;
+        commerce::intake_alone(&dir, intake_db.as_deref(), args.clients, args.seconds).await?;
         let apply_db = fresh_postgres(&args, "apply").await?;
         commerce::apply(&dir, apply_db.as_deref(), args.deliveries).await?;
         let import_db = fresh_postgres(&args, "import").await?;

@@ -351,19 +351,42 @@ async fn write_order(
 ) -> Result<Upserted<OrderId>, StoreError> {
     {
         lock_key(tx, &format!("order:{}:{}", o.source, o.external_id)).await?;
-        let existing: Option<(String, Option<At>)> = on_tx!(read tx, |conn, pg| {
-            sqlx::query_as("SELECT id, source_updated_at FROM orders WHERE source = $1 AND external_id = $2")
-                .bind(&o.source)
-                .bind(&o.external_id)
-                .fetch_optional(conn)
-                .await?
-        });
+        // One round trip finds the order and the owners of its customer's handles.
+        let keys = customers::handle_keys(&o.customer)?;
+        let mut args = Args::default();
+        let (p_source, p_external) = (args.text(&o.source), args.text(&o.external_id));
+        let owners = customers::owners_join(&keys, &mut args);
+        let sql = format!(
+            "SELECT o.id, o.source_updated_at, i.kind, i.value, c.id, c.name, c.email, c.phone \
+             FROM (SELECT 1 AS one) AS here \
+             LEFT JOIN orders o ON o.source = {p_source} AND o.external_id = {p_external} {owners}"
+        );
+        type Row = (
+            Option<String>,
+            Option<At>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = on_tx!(read tx, |conn, pg| bind_args!(sqlx::query_as(&sql), args)
+            .fetch_all(conn)
+            .await?);
+        let existing = rows.first().and_then(|r| r.0.clone().map(|id| (id, r.1)));
         if let Some((id, Some(stored))) = &existing {
             if o.source_updated_at.is_some_and(|t| t < stored.0) {
                 return Ok(Upserted::Stale(OrderId::from_trusted(id.clone())));
             }
         }
-        let customer_id = customers::resolve(tx, &o.customer, now, batch).await?.id;
+        let owners: Vec<customers::FoundRow> = rows
+            .into_iter()
+            .filter_map(|r| Some((r.2?, r.3?, r.4?, r.5, r.6, r.7)))
+            .collect();
+        let customer_id = customers::resolve_found(tx, &o.customer, &keys, owners, now, batch)
+            .await?
+            .id;
         let created = existing.is_none();
         let id = existing.map_or_else(|| OrderId::generate().into_string(), |(id, _)| id);
         batch

@@ -108,7 +108,7 @@ pub struct CustomerSummary {
     pub phone: Option<String>,
 }
 
-type FoundRow = (
+pub(crate) type FoundRow = (
     String,
     String,
     String,
@@ -129,17 +129,7 @@ pub(crate) async fn resolve(
     now: DateTime<Utc>,
     later: &mut Batch,
 ) -> Result<CustomerSummary, StoreError> {
-    let identities = who.identities();
-    if identities.is_empty() {
-        return Err(StoreError::reference(
-            "customer",
-            "a customer needs an email, a phone number or an external id",
-        ));
-    }
-    let keys: Vec<(&'static str, String)> = identities
-        .iter()
-        .map(|i| (i.kind().as_str(), i.key()))
-        .collect();
+    let keys = handle_keys(who)?;
     let mut args = Args::default();
     let matches = any_handle(&keys, &mut args);
     let sql = format!(
@@ -149,6 +139,43 @@ pub(crate) async fn resolve(
     let rows: Vec<FoundRow> = on_tx!(read tx, |conn, pg| bind_args!(sqlx::query_as(&sql), args)
         .fetch_all(conn)
         .await?);
+    resolve_found(tx, who, &keys, rows, now, later).await
+}
+
+/// The handles a customer reference names, as `(kind, key)`; at least one.
+pub(crate) fn handle_keys(who: &CustomerRef) -> Result<Vec<(&'static str, String)>, StoreError> {
+    let identities = who.identities();
+    if identities.is_empty() {
+        return Err(StoreError::reference(
+            "customer",
+            "a customer needs an email, a phone number or an external id",
+        ));
+    }
+    Ok(identities
+        .iter()
+        .map(|i| (i.kind().as_str(), i.key()))
+        .collect())
+}
+
+/// A join a caller's look-up can end with, so that one round trip also finds the owners of
+/// `keys` (for [`resolve_found`]): its columns are `i.kind, i.value, c.id, c.name, c.email,
+/// c.phone`, null when nobody owns any.
+pub(crate) fn owners_join(keys: &[(&'static str, String)], args: &mut Args) -> String {
+    format!(
+        "LEFT JOIN (customer_identities i JOIN customers c ON c.id = i.customer_id) ON ({})",
+        any_handle(keys, args)
+    )
+}
+
+/// [`resolve`] once the owners of `keys` are known (`rows`, one per owned handle).
+pub(crate) async fn resolve_found(
+    tx: &mut Tx,
+    who: &CustomerRef,
+    keys: &[(&'static str, String)],
+    rows: Vec<FoundRow>,
+    now: DateTime<Utc>,
+    later: &mut Batch,
+) -> Result<CustomerSummary, StoreError> {
     let owns = |(kind, key): &(&str, String), r: &FoundRow| r.0 == *kind && r.1 == *key;
     let name = who.name.as_ref().map(|n| n.as_str().to_owned());
     let email = who.email.as_ref().map(|e| e.as_str().to_owned());
@@ -174,11 +201,11 @@ pub(crate) async fn resolve(
             .opt_text(email.as_deref())
             .opt_text(phone.as_deref())
             .time(now);
-        for (kind, key) in &keys {
+        for (kind, key) in keys {
             add_identity(writes, kind, key, id.as_str(), now);
         }
         if pg && now_batch.run(tx).await? < 1 + keys.len() as u64 {
-            return lost_race(tx, &keys, id).await;
+            return lost_race(tx, keys, id).await;
         }
         return Ok(CustomerSummary {
             id,
