@@ -288,8 +288,8 @@ impl Worker {
         .await
     }
 
-    /// Records one job done, at once: the next job of a one-by-one kind (mail to one
-    /// shopper) should not wait for it, and a crash should not send it twice.
+    /// Records one job done at once, so that a crash later in the batch does not run it (and
+    /// send its mail) again.
     async fn record_done(&self, id: &JobId) {
         match self.store.complete_job(id, &self.id).await {
             Ok(()) => tracing::debug!(job = %id, "job done"),
