@@ -57,6 +57,9 @@ pub const COLUMNS: &[&str] = &[
 /// How many orders are written at once (the store groups their commits).
 const IN_FLIGHT: usize = 64;
 
+/// Orders handed to the store at once.
+const PER_CALL: usize = 16;
+
 /// What an import did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
@@ -168,19 +171,45 @@ pub async fn orders(
 }
 
 async fn write(store: &Store, batch: Vec<Parsed>, summary: &mut Summary) {
+    // An order the file holds twice is written again only after the rest: the writes below
+    // run in any order, and its later rows must win.
+    let mut seen = std::collections::HashSet::new();
+    let (batch, again): (Vec<Parsed>, Vec<Parsed>) = batch
+        .into_iter()
+        .partition(|p| seen.insert(p.order.external_id.clone()));
+    write_once(store, batch, summary).await;
+    if !again.is_empty() {
+        Box::pin(write(store, again, summary)).await;
+    }
+}
+
+/// Writes orders that are all different.
+async fn write_once(store: &Store, batch: Vec<Parsed>, summary: &mut Summary) {
+    // Several orders to a transaction (see `Store::apply_orders`), several transactions at
+    // once so their commits are grouped.
+    let mut chunks: Vec<Vec<Parsed>> = Vec::new();
+    let mut rest = batch.into_iter().peekable();
+    while rest.peek().is_some() {
+        chunks.push(rest.by_ref().take(PER_CALL).collect());
+    }
     let results: Vec<(
         Parsed,
         Result<Upserted<concierge_domain::ids::OrderId>, String>,
-    )> = futures::stream::iter(batch)
-        .map(|p| async move {
-            let shipments = p.shipment.iter().cloned().collect();
-            let result = store
-                .apply_order_with(p.order.clone(), shipments, None, &Actor::System)
-                .await
-                .map_err(|e| e.to_string());
-            (p, result)
+    )> = futures::stream::iter(chunks)
+        .map(|chunk| async move {
+            let orders = chunk
+                .iter()
+                .map(|p| (p.order.clone(), p.shipment.iter().cloned().collect()))
+                .collect();
+            let answers = store.apply_orders(orders, &Actor::System).await;
+            chunk
+                .into_iter()
+                .zip(answers)
+                .map(|(p, r)| (p, r.map_err(|e| e.to_string())))
+                .collect::<Vec<_>>()
         })
-        .buffer_unordered(IN_FLIGHT)
+        .buffer_unordered(IN_FLIGHT / PER_CALL)
+        .flat_map(futures::stream::iter)
         .collect()
         .await;
     for (p, r) in results {

@@ -5,7 +5,7 @@
 
 use concierge_commerce::admin::ShopifyAdmin;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[macro_use]
 mod support;
@@ -315,3 +315,51 @@ fn orders_import_from_csv_with_a_summary_and_the_rejected_rows() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown column \"id\""));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+on_both_engines!(
+    an_import_gives_one_new_shopper_one_customer_across_many_orders,
+    engine | engine | {
+        let Some(app) = App::start(engine, |_| {}).await else {
+            return;
+        };
+        // Twenty orders of one new shopper, then of twenty others, with B3 again at the end:
+        // orders are written several to a transaction, and none of these may share one.
+        let mut csv = String::from(
+            "external_id,number,email,name,currency,total,placed_at,title,quantity,price\n",
+        );
+        for n in 0..20 {
+            csv += &format!(
+                "B{n},#B{n},dee@shop.example,Dee,EUR,5.00,2030-01-02T10:00:00Z,Pin,1,5.00\n"
+            );
+        }
+        for n in 20..40 {
+            csv += &format!(
+                "B{n},#B{n},p{n}@shop.example,,EUR,5.00,2030-01-02T10:00:00Z,Pin,1,5.00\n"
+            );
+        }
+        csv += "B3,#B3,dee@shop.example,Dee,EUR,7.00,2030-01-02T10:00:00Z,Pin,1,7.00\n";
+        let summary =
+            concierge_commerce::import::orders(app.store(), csv.as_bytes(), "csv", |_| {})
+                .await
+                .unwrap();
+        assert_eq!(
+            (summary.imported, summary.updated, summary.rejected.len()),
+            (40, 1, 0),
+            "{summary:?}"
+        );
+        let (_, dee) = app.get("/api/v1/customers?email=dee@shop.example").await;
+        assert_eq!(dee["items"].as_array().unwrap().len(), 1, "{dee}");
+        let (_, orders) = app.get("/api/v1/orders?limit=100").await;
+        let orders = orders["items"].as_array().unwrap();
+        assert_eq!(orders.len(), 40);
+        let dees: Vec<&Value> = orders
+            .iter()
+            .filter(|o| o["customer_id"] == dee["items"][0]["id"])
+            .collect();
+        assert_eq!(dees.len(), 20);
+        let b3 = orders.iter().find(|o| o["number"] == "#B3").unwrap();
+        assert_eq!(b3["total"], "7.00");
+        assert_eq!(b3["line_items"].as_array().unwrap().len(), 1);
+        app.stop().await;
+    }
+);

@@ -342,6 +342,85 @@ impl Store {
     }
 }
 
+/// How many orders [`Store::apply_orders`] writes in one transaction at most.
+const ORDERS_PER_TURN: usize = 16;
+
+impl Store {
+    /// [`Store::apply_order_with`] for many orders (an import), several to a transaction: the
+    /// orders of one transaction are read one by one but written in one script, which saves
+    /// a round trip to the database per order. Orders that share a shopper's handle, or are
+    /// the same order, never share a transaction (the second would not see the first's
+    /// writes). A transaction that fails is taken back and its orders applied one by one, so
+    /// each answer is that order's own.
+    pub async fn apply_orders(
+        &self,
+        orders: Vec<(OrderUpsert, Vec<ShipmentUpsert>)>,
+        actor: &Actor,
+    ) -> Vec<Result<Upserted<OrderId>, StoreError>> {
+        let mut answers = Vec::with_capacity(orders.len());
+        for turn in turns(orders) {
+            match self.apply_turn(turn.clone(), actor).await {
+                Ok(done) => answers.extend(done.into_iter().map(Ok)),
+                Err(_) => {
+                    for (o, shipments) in turn {
+                        answers.push(self.apply_order_with(o, shipments, None, actor).await);
+                    }
+                }
+            }
+        }
+        answers
+    }
+
+    async fn apply_turn(
+        &self,
+        orders: Vec<(OrderUpsert, Vec<ShipmentUpsert>)>,
+        actor: &Actor,
+    ) -> Result<Vec<Upserted<OrderId>>, StoreError> {
+        let now = At::now();
+        let mut tx = self.begin().await?;
+        let mut batch = Batch::default();
+        let mut done = Vec::with_capacity(orders.len());
+        for (o, shipments) in orders {
+            let order = write_order(&mut tx, &mut batch, o, actor, now).await?;
+            let new_order = matches!(order, Upserted::Created(_));
+            for s in shipments {
+                write_shipment(&mut tx, &mut batch, order.id(), new_order, s, actor, now).await?;
+            }
+            done.push(order);
+        }
+        tx.commit_with(batch).await?;
+        Ok(done)
+    }
+}
+
+/// Splits orders, in order, into transactions of at most [`ORDERS_PER_TURN`] in which no
+/// two share a shopper's handle or an order id.
+fn turns(
+    orders: Vec<(OrderUpsert, Vec<ShipmentUpsert>)>,
+) -> Vec<Vec<(OrderUpsert, Vec<ShipmentUpsert>)>> {
+    let mut turns: Vec<Vec<(OrderUpsert, Vec<ShipmentUpsert>)>> = Vec::new();
+    let mut taken = std::collections::HashSet::new();
+    for (o, shipments) in orders {
+        let mut claims: Vec<String> = customers::handle_keys(&o.customer)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(kind, key)| format!("{kind}:{key}"))
+            .collect();
+        claims.push(format!("order:{}:{}", o.source, o.external_id));
+        let full = turns.last().is_none_or(|t| t.len() >= ORDERS_PER_TURN);
+        if full || claims.iter().any(|c| taken.contains(c)) {
+            turns.push(Vec::new());
+            taken.clear();
+        }
+        taken.extend(claims);
+        turns
+            .last_mut()
+            .expect("a turn was just started")
+            .push((o, shipments));
+    }
+    turns
+}
+
 async fn write_order(
     tx: &mut Tx,
     batch: &mut Batch,
