@@ -133,12 +133,18 @@ impl Driver {
     }
 }
 
+/// Waits for an element. A look-up that fails because the page is navigating (a form that
+/// reloads it, a redirect) is asked again, as a missing element is.
 async fn find(b: &Client, css: &str) -> Element {
-    b.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match b.find(Locator::Css(css)).await {
+            Ok(el) => return el,
+            Err(e) if tokio::time::Instant::now() > deadline => panic!("no element {css}: {e}"),
+            // Polls the page, as WebDriver waits do; the condition, not the time, ends the wait.
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
 }
 
 /// Waits until the element's text contains `text`.
