@@ -45,6 +45,67 @@ pub enum Command {
     /// Import data from files.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// The virtual assistant's intent model: classify a message, measure, train.
+    #[command(subcommand)]
+    Assist(AssistCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AssistCommand {
+    /// Print the intent of a message as one JSON line:
+    /// `{"intent": "...", "category": "...", "confidence": 0.0-1.0}`.
+    ///
+    /// The intent is one of the 27 customer-service intents, or `unknown` when the model is
+    /// not confident enough to name one.
+    ///
+    ///   concierge assist classify "where is my order?"
+    Classify(ClassifyArgs),
+    /// Measure the intent model on a labelled CSV (columns `utterance` and `intent`, the
+    /// Bitext layout).
+    ///
+    /// Prints a line per intent (total, correct, what misses were taken for), the time one
+    /// classification took (median and 99th percentile) and, last, `accuracy: 0.NNNN`.
+    ///
+    ///   concierge assist eval ../shared/data/bitext/Bitext_Sample_Customer_Service_Validation_Dataset.csv
+    ///   concierge assist eval crates/assist/eval/shoppers.csv
+    Eval(AssistEvalArgs),
+    /// Train the intent model from the Bitext data and write the artefact the binary embeds
+    /// (crates/assist/model/intents.bin); rebuild to use it.
+    ///
+    /// The validation split's utterances are left out of training. The same data gives the
+    /// same model.
+    Train(TrainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// The message.
+    #[arg(value_name = "TEXT")]
+    pub text: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AssistEvalArgs {
+    /// The labelled CSV.
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+    /// Measure this model file (from `assist train --out`) instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The folder holding the Bitext CSV files.
+    #[arg(long, value_name = "DIR", default_value = "../shared/data/bitext")]
+    pub bitext: PathBuf,
+    /// Where the model goes.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "crates/assist/model/intents.bin"
+    )]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -261,6 +261,9 @@ fn settings_view(settings: &Settings, engine: &str) -> concierge_workspace::Sett
 /// once the listener is bound, so requests to [`Running::http_addr`] are answered as soon as
 /// this returns.
 pub async fn start(settings: Settings) -> anyhow::Result<Running> {
+    // The intent model is read now, so the first shopper's message does not wait for it.
+    let intents = concierge_assist::model();
+    tracing::info!(classes = intents.classes().len(), "intent model loaded");
     let (store, applied) = open_store(&settings).await?;
     tracing::info!(
         engine = store.engine_name(),

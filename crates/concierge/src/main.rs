@@ -3,6 +3,7 @@
 //! non-zero exit code.
 
 mod accounts;
+mod assist;
 mod cli;
 mod commerce;
 mod knowledge;
@@ -10,7 +11,8 @@ mod serve;
 
 use anyhow::Context;
 use cli::{
-    AgentCommand, Command, ImportCommand, KnowledgeCommand, Parsed, SyncCommand, TokenCommand,
+    AgentCommand, AssistCommand, Command, ImportCommand, KnowledgeCommand, Parsed, SyncCommand,
+    TokenCommand,
 };
 use concierge::{LogFormat, Settings};
 use std::io::IsTerminal;
@@ -97,6 +99,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Import(ImportCommand::Orders(args)) => {
             let settings = load_settings(args.config.config.as_deref(), "warn")?;
             commerce::import_orders(&settings, args).await
+        }
+        Command::Assist(command) => {
+            init_tracing(LogFormat::Text, "warn")?;
+            match command {
+                AssistCommand::Classify(args) => assist::classify(&args.text),
+                AssistCommand::Eval(args) => assist::eval(&args.file, args.model.as_deref()),
+                AssistCommand::Train(args) => assist::train(&args),
+            }
         }
     }
 }

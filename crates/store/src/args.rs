@@ -11,6 +11,7 @@ use std::borrow::Cow;
 pub(crate) enum Arg {
     Text(Option<String>),
     Int(Option<i64>),
+    Float(Option<f64>),
     Bool(Option<bool>),
     Time(Option<At>),
     Json(Option<serde_json::Value>),
@@ -56,6 +57,7 @@ macro_rules! bind_args {
             q = match arg {
                 $crate::args::Arg::Text(s) => q.bind(s.as_deref()),
                 $crate::args::Arg::Int(n) => q.bind(*n),
+                $crate::args::Arg::Float(f) => q.bind(*f),
                 $crate::args::Arg::Bool(b) => q.bind(*b),
                 $crate::args::Arg::Time(t) => q.bind(*t),
                 $crate::args::Arg::Json(v) => q.bind(v.as_ref().map(sqlx::types::Json)),
@@ -92,6 +94,10 @@ impl Bind<'_> {
     }
     pub(crate) fn int(self, n: i64) -> Self {
         self.0 .0.push(Arg::Int(Some(n)));
+        self
+    }
+    pub(crate) fn opt_float(self, f: Option<f64>) -> Self {
+        self.0 .0.push(Arg::Float(f));
         self
     }
     pub(crate) fn bool(self, b: bool) -> Self {

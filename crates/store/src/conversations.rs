@@ -78,9 +78,41 @@ pub struct Message {
     pub quoted: Option<String>,
     /// The address the message came from, when the channel has one (an email's From).
     pub sender_address: Option<String>,
+    /// What the assistant read in a shopper's message; `None` for everyone else's.
+    pub intent: Option<Intent>,
     pub attachments: Vec<Attachment>,
     pub created_at: DateTime<Utc>,
 }
+
+/// A shopper's intent as the assistant's model read it: one of its intents, or `unknown`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intent {
+    pub name: String,
+    pub confidence: f64,
+}
+
+impl Intent {
+    /// Reads the intent of a shopper's message. Only the start of a long message is read:
+    /// the ask comes early, and the time this takes is spent inside the write.
+    pub fn read(body: &str) -> Self {
+        let start = match body.char_indices().nth(INTENT_CHARS) {
+            Some((i, _)) => &body[..i],
+            None => body,
+        };
+        let verdict = concierge_assist::classify(start);
+        Intent {
+            name: verdict.intent,
+            confidence: f64::from(verdict.confidence),
+        }
+    }
+
+    /// Whether the model named an intent (rather than `unknown`).
+    pub fn is_known(&self) -> bool {
+        self.name != concierge_assist::intents::UNKNOWN
+    }
+}
+
+const INTENT_CHARS: usize = 1500;
 
 /// What we know of a file attached to a message; the bytes live in attachment storage under
 /// `storage_key`.
@@ -120,6 +152,8 @@ pub struct NewMessage {
     pub quoted: Option<String>,
     /// The address it came from, when the channel has one.
     pub sender_address: Option<String>,
+    /// What the assistant read in it, when already read (see [`NewMessage::read_intent`]).
+    pub intent: Option<Intent>,
 }
 
 impl NewMessage {
@@ -134,6 +168,20 @@ impl NewMessage {
             at: None,
             quoted: None,
             sender_address: None,
+            intent: None,
+        }
+    }
+
+    /// Whether the assistant reads this message for an intent: a shopper's public words.
+    fn has_intent(&self) -> bool {
+        self.sender == SenderType::Customer && !self.private
+    }
+
+    /// Reads the message's intent now, if it has one. Commands call this before they take
+    /// the writer, so the model's time is not spent while every other write waits.
+    pub(crate) fn read_intent(&mut self) {
+        if self.has_intent() && self.intent.is_none() {
+            self.intent = Some(Intent::read(self.body.as_str()));
         }
     }
 }
@@ -315,12 +363,14 @@ struct MessageRow {
     delivery_error: Option<String>,
     quoted: Option<String>,
     sender_address: Option<String>,
+    intent: Option<String>,
+    intent_confidence: Option<f64>,
     created_at: At,
 }
 
 const MESSAGE_COLUMNS: &str =
     "id, conversation_id, sender_type, agent_id, body, body_html, private, \
-     delivery_status, delivery_error, quoted, sender_address, created_at";
+     delivery_status, delivery_error, quoted, sender_address, intent, intent_confidence, created_at";
 
 impl MessageRow {
     fn into_message(self, attachments: Vec<Attachment>) -> Result<Message, StoreError> {
@@ -340,6 +390,10 @@ impl MessageRow {
             delivery_error: self.delivery_error,
             quoted: self.quoted,
             sender_address: self.sender_address,
+            intent: self.intent.map(|name| Intent {
+                name,
+                confidence: self.intent_confidence.unwrap_or(0.0),
+            }),
             attachments,
             created_at: self.created_at.0,
         })
@@ -442,7 +496,7 @@ fn save(batch: &mut Batch, c: &Conversation, now: DateTime<Utc>) {
         .add(
             "UPDATE conversations SET status = $2, snooze_until = $3, first_response_at = $4, resolved_at = $5, \
              waiting_since = $6, last_activity_at = $7, priority = $8, assignee_id = $9, team_id = $10, \
-             message_count = $11, updated_at = $12 WHERE id = $1",
+             message_count = $11, updated_at = $12, intent = $13, intent_confidence = $14 WHERE id = $1",
         )
         .text(c.id.as_str());
     bind_lifecycle(b, &c.lifecycle)
@@ -450,7 +504,9 @@ fn save(batch: &mut Batch, c: &Conversation, now: DateTime<Utc>) {
         .opt_text(c.assignee_id.as_ref().map(|a| a.as_str()))
         .opt_text(c.team_id.as_ref().map(|t| t.as_str()))
         .int(c.message_count)
-        .time(now);
+        .time(now)
+        .opt_text(c.intent.as_deref())
+        .opt_float(c.intent_confidence);
 }
 
 /// Adds a message to a loaded conversation: applies the lifecycle rules to it in memory and
@@ -474,11 +530,25 @@ fn add_message(
         Some(_) if historical => Some(DeliveryStatus::Sent),
         d => d,
     };
+    // Every message from the shopper is read for its intent (here, if its command did not
+    // read it before the write); the conversation keeps the latest clear one, so a closing
+    // "thanks!" does not erase what it was about.
+    let mut m = m;
+    m.read_intent();
+    let intent = m.intent.take();
+    if let Some(i) = intent
+        .as_ref()
+        .filter(|i| i.is_known() || c.intent.is_none())
+    {
+        c.intent = Some(i.name.clone());
+        c.intent_confidence = Some(i.confidence);
+    }
     let id = MessageId::generate();
     batch
         .add(
             "INSERT INTO messages (id, conversation_id, sender_type, agent_id, body, body_html, private, delivery_status, \
-             quoted, sender_address, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             quoted, sender_address, intent, intent_confidence, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .text(id.as_str())
         .text(c.id.as_str())
@@ -490,6 +560,8 @@ fn add_message(
         .opt_text(delivery.map(|d| d.as_str()))
         .opt_text(m.quoted.as_deref())
         .opt_text(m.sender_address.as_deref())
+        .opt_text(intent.as_ref().map(|i| i.name.as_str()))
+        .opt_float(intent.as_ref().map(|i| i.confidence))
         .time(at);
     let attachments = m
         .attachments
@@ -543,6 +615,7 @@ fn add_message(
         delivery_error: None,
         quoted: m.quoted,
         sender_address: m.sender_address,
+        intent,
         attachments,
         created_at: at,
     })
@@ -650,7 +723,8 @@ pub(crate) async fn open(
         .add(
             "INSERT INTO conversations (id, customer_id, channel, status, snooze_until, first_response_at, \
              resolved_at, waiting_since, last_activity_at, priority, subject, message_count, created_at, updated_at, \
-             reply_token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             reply_token, intent, intent_confidence) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .text(id.as_str())
         .text(c.customer.id.as_str())
@@ -661,7 +735,9 @@ pub(crate) async fn open(
         .int(c.message_count)
         .time(c.created_at)
         .time(c.updated_at)
-        .text(ReplyToken::generate().as_str());
+        .text(ReplyToken::generate().as_str())
+        .opt_text(c.intent.as_deref())
+        .opt_float(c.intent_confidence);
     c.tags = set_tags(batch, &id, &new.tags, false, now);
     batch.extend(message_rows);
     let pg = tx.is_postgres();
@@ -749,6 +825,9 @@ impl Store {
         rest: Vec<NewMessage>,
         actor: &Actor,
     ) -> Result<(Conversation, Vec<Message>), StoreError> {
+        let (mut new, mut rest) = (new, rest);
+        new.message.read_intent();
+        rest.iter_mut().for_each(NewMessage::read_intent);
         let now = At::now();
         let mut tx = self.begin().await?;
         let mut batch = Batch::default();
@@ -764,6 +843,8 @@ impl Store {
         id: &ConversationId,
         new: NewMessage,
     ) -> Result<(Conversation, Message), StoreError> {
+        let mut new = new;
+        new.read_intent();
         let now = At::now();
         let mut tx = self.begin().await?;
         let mut batch = Batch::default();

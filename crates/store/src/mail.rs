@@ -361,6 +361,8 @@ impl Store {
     }
 
     async fn receive_once(&self, mail: InboundEmail) -> Result<Receipt, StoreError> {
+        let mut mail = mail;
+        mail.message.read_intent();
         let now = At::now();
         let mut tx = self.begin().await?;
         if let Some((_, message_id, conversation_id)) =

@@ -3,6 +3,7 @@
 
 mod access;
 mod articles;
+mod assist;
 mod commerce;
 mod conversations;
 mod customers;
@@ -42,6 +43,7 @@ pub(crate) fn router(state: AppState, pages: Router<AppState>) -> Router {
         .merge(access::routes())
         .merge(session::routes())
         .merge(replies::routes())
+        .merge(assist::routes())
         .merge(mail::routes())
         .merge(platforms::routes())
         .merge(crate::live::routes())

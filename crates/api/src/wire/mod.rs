@@ -261,7 +261,45 @@ pub struct MessageOut {
     pub quoted: Option<String>,
     /// The address the message came from (an email's From), when the channel has one.
     pub sender_address: Option<String>,
+    /// For a shopper's message, what the assistant read in it.
+    pub intent: Option<IntentOut>,
     pub created_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IntentOut {
+    /// One of the assistant's intents (`track_order`, …) or `unknown`.
+    pub name: String,
+    pub confidence: f64,
+}
+
+/// `POST /api/v1/assist/classify`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifyRequest {
+    pub text: String,
+}
+
+/// What a text is about, as `concierge assist classify` prints it.
+#[derive(Serialize, ToSchema)]
+pub struct Classification {
+    /// One of the 27 customer-service intents, or `unknown` when the model is not confident
+    /// enough to name one.
+    pub intent: String,
+    /// The intent's category (`ORDER`, `REFUND`, …), or `unknown`.
+    pub category: &'static str,
+    /// 0 to 1.
+    pub confidence: f64,
+}
+
+impl From<concierge_assist::Verdict> for Classification {
+    fn from(v: concierge_assist::Verdict) -> Self {
+        Classification {
+            confidence: v.reported_confidence(),
+            category: v.category,
+            intent: v.intent,
+        }
+    }
 }
 
 impl From<Message> for MessageOut {
@@ -279,6 +317,10 @@ impl From<Message> for MessageOut {
             delivery_error: m.delivery_error,
             quoted: m.quoted,
             sender_address: m.sender_address,
+            intent: m.intent.map(|i| IntentOut {
+                name: i.name,
+                confidence: i.confidence,
+            }),
             created_at: m.created_at,
         }
     }
