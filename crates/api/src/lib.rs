@@ -15,6 +15,7 @@ mod metrics;
 mod openapi;
 pub mod rate;
 mod routes;
+pub mod widget;
 mod wire;
 
 pub use wire::ConversationQuery;
@@ -61,6 +62,11 @@ pub struct ApiConfig {
     /// The base of links to our own pages (tracking pages in canned replies), without a
     /// trailing slash.
     pub public_url: String,
+    /// The secret a shop signs its logged-in customers' emails with for the chat widget;
+    /// without it, widget sessions cannot be verified.
+    pub widget_identity_secret: Option<String>,
+    /// Chat widget sockets open at once; more are refused with 503.
+    pub max_widget_sockets: usize,
 }
 
 impl Default for ApiConfig {
@@ -79,6 +85,8 @@ impl Default for ApiConfig {
             platforms: PlatformSecrets::default(),
             shopify_admin: None,
             public_url: String::new(),
+            widget_identity_secret: None,
+            max_widget_sockets: 20_000,
         }
     }
 }
@@ -92,6 +100,7 @@ pub struct AppState {
     pub(crate) rate: Option<Arc<rate::PerClient>>,
     pub(crate) login_throttle: Arc<routes::LoginThrottle>,
     pub(crate) live: Arc<live::Live>,
+    pub(crate) chats: Arc<widget::Chats>,
 }
 
 /// The whole HTTP API, ready to serve.
@@ -110,6 +119,7 @@ pub fn router_with(store: Store, config: ApiConfig, pages: Router<AppState>) -> 
             config.max_live_sockets,
             config.shutdown.clone(),
         )),
+        chats: Arc::new(widget::Chats::new(config.max_widget_sockets)),
         store,
         config: Arc::new(config),
         metrics: Arc::new(metrics::Metrics::new()),

@@ -53,12 +53,16 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(socket))
 }
 
-/// A frame for every socket.
+/// A frame for every socket, with what the chat hub needs to route it (see `widget.rs`).
 #[derive(Clone, Debug)]
-enum Frame {
-    /// An event from the log, with its number.
-    Event(i64, Utf8Bytes),
-    Presence(Utf8Bytes),
+pub(crate) enum Frame {
+    /// An event from the log: its number, the frame, and its conversation.
+    Event(i64, Utf8Bytes, ConversationId),
+    /// Who is viewing a conversation: the frame, the conversation, and whether an agent
+    /// is typing there.
+    Presence(Utf8Bytes, String, bool),
+    /// A shopper is typing in a chat (for agents' sockets only).
+    Shopper(Utf8Bytes),
 }
 
 #[derive(Clone)]
@@ -97,8 +101,13 @@ impl Live {
         }
     }
 
+    /// Every frame from now on.
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Frame> {
+        self.frames.subscribe()
+    }
+
     /// Starts the task that broadcasts the log as it grows (once per process).
-    async fn start(self: &Arc<Self>) -> Result<(), ApiError> {
+    pub(crate) async fn start(self: &Arc<Self>) -> Result<(), ApiError> {
         let live = Arc::clone(self);
         self.reader
             .get_or_try_init(|| async move {
@@ -129,7 +138,11 @@ impl Live {
                             for e in &events {
                                 last = e.seq;
                                 // No receivers is fine: nobody is watching.
-                                let _ = live.frames.send(Frame::Event(e.seq, event_frame(e)));
+                                let _ = live.frames.send(Frame::Event(
+                                    e.seq,
+                                    event_frame(e),
+                                    e.conversation_id.clone(),
+                                ));
                             }
                             if events.len() < READ_BATCH as usize {
                                 break;
@@ -155,12 +168,23 @@ impl Live {
                 viewers.push(v);
             }
             let frame = presence_frame(conversation, viewers);
+            let typing = viewers.iter().any(|v| v.typing);
             if viewers.is_empty() {
                 map.remove(conversation);
             }
-            frame
+            (frame, typing)
         };
-        let _ = self.frames.send(Frame::Presence(frame));
+        let (frame, typing) = frame;
+        let _ = self
+            .frames
+            .send(Frame::Presence(frame, conversation.to_owned(), typing));
+    }
+
+    /// Tells agents' sockets that the shopper is typing in a chat:
+    /// `{"type": "typing", "conversation_id", "sender_type": "customer"}`.
+    pub(crate) fn shopper_typing(&self, conversation: &ConversationId) {
+        let frame = json!({ "type": "typing", "conversation_id": conversation.as_str(), "sender_type": "customer" });
+        let _ = self.frames.send(Frame::Shopper(frame.to_string().into()));
     }
 
     fn presence_of(&self, conversation: &str) -> Utf8Bytes {
@@ -295,13 +319,13 @@ async fn serve(
             tokio::select! {
                 () = &mut stopping => return Ok(()),
                 frame = frames.recv() => match frame {
-                    Ok(Frame::Event(seq, text)) => {
+                    Ok(Frame::Event(seq, text, _)) => {
                         if seq > sent {
                             send(&mut ws, text).await?;
                             sent = seq;
                         }
                     }
-                    Ok(Frame::Presence(text)) => send(&mut ws, text).await?,
+                    Ok(Frame::Presence(text, _, _) | Frame::Shopper(text)) => send(&mut ws, text).await?,
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         sent = replay(&live, &mut ws, sent).await?;
                     }

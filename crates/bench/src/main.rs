@@ -18,6 +18,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+mod chat;
 mod commerce;
 mod help;
 mod mail;
@@ -69,6 +70,12 @@ struct Args {
     /// Orders in the CSV file `commerce` imports.
     #[arg(long, default_value_t = 100_000)]
     orders: usize,
+    /// Widget sockets open at once during `chat`.
+    #[arg(long, default_value_t = 10_000)]
+    widgets: usize,
+    /// Shoppers' messages a second during `chat`.
+    #[arg(long, default_value_t = 1_000)]
+    rate: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -83,6 +90,9 @@ enum Scenario {
     Help,
     /// Store platforms: signed webhook intake, the background apply, a CSV import.
     Commerce,
+    /// Live chat: many widget sockets on the real binary, and a message's round trip to an
+    /// agent's socket at a steady rate.
+    Chat,
     All,
 }
 
@@ -247,7 +257,7 @@ async fn start(args: &Args) -> anyhow::Result<Bench> {
     })
 }
 
-struct Figures(Vec<Duration>);
+pub(crate) struct Figures(pub(crate) Vec<Duration>);
 
 impl Figures {
     fn pct(&mut self, p: f64) -> f64 {
@@ -258,7 +268,7 @@ impl Figures {
         let i = ((self.0.len() as f64 * p).ceil() as usize).clamp(1, self.0.len()) - 1;
         self.0[i].as_secs_f64() * 1000.0
     }
-    fn summary(&mut self) -> String {
+    pub(crate) fn summary(&mut self) -> String {
         format!(
             "p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms (n = {})",
             self.pct(0.50),
@@ -900,6 +910,12 @@ async fn main() -> anyhow::Result<()> {
         let import_db = fresh_postgres(&args, "import").await?;
         commerce::csv_import(&dir, import_db.as_deref(), args.orders).await?;
         let _ = std::fs::remove_dir_all(&dir);
+    }
+    if matches!(args.scenario, Scenario::Chat | Scenario::All) {
+        let dir = std::env::temp_dir().join(format!("concierge-bench-chat-{}", std::process::id()));
+        let r = chat::run(&dir, args.widgets, args.rate, args.seconds).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        r?;
     }
     if matches!(args.scenario, Scenario::Search | Scenario::All) {
         let mut b = start(&args).await?;

@@ -135,6 +135,11 @@ settings! {
     /// The WooCommerce webhook secret. Unset, `/webhooks/woocommerce` answers 404.
     woocommerce_webhook_secret: Option<Secret> = None, shown as "unset (the endpoint answers 404)";
 
+    /// The secret the shop signs a logged-in customer's email with (hex HMAC-SHA256) so a
+    /// chat widget session is verified and may see that customer's orders. Unset, sessions
+    /// are never verified.
+    widget_identity_secret: Option<Secret> = None, shown as "unset (widget sessions are not verified)";
+
     /// The shop's Shopify domain (`acme.myshopify.com`), for order actions from the inbox
     /// (with `CONCIERGE_SHOPIFY_ACCESS_TOKEN`). Unset, actions on Shopify orders are recorded
     /// as requests.
@@ -172,6 +177,9 @@ settings! {
     /// The most live-update sockets (agents' open browser tabs) served at once; more are
     /// refused with 503.
     live_max_sockets: usize = 2_000, shown as "2000";
+
+    /// Chat widget sockets (shoppers) open at once; more are refused with 503.
+    widget_max_sockets: usize = 20_000, shown as "20000";
 
     /// How logs are written to standard error: `text` or `json` (one object per line).
     /// `RUST_LOG` picks what is logged.
@@ -374,6 +382,7 @@ impl Settings {
                 &self.woocommerce_webhook_secret,
             ),
             ("aftership_webhook_secret", &self.aftership_webhook_secret),
+            ("widget_identity_secret", &self.widget_identity_secret),
         ] {
             if value.as_ref().is_some_and(|s| s.expose().trim().is_empty()) {
                 return Err(invalid(
@@ -621,7 +630,7 @@ mod tests {
 
     #[test]
     fn every_setting_is_documented() {
-        assert_eq!(SETTINGS.len(), 28);
+        assert_eq!(SETTINGS.len(), 30);
         let readme = include_str!("../../../README.md");
         for s in SETTINGS {
             assert!(!s.doc.trim().is_empty(), "{} has no doc", s.key);

@@ -20,7 +20,7 @@ use concierge_email::outbound::{Deliver, Relay};
 use concierge_email::smtp::{SmtpConfig, SmtpListener};
 use concierge_email::{MailSettings, Mailroom};
 use concierge_helpcenter::{HelpCenter, HelpSettings};
-use concierge_jobs::{WakeSnoozed, Worker};
+use concierge_jobs::{DeliverChat, WakeSnoozed, Worker};
 use concierge_knowledge::Library;
 use concierge_store::files::{FileStore, LocalFiles};
 use concierge_store::{PoolOptions, Store};
@@ -317,6 +317,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     };
     let mut worker = Worker::new(store.clone())
         .with(WakeSnoozed::new(store.clone()))
+        .with(DeliverChat::new(store.clone()))
         .with(ApplyDelivery::new(store.clone()))
         .with(OpenDeliveryIssue::new(store.clone()));
     // Without a relay, outbound mail stays queued (durable) until one is configured.
@@ -404,6 +405,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
             },
             shopify_admin,
             public_url: settings.public_url(),
+            widget_identity_secret: settings
+                .widget_identity_secret
+                .as_ref()
+                .map(|s| s.expose().to_owned()),
+            max_widget_sockets: settings.widget_max_sockets,
         },
         concierge_workspace::pages(settings_view(&settings, store.engine_name()))
             .merge(concierge_helpcenter::pages(Arc::clone(&help))),

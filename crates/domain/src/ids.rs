@@ -67,6 +67,7 @@ ids! {
     RefundId = "rfd";
     /// A message to a shopper about their parcel.
     NoticeId = "ntc";
+    ChatSessionId = "chs";
 }
 
 #[cfg(test)]

@@ -12,8 +12,9 @@
 //! the binary; [`WakeSnoozed`] lives here because it only touches the store.
 
 use chrono::{DateTime, Utc};
-use concierge_domain::ids::{ConversationId, JobId};
-use concierge_store::conversations::WAKE_JOB;
+use concierge_domain::conversation::{Channel, DeliveryStatus};
+use concierge_domain::ids::{ConversationId, JobId, MessageId};
+use concierge_store::conversations::{deliver_job, WAKE_JOB};
 use concierge_store::jobs::{FailOutcome, Job};
 use concierge_store::{Store, StoreError};
 use futures::future::BoxFuture;
@@ -368,13 +369,52 @@ impl Handler for WakeSnoozed {
     }
 }
 
+/// `chat.deliver`: an agent's chat message is in the store, where the shopper's widget
+/// reads it (from whichever instance holds the socket), so it is sent once stored.
+pub struct DeliverChat {
+    store: Store,
+}
+
+impl DeliverChat {
+    pub fn new(store: Store) -> Self {
+        DeliverChat { store }
+    }
+}
+
+impl Handler for DeliverChat {
+    fn kind(&self) -> &'static str {
+        deliver_job(Channel::Chat)
+    }
+
+    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
+        async move {
+            let id = job
+                .payload
+                .get("message_id")
+                .and_then(serde_json::Value::as_str)
+                .ok_or_else(|| JobError::Permanent("payload has no message_id".into()))?;
+            let id = MessageId::parse(id)
+                .map_err(|e| JobError::Permanent(format!("payload message_id: {e}")))?;
+            self.store
+                .record_delivery(&id, DeliveryStatus::Sent, None)
+                .await?;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn concurrent(&self) -> bool {
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::Duration as Span;
     use concierge_domain::access::Actor;
     use concierge_domain::contact::EmailAddress;
-    use concierge_domain::conversation::{Channel, ConversationStatus, Priority, SenderType};
+    use concierge_domain::conversation::{ConversationStatus, Priority, SenderType};
     use concierge_domain::text::MessageBody;
     use concierge_store::conversations::{ConversationPatch, NewConversation, NewMessage};
     use concierge_store::customers::CustomerRef;

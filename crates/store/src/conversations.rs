@@ -401,6 +401,13 @@ impl MessageRow {
 }
 
 #[derive(sqlx::FromRow)]
+struct NumberedMessageRow {
+    seq: i64,
+    #[sqlx(flatten)]
+    message: MessageRow,
+}
+
+#[derive(sqlx::FromRow)]
 struct AttachmentRow {
     id: String,
     message_id: String,
@@ -691,9 +698,22 @@ pub(crate) async fn open(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(Conversation, Vec<Message>), StoreError> {
+    open_as(tx, batch, ConversationId::generate(), new, rest, actor, now).await
+}
+
+/// [`open`] under an id chosen before (a chat session reserves its conversation's id when
+/// the widget opens, and the conversation is made with the first message).
+pub(crate) async fn open_as(
+    tx: &mut Tx,
+    batch: &mut Batch,
+    id: ConversationId,
+    new: NewConversation,
+    rest: Vec<NewMessage>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(Conversation, Vec<Message>), StoreError> {
     let opened_at = new.message.at.unwrap_or(now);
     let customer = customers::resolve(tx, &new.customer, now, batch).await?;
-    let id = ConversationId::generate();
     let mut c = Conversation {
         id: id.clone(),
         customer,
@@ -1137,19 +1157,37 @@ impl Store {
 
     /// A conversation's messages, oldest first.
     pub async fn messages(&self, id: &ConversationId) -> Result<Vec<Message>, StoreError> {
+        let numbered = self.messages_after(id, 0, false).await?;
+        Ok(numbered.into_iter().map(|(_, m)| m).collect())
+    }
+
+    /// A conversation's messages after the one numbered `after` (0: from the start), in
+    /// order, each with its number; with `public_only`, without private notes.
+    pub async fn messages_after(
+        &self,
+        id: &ConversationId,
+        after: i64,
+        public_only: bool,
+    ) -> Result<Vec<(i64, Message)>, StoreError> {
+        let private = if public_only { " AND NOT private" } else { "" };
         let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY seq"
+            "SELECT seq, {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2{private} ORDER BY seq"
         );
-        let rows: Vec<MessageRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
+        let rows: Vec<NumberedMessageRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
             .bind(id.as_str())
+            .bind(after)
             .fetch_all(pool)
             .await?);
+        if rows.is_empty() {
+            return Ok(vec![]);
+        }
         let attachment_rows: Vec<AttachmentRow> = on_engine!(self, |pool, pg| {
             sqlx::query_as(
                 "SELECT a.id, a.message_id, a.filename, a.content_type, a.size_bytes, a.storage_key FROM attachments a \
-                 JOIN messages m ON m.id = a.message_id WHERE m.conversation_id = $1 ORDER BY a.id",
+                 JOIN messages m ON m.id = a.message_id WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY a.id",
             )
             .bind(id.as_str())
+            .bind(after)
             .fetch_all(pool)
             .await?
         });
@@ -1169,8 +1207,8 @@ impl Store {
         }
         rows.into_iter()
             .map(|r| {
-                let attachments = by_message.remove(&r.id).unwrap_or_default();
-                r.into_message(attachments)
+                let attachments = by_message.remove(&r.message.id).unwrap_or_default();
+                Ok((r.seq, r.message.into_message(attachments)?))
             })
             .collect()
     }

@@ -21,6 +21,7 @@ pub mod access;
 mod args;
 pub mod articles;
 pub mod audit;
+pub mod chat;
 pub mod commerce;
 pub mod conversations;
 pub mod customers;

@@ -53,6 +53,7 @@ pub(crate) fn router(state: AppState, pages: Router<AppState>) -> Router {
         .merge(system::routes())
         .merge(mail::webhook(&state))
         .merge(platforms::webhooks())
+        .merge(crate::widget::routes())
         .merge(articles::public_files())
         .merge(pages)
         .fallback(|| async { ApiError::RouteNotFound })

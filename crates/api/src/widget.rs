@@ -1,0 +1,620 @@
+//! The live chat widget's side of the API (CONTRACT.md, "Live chat widget"): sessions, the
+//! WebSocket, and the same without a socket. The widget runs on the shop's pages, another
+//! origin, so these routes answer CORS requests; they take a chat session's token, never an
+//! agent's credentials.
+//!
+//! Client frames: `{"type": "message", "body", "client_id"?}` (`client_id`, any string up to
+//! 64 characters, makes a resend after a lost acknowledgement harmless), `{"type":
+//! "typing"}`. Server frames: `{"type": "message", "id", "sender_type", "body",
+//! "created_at", "client_id"?}` — a shopper's message is echoed with its id once stored —,
+//! `{"type": "typing", "sender_type": "agent", "active"}`, `{"type": "status", "status"}`,
+//! and `{"type": "error", "code", "message"}` for a frame that was refused (the socket stays
+//! open).
+//!
+//! Each conversation with a widget open has a `watch` channel here; one task routes the live
+//! event log to them, so a socket wakes only for its own conversation, and whatever it
+//! missed while busy it reads from the store (messages after the last it sent).
+
+use crate::error::ApiError;
+use crate::extract::{Json, Query};
+use crate::live::{Frame, Live};
+use crate::AppState;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, Method, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use concierge_domain::contact::EmailAddress;
+use concierge_domain::ids::MessageId;
+use concierge_domain::text::{MessageBody, PersonName};
+use concierge_store::chat::{ChatSession, NewChatSession};
+use concierge_store::conversations::Message;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{broadcast, watch, OwnedSemaphorePermit, Semaphore};
+use tower_http::cors::{Any, CorsLayer};
+
+/// The longest chat message, in characters: chat is for short messages; longer text is
+/// refused with a clear error rather than cut.
+pub const MAX_CHAT_CHARS: usize = 4_000;
+/// The largest frame a widget may send; a larger one closes its socket.
+const MAX_FRAME_BYTES: usize = 16 * 1024;
+/// A socket whose shopper's browser stops reading is dropped after this long, so a stuck
+/// client holds nothing for long.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// A shopper may send this many messages at once, then one every two seconds.
+const MESSAGE_BURST: u32 = 10;
+const MESSAGES_PER_MINUTE: u32 = 30;
+
+pub(crate) fn routes() -> Router<AppState> {
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3600));
+    Router::new()
+        .route("/api/widget/v1/sessions", post(open_session))
+        .route("/api/widget/v1/messages", get(transcript).post(say))
+        .route("/api/widget/v1/ws", get(socket))
+        .layer(cors)
+}
+
+/// The chat side of the live hub: which conversations have a widget open, and the limits.
+pub struct Chats {
+    watched: Mutex<HashMap<String, watch::Sender<Pulse>>>,
+    router: tokio::sync::OnceCell<()>,
+    sockets: Arc<Semaphore>,
+    messages: DefaultKeyedRateLimiter<String>,
+}
+
+/// What changed in a conversation since a socket last looked.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Pulse {
+    event: i64,
+    agent_typing: bool,
+}
+
+impl Chats {
+    pub fn new(max_sockets: usize) -> Chats {
+        let quota = Quota::per_minute(NonZeroU32::new(MESSAGES_PER_MINUTE).expect("not zero"))
+            .allow_burst(NonZeroU32::new(MESSAGE_BURST).expect("not zero"));
+        Chats {
+            watched: Mutex::default(),
+            router: Default::default(),
+            sockets: Arc::new(Semaphore::new(max_sockets)),
+            messages: RateLimiter::keyed(quota),
+        }
+    }
+
+    /// Starts the task that routes the live event log to the conversations' sockets (once).
+    async fn start(self: &Arc<Self>, live: &Arc<Live>) -> Result<(), ApiError> {
+        let chats = Arc::clone(self);
+        let live = Arc::clone(live);
+        self.router
+            .get_or_try_init(|| async move {
+                live.start().await?;
+                let mut frames = live.subscribe();
+                tokio::spawn(async move {
+                    loop {
+                        match frames.recv().await {
+                            Ok(Frame::Event(seq, _, conversation)) => {
+                                chats.pulse(conversation.as_str(), |p| p.event = seq);
+                            }
+                            Ok(Frame::Presence(_, conversation, typing)) => {
+                                chats.pulse(&conversation, |p| p.agent_typing = typing);
+                            }
+                            Ok(Frame::Shopper(_)) => {}
+                            Err(broadcast::error::RecvError::Lagged(_)) => {
+                                // Some events went by unseen: every socket looks again.
+                                let watched =
+                                    chats.watched.lock().unwrap_or_else(|e| e.into_inner());
+                                for sender in watched.values() {
+                                    sender.send_modify(|_| {});
+                                }
+                            }
+                            Err(broadcast::error::RecvError::Closed) => return,
+                        }
+                    }
+                });
+                Ok::<(), ApiError>(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    fn pulse(&self, conversation: &str, change: impl FnOnce(&mut Pulse)) {
+        let watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(sender) = watched.get(conversation) {
+            sender.send_modify(change);
+        }
+    }
+
+    fn watch(self: &Arc<Self>, conversation: &str) -> Watching {
+        let mut watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+        let receiver = watched
+            .entry(conversation.to_owned())
+            .or_insert_with(|| watch::channel(Pulse::default()).0)
+            .subscribe();
+        Watching {
+            chats: Arc::clone(self),
+            conversation: conversation.to_owned(),
+            receiver: Some(receiver),
+        }
+    }
+
+    /// Whether the session may send another message now.
+    fn may_send(&self, session: &ChatSession) -> bool {
+        self.messages
+            .check_key(&session.id.as_str().to_owned())
+            .is_ok()
+    }
+}
+
+/// A socket's subscription to its conversation; the last one to leave removes the entry.
+struct Watching {
+    chats: Arc<Chats>,
+    conversation: String,
+    receiver: Option<watch::Receiver<Pulse>>,
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        drop(self.receiver.take());
+        let mut watched = self.chats.watched.lock().unwrap_or_else(|e| e.into_inner());
+        if watched
+            .get(&self.conversation)
+            .is_some_and(|s| s.receiver_count() == 0)
+        {
+            watched.remove(&self.conversation);
+        }
+    }
+}
+
+/// The chat session a request's token opens: `Authorization: Bearer TOKEN`, or `?token=`
+/// on the socket (browsers cannot set headers on a WebSocket).
+pub(crate) struct Shopper(ChatSession);
+
+impl FromRequestParts<AppState> for Shopper {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_owned);
+        let query = || {
+            parts.uri.query().and_then(|q| {
+                q.split('&')
+                    .find_map(|pair| pair.strip_prefix("token="))
+                    .map(str::to_owned)
+            })
+        };
+        let token = header.or_else(query).ok_or(ApiError::Unauthenticated)?;
+        match state.store.chat_session(token.trim()).await? {
+            Some(session) => Ok(Shopper(session)),
+            None => Err(ApiError::Unauthenticated),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenSession {
+    name: Option<String>,
+    email: Option<String>,
+    /// A logged-in store customer, vouched for by the shop.
+    identity: Option<SignedIdentity>,
+}
+
+/// The shop's word for who is chatting: the customer's email and the hex HMAC-SHA256 of it
+/// under the shared secret (`CONCIERGE_WIDGET_IDENTITY_SECRET`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignedIdentity {
+    email: String,
+    signature: String,
+}
+
+async fn open_session(
+    State(state): State<AppState>,
+    Json(req): Json<OpenSession>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    let name = optional("name", req.name.as_deref(), PersonName::parse)?;
+    let (email, verified) = match req.identity {
+        Some(identity) => {
+            let Some(secret) = state.config.widget_identity_secret.as_deref() else {
+                return Err(ApiError::Validation {
+                    field: "identity".into(),
+                    message: "identity verification is not set up on this service \
+                              (CONCIERGE_WIDGET_IDENTITY_SECRET)"
+                        .into(),
+                });
+            };
+            let email =
+                crate::error::parse("identity.email", &identity.email, EmailAddress::parse)?;
+            // Signed over the address as the shop has it, before our normalisation.
+            let signed = identity.email.trim().as_bytes();
+            if !concierge_commerce::signature::verify_hex(
+                secret.as_bytes(),
+                signed,
+                &identity.signature,
+            ) {
+                return Err(ApiError::BadSignature);
+            }
+            (Some(email), true)
+        }
+        None => (
+            optional("email", req.email.as_deref(), EmailAddress::parse)?,
+            false,
+        ),
+    };
+    let (session, token) = state
+        .store
+        .open_chat_session(NewChatSession {
+            name,
+            email,
+            verified,
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({
+            "session_token": token,
+            "conversation_id": session.conversation_id.as_str(),
+            "verified": session.verified,
+        })),
+    ))
+}
+
+fn optional<T>(
+    field: &'static str,
+    value: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, concierge_domain::Invalid>,
+) -> Result<Option<T>, ApiError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(v) => parse(v)
+            .map(Some)
+            .map_err(|e| crate::error::invalid(field, e)),
+        None => Ok(None),
+    }
+}
+
+#[derive(Deserialize)]
+struct After {
+    /// The last message id the widget has; only later ones are sent.
+    after: Option<String>,
+}
+
+async fn transcript(
+    State(state): State<AppState>,
+    Shopper(session): Shopper,
+    Query(q): Query<After>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let after = match q.after.as_deref().and_then(|a| MessageId::parse(a).ok()) {
+        Some(a) => state
+            .store
+            .message_number(&session.conversation_id, &a)
+            .await?
+            .unwrap_or(0),
+        None => 0,
+    };
+    let messages = state
+        .store
+        .messages_after(&session.conversation_id, after, true)
+        .await?;
+    let items: Vec<Value> = messages
+        .iter()
+        .map(|(_, m)| message_frame(m, None))
+        .collect();
+    let status = status_of(&state, &session).await?;
+    Ok(axum::Json(json!({ "items": items, "status": status })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Say {
+    body: String,
+    client_id: Option<String>,
+}
+
+async fn say(
+    State(state): State<AppState>,
+    Shopper(session): Shopper,
+    Json(req): Json<Say>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    if !state.chats.may_send(&session) {
+        return Err(ApiError::RateLimited(2));
+    }
+    let (body, client_id) = chat_message(&req.body, req.client_id.as_deref())?;
+    let said = state.store.chat_say(&session, body, client_id).await?;
+    poke_worker(&state);
+    let status = if said.new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(message_frame(&said.message, client_id))))
+}
+
+/// A chat message and its client id, checked.
+fn chat_message<'a>(
+    body: &str,
+    client_id: Option<&'a str>,
+) -> Result<(MessageBody, Option<&'a str>), ApiError> {
+    let body = body.trim();
+    if body.chars().count() > MAX_CHAT_CHARS {
+        return Err(ApiError::Validation {
+            field: "body".into(),
+            message: format!("a chat message is at most {MAX_CHAT_CHARS} characters"),
+        });
+    }
+    let body = crate::error::parse("body", body, MessageBody::parse)?;
+    let client_id = client_id.map(str::trim).filter(|c| !c.is_empty());
+    if client_id.is_some_and(|c| c.len() > 64) {
+        return Err(ApiError::Validation {
+            field: "client_id".into(),
+            message: "client_id is at most 64 characters".into(),
+        });
+    }
+    Ok((body, client_id))
+}
+
+/// Work a message queued (the assistant's answer) is due now: the worker need not wait for
+/// its next look at the queue.
+fn poke_worker(state: &AppState) {
+    if let Some(worker) = &state.config.worker {
+        worker.notify_one();
+    }
+}
+
+async fn status_of(state: &AppState, session: &ChatSession) -> Result<&'static str, ApiError> {
+    match state.store.conversation(&session.conversation_id).await {
+        Ok(c) => Ok(c.lifecycle.status.as_str()),
+        // No message yet, so no conversation yet.
+        Err(concierge_store::StoreError::NotFound(_)) => Ok("new"),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn message_frame(m: &Message, client_id: Option<&str>) -> Value {
+    let mut frame = json!({
+        "type": "message",
+        "id": m.id.as_str(),
+        "sender_type": m.sender_type.as_str(),
+        "body": m.body,
+        "created_at": m.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    });
+    if let Some(c) = client_id {
+        frame["client_id"] = json!(c);
+    }
+    frame
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientFrame {
+    Message {
+        body: String,
+        client_id: Option<String>,
+    },
+    Typing,
+}
+
+async fn socket(
+    State(state): State<AppState>,
+    Shopper(session): Shopper,
+    Query(q): Query<SocketQuery>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let upgrade = upgrade.map_err(|_| ApiError::UpgradeRequired)?;
+    let permit = Arc::clone(&state.chats.sockets)
+        .try_acquire_owned()
+        .map_err(|_| ApiError::Busy)?;
+    state.chats.start(&state.live).await?;
+    let after = q.after.as_deref().and_then(|a| MessageId::parse(a).ok());
+    // Small buffers: a widget's frames are small, and thousands of sockets stay open at once.
+    Ok(upgrade
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .on_upgrade(move |ws| serve(state, session, ws, after, permit)))
+}
+
+#[derive(Deserialize)]
+struct SocketQuery {
+    after: Option<String>,
+    #[allow(dead_code)] // read by `Shopper`
+    token: Option<String>,
+}
+
+/// What one socket has told its widget so far.
+struct Told {
+    /// The number of the last message sent from the store.
+    last: i64,
+    /// Messages echoed on receipt, not to be sent again when the store read reaches them.
+    echoed: HashSet<MessageId>,
+    status: &'static str,
+    agent_typing: bool,
+    /// When agents were last told the shopper is typing (at most every two seconds).
+    typing_told: Option<tokio::time::Instant>,
+}
+
+async fn serve(
+    state: AppState,
+    session: ChatSession,
+    mut ws: WebSocket,
+    after: Option<MessageId>,
+    _permit: OwnedSemaphorePermit,
+) {
+    let mut watching = state.chats.watch(session.conversation_id.as_str());
+    let mut pulses = watching.receiver.take().expect("just made");
+    watching.receiver = Some(pulses.clone());
+    let mut shutdown = state.config.shutdown.clone();
+    let stopping = async move {
+        match shutdown.as_mut() {
+            Some(s) => drop(s.wait_for(|stop| *stop).await),
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(stopping);
+    let result: Result<(), ()> = async {
+        // Subscribed first, then read: nothing committed from here on is missed.
+        let last = match &after {
+            Some(a) => state
+                .store
+                .message_number(&session.conversation_id, a)
+                .await
+                .map_err(drop)?
+                .unwrap_or(0),
+            None => 0,
+        };
+        let mut told = Told {
+            last,
+            echoed: HashSet::new(),
+            status: "",
+            agent_typing: false,
+            typing_told: None,
+        };
+        catch_up(&state, &session, &mut ws, &mut told).await?;
+        loop {
+            tokio::select! {
+                () = &mut stopping => return Ok(()),
+                changed = pulses.changed() => {
+                    if changed.is_err() {
+                        return Err(());
+                    }
+                    let pulse = *pulses.borrow_and_update();
+                    if pulse.agent_typing != told.agent_typing {
+                        told.agent_typing = pulse.agent_typing;
+                        send(&mut ws, json!({"type": "typing", "sender_type": "agent", "active": pulse.agent_typing})).await?;
+                    }
+                    catch_up(&state, &session, &mut ws, &mut told).await?;
+                }
+                incoming = ws.recv() => {
+                    let Some(Ok(message)) = incoming else { return Ok(()) };
+                    let text = match message {
+                        WsMessage::Text(text) => text,
+                        WsMessage::Close(_) => return Ok(()),
+                        _ => continue,
+                    };
+                    received(&state, &session, &mut ws, &mut told, &text).await?;
+                }
+            }
+        }
+    }
+    .await;
+    if result.is_ok() {
+        let _ = ws.send(WsMessage::Close(None)).await;
+    }
+}
+
+/// Handles one frame from the widget. A bad frame is answered with an error frame; only a
+/// broken socket ends the loop.
+async fn received(
+    state: &AppState,
+    session: &ChatSession,
+    ws: &mut WebSocket,
+    told: &mut Told,
+    text: &Utf8Bytes,
+) -> Result<(), ()> {
+    let frame = match serde_json::from_str::<ClientFrame>(text) {
+        Ok(frame) => frame,
+        Err(_) => {
+            return send(
+                ws,
+                error_frame("invalid_frame", "not a frame this socket understands"),
+            )
+            .await;
+        }
+    };
+    match frame {
+        ClientFrame::Typing => {
+            let now = tokio::time::Instant::now();
+            if told
+                .typing_told
+                .is_none_or(|t| now - t >= Duration::from_secs(2))
+            {
+                told.typing_told = Some(now);
+                state.live.shopper_typing(&session.conversation_id);
+            }
+            Ok(())
+        }
+        ClientFrame::Message { body, client_id } => {
+            if !state.chats.may_send(session) {
+                return send(
+                    ws,
+                    error_frame("rate_limited", "too many messages; wait a moment"),
+                )
+                .await;
+            }
+            let (body, client_id) = match chat_message(&body, client_id.as_deref()) {
+                Ok(checked) => checked,
+                Err(e) => return send(ws, error_frame("validation_failed", &e.to_string())).await,
+            };
+            match state.store.chat_say(session, body, client_id).await {
+                Ok(said) => {
+                    poke_worker(state);
+                    told.echoed.insert(said.message.id.clone());
+                    send(ws, message_frame(&said.message, client_id)).await
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "a chat message could not be stored");
+                    send(
+                        ws,
+                        error_frame("not_stored", "the message was not stored; send it again"),
+                    )
+                    .await
+                }
+            }
+        }
+    }
+}
+
+/// Sends what the store holds that this widget has not seen, and the status if it changed.
+async fn catch_up(
+    state: &AppState,
+    session: &ChatSession,
+    ws: &mut WebSocket,
+    told: &mut Told,
+) -> Result<(), ()> {
+    let fresh = state
+        .store
+        .messages_after(&session.conversation_id, told.last, true)
+        .await
+        .map_err(drop)?;
+    for (seq, m) in fresh {
+        told.last = seq;
+        if !told.echoed.remove(&m.id) {
+            send(ws, message_frame(&m, None)).await?;
+        }
+    }
+    let status = status_of(state, session).await.map_err(drop)?;
+    if status != told.status {
+        told.status = status;
+        send(ws, json!({"type": "status", "status": status})).await?;
+    }
+    Ok(())
+}
+
+fn error_frame(code: &str, message: &str) -> Value {
+    json!({"type": "error", "code": code, "message": message})
+}
+
+async fn send(ws: &mut WebSocket, frame: Value) -> Result<(), ()> {
+    let text = WsMessage::Text(frame.to_string().into());
+    match tokio::time::timeout(SEND_TIMEOUT, ws.send(text)).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}

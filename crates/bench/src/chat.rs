@@ -1,0 +1,229 @@
+//! `--scenario chat`: many chat widget sockets on the real binary (a child process, so its
+//! memory is its own), and the round trip of a shopper's message — sent on a widget socket,
+//! stored, seen by an agent's live socket — at a steady rate.
+
+use crate::Figures;
+use anyhow::{bail, Context};
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+/// A session may send one message every two seconds on average, so this many sessions
+/// send `rate` messages a second together.
+const SECONDS_PER_MESSAGE: f64 = 2.0;
+
+pub async fn run(dir: &Path, sockets: usize, rate: usize, seconds: u64) -> anyhow::Result<()> {
+    let exe = std::env::current_exe()?.with_file_name("concierge");
+    if !exe.exists() {
+        bail!(
+            "{} is missing: cargo build --release -p concierge",
+            exe.display()
+        );
+    }
+    let data = dir.join("chat");
+    std::fs::create_dir_all(&data)?;
+    let token = {
+        let out = std::process::Command::new(&exe)
+            .args(["token", "create", "--name", "bench"])
+            .env("CONCIERGE_DATA_DIR", &data)
+            .env_remove("CONCIERGE_DATABASE_URL")
+            .output()?;
+        let stdout = String::from_utf8(out.stdout)?;
+        stdout
+            .lines()
+            .last()
+            .context("no token printed")?
+            .trim()
+            .to_owned()
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut child = tokio::process::Command::new(&exe)
+        .arg("serve")
+        .env("CONCIERGE_DATA_DIR", &data)
+        .env_remove("CONCIERGE_DATABASE_URL")
+        .env("CONCIERGE_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("CONCIERGE_SMTP_ADDR", "off")
+        .env("CONCIERGE_RATE_LIMIT_PER_SECOND", "0")
+        .env("CONCIERGE_WIDGET_MAX_SOCKETS", (sockets + 100).to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().context("child pid")?;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    while !client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("not healthy after 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    println!("chat: idle memory before sockets: {}", memory(pid));
+
+    // Sessions, then their sockets, 64 at a time.
+    let opened = Instant::now();
+    let tokens: Vec<(String, String)> = futures::stream::iter(0..sockets)
+        .map(|i| {
+            let (client, base) = (client.clone(), base.clone());
+            async move {
+                let v: Value = client
+                    .post(format!("{base}/api/widget/v1/sessions"))
+                    .json(&json!({ "name": format!("Shopper {i}") }))
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                Ok::<_, anyhow::Error>((
+                    v["session_token"].as_str().context("token")?.to_owned(),
+                    v["conversation_id"]
+                        .as_str()
+                        .context("conversation")?
+                        .to_owned(),
+                ))
+            }
+        })
+        .buffer_unordered(64)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    let ws = base.replacen("http", "ws", 1);
+    let mut senders = Vec::new();
+    let connected: Vec<_> = futures::stream::iter(tokens)
+        .map(|(token, conversation)| {
+            let url = format!("{ws}/api/widget/v1/ws?token={token}");
+            async move {
+                let (socket, _) = tokio_tungstenite::connect_async(url).await?;
+                Ok::<_, anyhow::Error>((socket, conversation))
+            }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    for c in connected {
+        let (socket, conversation) = c?;
+        let (sink, mut stream) = socket.split();
+        // Every socket is read, as a widget would, so the server never waits on us.
+        tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} });
+        senders.push((sink, conversation));
+    }
+    println!(
+        "chat: {} widget sockets open ({} sessions made and connected in {:.1} s); memory: {}",
+        senders.len(),
+        sockets,
+        opened.elapsed().as_secs_f64(),
+        memory(pid)
+    );
+
+    // The agent's live socket notes when each shopper's message arrives.
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let trips: Arc<Mutex<Figures>> = Arc::new(Mutex::new(Figures(Vec::new())));
+    let mut request = format!("{ws}/api/v1/live").into_client_request()?;
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse()?);
+    let (mut live, _) = tokio_tungstenite::connect_async(request).await?;
+    {
+        let (sent, trips) = (Arc::clone(&sent), Arc::clone(&trips));
+        tokio::spawn(async move {
+            while let Some(Ok(Message::Text(text))) = live.next().await {
+                let Ok(v) = serde_json::from_str::<Value>(&text) else {
+                    continue;
+                };
+                let shoppers = v["kind"] == "conversation.created"
+                    || (v["kind"] == "message.created" && v["data"]["sender_type"] == "customer");
+                if v["type"] != "event" || !shoppers {
+                    continue;
+                }
+                let Some(conversation) = v["conversation_id"].as_str() else {
+                    continue;
+                };
+                if let Some(at) = sent.lock().unwrap().remove(conversation) {
+                    trips.lock().unwrap().0.push(at.elapsed());
+                }
+            }
+        });
+    }
+
+    // `rate` messages a second from as many sessions as that takes, evenly spread.
+    let talkers = ((rate as f64 * SECONDS_PER_MESSAGE) as usize).min(senders.len());
+    let period = Duration::from_secs_f64(SECONDS_PER_MESSAGE);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for (i, (mut sink, conversation)) in senders.drain(..talkers).enumerate() {
+        let sent = Arc::clone(&sent);
+        let offset = period.mul_f64(i as f64 / talkers as f64);
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
+            let mut n = 0;
+            while Instant::now() < deadline {
+                tick.tick().await;
+                let frame = json!({"type": "message", "body": format!("where is my order? ({n})")});
+                sent.lock()
+                    .unwrap()
+                    .insert(conversation.clone(), Instant::now());
+                if sink
+                    .send(Message::Text(frame.to_string().into()))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+                n += 1;
+            }
+            n
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap_or(0);
+    }
+    // The last messages' trips, up to a second more.
+    let settle = Instant::now();
+    while !sent.lock().unwrap().is_empty() && settle.elapsed() < Duration::from_secs(1) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let lost = sent.lock().unwrap().len();
+    let mut trips = std::mem::replace(&mut *trips.lock().unwrap(), Figures(Vec::new()));
+    println!(
+        "chat: round trip shopper socket → stored → agent socket at {:.0} messages/s ({talkers} sessions talking, {} sockets open): {}; not seen within 1 s: {lost}; memory under load: {}",
+        total as f64 / seconds as f64,
+        talkers + senders.len(),
+        trips.summary(),
+        memory(pid)
+    );
+    drop(senders);
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
+    let _ = tokio::time::timeout(Duration::from_secs(20), child.wait()).await;
+    let _ = std::fs::remove_dir_all(&data);
+    Ok(())
+}
+
+/// The child's resident memory now, and its peak.
+fn memory(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|| "?".to_owned())
+    };
+    format!("{} resident (peak {})", field("VmRSS"), field("VmHWM"))
+}

@@ -1,0 +1,424 @@
+//! The live chat widget's protocol (CONTRACT.md, "Live chat widget") with real WebSocket
+//! clients over loopback, on both engines: sessions, messages stored before they are echoed,
+//! agents' replies arriving, reconnecting without losing or repeating anything, identity
+//! verification, and what a hostile or broken client cannot do.
+
+use futures::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+#[macro_use]
+mod support;
+
+use support::*;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const IDENTITY_SECRET: &str = "widget-secret";
+
+/// Opens a widget session as the widget does (no agent credentials).
+async fn open_session(app: &App, body: Value) -> (StatusCode, Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/widget/v1/sessions", app.base))
+        .header("origin", "https://shop.example")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    assert_eq!(
+        res.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap()),
+        Some("*"),
+        "the widget runs on the shop's origin"
+    );
+    (status, res.json().await.unwrap())
+}
+
+async fn session(app: &App) -> (String, String) {
+    let (s, v) = open_session(app, json!({"name": "Ann Shopper"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    (
+        v["session_token"].as_str().unwrap().to_owned(),
+        v["conversation_id"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn connect(app: &App, token: &str, after: Option<&str>) -> Socket {
+    let ws = app.base.replacen("http", "ws", 1);
+    let after = after.map_or(String::new(), |a| format!("&after={a}"));
+    tokio_tungstenite::connect_async(format!("{ws}/api/widget/v1/ws?token={token}{after}"))
+        .await
+        .expect("the widget socket opens")
+        .0
+}
+
+/// The next frame of a type, skipping the others. Waits at most 10 s, so a missing frame
+/// fails the test instead of hanging it.
+async fn next_of(socket: &mut Socket, kind: &str) -> Value {
+    loop {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("a {kind} frame within 10 s"))
+            .expect("the socket stays open")
+            .expect("a valid frame");
+        if let Message::Text(t) = message {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["type"] == kind {
+                return v;
+            }
+        }
+    }
+}
+
+async fn say(socket: &mut Socket, body: &str, client_id: &str) {
+    let frame = json!({"type": "message", "body": body, "client_id": client_id});
+    socket
+        .send(Message::Text(frame.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// A call to the widget's REST side with a session token.
+async fn widget(
+    app: &App,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{}{path}", app.base))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    (res.status(), res.json().await.unwrap_or(Value::Null))
+}
+
+on_both_engines!(
+    a_shopper_chats_and_the_agents_answer_arrives_on_the_socket,
+    |app| {
+        let (token, conversation) = session(&app).await;
+        let mut socket = connect(&app, &token, None).await;
+        assert_eq!(next_of(&mut socket, "status").await["status"], "new");
+
+        say(
+            &mut socket,
+            "hi <script>alert(1)</script> is anyone there?",
+            "c-1",
+        )
+        .await;
+        let echo = next_of(&mut socket, "message").await;
+        assert_eq!(echo["sender_type"], "customer");
+        assert_eq!(echo["client_id"], "c-1");
+        assert_eq!(
+            echo["body"], "hi <script>alert(1)</script> is anyone there?",
+            "text, kept as text"
+        );
+        let id = echo["id"].as_str().unwrap().to_owned();
+
+        // Echoed only once stored: the agents' API has it already.
+        let (s, c) = app
+            .get(&format!("/api/v1/conversations/{conversation}"))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{c}");
+        assert_eq!(c["channel"], "chat");
+        assert_eq!(c["customer"]["name"], "Ann Shopper");
+        assert_eq!(c["messages"][0]["id"], id.as_str());
+        assert_eq!(next_of(&mut socket, "status").await["status"], "open");
+
+        let (s, _) = app
+            .post(
+                &format!("/api/v1/conversations/{conversation}/messages"),
+                json!({"body": "internal: check stock first", "private": true}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (s, _) = app
+            .post(
+                &format!("/api/v1/conversations/{conversation}/messages"),
+                json!({"body": "Hello Ann, Sam here. How can I help?"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let reply = next_of(&mut socket, "message").await;
+        assert_eq!(reply["sender_type"], "agent");
+        assert_eq!(
+            reply["body"], "Hello Ann, Sam here. How can I help?",
+            "the private note never reaches the shopper"
+        );
+        // The agent sees it leave the outbox: the widget reads it from the store.
+        let reply_id = reply["id"].as_str().unwrap().to_owned();
+        eventually("the agent's chat message is marked sent", || async {
+            let (_, c) = app
+                .get(&format!("/api/v1/conversations/{conversation}"))
+                .await;
+            c["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["id"] == reply_id.as_str() && m["delivery_status"] == "sent")
+        })
+        .await;
+
+        // A second tab of the same session sees the whole transcript, notes left out.
+        let mut other = connect(&app, &token, None).await;
+        assert_eq!(next_of(&mut other, "message").await["id"], id.as_str());
+        assert_eq!(next_of(&mut other, "message").await["sender_type"], "agent");
+        say(&mut other, "great, thanks", "c-2").await;
+        assert_eq!(next_of(&mut other, "message").await["client_id"], "c-2");
+        let seen = next_of(&mut socket, "message").await;
+        assert_eq!(seen["body"], "great, thanks", "the first tab sees it too");
+    }
+);
+
+on_both_engines!(
+    a_widget_that_reconnects_gets_what_it_missed_and_a_resend_is_stored_once,
+    |app| {
+        let (token, conversation) = session(&app).await;
+        let send = || {
+            widget(
+                &app,
+                reqwest::Method::POST,
+                "/api/widget/v1/messages",
+                &token,
+                Some(json!({"body": "where is my parcel?", "client_id": "k-1"})),
+            )
+        };
+        let (s, first) = send().await;
+        assert_eq!(s, StatusCode::CREATED, "{first}");
+        // The acknowledgement was lost; the widget sends again: the same message, once.
+        let (s, again) = send().await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(again["id"], first["id"]);
+        let first_id = first["id"].as_str().unwrap();
+
+        for body in ["Let me look.", "It left the warehouse today."] {
+            app.post(
+                &format!("/api/v1/conversations/{conversation}/messages"),
+                json!({ "body": body }),
+            )
+            .await;
+        }
+        let (_, c) = app
+            .get(&format!("/api/v1/conversations/{conversation}"))
+            .await;
+        let customer_messages = c["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["sender_type"] == "customer")
+            .count();
+        assert_eq!(customer_messages, 1);
+
+        let mut socket = connect(&app, &token, Some(first_id)).await;
+        assert_eq!(
+            next_of(&mut socket, "message").await["body"],
+            "Let me look."
+        );
+        assert_eq!(
+            next_of(&mut socket, "message").await["body"],
+            "It left the warehouse today."
+        );
+
+        let (s, t) = widget(
+            &app,
+            reqwest::Method::GET,
+            &format!("/api/widget/v1/messages?after={first_id}"),
+            &token,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let bodies: Vec<&str> = t["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["body"].as_str().unwrap())
+            .collect();
+        assert_eq!(bodies, ["Let me look.", "It left the warehouse today."]);
+        assert_eq!(t["status"], "open");
+    }
+);
+
+on_both_engines!(
+    forged_tokens_bad_frames_and_floods_are_refused_and_others_chat_on,
+    |app| {
+        // A made-up token opens nothing.
+        let ws = app.base.replacen("http", "ws", 1);
+        let err =
+            tokio_tungstenite::connect_async(format!("{ws}/api/widget/v1/ws?token=cws_forged"))
+                .await
+                .unwrap_err();
+        assert!(err.to_string().contains("401"), "{err}");
+        let (s, _) = widget(
+            &app,
+            reqwest::Method::GET,
+            "/api/widget/v1/messages",
+            "cws_forged",
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        // An agent's token is not a shopper's.
+        let (s, _) = widget(
+            &app,
+            reqwest::Method::GET,
+            "/api/widget/v1/messages",
+            &app.token,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+        let (token, _) = session(&app).await;
+        let mut socket = connect(&app, &token, None).await;
+        socket
+            .send(Message::Text("{not json".into()))
+            .await
+            .unwrap();
+        assert_eq!(next_of(&mut socket, "error").await["code"], "invalid_frame");
+        say(&mut socket, &"x".repeat(4_001), "long").await;
+        assert_eq!(
+            next_of(&mut socket, "error").await["code"],
+            "validation_failed"
+        );
+        say(&mut socket, "   ", "blank").await;
+        assert_eq!(
+            next_of(&mut socket, "error").await["code"],
+            "validation_failed"
+        );
+        say(&mut socket, "still here", "ok-1").await;
+        assert_eq!(next_of(&mut socket, "message").await["body"], "still here");
+
+        // A flood: past the burst, messages are refused, not stored.
+        for i in 0..12 {
+            say(&mut socket, &format!("spam {i}"), &format!("spam-{i}")).await;
+        }
+        let mut stored = 0;
+        let mut refused = 0;
+        while stored + refused < 12 {
+            let message = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+                .await
+                .expect("a frame")
+                .unwrap()
+                .unwrap();
+            let Message::Text(t) = message else { continue };
+            let v: Value = serde_json::from_str(&t).unwrap();
+            match v["type"].as_str() {
+                Some("message")
+                    if v["client_id"]
+                        .as_str()
+                        .is_some_and(|c| c.starts_with("spam-")) =>
+                {
+                    stored += 1
+                }
+                Some("error") => {
+                    assert_eq!(v["code"], "rate_limited");
+                    refused += 1;
+                }
+                _ => {}
+            }
+        }
+        assert!(refused >= 3, "{stored} stored, {refused} refused");
+
+        // An oversized frame closes that socket; another shopper's chat is untouched.
+        let (other_token, _) = session(&app).await;
+        let mut other = connect(&app, &other_token, None).await;
+        socket
+            .send(Message::Text("y".repeat(20 * 1024).into()))
+            .await
+            .ok();
+        let closed = loop {
+            match tokio::time::timeout(std::time::Duration::from_secs(10), socket.next()).await {
+                Ok(Some(Ok(Message::Text(_)))) => continue,
+                Ok(_) => break true,
+                Err(_) => break false,
+            }
+        };
+        assert!(closed, "the oversized frame ended that socket");
+        say(&mut other, "hello from another shopper", "o-1").await;
+        assert_eq!(
+            next_of(&mut other, "message").await["body"],
+            "hello from another shopper"
+        );
+    }
+);
+
+on_both_engines!(
+    a_verified_session_joins_its_customer_and_a_forged_one_is_refused,
+    |s| s.widget_identity_secret = Some(IDENTITY_SECRET.into()),
+    |app| {
+        // Ann is a customer already (she wrote by email).
+        let (_, c) = app
+            .post(
+                "/api/v1/conversations",
+                conversation("ann@example.com", "email", "Hi", "an earlier question"),
+            )
+            .await;
+        let ann = c["customer"]["id"].as_str().unwrap().to_owned();
+
+        let signature =
+            concierge_commerce::signature::sign_hex(IDENTITY_SECRET.as_bytes(), b"ann@example.com");
+        let (s, v) = open_session(
+            &app,
+            json!({"identity": {"email": "ann@example.com", "signature": signature}}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(v["verified"], true);
+        let token = v["session_token"].as_str().unwrap();
+        let (s, _) = widget(
+            &app,
+            reqwest::Method::POST,
+            "/api/widget/v1/messages",
+            token,
+            Some(json!({"body": "hello again"})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (_, chat) = app
+            .get(&format!(
+                "/api/v1/conversations/{}",
+                v["conversation_id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(chat["customer"]["id"], ann.as_str(), "the chat is Ann's");
+
+        // A signature over another address, or by another secret, is refused.
+        let forged = concierge_commerce::signature::sign_hex(b"guess", b"ann@example.com");
+        for sig in [forged.as_str(), "00", "not hex"] {
+            let (s, v) = open_session(
+                &app,
+                json!({"identity": {"email": "ann@example.com", "signature": sig}}),
+            )
+            .await;
+            assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+            assert_eq!(v["error"]["code"], "invalid_signature");
+        }
+        // Claiming an address without the shop's word is allowed, but not verified.
+        let (s, v) = open_session(&app, json!({"email": "ann@example.com"})).await;
+        assert_eq!(s, StatusCode::CREATED);
+        assert_eq!(v["verified"], false);
+        let (s, v) = open_session(&app, json!({"email": "not an address"})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(v["error"]["field"], "email");
+        let (s, _) = open_session(&app, json!({"admin": true})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+);
+
+on_both_engines!(without_a_secret_no_session_claims_verification, |app| {
+    let (s, v) = open_session(
+        &app,
+        json!({"identity": {"email": "ann@example.com", "signature": "00"}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["field"], "identity");
+});

@@ -1,0 +1,233 @@
+//! Live chat sessions: a browser's chat with the shop, known by a token the widget keeps, and
+//! the messages said in it (stored once, even when the widget sends one again).
+
+use crate::access::token_digest;
+use crate::args::Batch;
+use crate::conversations::{self, Conversation, Message, NewConversation, NewMessage};
+use crate::customers::CustomerRef;
+use crate::{on_engine, on_tx, secret_token, At, Store, StoreError};
+use chrono::{DateTime, Utc};
+use concierge_domain::access::Actor;
+use concierge_domain::contact::EmailAddress;
+use concierge_domain::conversation::{Channel, Priority, SenderType};
+use concierge_domain::ids::{ChatSessionId, ConversationId, MessageId};
+use concierge_domain::text::{MessageBody, PersonName};
+
+/// Who opened a chat, as the widget told us.
+#[derive(Debug, Clone, Default)]
+pub struct NewChatSession {
+    pub name: Option<PersonName>,
+    pub email: Option<EmailAddress>,
+    /// Whether the shop vouched for the email (its signature checked out). Only a verified
+    /// session may see the orders of the customer it names.
+    pub verified: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChatSession {
+    pub id: ChatSessionId,
+    /// The conversation the session's messages go to; it exists from the first message on.
+    pub conversation_id: ConversationId,
+    pub name: Option<PersonName>,
+    pub email: Option<EmailAddress>,
+    pub verified: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: String,
+    conversation_id: String,
+    name: Option<String>,
+    email: Option<String>,
+    verified: bool,
+    created_at: At,
+}
+
+impl SessionRow {
+    fn into_session(self) -> Result<ChatSession, StoreError> {
+        Ok(ChatSession {
+            id: ChatSessionId::from_trusted(self.id),
+            conversation_id: ConversationId::from_trusted(self.conversation_id),
+            name: self
+                .name
+                .map(|n| PersonName::parse(&n))
+                .transpose()
+                .map_err(StoreError::corrupt)?,
+            email: self
+                .email
+                .map(|e| EmailAddress::parse(&e))
+                .transpose()
+                .map_err(StoreError::corrupt)?,
+            verified: self.verified,
+            created_at: self.created_at.0,
+        })
+    }
+}
+
+/// What became of a message the shopper sent.
+#[derive(Debug, Clone)]
+pub struct Said {
+    pub conversation: Conversation,
+    pub message: Message,
+    /// False when the widget had sent it before and this was the same message again.
+    pub new: bool,
+}
+
+impl Store {
+    /// Opens a chat session; returns it with its token, which is shown once and kept only as
+    /// a digest.
+    pub async fn open_chat_session(
+        &self,
+        new: NewChatSession,
+    ) -> Result<(ChatSession, String), StoreError> {
+        let token = format!("cws_{}{}", secret_token(), secret_token());
+        let session = ChatSession {
+            id: ChatSessionId::generate(),
+            conversation_id: ConversationId::generate(),
+            name: new.name,
+            email: new.email,
+            verified: new.verified,
+            created_at: At::now(),
+        };
+        let tx = self.begin().await?;
+        let mut batch = Batch::default();
+        batch
+            .add(
+                "INSERT INTO chat_sessions (id, token_digest, conversation_id, name, email, verified, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .text(session.id.as_str())
+            .text(token_digest(&token))
+            .text(session.conversation_id.as_str())
+            .opt_text(session.name.as_ref().map(|n| n.as_str()))
+            .opt_text(session.email.as_ref().map(|e| e.as_str()))
+            .bool(session.verified)
+            .time(session.created_at);
+        tx.commit_with(batch).await?;
+        Ok((session, token))
+    }
+
+    /// The session a token opens, if any. The token is looked up by its digest, so no
+    /// comparison of secrets happens here at all.
+    pub async fn chat_session(&self, token: &str) -> Result<Option<ChatSession>, StoreError> {
+        let row: Option<SessionRow> = on_engine!(self, |pool, pg| {
+            sqlx::query_as(
+            "SELECT id, conversation_id, name, email, verified, created_at FROM chat_sessions WHERE token_digest = $1"
+        )
+        .bind(token_digest(token))
+        .fetch_optional(pool)
+        .await?
+        });
+        row.map(SessionRow::into_session).transpose()
+    }
+
+    /// The number of a conversation's message, by which `messages_after` resumes; `None`
+    /// when the message is not one of that conversation's.
+    pub async fn message_number(
+        &self,
+        conversation: &ConversationId,
+        id: &MessageId,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(on_engine!(self, |pool, pg| sqlx::query_scalar(
+            "SELECT seq FROM messages WHERE id = $1 AND conversation_id = $2"
+        )
+        .bind(id.as_str())
+        .bind(conversation.as_str())
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    /// Stores what the shopper said in a chat: opens the session's conversation with it, or
+    /// adds it. A `client_key` the session used before returns the message stored then.
+    pub async fn chat_say(
+        &self,
+        session: &ChatSession,
+        body: MessageBody,
+        client_key: Option<&str>,
+    ) -> Result<Said, StoreError> {
+        match self.chat_say_once(session, body.clone(), client_key).await {
+            // On PostgreSQL the same message sent twice at once, or two first messages at
+            // once, clash on a key; the one that lost finds what the other stored.
+            Err(StoreError::Conflict { .. }) => self.chat_say_once(session, body, client_key).await,
+            other => other,
+        }
+    }
+
+    async fn chat_say_once(
+        &self,
+        session: &ChatSession,
+        body: MessageBody,
+        client_key: Option<&str>,
+    ) -> Result<Said, StoreError> {
+        let mut message = NewMessage::text(SenderType::Customer, body);
+        message.read_intent();
+        let now = At::now();
+        let mut tx = self.begin().await?;
+        if let Some(key) = client_key {
+            let seen: Option<String> = on_tx!(read &mut tx, |conn, pg| sqlx::query_scalar(
+                "SELECT message_id FROM chat_message_keys WHERE session_id = $1 AND client_key = $2"
+            )
+            .bind(session.id.as_str())
+            .bind(key)
+            .fetch_optional(conn)
+            .await?);
+            if let Some(id) = seen {
+                drop(tx);
+                let message = self.message(&MessageId::from_trusted(id)).await?;
+                let conversation = self.conversation(&session.conversation_id).await?;
+                return Ok(Said {
+                    conversation,
+                    message,
+                    new: false,
+                });
+            }
+        }
+        let opened: i64 = on_tx!(read &mut tx, |conn, pg| sqlx::query_scalar(
+            "SELECT count(*) FROM conversations WHERE id = $1"
+        )
+        .bind(session.conversation_id.as_str())
+        .fetch_one(conn)
+        .await?);
+        let mut batch = Batch::default();
+        let (conversation, message) = if opened > 0 {
+            conversations::append(&mut tx, &mut batch, &session.conversation_id, message, now)
+                .await?
+        } else {
+            let new = NewConversation {
+                channel: Channel::Chat,
+                customer: CustomerRef {
+                    name: session.name.clone(),
+                    email: session.email.clone(),
+                    phone: None,
+                    external: Some(("widget".to_owned(), session.id.as_str().to_owned())),
+                },
+                subject: None,
+                priority: Priority::Normal,
+                tags: vec![],
+                message,
+            };
+            let id = session.conversation_id.clone();
+            let (c, mut messages) =
+                conversations::open_as(&mut tx, &mut batch, id, new, vec![], &Actor::System, now)
+                    .await?;
+            (c, messages.remove(0))
+        };
+        if let Some(key) = client_key {
+            batch
+                .add(
+                    "INSERT INTO chat_message_keys (session_id, client_key, message_id) VALUES ($1, $2, $3)",
+                )
+                .text(session.id.as_str())
+                .text(key)
+                .text(message.id.as_str());
+        }
+        tx.commit_with(batch).await?;
+        self.events_committed();
+        Ok(Said {
+            conversation,
+            message,
+            new: true,
+        })
+    }
+}
