@@ -28,6 +28,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use concierge_domain::contact::EmailAddress;
+use concierge_domain::conversation::SenderType;
 use concierge_domain::ids::MessageId;
 use concierge_domain::text::{MessageBody, PersonName};
 use concierge_store::chat::{ChatSession, NewChatSession};
@@ -336,7 +337,10 @@ async fn say(
         return Err(ApiError::RateLimited(2));
     }
     let (body, client_id) = chat_message(&req.body, req.client_id.as_deref())?;
-    let said = state.store.chat_say(&session, body, client_id).await?;
+    let said = state
+        .store
+        .chat_say(&session, SenderType::Customer, body, client_id)
+        .await?;
     poke_worker(&state);
     let status = if said.new {
         StatusCode::CREATED
@@ -562,7 +566,11 @@ async fn received(
                 Ok(checked) => checked,
                 Err(e) => return send(ws, error_frame("validation_failed", &e.to_string())).await,
             };
-            match state.store.chat_say(session, body, client_id).await {
+            match state
+                .store
+                .chat_say(session, SenderType::Customer, body, client_id)
+                .await
+            {
                 Ok(said) => {
                     poke_worker(state);
                     told.echoed.insert(said.message.id.clone());

@@ -57,6 +57,15 @@ pub fn tokens(text: &str) -> Vec<String> {
     tokens
 }
 
+/// The sentences of a message: split at `.`, `!`, `?` and line ends; a piece without a
+/// letter is dropped.
+pub fn sentences(text: &str) -> Vec<&str> {
+    text.split(['.', '!', '?', '\n', '\r'])
+        .map(str::trim)
+        .filter(|s| s.chars().any(char::is_alphabetic))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +86,13 @@ mod tests {
         assert!(f.contains(&"c <pa".to_owned()));
         assert!(f.contains(&"c cel>".to_owned()));
         assert!(!features("1043").iter().any(|f| f.starts_with("c ")));
+    }
+
+    #[test]
+    fn sentences_split_at_stops_and_lines() {
+        assert_eq!(
+            sentences("Hi there!\nWhere is my order #12? Thanks... Anna"),
+            ["Hi there", "Where is my order #12", "Thanks", "Anna"]
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! data. Weights are stored as one byte each with a scale per class, which keeps the artefact
 //! small; inference is a few hundred multiply-adds.
 
-use crate::features::features;
+use crate::features::{features, sentences};
 use crate::intents::{self, NEUTRAL, UNKNOWN};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -131,21 +131,51 @@ impl Model {
     /// What the message is about. The whole message is read at once: the model was trained
     /// on shoppers' messages as they write them, greetings and context included, and learned
     /// to look past those (reading sentence by sentence did worse on the development set).
+    /// Only when the whole reads as asking nothing, or nothing clearly, are its sentences read
+    /// one by one: a short ask among pleasantries ("hi! where's my order? it's been a while")
+    /// can drown in them, and one clear sentence is enough.
     pub fn classify(&self, text: &str) -> Verdict {
-        let p = self.probabilities(text);
-        let (best, &confidence) = p
+        let whole = self.best(&self.probabilities(text));
+        if whole.is_some() {
+            return self.verdict(whole);
+        }
+        let parts = sentences(text);
+        let by_sentence = if parts.len() > 1 {
+            parts
+                .iter()
+                .filter_map(|s| self.best(&self.probabilities(s)))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+        } else {
+            None
+        };
+        match by_sentence {
+            Some(found) => self.verdict(Some(found)),
+            None => Verdict {
+                intent: UNKNOWN.to_owned(),
+                category: intents::category(UNKNOWN),
+                confidence: self.top(&self.probabilities(text)),
+            },
+        }
+    }
+
+    /// The most likely intent and its probability, when it is an intent (not `neutral`) and
+    /// confident enough.
+    fn best(&self, p: &[f32]) -> Option<(usize, f32)> {
+        let (i, &confidence) = p
             .iter()
             .enumerate()
             .max_by(|a, b| a.1.total_cmp(b.1))
             .expect("a model has classes");
-        let intent = &self.classes[best];
-        if Some(best) == self.neutral || confidence < CONFIDENT {
-            return Verdict {
-                intent: UNKNOWN.to_owned(),
-                category: intents::category(UNKNOWN),
-                confidence,
-            };
-        }
+        (Some(i) != self.neutral && confidence >= CONFIDENT).then_some((i, confidence))
+    }
+
+    fn top(&self, p: &[f32]) -> f32 {
+        p.iter().copied().fold(0.0, f32::max)
+    }
+
+    fn verdict(&self, best: Option<(usize, f32)>) -> Verdict {
+        let (i, confidence) = best.expect("called with a verdict");
+        let intent = &self.classes[i];
         Verdict {
             intent: intent.clone(),
             category: intents::category(intent),

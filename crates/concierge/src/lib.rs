@@ -14,6 +14,7 @@ pub use config::{LogFormat, Secret, Settings};
 
 use anyhow::Context;
 use concierge_api::{ApiConfig, PlatformSecrets};
+use concierge_assistant::Answer;
 use concierge_commerce::notices::{NoticeSettings, OpenDeliveryIssue, SendNotice};
 use concierge_commerce::ApplyDelivery;
 use concierge_email::outbound::{Deliver, Relay};
@@ -318,6 +319,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     let mut worker = Worker::new(store.clone())
         .with(WakeSnoozed::new(store.clone()))
         .with(DeliverChat::new(store.clone()))
+        .with(Answer::new(
+            store.clone(),
+            Some(Arc::clone(&library)),
+            settings.public_url(),
+        ))
         .with(ApplyDelivery::new(store.clone()))
         .with(OpenDeliveryIssue::new(store.clone()));
     // Without a relay, outbound mail stays queued (durable) until one is configured.

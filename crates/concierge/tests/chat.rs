@@ -74,6 +74,16 @@ async fn next_of(socket: &mut Socket, kind: &str) -> Value {
     }
 }
 
+/// The next message not from the assistant (which answers in the background).
+async fn next_not_bot(socket: &mut Socket) -> Value {
+    loop {
+        let m = next_of(socket, "message").await;
+        if m["sender_type"] != "bot" {
+            return m;
+        }
+    }
+}
+
 async fn say(socket: &mut Socket, body: &str, client_id: &str) {
     let frame = json!({"type": "message", "body": body, "client_id": client_id});
     socket
@@ -146,7 +156,7 @@ on_both_engines!(
             )
             .await;
         assert_eq!(s, StatusCode::CREATED);
-        let reply = next_of(&mut socket, "message").await;
+        let reply = next_not_bot(&mut socket).await;
         assert_eq!(reply["sender_type"], "agent");
         assert_eq!(
             reply["body"], "Hello Ann, Sam here. How can I help?",
@@ -168,11 +178,11 @@ on_both_engines!(
 
         // A second tab of the same session sees the whole transcript, notes left out.
         let mut other = connect(&app, &token, None).await;
-        assert_eq!(next_of(&mut other, "message").await["id"], id.as_str());
-        assert_eq!(next_of(&mut other, "message").await["sender_type"], "agent");
+        assert_eq!(next_not_bot(&mut other).await["id"], id.as_str());
+        assert_eq!(next_not_bot(&mut other).await["sender_type"], "agent");
         say(&mut other, "great, thanks", "c-2").await;
-        assert_eq!(next_of(&mut other, "message").await["client_id"], "c-2");
-        let seen = next_of(&mut socket, "message").await;
+        assert_eq!(next_not_bot(&mut other).await["client_id"], "c-2");
+        let seen = next_not_bot(&mut socket).await;
         assert_eq!(seen["body"], "great, thanks", "the first tab sees it too");
     }
 );
@@ -217,12 +227,9 @@ on_both_engines!(
         assert_eq!(customer_messages, 1);
 
         let mut socket = connect(&app, &token, Some(first_id)).await;
+        assert_eq!(next_not_bot(&mut socket).await["body"], "Let me look.");
         assert_eq!(
-            next_of(&mut socket, "message").await["body"],
-            "Let me look."
-        );
-        assert_eq!(
-            next_of(&mut socket, "message").await["body"],
+            next_not_bot(&mut socket).await["body"],
             "It left the warehouse today."
         );
 
@@ -239,6 +246,7 @@ on_both_engines!(
             .as_array()
             .unwrap()
             .iter()
+            .filter(|m| m["sender_type"] != "bot")
             .map(|m| m["body"].as_str().unwrap())
             .collect();
         assert_eq!(bodies, ["Let me look.", "It left the warehouse today."]);
@@ -421,4 +429,181 @@ on_both_engines!(without_a_secret_no_session_claims_verification, |app| {
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["error"]["field"], "identity");
+});
+
+/// The conversation once the assistant has handed it over (its note to the team is the last
+/// thing it writes), and that note.
+async fn handed_over(app: &App, conversation: &str) -> (Value, String) {
+    let note = |c: &Value| {
+        c["messages"].as_array().and_then(|ms| {
+            ms.iter()
+                .find(|m| m["sender_type"] == "system" && m["private"] == true)
+                .map(|m| m["body"].as_str().unwrap_or("").to_owned())
+        })
+    };
+    let path = format!("/api/v1/conversations/{conversation}");
+    eventually("the assistant's note to the team", || async {
+        note(&app.get(&path).await.1).is_some()
+    })
+    .await;
+    let (_, c) = app.get(&path).await;
+    let text = note(&c).unwrap_or_default();
+    (c, text)
+}
+
+/// The next message from the assistant.
+async fn next_bot(socket: &mut Socket) -> String {
+    loop {
+        let m = next_of(socket, "message").await;
+        if m["sender_type"] == "bot" {
+            return m["body"].as_str().unwrap().to_owned();
+        }
+    }
+}
+
+on_both_engines!(
+    the_assistant_tells_a_verified_shopper_where_their_order_is,
+    |s| s.widget_identity_secret = Some(IDENTITY_SECRET.into()),
+    |app| {
+        let (s, o) = app
+            .post(
+                "/api/v1/orders",
+                json!({"external_id": "ext-1042", "number": "#1042", "customer": {"email": "ann@example.com", "name": "Ann"},
+                    "status": "open", "financial_status": "paid", "fulfillment_status": "fulfilled", "currency": "EUR",
+                    "total": "59.90", "placed_at": "2026-11-20T10:00:00Z",
+                    "line_items": [{"sku": "MUG-1", "title": "Mug set", "quantity": 1, "price": "59.90"}]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{o}");
+        let order = o["id"].as_str().unwrap();
+        let (_, sh) = app
+            .post(
+                &format!("/api/v1/orders/{order}/shipments"),
+                json!({"carrier": "DHL", "tracking_number": "JD014600", "estimated_delivery": "2030-01-03T12:00:00Z"}),
+            )
+            .await;
+        let shipment = sh["id"].as_str().unwrap();
+        let (s, _) = app
+            .post(
+                &format!("/api/v1/shipments/{shipment}/events"),
+                json!({"status": "in_transit", "occurred_at": "2026-11-21T08:30:00Z", "location": "Leipzig hub"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+
+        let signature =
+            concierge_commerce::signature::sign_hex(IDENTITY_SECRET.as_bytes(), b"ann@example.com");
+        let (_, v) = open_session(
+            &app,
+            json!({"identity": {"email": "ann@example.com", "signature": signature}}),
+        )
+        .await;
+        let token = v["session_token"].as_str().unwrap();
+        let conversation = v["conversation_id"].as_str().unwrap().to_owned();
+        let mut socket = connect(&app, token, None).await;
+        say(
+            &mut socket,
+            "hi! where's my order? it's been a while",
+            "t-1",
+        )
+        .await;
+        let answer = next_bot(&mut socket).await;
+        assert!(answer.contains("#1042"), "{answer}");
+        assert!(answer.contains("shipped"), "{answer}");
+        assert!(
+            answer.contains("DHL parcel JD014600: On its way"),
+            "{answer}"
+        );
+        assert!(answer.contains("Leipzig hub"), "{answer}");
+        assert!(answer.contains("Expected by"), "{answer}");
+        assert!(answer.contains(&format!("{}/track/", app.base)), "{answer}");
+
+        // The order it looked at sits beside the conversation for the team.
+        let (_, c) = app
+            .get(&format!("/api/v1/conversations/{conversation}"))
+            .await;
+        assert_eq!(c["intent"], "track_order");
+        let (_, orders) = app
+            .get(&format!(
+                "/api/v1/orders?customer_id={}",
+                c["customer"]["id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(orders["items"][0]["id"], order);
+    }
+);
+
+on_both_engines!(
+    the_assistant_never_shows_orders_to_an_unverified_shopper_and_hands_over_with_the_story,
+    |app| {
+        // Bob has an order; someone typing his address into the widget does not see it.
+        let (s, _) = app
+        .post(
+            "/api/v1/orders",
+            json!({"external_id": "ext-7", "number": "#7007", "customer": {"email": "bob@example.com"},
+                "status": "open", "financial_status": "paid", "fulfillment_status": "unfulfilled", "currency": "EUR",
+                "total": "10.00", "placed_at": "2026-11-20T10:00:00Z",
+                "line_items": [{"sku": "S", "title": "Socks", "quantity": 1, "price": "10.00"}]}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (_, v) = open_session(&app, json!({"email": "bob@example.com", "name": "Bob"})).await;
+        assert_eq!(v["verified"], false);
+        let token = v["session_token"].as_str().unwrap();
+        let conversation = v["conversation_id"].as_str().unwrap().to_owned();
+        let mut socket = connect(&app, token, None).await;
+        say(&mut socket, "where is my order?", "u-1").await;
+        let answer = next_bot(&mut socket).await;
+        assert!(!answer.contains("7007"), "{answer}");
+        assert!(answer.contains("signed in"), "{answer}");
+
+        say(&mut socket, "can I talk to a real person please", "u-2").await;
+        let answer = next_bot(&mut socket).await;
+        assert!(answer.contains("passing you to a person"), "{answer}");
+        let (c, note) = handed_over(&app, &conversation).await;
+        assert_eq!(c["status"], "open");
+        assert!(note.contains("the shopper asked for a person"), "{note}");
+        assert!(
+            note.contains("Shopper [track_order]: where is my order?"),
+            "{note}"
+        );
+        assert!(note.contains("Assistant: I can look that up"), "{note}");
+
+        // From now on the team answers: the assistant stays quiet.
+        say(&mut socket, "hello?", "u-3").await;
+        assert_eq!(next_of(&mut socket, "message").await["client_id"], "u-3");
+        app.post(
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            json!({"body": "Hi Bob, Sam here."}),
+        )
+        .await;
+        let next = next_of(&mut socket, "message").await;
+        assert_eq!(next["sender_type"], "agent", "{next}");
+    }
+);
+
+on_both_engines!(a_complaint_is_urgent_and_two_misses_hand_over, |app| {
+    let (token, conversation) = session(&app).await;
+    let mut socket = connect(&app, &token, None).await;
+    say(
+        &mut socket,
+        "This is outrageous, the worst service I've ever had. I want to file a complaint.",
+        "c-1",
+    )
+    .await;
+    assert!(next_bot(&mut socket).await.contains("urgent"));
+    let (c, note) = handed_over(&app, &conversation).await;
+    assert_eq!(c["priority"], "high");
+    assert!(note.contains("complaining"), "{note}");
+
+    let (token, conversation) = session(&app).await;
+    let mut socket = connect(&app, &token, None).await;
+    say(&mut socket, "blorp zzzk qwx", "m-1").await;
+    assert!(next_bot(&mut socket).await.contains("say it another way"));
+    say(&mut socket, "vrrm plix", "m-2").await;
+    assert!(next_bot(&mut socket)
+        .await
+        .contains("can't answer that one"));
+    let (_, note) = handed_over(&app, &conversation).await;
+    assert!(note.contains("could not answer twice in a row"), "{note}");
 });

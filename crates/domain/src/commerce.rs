@@ -181,6 +181,20 @@ vocabulary! {
 }
 
 impl TrackingStatus {
+    /// The status in a shopper's words (the tracking page, the assistant's answers).
+    pub fn for_shoppers(self) -> &'static str {
+        match self {
+            TrackingStatus::InfoReceived => "Label created",
+            TrackingStatus::InTransit => "On its way",
+            TrackingStatus::OutForDelivery => "Out for delivery",
+            TrackingStatus::Delivered => "Delivered",
+            TrackingStatus::AttemptFailed => "Delivery attempted",
+            TrackingStatus::Exception => "Delivery problem",
+            TrackingStatus::Returned => "Returned to sender",
+            TrackingStatus::Expired => "No longer tracked",
+        }
+    }
+
     /// Whether the parcel's journey is over; later scans do not move a finished shipment
     /// back (a late "in transit" arriving after "delivered" stays in the history only).
     pub fn is_final(self) -> bool {

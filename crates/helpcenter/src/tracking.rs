@@ -28,19 +28,6 @@ fn valid_token(t: &str) -> bool {
     t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn status_words(s: TrackingStatus) -> &'static str {
-    match s {
-        TrackingStatus::InfoReceived => "Label created",
-        TrackingStatus::InTransit => "On its way",
-        TrackingStatus::OutForDelivery => "Out for delivery",
-        TrackingStatus::Delivered => "Delivered",
-        TrackingStatus::AttemptFailed => "Delivery attempted",
-        TrackingStatus::Exception => "Delivery problem",
-        TrackingStatus::Returned => "Returned to sender",
-        TrackingStatus::Expired => "No longer tracked",
-    }
-}
-
 #[derive(Deserialize)]
 pub(crate) struct TrackQuery {
     sent: Option<String>,
@@ -106,7 +93,7 @@ fn show(
     let mut head = Head::titled(format!(
         "Order {}: {}",
         order.number,
-        status_words(s.status)
+        TrackingStatus::for_shoppers(s.status)
     ));
     head.noindex = true;
     let mut events = s.events.clone();
@@ -124,7 +111,7 @@ fn show(
     let main: Markup = html! {
         section.tracking aria-labelledby="track-title" {
             p.lead { "Order " (order.number) }
-            h1 #track-title { (status_words(s.status)) }
+            h1 #track-title { (TrackingStatus::for_shoppers(s.status)) }
             @if let Some(eta) = s.estimated_delivery.filter(|_| !s.status.is_final()) {
                 p.eta { "Expected by " time datetime=(eta.to_rfc3339()) { (eta.format("%A, %-d %B %Y")) } }
             }
@@ -153,7 +140,7 @@ fn show(
                     @for e in &events {
                         li {
                             time datetime=(e.occurred_at.to_rfc3339()) { (e.occurred_at.format("%-d %b %Y, %H:%M UTC")) }
-                            strong { (status_words(e.status)) }
+                            strong { (TrackingStatus::for_shoppers(e.status)) }
                             @if let Some(m) = &e.message { span.message { (m) } }
                             @if let Some(l) = &e.location { span.location { (l) } }
                         }

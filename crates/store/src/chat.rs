@@ -5,6 +5,7 @@ use crate::access::token_digest;
 use crate::args::Batch;
 use crate::conversations::{self, Conversation, Message, NewConversation, NewMessage};
 use crate::customers::CustomerRef;
+use crate::jobs::{self, NewJob};
 use crate::{on_engine, on_tx, secret_token, At, Store, StoreError};
 use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
@@ -12,6 +13,7 @@ use concierge_domain::contact::EmailAddress;
 use concierge_domain::conversation::{Channel, Priority, SenderType};
 use concierge_domain::ids::{ChatSessionId, ConversationId, MessageId};
 use concierge_domain::text::{MessageBody, PersonName};
+use serde_json::json;
 
 /// Who opened a chat, as the widget told us.
 #[derive(Debug, Clone, Default)]
@@ -31,8 +33,16 @@ pub struct ChatSession {
     pub name: Option<PersonName>,
     pub email: Option<EmailAddress>,
     pub verified: bool,
+    /// Whether the virtual assistant answers this chat (until it hands over, or an agent
+    /// takes it).
+    pub assistant: bool,
+    /// The assistant's answers in a row that it could not give.
+    pub misses: i64,
     pub created_at: DateTime<Utc>,
 }
+
+/// The job that has the assistant answer a shopper's chat message.
+pub const ANSWER_JOB: &str = "assist.answer";
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
@@ -41,8 +51,13 @@ struct SessionRow {
     name: Option<String>,
     email: Option<String>,
     verified: bool,
+    assistant: bool,
+    misses: i64,
     created_at: At,
 }
+
+const SESSION_COLUMNS: &str =
+    "id, conversation_id, name, email, verified, assistant, misses, created_at";
 
 impl SessionRow {
     fn into_session(self) -> Result<ChatSession, StoreError> {
@@ -60,6 +75,8 @@ impl SessionRow {
                 .transpose()
                 .map_err(StoreError::corrupt)?,
             verified: self.verified,
+            assistant: self.assistant,
+            misses: self.misses,
             created_at: self.created_at.0,
         })
     }
@@ -88,6 +105,8 @@ impl Store {
             name: new.name,
             email: new.email,
             verified: new.verified,
+            assistant: true,
+            misses: 0,
             created_at: At::now(),
         };
         let tx = self.begin().await?;
@@ -111,15 +130,40 @@ impl Store {
     /// The session a token opens, if any. The token is looked up by its digest, so no
     /// comparison of secrets happens here at all.
     pub async fn chat_session(&self, token: &str) -> Result<Option<ChatSession>, StoreError> {
-        let row: Option<SessionRow> = on_engine!(self, |pool, pg| {
-            sqlx::query_as(
-            "SELECT id, conversation_id, name, email, verified, created_at FROM chat_sessions WHERE token_digest = $1"
-        )
-        .bind(token_digest(token))
-        .fetch_optional(pool)
-        .await?
-        });
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM chat_sessions WHERE token_digest = $1");
+        let row: Option<SessionRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
+            .bind(token_digest(token))
+            .fetch_optional(pool)
+            .await?);
         row.map(SessionRow::into_session).transpose()
+    }
+
+    /// A chat session by its id.
+    pub async fn chat_session_by_id(&self, id: &ChatSessionId) -> Result<ChatSession, StoreError> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM chat_sessions WHERE id = $1");
+        let row: Option<SessionRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .fetch_optional(pool)
+            .await?);
+        row.ok_or(StoreError::NotFound("chat session"))?
+            .into_session()
+    }
+
+    /// Whether the assistant answers a chat, and its misses in a row.
+    pub async fn set_chat_assistant(
+        &self,
+        id: &ChatSessionId,
+        assistant: bool,
+        misses: i64,
+    ) -> Result<(), StoreError> {
+        let tx = self.begin().await?;
+        let mut batch = Batch::default();
+        batch
+            .add("UPDATE chat_sessions SET assistant = $2, misses = $3 WHERE id = $1")
+            .text(id.as_str())
+            .bool(assistant)
+            .int(misses);
+        tx.commit_with(batch).await
     }
 
     /// The number of a conversation's message, by which `messages_after` resumes; `None`
@@ -138,18 +182,25 @@ impl Store {
         .await?))
     }
 
-    /// Stores what the shopper said in a chat: opens the session's conversation with it, or
-    /// adds it. A `client_key` the session used before returns the message stored then.
+    /// Stores what the shopper (or the assistant, for them) said in a chat: opens the
+    /// session's conversation with it, or adds it. A `client_key` the session used before
+    /// returns the message stored then.
     pub async fn chat_say(
         &self,
         session: &ChatSession,
+        sender: SenderType,
         body: MessageBody,
         client_key: Option<&str>,
     ) -> Result<Said, StoreError> {
-        match self.chat_say_once(session, body.clone(), client_key).await {
+        match self
+            .chat_say_once(session, sender, body.clone(), client_key)
+            .await
+        {
             // On PostgreSQL the same message sent twice at once, or two first messages at
             // once, clash on a key; the one that lost finds what the other stored.
-            Err(StoreError::Conflict { .. }) => self.chat_say_once(session, body, client_key).await,
+            Err(StoreError::Conflict { .. }) => {
+                self.chat_say_once(session, sender, body, client_key).await
+            }
             other => other,
         }
     }
@@ -157,10 +208,11 @@ impl Store {
     async fn chat_say_once(
         &self,
         session: &ChatSession,
+        sender: SenderType,
         body: MessageBody,
         client_key: Option<&str>,
     ) -> Result<Said, StoreError> {
-        let mut message = NewMessage::text(SenderType::Customer, body);
+        let mut message = NewMessage::text(sender, body);
         message.read_intent();
         let now = At::now();
         let mut tx = self.begin().await?;
@@ -213,6 +265,25 @@ impl Store {
                     .await?;
             (c, messages.remove(0))
         };
+        // The assistant answers, unless it has handed the chat over; its job is written with
+        // the message, so an answer is never lost to a crash between the two.
+        let assistant: bool = on_tx!(read &mut tx, |conn, pg| sqlx::query_scalar(
+            "SELECT assistant FROM chat_sessions WHERE id = $1"
+        )
+        .bind(session.id.as_str())
+        .fetch_one(conn)
+        .await?);
+        if assistant && sender == SenderType::Customer {
+            jobs::enqueue(
+                &mut batch,
+                NewJob::now(
+                    ANSWER_JOB,
+                    json!({ "session_id": session.id.as_str(), "message_id": message.id.as_str() }),
+                )
+                .dedupe(format!("answer:{}", message.id)),
+                now,
+            );
+        }
         if let Some(key) = client_key {
             batch
                 .add(

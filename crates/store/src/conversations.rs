@@ -792,6 +792,14 @@ pub(crate) async fn append(
     let before = place(&c);
     let message = add_message(batch, &mut c, new, now)?;
     save(batch, &c, now);
+    if c.channel == Channel::Chat && message.sender_type == SenderType::Agent && !message.private {
+        // An agent who answers a chat takes it from the virtual assistant.
+        batch
+            .add(
+                "UPDATE chat_sessions SET assistant = FALSE, misses = 0 WHERE conversation_id = $1",
+            )
+            .text(id.as_str());
+    }
     let pg = tx.is_postgres();
     reindex(batch, pg, id);
     let mut data = state(&c);
