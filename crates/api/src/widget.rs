@@ -15,6 +15,7 @@
 //! event log to them, so a socket wakes only for its own conversation, and whatever it
 //! missed while busy it reads from the store (messages after the last it sent).
 
+use crate::embedded::Embedded;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::live::{Frame, Live};
@@ -23,7 +24,7 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -62,10 +63,37 @@ pub(crate) fn routes() -> Router<AppState> {
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(Duration::from_secs(3600));
     Router::new()
-        .route("/api/widget/v1/sessions", post(open_session))
-        .route("/api/widget/v1/messages", get(transcript).post(say))
+        .route("/widget.js", get(script))
+        // `OPTIONS` is routed so that the CORS layer answers browsers' preflight requests
+        // (the router's own 405 would otherwise come first).
+        .route(
+            "/api/widget/v1/sessions",
+            post(open_session).options(preflight),
+        )
+        .route(
+            "/api/widget/v1/messages",
+            get(transcript).post(say).options(preflight),
+        )
         .route("/api/widget/v1/ws", get(socket))
         .layer(cors)
+}
+
+/// Never reached: the CORS layer answers preflight requests itself.
+async fn preflight() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+/// The widget's script, built into the binary (`assets/widget.js`).
+static SCRIPT: std::sync::LazyLock<Embedded> = std::sync::LazyLock::new(|| {
+    Embedded::new(
+        "/",
+        crate::embedded_files!("widget.js": "text/javascript; charset=utf-8",),
+    )
+});
+
+/// `GET /widget.js`: the one script a shop puts on its pages.
+async fn script(headers: HeaderMap) -> Response {
+    SCRIPT.serve("widget.js", &headers)
 }
 
 /// The chat side of the live hub: which conversations have a widget open, and the limits.

@@ -1205,3 +1205,151 @@ async fn agents_act_on_orders_and_admins_mind_webhooks_and_notice_wording() {
     })
     .await;
 }
+
+/// Runs `script` against the chat widget's shadow root (`root`) in the store page, with
+/// `arg` as `arguments[0]`.
+async fn in_widget(b: &Client, script: &str, arg: Value) -> Value {
+    let full = format!(
+        "const root = document.getElementById('concierge-widget')?.shadowRoot; \
+         if (!root) return null; {script}"
+    );
+    b.execute(&full, vec![arg]).await.unwrap()
+}
+
+/// Waits until a widget element matching `css` shows `text`.
+async fn wait_widget_text(b: &Client, css: &str, text: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let found = in_widget(
+            b,
+            "return [...root.querySelectorAll(arguments[0].css)].some(e => e.textContent.includes(arguments[0].text));",
+            json!({"css": css, "text": text}),
+        )
+        .await;
+        if found == json!(true) {
+            return;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let all = in_widget(b, "return root.textContent;", json!(null)).await;
+            panic!("the widget's {css} never showed {text:?}; it says: {all}");
+        }
+        // Polls the page, as WebDriver waits do; the condition, not the time, ends the wait.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Types a message into the widget and sends it with Enter, as a shopper would.
+async fn widget_say(b: &Client, text: &str) {
+    let focused = in_widget(
+        b,
+        "const t = root.querySelector('textarea.input'); if (!t) return false; t.focus(); return true;",
+        json!(null),
+    )
+    .await;
+    assert_eq!(focused, json!(true), "the widget has its message box");
+    b.active_element()
+        .await
+        .unwrap()
+        .send_keys(&format!("{text}{}", Key::Enter))
+        .await
+        .unwrap();
+}
+
+/// A store's page on another origin with the widget's one script tag.
+async fn store_page(base: &str, attributes: &str) -> String {
+    let html = format!(
+        "<!doctype html><html><head><title>Acme store</title>\
+         <style>div, button, p {{ color: red !important; font-size: 40px !important; }}</style></head>\
+         <body><h1>Acme store</h1><p>Lovely mugs.</p>\
+         <script src=\"{base}/widget.js\" data-title=\"Acme support\" {attributes} async></script></body></html>"
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let html = html.clone();
+            async move { axum::response::Html(html) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/")
+}
+
+#[tokio::test]
+async fn a_shopper_on_a_store_page_asks_the_assistant_then_a_person() {
+    run(|driver| async move {
+        let app = App::start("sqlite", |s| s.widget_identity_secret = Some("shop-secret".into()))
+            .await
+            .unwrap();
+        let (s, o) = app
+            .post(
+                "/api/v1/orders",
+                json!({"external_id": "w-1042", "number": "#1042", "customer": {"email": "ann@example.com", "name": "Ann"},
+                    "status": "open", "financial_status": "paid", "fulfillment_status": "fulfilled", "currency": "EUR",
+                    "total": "59.90", "placed_at": "2026-11-20T10:00:00Z",
+                    "line_items": [{"sku": "MUG-1", "title": "Mug set", "quantity": 1, "price": "59.90"}]}),
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::CREATED, "{o}");
+        let order = o["id"].as_str().unwrap();
+        app.post(
+            &format!("/api/v1/orders/{order}/shipments"),
+            json!({"carrier": "DHL", "tracking_number": "JD014600"}),
+        )
+        .await;
+        let signature =
+            concierge_commerce::signature::sign_hex(b"shop-secret", b"ann@example.com");
+        let page = store_page(
+            &app.base,
+            &format!("data-identity-email=\"ann@example.com\" data-identity-signature=\"{signature}\""),
+        )
+        .await;
+
+        let b = driver.browser().await;
+        b.goto(&page).await.unwrap();
+        // The launcher, in its own shadow root: the store's loud CSS does not reach it.
+        wait_widget_text(&b, "*", "").await;
+        let size = in_widget(
+            &b,
+            "const l = root.querySelector('.launcher'); return l ? getComputedStyle(l).fontSize : null;",
+            json!(null),
+        )
+        .await;
+        assert_ne!(size, json!("40px"), "the store's styles stay out");
+        in_widget(&b, "root.querySelector('.launcher').click(); return true;", json!(null)).await;
+        widget_say(&b, "hi! where's my order?").await;
+        wait_widget_text(&b, "[data-sender='bot']", "#1042").await;
+        wait_widget_text(&b, "[data-sender='bot']", "DHL parcel JD014600").await;
+        screenshot(&b, "widget-assistant").await;
+
+        // A script in a message stays text.
+        widget_say(&b, "<img src=x onerror=alert(1)> thanks").await;
+        wait_widget_text(&b, "[data-sender='customer']", "<img src=x onerror=alert(1)> thanks").await;
+        let images = in_widget(&b, "return root.querySelectorAll('img').length;", json!(null)).await;
+        assert_eq!(images, json!(0));
+
+        // "Talk to a person": the assistant hands over; the agent's answer arrives.
+        in_widget(&b, "root.querySelector('.handover').click(); return true;", json!(null)).await;
+        wait_widget_text(&b, "[data-sender='bot']", "passing you to a person").await;
+        let conversation = in_widget(&b, "return JSON.parse(localStorage.getItem('concierge.widget.v1')).conversationId;", json!(null)).await;
+        let conversation = conversation.as_str().expect("the session is kept in storage").to_owned();
+        let (s, _) = app
+            .post(
+                &format!("/api/v1/conversations/{conversation}/messages"),
+                json!({"body": "Hi Ann, Sam here. It left our warehouse yesterday."}),
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::CREATED);
+        wait_widget_text(&b, "[data-sender='agent']", "Sam here").await;
+
+        // The chat survives a reload.
+        b.refresh().await.unwrap();
+        in_widget(&b, "const l = root.querySelector('.launcher'); if (l && l.getAttribute('aria-expanded') !== 'true') l.click(); return true;", json!(null)).await;
+        wait_widget_text(&b, "[data-sender='agent']", "Sam here").await;
+        wait_widget_text(&b, "[data-sender='bot']", "#1042").await;
+        screenshot(&b, "widget-agent").await;
+        app.stop().await;
+    })
+    .await;
+}
