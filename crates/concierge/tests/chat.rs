@@ -579,6 +579,36 @@ on_both_engines!(
         .await;
         let next = next_of(&mut socket, "message").await;
         assert_eq!(next["sender_type"], "agent", "{next}");
+
+        // The agent hands the chat back: the assistant answers again.
+        let (s, v) = app
+            .send(
+                reqwest::Method::PUT,
+                &format!("/api/v1/conversations/{conversation}/assistant"),
+                Some(json!({"active": true})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        say(&mut socket, "where is my order #7007?", "u-4").await;
+        assert!(next_bot(&mut socket).await.contains("signed in"));
+        // Only a chat has an assistant.
+        let (_, email) = app
+            .post(
+                "/api/v1/conversations",
+                support::conversation("bob@example.com", "email", "Hi", "hello"),
+            )
+            .await;
+        let (s, _) = app
+            .send(
+                reqwest::Method::PUT,
+                &format!(
+                    "/api/v1/conversations/{}/assistant",
+                    email["id"].as_str().unwrap()
+                ),
+                Some(json!({"active": true})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
     }
 );
 

@@ -149,6 +149,24 @@ impl Store {
             .into_session()
     }
 
+    /// Hands a chat back to the assistant (or takes it from it), by its conversation.
+    /// `NotFound` when the conversation is not a chat.
+    pub async fn set_conversation_assistant(
+        &self,
+        conversation: &ConversationId,
+        assistant: bool,
+    ) -> Result<(), StoreError> {
+        let id: Option<String> = on_engine!(self, |pool, pg| sqlx::query_scalar(
+            "SELECT id FROM chat_sessions WHERE conversation_id = $1"
+        )
+        .bind(conversation.as_str())
+        .fetch_optional(pool)
+        .await?);
+        let id = id.ok_or(StoreError::NotFound("chat"))?;
+        self.set_chat_assistant(&ChatSessionId::from_trusted(id), assistant, 0)
+            .await
+    }
+
     /// Whether the assistant answers a chat, and its misses in a row.
     pub async fn set_chat_assistant(
         &self,
