@@ -1282,22 +1282,8 @@ async fn a_shopper_on_a_store_page_asks_the_assistant_then_a_person() {
         let app = App::start("sqlite", |s| s.widget_identity_secret = Some("shop-secret".into()))
             .await
             .unwrap();
-        let (s, o) = app
-            .post(
-                "/api/v1/orders",
-                json!({"external_id": "w-1042", "number": "#1042", "customer": {"email": "ann@example.com", "name": "Ann"},
-                    "status": "open", "financial_status": "paid", "fulfillment_status": "fulfilled", "currency": "EUR",
-                    "total": "59.90", "placed_at": "2026-11-20T10:00:00Z",
-                    "line_items": [{"sku": "MUG-1", "title": "Mug set", "quantity": 1, "price": "59.90"}]}),
-            )
+        app.shipped_order("ann@example.com", "#1042", "JD014600")
             .await;
-        assert_eq!(s, reqwest::StatusCode::CREATED, "{o}");
-        let order = o["id"].as_str().unwrap();
-        app.post(
-            &format!("/api/v1/orders/{order}/shipments"),
-            json!({"carrier": "DHL", "tracking_number": "JD014600"}),
-        )
-        .await;
         let signature =
             concierge_commerce::signature::sign_hex(b"shop-secret", b"ann@example.com");
         let page = store_page(

@@ -465,24 +465,9 @@ on_both_engines!(
     the_assistant_tells_a_verified_shopper_where_their_order_is,
     |s| s.widget_identity_secret = Some(IDENTITY_SECRET.into()),
     |app| {
-        let (s, o) = app
-            .post(
-                "/api/v1/orders",
-                json!({"external_id": "ext-1042", "number": "#1042", "customer": {"email": "ann@example.com", "name": "Ann"},
-                    "status": "open", "financial_status": "paid", "fulfillment_status": "fulfilled", "currency": "EUR",
-                    "total": "59.90", "placed_at": "2026-11-20T10:00:00Z",
-                    "line_items": [{"sku": "MUG-1", "title": "Mug set", "quantity": 1, "price": "59.90"}]}),
-            )
+        let (order, shipment) = app
+            .shipped_order("ann@example.com", "#1042", "JD014600")
             .await;
-        assert_eq!(s, StatusCode::CREATED, "{o}");
-        let order = o["id"].as_str().unwrap();
-        let (_, sh) = app
-            .post(
-                &format!("/api/v1/orders/{order}/shipments"),
-                json!({"carrier": "DHL", "tracking_number": "JD014600", "estimated_delivery": "2030-01-03T12:00:00Z"}),
-            )
-            .await;
-        let shipment = sh["id"].as_str().unwrap();
         let (s, _) = app
             .post(
                 &format!("/api/v1/shipments/{shipment}/events"),
@@ -529,7 +514,7 @@ on_both_engines!(
                 c["customer"]["id"].as_str().unwrap()
             ))
             .await;
-        assert_eq!(orders["items"][0]["id"], order);
+        assert_eq!(orders["items"][0]["id"], order.as_str());
     }
 );
 

@@ -231,6 +231,35 @@ impl App {
         c
     }
 
+    /// A paid order `number` of the shopper at `email`, shipped as DHL parcel `tracking`
+    /// (expected in 2030); returns the order's and the shipment's ids.
+    pub async fn shipped_order(
+        &self,
+        email: &str,
+        number: &str,
+        tracking: &str,
+    ) -> (String, String) {
+        let (s, o) = self
+            .post(
+                "/api/v1/orders",
+                json!({"external_id": format!("ext-{number}"), "number": number, "customer": {"email": email},
+                    "status": "open", "financial_status": "paid", "fulfillment_status": "fulfilled", "currency": "EUR",
+                    "total": "59.90", "placed_at": "2026-11-20T10:00:00Z",
+                    "line_items": [{"sku": "MUG-1", "title": "Mug set", "quantity": 1, "price": "59.90"}]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{o}");
+        let order = o["id"].as_str().unwrap().to_owned();
+        let (s, sh) = self
+            .post(
+                &format!("/api/v1/orders/{order}/shipments"),
+                json!({"carrier": "DHL", "tracking_number": tracking, "estimated_delivery": "2030-01-03T12:00:00Z"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{sh}");
+        (order, sh["id"].as_str().unwrap().to_owned())
+    }
+
     pub async fn create_agent(&self, email: &str, name: &str, password: &str) {
         use concierge_domain::contact::EmailAddress;
         use concierge_domain::text::PersonName;
