@@ -12,10 +12,8 @@ use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
-use std::process::Stdio;
 use std::time::Duration;
 use support::*;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -25,7 +23,10 @@ const PASSWORD: &str = "correct horse battery";
 /// A running chromedriver; killed on drop.
 struct Driver {
     url: String,
-    _child: tokio::process::Child,
+    child: std::sync::Mutex<tokio::process::Child>,
+    /// Where chromedriver writes what it says: a file, not a pipe, so nothing it prints can
+    /// block it or end it (a pipe nobody reads fills; one closed kills the writer).
+    log: std::path::PathBuf,
     /// Every browser opened, closed by [`run`] however the test ends (a browser left open
     /// would outlive chromedriver).
     browsers: std::sync::Mutex<Vec<Client>>,
@@ -51,6 +52,12 @@ where
         let _ = b.close().await;
     }
     if let Err(panic) = outcome {
+        // A browser test that fails because chromedriver went away says so, with its words.
+        let exited = driver.child.lock().unwrap().try_wait().ok().flatten();
+        if let Some(status) = exited {
+            let said = std::fs::read_to_string(&driver.log).unwrap_or_default();
+            eprintln!("chromedriver ended during the test ({status}); it said:\n{said}");
+        }
         std::panic::resume_unwind(panic);
     }
 }
@@ -73,24 +80,36 @@ impl Driver {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
+        let log = std::env::temp_dir().join(format!("concierge-chromedriver-{port}.log"));
+        let file = std::fs::File::create(&log).expect("chromedriver's log file");
         let mut child = tokio::process::Command::new(driver)
             .arg(format!("--port={port}"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stdout(file.try_clone().expect("chromedriver's log file"))
+            .stderr(file)
             .kill_on_drop(true)
             .spawn()
             .expect("chromedriver starts");
-        // chromedriver says when it listens.
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        while let Some(line) = lines.next_line().await.expect("chromedriver output") {
-            if line.contains("started successfully") {
-                break;
+        // Ready when it accepts connections on its port.
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            if let Ok(Some(status)) = child.try_wait() {
+                let said = std::fs::read_to_string(&log).unwrap_or_default();
+                panic!("chromedriver ended at start ({status}): {said}");
             }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "chromedriver never listened on {port}"
+            );
+            // Polls the port; the connection, not the time, ends the wait.
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Some(Driver {
             url: format!("http://127.0.0.1:{port}"),
-            _child: child,
+            child: std::sync::Mutex::new(child),
+            log,
             browsers: Default::default(),
         })
     }
