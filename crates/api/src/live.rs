@@ -48,6 +48,9 @@ const KEEP_EVENTS: chrono::Duration = chrono::Duration::days(2);
 const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 /// Frames the broadcast holds for slow sockets before they must catch up from the log.
 const BROADCAST_CAPACITY: usize = 4_096;
+/// How often an agent's open workspace marks them online; well inside the store's online
+/// window (`concierge_store::chat::ONLINE_WINDOW_SECONDS`).
+const SEEN_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(socket))
@@ -315,9 +318,18 @@ async fn serve(
         send(&mut ws, hello.into()).await?;
         let mut sent = after.unwrap_or(head);
         sent = replay(&live, &mut ws, sent).await?;
+        // An agent with the workspace open is online: the assistant tells shoppers so.
+        let mut seen = tokio::time::interval(SEEN_EVERY);
         loop {
             tokio::select! {
                 () = &mut stopping => return Ok(()),
+                _ = seen.tick(), if who.is_some() => {
+                    if let Some((agent_id, _)) = &who {
+                        if let Err(e) = live.store.agent_seen(agent_id).await {
+                            tracing::warn!(error = %e, "cannot mark the agent online");
+                        }
+                    }
+                }
                 frame = frames.recv() => match frame {
                     Ok(Frame::Event(seq, text, _)) => {
                         if seq > sent {

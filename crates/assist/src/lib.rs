@@ -11,6 +11,7 @@ pub mod eval;
 pub mod features;
 pub mod intents;
 pub mod model;
+pub mod sentiment;
 pub mod train;
 
 pub use model::{Model, ModelError, Verdict};

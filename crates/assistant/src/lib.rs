@@ -1,21 +1,27 @@
 //! The virtual assistant in a chat. When a shopper writes in a chat the assistant still
 //! answers, the message's `assist.answer` job (written with the message) runs [`Answer`]:
-//! it reads the intent the model found, answers from the shopper's own orders (only for a
-//! session the shop verified) or the help center's best article, and hands the chat to the
-//! team — with a private note of the whole story — when the shopper asks for a person,
-//! complains, or the assistant could not help twice in a row.
+//! it reads the intent the model found, answers from the shopper's own orders — only for a
+//! session the shop verified, or an order the shopper proved with its number and email or
+//! postcode ([`proof`], throttled) — or from the help center's best article, and hands the
+//! chat to the team, with a private note of the whole story and an honest word on the wait,
+//! when the shopper asks for a person, complains, sounds angry, wants an order that has not
+//! shipped cancelled or changed, or the assistant could not help twice in a row.
 //!
 //! What it says is in [`words`], one place.
 
+pub mod proof;
 pub mod words;
 
+use concierge_assist::intents::{NEUTRAL, UNKNOWN};
+use concierge_commerce::variables::order_in_question;
 use concierge_domain::access::Actor;
+use concierge_domain::contact::Identity;
 use concierge_domain::conversation::{ConversationStatus, Priority, SenderType};
 use concierge_domain::ids::{ChatSessionId, MessageId};
 use concierge_domain::text::MessageBody;
 use concierge_jobs::{Handler, JobError};
 use concierge_knowledge::{Library, Search};
-use concierge_store::chat::{ChatSession, ANSWER_JOB};
+use concierge_store::chat::{AssistantMemory, ChatSession, ANSWER_JOB};
 use concierge_store::commerce::{Order, OrderFilter};
 use concierge_store::conversations::{Conversation, ConversationPatch, NewMessage};
 use concierge_store::jobs::Job;
@@ -46,15 +52,27 @@ const ARTICLE_INTENTS: &[&str] = &[
     "contact_customer_service",
 ];
 
-/// Intents that need a person to act on an order (cancel it, change it, refund it): the
-/// assistant hands them over with the order in the note.
-const ORDER_CHANGES: &[&str] = &[
+/// Intents answered from one of the shopper's orders.
+const ORDER_QUESTIONS: &[&str] = &[
+    "track_order",
+    "track_refund",
     "cancel_order",
     "change_order",
     "change_shipping_address",
-    "get_refund",
-    "payment_issue",
 ];
+
+/// Intents that need a person to act on money (a refund, a payment that failed): the
+/// assistant hands them over, with the order in the note when it knows it.
+const MONEY: &[&str] = &["get_refund", "payment_issue"];
+
+/// Failed order proofs a chat may make; the next hands it to a person.
+const CHECKS_PER_CHAT: i64 = 3;
+
+/// Failed proofs claiming one email or one order number, in any chat, within
+/// [`CHECK_WINDOW`], after which that email or number is not checked again until the window
+/// passes: guessing is slowed even across new chats.
+const CHECKS_PER_CLAIM: i64 = 5;
+const CHECK_WINDOW: chrono::Duration = chrono::Duration::hours(1);
 
 /// The `assist.answer` job.
 pub struct Answer {
@@ -79,18 +97,40 @@ impl Answer {
 pub enum Handover {
     Asked,
     Complaint,
+    /// The shopper sounds angry (see `concierge_assist::sentiment`).
+    Upset,
+    /// An order to cancel or change before it ships, or money to sort out.
     OrderChange,
     CouldNotHelp,
+    /// The shopper could not prove an order was theirs, too many times.
+    NotVerified,
+}
+
+impl Handover {
+    /// Whether the team should see the chat first.
+    fn urgent(self) -> bool {
+        matches!(self, Handover::Complaint | Handover::Upset)
+    }
+}
+
+/// What an order proof in a message came to.
+enum Proved {
+    /// The message holds no proof.
+    Nothing,
+    Order(Box<Order>),
+    Failed,
+    /// Too many failed proofs, in this chat or claiming the same email or number.
+    TooMany,
 }
 
 /// What the assistant decided to do about one message.
 struct Decision {
     reply: String,
     handover: Option<Handover>,
-    /// Whether the reply answered nothing (a second one in a row hands over).
-    miss: bool,
     /// Orders it looked at, attached to the conversation for the team.
     orders: Vec<Order>,
+    /// What it remembers for the next message.
+    memory: AssistantMemory,
 }
 
 impl Handler for Answer {
@@ -125,15 +165,21 @@ impl Answer {
         }
         let asked = self.store.message(message).await?;
         let conversation = self.store.conversation(&session.conversation_id).await?;
-        let intent = asked
-            .intent
-            .as_ref()
-            .map_or(concierge_assist::intents::UNKNOWN, |i| i.name.as_str());
-        let decision = self
+        let intent = asked.intent.as_ref().map_or(UNKNOWN, |i| i.name.as_str());
+        let mut decision = self
             .decide(&session, &conversation, intent, &asked.body)
             .await?;
         for order in &decision.orders {
             self.store.link_order(&conversation.id, &order.id).await?;
+        }
+        if let Some(why) = decision.handover {
+            let staffing = self.store.chat_staffing().await?;
+            decision.reply.push_str("\n\n");
+            decision.reply.push_str(&words::wait(
+                &staffing,
+                session.email.as_ref().map(|e| e.as_str()),
+            ));
+            tracing::info!(conversation = %conversation.id, reason = ?why, "the assistant hands a chat over");
         }
         // Keyed by the message it answers: a job run again says nothing twice.
         let body = MessageBody::parse(&decision.reply)
@@ -142,15 +188,10 @@ impl Answer {
         self.store
             .chat_say(&session, SenderType::Bot, body, Some(&key))
             .await?;
+        self.store.remember(&session.id, &decision.memory).await?;
         match decision.handover {
             Some(why) => self.hand_over(&session, &conversation, why).await,
-            None => {
-                let misses = if decision.miss { session.misses + 1 } else { 0 };
-                self.store
-                    .set_chat_assistant(&session.id, true, misses)
-                    .await?;
-                Ok(())
-            }
+            None => Ok(()),
         }
     }
 
@@ -161,88 +202,237 @@ impl Answer {
         intent: &str,
         text: &str,
     ) -> Result<Decision, JobError> {
-        let decision = |reply: String, handover, miss, orders| Decision {
-            reply,
-            handover,
-            miss,
+        // By default it starts afresh: nothing missed, no question waiting.
+        let memory = AssistantMemory {
+            misses: 0,
+            awaiting: None,
+            ..session.memory.clone()
+        };
+        let hand_over = |why: Handover, orders: Vec<Order>| Decision {
+            reply: words::handing_over(why),
+            handover: Some(why),
             orders,
+            memory: memory.clone(),
+        };
+        let answer = |reply: String, orders: Vec<Order>| Decision {
+            reply,
+            handover: None,
+            orders,
+            memory: memory.clone(),
         };
         match intent {
-            "contact_human_agent" => Ok(decision(
-                words::handing_over(Handover::Asked),
-                Some(Handover::Asked),
-                false,
-                vec![],
-            )),
-            "complaint" => Ok(decision(
-                words::handing_over(Handover::Complaint),
-                Some(Handover::Complaint),
-                false,
-                vec![],
-            )),
-            "track_order" | "track_refund" if !session.verified => {
-                Ok(decision(words::ask_to_sign_in(), None, false, vec![]))
+            "contact_human_agent" => return Ok(hand_over(Handover::Asked, vec![])),
+            "complaint" => return Ok(hand_over(Handover::Complaint, vec![])),
+            _ if concierge_assist::sentiment::upset(text) => {
+                return Ok(hand_over(Handover::Upset, vec![]))
             }
-            "track_order" | "track_refund" => {
-                let orders = self.orders_of(conversation).await?;
-                let Some(latest) = orders.first().cloned() else {
-                    let email = session.email.as_ref().map(|e| e.as_str()).unwrap_or("");
-                    return Ok(decision(words::no_orders(email), None, true, vec![]));
-                };
-                let reply = if intent == "track_order" {
-                    words::order_status(&latest, &self.public_url)
-                } else {
-                    words::refund_status(&latest)
-                };
-                Ok(decision(reply, None, false, vec![latest]))
-            }
-            i if ORDER_CHANGES.contains(&i) => {
-                let orders = if session.verified {
-                    self.orders_of(conversation).await?
-                } else {
-                    vec![]
-                };
-                let latest: Vec<Order> = orders.into_iter().take(1).collect();
-                Ok(decision(
-                    words::handing_over(Handover::OrderChange),
-                    Some(Handover::OrderChange),
-                    false,
-                    latest,
-                ))
-            }
-            i if ARTICLE_INTENTS.contains(&i) => match self.article(text) {
-                Some((title, summary, slug)) => Ok(decision(
-                    words::article(
-                        &title,
-                        &summary,
-                        &format!("{}/help/articles/{slug}", self.public_url),
-                    ),
-                    None,
-                    false,
-                    vec![],
-                )),
-                None => Ok(self.missed(session)),
-            },
-            _ => Ok(self.missed(session)),
+            _ => {}
         }
+        // The question an order proof answers: the one waiting for it, or this one.
+        let question = match &session.memory.awaiting {
+            Some(waiting) if !ORDER_QUESTIONS.contains(&intent) => waiting.as_str(),
+            // An order number with nothing else recognisable ("#1042, ana@example.com"):
+            // they want to know where it is.
+            _ if matches!(intent, UNKNOWN | NEUTRAL) && proof::Claim::read(text).is_some() => {
+                "track_order"
+            }
+            _ => intent,
+        };
+        if ORDER_QUESTIONS.contains(&question) {
+            return self
+                .order_question(session, conversation, question, text, memory)
+                .await;
+        }
+        if MONEY.contains(&intent) {
+            let orders = self.shoppers_order(session, conversation, text).await?;
+            return Ok(hand_over(
+                Handover::OrderChange,
+                orders.into_iter().collect(),
+            ));
+        }
+        if ARTICLE_INTENTS.contains(&intent) {
+            if let Some((title, summary, slug)) = self.article(text) {
+                let url = format!("{}/help/articles/{slug}", self.public_url);
+                return Ok(answer(words::article(&title, &summary, &url), vec![]));
+            }
+        }
+        Ok(self.missed(session, memory))
+    }
+
+    /// Where an order is, its refund, or a change to it: for the shopper's own order only —
+    /// one of a verified shopper's, or one they proved with its email or postcode.
+    async fn order_question(
+        &self,
+        session: &ChatSession,
+        conversation: &Conversation,
+        question: &str,
+        text: &str,
+        mut memory: AssistantMemory,
+    ) -> Result<Decision, JobError> {
+        let order = if session.verified {
+            let Some(order) = self.shoppers_order(session, conversation, text).await? else {
+                let email = session.email.as_ref().map(|e| e.as_str()).unwrap_or("");
+                return Ok(self.missed_with(session, memory, words::no_orders(email)));
+            };
+            order
+        } else {
+            match self.prove(session, text, &mut memory).await? {
+                Proved::Order(order) => *order,
+                Proved::Nothing => match &memory.order_id {
+                    // Proved earlier in this chat.
+                    Some(id) => self.store.order(id).await?,
+                    None => {
+                        memory.awaiting = Some(question.to_owned());
+                        return Ok(Decision {
+                            reply: words::ask_for_proof(),
+                            handover: None,
+                            orders: vec![],
+                            memory,
+                        });
+                    }
+                },
+                Proved::Failed => {
+                    memory.awaiting = Some(question.to_owned());
+                    return Ok(Decision {
+                        reply: words::proof_failed(),
+                        handover: None,
+                        orders: vec![],
+                        memory,
+                    });
+                }
+                Proved::TooMany => {
+                    return Ok(Decision {
+                        reply: words::handing_over(Handover::NotVerified),
+                        handover: Some(Handover::NotVerified),
+                        orders: vec![],
+                        memory,
+                    })
+                }
+            }
+        };
+        let (reply, handover) = match question {
+            "track_order" => (words::order_status(&order, &self.public_url), None),
+            "track_refund" => (words::refund_status(&order), None),
+            change => match words::change_refused(&order, change, &self.public_url) {
+                // Too late: it says why, and what can still be done.
+                Some(why_not) => (why_not, None),
+                None => (
+                    words::change_requested(&order, change),
+                    Some(Handover::OrderChange),
+                ),
+            },
+        };
+        Ok(Decision {
+            reply,
+            handover,
+            orders: vec![order],
+            memory,
+        })
+    }
+
+    /// Checks the order proof in a message, if it holds one; remembers a proved order and
+    /// counts a failed proof.
+    async fn prove(
+        &self,
+        session: &ChatSession,
+        text: &str,
+        memory: &mut AssistantMemory,
+    ) -> Result<Proved, JobError> {
+        let Some(claim) = proof::Claim::read(text) else {
+            return Ok(Proved::Nothing);
+        };
+        if session.memory.failed_checks >= CHECKS_PER_CHAT {
+            return Ok(Proved::TooMany);
+        }
+        let since = chrono::Utc::now() - CHECK_WINDOW;
+        for c in claim.claims() {
+            if self.store.order_check_failures(&c, since).await? >= CHECKS_PER_CLAIM {
+                return Ok(Proved::TooMany);
+            }
+        }
+        for number in &claim.numbers {
+            let filter = OrderFilter {
+                number: Some(number.clone()),
+                ..Default::default()
+            };
+            let page = PageRequest {
+                limit: Some(1),
+                cursor: None,
+            };
+            let Some(order) = self.store.orders(&filter, &page).await?.items.pop() else {
+                continue;
+            };
+            let customer = self.store.customer(&order.customer_id).await?;
+            let email_matches = claim.email.as_ref().is_some_and(|claimed| {
+                customer.identities.iter().any(|i| match i {
+                    Identity::Email(e) => e.as_str().eq_ignore_ascii_case(claimed.as_str()),
+                    _ => false,
+                })
+            });
+            let postcode_matches = proof::postcode_of(order.shipping_address.as_ref())
+                .is_some_and(|p| claim.names_postcode(p, &order.number));
+            if email_matches || postcode_matches {
+                memory.order_id = Some(order.id.clone());
+                memory.awaiting = None;
+                memory.failed_checks = 0;
+                return Ok(Proved::Order(Box::new(order)));
+            }
+        }
+        self.store
+            .record_order_check_failure(&claim.claims())
+            .await?;
+        memory.failed_checks = session.memory.failed_checks + 1;
+        if memory.failed_checks >= CHECKS_PER_CHAT {
+            return Ok(Proved::TooMany);
+        }
+        Ok(Proved::Failed)
+    }
+
+    /// The verified shopper's order the message is about: the one whose number it names,
+    /// else their latest. Never an order of anyone else, and nothing for an unverified
+    /// shopper (unless they proved one).
+    async fn shoppers_order(
+        &self,
+        session: &ChatSession,
+        conversation: &Conversation,
+        text: &str,
+    ) -> Result<Option<Order>, JobError> {
+        if !session.verified {
+            return match &session.memory.order_id {
+                Some(id) => Ok(Some(self.store.order(id).await?)),
+                None => Ok(None),
+            };
+        }
+        let orders = self.orders_of(conversation).await?;
+        Ok(order_in_question(&orders, &[], &[text]).cloned())
     }
 
     /// What the assistant says when it could not help: ask again, or, the second time in a
     /// row, hand over.
-    fn missed(&self, session: &ChatSession) -> Decision {
-        if session.misses >= 1 {
+    fn missed(&self, session: &ChatSession, memory: AssistantMemory) -> Decision {
+        self.missed_with(session, memory, words::did_not_understand())
+    }
+
+    fn missed_with(
+        &self,
+        session: &ChatSession,
+        mut memory: AssistantMemory,
+        reply: String,
+    ) -> Decision {
+        memory.misses = session.memory.misses + 1;
+        if memory.misses >= 2 {
             Decision {
                 reply: words::handing_over(Handover::CouldNotHelp),
                 handover: Some(Handover::CouldNotHelp),
-                miss: true,
                 orders: vec![],
+                memory,
             }
         } else {
             Decision {
-                reply: words::did_not_understand(),
+                reply,
                 handover: None,
-                miss: true,
                 orders: vec![],
+                memory,
             }
         }
     }
@@ -253,7 +443,7 @@ impl Answer {
             ..Default::default()
         };
         let page = PageRequest {
-            limit: Some(3),
+            limit: Some(20),
             cursor: None,
         };
         Ok(self.store.orders(&filter, &page).await?.items)
@@ -283,10 +473,11 @@ impl Answer {
         conversation: &Conversation,
         why: Handover,
     ) -> Result<(), JobError> {
-        self.store.set_chat_assistant(&session.id, false, 0).await?;
-        let priority = match why {
-            Handover::Complaint => Priority::High.max(conversation.priority),
-            _ => conversation.priority,
+        self.store.set_chat_assistant(&session.id, false).await?;
+        let priority = if why.urgent() {
+            Priority::High.max(conversation.priority)
+        } else {
+            conversation.priority
         };
         let patch = ConversationPatch {
             status: Some(ConversationStatus::Open),

@@ -540,7 +540,10 @@ on_both_engines!(
         say(&mut socket, "where is my order?", "u-1").await;
         let answer = next_bot(&mut socket).await;
         assert!(!answer.contains("7007"), "{answer}");
-        assert!(answer.contains("signed in"), "{answer}");
+        assert!(
+            answer.contains("its number together with the email address or the postcode"),
+            "{answer}"
+        );
 
         say(&mut socket, "can I talk to a real person please", "u-2").await;
         let answer = next_bot(&mut socket).await;
@@ -574,8 +577,11 @@ on_both_engines!(
             )
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
+        // The number alone proves nothing.
         say(&mut socket, "where is my order #7007?", "u-4").await;
-        assert!(next_bot(&mut socket).await.contains("signed in"));
+        let answer = next_bot(&mut socket).await;
+        assert!(answer.contains("couldn't match"), "{answer}");
+        assert!(!answer.contains("Socks"), "{answer}");
         // Only a chat has an assistant.
         let (_, email) = app
             .post(
@@ -621,4 +627,168 @@ on_both_engines!(a_complaint_is_urgent_and_two_misses_hand_over, |app| {
         .contains("can't answer that one"));
     let (_, note) = handed_over(&app, &conversation).await;
     assert!(note.contains("could not answer twice in a row"), "{note}");
+});
+
+/// Bob's order #7007, not shipped yet, going to postcode 10115.
+async fn bobs_order(app: &App) {
+    let (s, v) = app
+        .post(
+            "/api/v1/orders",
+            json!({"external_id": "ext-7", "number": "#7007", "customer": {"email": "bob@example.com"},
+                "status": "open", "financial_status": "paid", "fulfillment_status": "unfulfilled", "currency": "EUR",
+                "total": "10.00", "placed_at": "2026-11-20T10:00:00Z",
+                "line_items": [{"sku": "S", "title": "Socks", "quantity": 1, "price": "10.00"}],
+                "shipping_address": {"name": "Bob", "address1": "Invalidenstr. 1", "zip": "10115", "city": "Berlin", "country": "DE"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+}
+
+on_both_engines!(
+    a_shopper_proves_an_order_with_its_postcode_and_asks_to_cancel_it_before_it_ships,
+    |app| {
+        bobs_order(&app).await;
+        let (token, conversation) = session(&app).await;
+        let mut socket = connect(&app, &token, None).await;
+        say(&mut socket, "hi, where is my order?", "p-1").await;
+        assert!(next_bot(&mut socket).await.contains("postcode"));
+        // A wrong address: no order data, and no hint of which part was wrong.
+        say(&mut socket, "#7007 eve@example.com", "p-2").await;
+        let answer = next_bot(&mut socket).await;
+        assert!(answer.contains("couldn't match"), "{answer}");
+        assert!(!answer.contains("prepared"), "{answer}");
+        // The number with its postcode answers the question still waiting.
+        say(&mut socket, "it's 7007, postcode 10115", "p-3").await;
+        let answer = next_bot(&mut socket).await;
+        assert!(answer.contains("Your order #7007"), "{answer}");
+        assert!(answer.contains("being prepared"), "{answer}");
+        // The proven order is theirs for the rest of the chat: it has not shipped, so a
+        // person can still cancel it, and gets the request.
+        say(&mut socket, "actually, please cancel it", "p-4").await;
+        let answer = next_bot(&mut socket).await;
+        assert!(answer.contains("hasn't shipped yet"), "{answer}");
+        assert!(
+            answer.contains("No one from our team is online"),
+            "{answer}"
+        );
+        let (c, note) = handed_over(&app, &conversation).await;
+        assert_eq!(c["status"], "open");
+        assert!(note.contains("wants an order changed"), "{note}");
+        assert!(note.contains("Shopper [cancel_order]"), "{note}");
+        assert!(note.contains("- #7007 (being prepared"), "{note}");
+    }
+);
+
+on_both_engines!(guessing_order_proofs_is_throttled_across_chats, |app| {
+    bobs_order(&app).await;
+    // Three wrong proofs end the checks in a chat.
+    let (token, conversation) = session(&app).await;
+    let mut socket = connect(&app, &token, None).await;
+    for (n, guess) in ["#7007 a@example.com", "#7007 b@example.com"]
+        .iter()
+        .enumerate()
+    {
+        say(&mut socket, guess, &format!("g-{n}")).await;
+        assert!(next_bot(&mut socket).await.contains("couldn't match"));
+    }
+    say(&mut socket, "#7007 c@example.com", "g-3").await;
+    let answer = next_bot(&mut socket).await;
+    assert!(answer.contains("can't check more orders"), "{answer}");
+    let (_, note) = handed_over(&app, &conversation).await;
+    assert!(note.contains("could not prove an order"), "{note}");
+
+    // A new chat gets two more tries at that order number, then it is locked for an hour,
+    // even with the right address.
+    let (token, _) = session(&app).await;
+    let mut socket = connect(&app, &token, None).await;
+    for (n, guess) in ["7007 d@example.com", "7007 e@example.com"]
+        .iter()
+        .enumerate()
+    {
+        say(&mut socket, guess, &format!("h-{n}")).await;
+        assert!(next_bot(&mut socket).await.contains("couldn't match"));
+    }
+    let (token, _) = session(&app).await;
+    let mut socket = connect(&app, &token, None).await;
+    say(&mut socket, "#7007 bob@example.com", "i-1").await;
+    let answer = next_bot(&mut socket).await;
+    assert!(answer.contains("can't check more orders"), "{answer}");
+    assert!(!answer.contains("prepared"), "{answer}");
+
+    // Another order is not locked by guesses at #7007.
+    let (s, _) = app
+        .post(
+            "/api/v1/orders",
+            json!({"external_id": "ext-8", "number": "#8008", "customer": {"email": "cy@example.com"},
+                "status": "open", "financial_status": "paid", "fulfillment_status": "unfulfilled", "currency": "EUR",
+                "total": "12.00", "placed_at": "2026-11-20T10:00:00Z",
+                "line_items": [{"sku": "S", "title": "Socks", "quantity": 1, "price": "12.00"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (token, _) = session(&app).await;
+    let mut socket = connect(&app, &token, None).await;
+    say(&mut socket, "where is #8008? cy@example.com", "j-1").await;
+    let answer = next_bot(&mut socket).await;
+    assert!(answer.contains("Your order #8008"), "{answer}");
+});
+
+on_both_engines!(
+    a_shipped_order_is_not_cancelled_and_the_shopper_is_told_why,
+    |s| s.widget_identity_secret = Some(IDENTITY_SECRET.into()),
+    |app| {
+        app.shipped_order("ann@example.com", "#1042", "JD014600")
+            .await;
+        let signature =
+            concierge_commerce::signature::sign_hex(IDENTITY_SECRET.as_bytes(), b"ann@example.com");
+        let (_, v) = open_session(
+            &app,
+            json!({"identity": {"email": "ann@example.com", "signature": signature}}),
+        )
+        .await;
+        let token = v["session_token"].as_str().unwrap();
+        let mut socket = connect(&app, token, None).await;
+        say(&mut socket, "I want to cancel my order", "k-1").await;
+        let answer = next_bot(&mut socket).await;
+        assert!(
+            answer.contains("#1042 has already shipped, so it can't be cancelled"),
+            "{answer}"
+        );
+        assert!(answer.contains("/track/"), "{answer}");
+        // Not handed over: the assistant still answers.
+        say(&mut socket, "ok, where is it now?", "k-2").await;
+        let answer = next_bot(&mut socket).await;
+        assert!(answer.contains("DHL parcel JD014600"), "{answer}");
+    }
+);
+
+on_both_engines!(an_angry_shopper_goes_to_a_person_who_is_online, |app| {
+    // An agent has the workspace open.
+    app.create_agent("sam@example.com", "Sam Rivera", "correct horse battery")
+        .await;
+    let store = app.store();
+    let agents = store.agents().await.unwrap();
+    let sam = agents
+        .iter()
+        .find(|a| a.email == "sam@example.com")
+        .unwrap();
+    store.agent_seen(&sam.id).await.unwrap();
+    let (token, conversation) = session(&app).await;
+    let mut socket = connect(&app, &token, None).await;
+    say(
+        &mut socket,
+        "Where the hell is my parcel?! Three weeks of waiting, this is absolutely pathetic and I'm furious.",
+        "a-1",
+    )
+    .await;
+    let answer = next_bot(&mut socket).await;
+    assert!(answer.contains("urgent"), "{answer}");
+    assert!(
+        answer.contains("Someone from our team is online"),
+        "{answer}"
+    );
+    let (c, note) = handed_over(&app, &conversation).await;
+    assert_eq!(c["priority"], "high");
+    assert!(note.contains("sounds upset"), "{note}");
+    assert!(note.contains("Shopper [track_order]"), "{note}");
 });

@@ -1,6 +1,7 @@
 //! Agents, teams and API tokens. Passwords arrive here already hashed (argon2id, by the
 //! caller); API tokens are stored as SHA-256 digests, so a database leak reveals no token.
 
+use crate::args::Batch;
 use crate::audit::{self, AuditEntry};
 use crate::{on_engine, on_tx, At, Cursor, Page, PageRequest, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
@@ -217,6 +218,18 @@ impl Store {
             .await?
         });
         rows.into_iter().map(AgentRow::into_agent).collect()
+    }
+
+    /// Marks an agent as online now (the workspace is open): see
+    /// [`Store::chat_staffing`].
+    pub async fn agent_seen(&self, id: &AgentId) -> Result<(), StoreError> {
+        let tx = self.begin().await?;
+        let mut batch = Batch::default();
+        batch
+            .add("UPDATE agents SET seen_at = $2 WHERE id = $1")
+            .text(id.as_str())
+            .time(At::now());
+        tx.commit_with(batch).await
     }
 
     pub async fn agent(&self, id: &AgentId) -> Result<Agent, StoreError> {

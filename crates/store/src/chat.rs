@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
 use concierge_domain::contact::EmailAddress;
 use concierge_domain::conversation::{Channel, Priority, SenderType};
-use concierge_domain::ids::{ChatSessionId, ConversationId, MessageId};
+use concierge_domain::ids::{ChatSessionId, ConversationId, MessageId, OrderId};
 use concierge_domain::text::{MessageBody, PersonName};
 use serde_json::json;
 
@@ -36,10 +36,35 @@ pub struct ChatSession {
     /// Whether the virtual assistant answers this chat (until it hands over, or an agent
     /// takes it).
     pub assistant: bool,
-    /// The assistant's answers in a row that it could not give.
-    pub misses: i64,
+    pub memory: AssistantMemory,
     pub created_at: DateTime<Utc>,
 }
+
+/// What the assistant remembers about a chat from one message to the next.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssistantMemory {
+    /// Its answers in a row that it could not give.
+    pub misses: i64,
+    /// The question (an intent) waiting for the shopper to prove an order is theirs.
+    pub awaiting: Option<String>,
+    /// The order the shopper proved is theirs (its number with its email or postcode).
+    pub order_id: Option<OrderId>,
+    /// Proofs that failed in this chat.
+    pub failed_checks: i64,
+}
+
+/// Who on the team can answer a chat now, and how soon chats are usually answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Staffing {
+    /// Agents with the workspace open (seen in the last [`ONLINE_WINDOW_SECONDS`]).
+    pub agents_online: i64,
+    /// The median time to a first reply in chats of the past week; `None` without any.
+    pub typical_wait: Option<chrono::Duration>,
+}
+
+/// How recently an agent must have been seen to count as online. The workspace's live
+/// socket marks its agent every minute while it is open.
+pub const ONLINE_WINDOW_SECONDS: i64 = 150;
 
 /// The job that has the assistant answer a shopper's chat message.
 pub const ANSWER_JOB: &str = "assist.answer";
@@ -53,11 +78,14 @@ struct SessionRow {
     verified: bool,
     assistant: bool,
     misses: i64,
+    awaiting: Option<String>,
+    order_id: Option<String>,
+    failed_checks: i64,
     created_at: At,
 }
 
-const SESSION_COLUMNS: &str =
-    "id, conversation_id, name, email, verified, assistant, misses, created_at";
+const SESSION_COLUMNS: &str = "id, conversation_id, name, email, verified, assistant, misses, \
+     awaiting, order_id, failed_checks, created_at";
 
 impl SessionRow {
     fn into_session(self) -> Result<ChatSession, StoreError> {
@@ -76,7 +104,12 @@ impl SessionRow {
                 .map_err(StoreError::corrupt)?,
             verified: self.verified,
             assistant: self.assistant,
-            misses: self.misses,
+            memory: AssistantMemory {
+                misses: self.misses,
+                awaiting: self.awaiting,
+                order_id: self.order_id.map(OrderId::from_trusted),
+                failed_checks: self.failed_checks,
+            },
             created_at: self.created_at.0,
         })
     }
@@ -106,7 +139,7 @@ impl Store {
             email: new.email,
             verified: new.verified,
             assistant: true,
-            misses: 0,
+            memory: AssistantMemory::default(),
             created_at: At::now(),
         };
         let tx = self.begin().await?;
@@ -163,25 +196,105 @@ impl Store {
         .fetch_optional(pool)
         .await?);
         let id = id.ok_or(StoreError::NotFound("chat"))?;
-        self.set_chat_assistant(&ChatSessionId::from_trusted(id), assistant, 0)
+        self.set_chat_assistant(&ChatSessionId::from_trusted(id), assistant)
             .await
     }
 
-    /// Whether the assistant answers a chat, and its misses in a row.
+    /// Whether the assistant answers a chat. Either way it starts afresh: no misses, no
+    /// question waiting (an order the shopper proved stays theirs).
     pub async fn set_chat_assistant(
         &self,
         id: &ChatSessionId,
         assistant: bool,
-        misses: i64,
     ) -> Result<(), StoreError> {
         let tx = self.begin().await?;
         let mut batch = Batch::default();
         batch
-            .add("UPDATE chat_sessions SET assistant = $2, misses = $3 WHERE id = $1")
+            .add("UPDATE chat_sessions SET assistant = $2, misses = 0, awaiting = NULL WHERE id = $1")
             .text(id.as_str())
-            .bool(assistant)
-            .int(misses);
+            .bool(assistant);
         tx.commit_with(batch).await
+    }
+
+    /// Keeps what the assistant remembers about a chat.
+    pub async fn remember(
+        &self,
+        id: &ChatSessionId,
+        memory: &AssistantMemory,
+    ) -> Result<(), StoreError> {
+        let tx = self.begin().await?;
+        let mut batch = Batch::default();
+        batch
+            .add(
+                "UPDATE chat_sessions SET misses = $2, awaiting = $3, order_id = $4, failed_checks = $5 \
+                 WHERE id = $1",
+            )
+            .text(id.as_str())
+            .int(memory.misses)
+            .opt_text(memory.awaiting.as_deref())
+            .opt_text(memory.order_id.as_ref().map(|o| o.as_str()))
+            .int(memory.failed_checks);
+        tx.commit_with(batch).await
+    }
+
+    /// Failed order proofs that claimed this (an email or a postcode, as the shopper wrote
+    /// it: compared by digest) since `since`, in any chat.
+    pub async fn order_check_failures(
+        &self,
+        claim: &str,
+        since: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        Ok(on_engine!(self, |pool, pg| sqlx::query_scalar(
+            "SELECT count(*) FROM order_check_failures WHERE claim_digest = $1 AND failed_at >= $2"
+        )
+        .bind(token_digest(claim))
+        .bind(At(since))
+        .fetch_one(pool)
+        .await?))
+    }
+
+    /// Records a failed order proof for each thing it claimed. Failures older than a day are
+    /// dropped on the way: they no longer count against anyone.
+    pub async fn record_order_check_failure(&self, claims: &[String]) -> Result<(), StoreError> {
+        let now = At::now();
+        let tx = self.begin().await?;
+        let mut batch = Batch::default();
+        batch
+            .add("DELETE FROM order_check_failures WHERE failed_at < $1")
+            .time(now - chrono::Duration::days(1));
+        for claim in claims {
+            batch
+                .add("INSERT INTO order_check_failures (claim_digest, failed_at) VALUES ($1, $2)")
+                .text(token_digest(claim))
+                .time(now);
+        }
+        tx.commit_with(batch).await
+    }
+
+    /// Who can answer a chat now, and the usual wait for a first reply.
+    pub async fn chat_staffing(&self) -> Result<Staffing, StoreError> {
+        let now = At::now();
+        let online_since = At(now - chrono::Duration::seconds(ONLINE_WINDOW_SECONDS));
+        let agents_online: i64 = on_engine!(self, |pool, pg| sqlx::query_scalar(
+            "SELECT count(*) FROM agents WHERE active AND seen_at >= $1"
+        )
+        .bind(online_since)
+        .fetch_one(pool)
+        .await?);
+        let rows: Vec<(At, At)> = on_engine!(self, |pool, pg| sqlx::query_as(
+            "SELECT created_at, first_response_at FROM conversations \
+             WHERE channel = 'chat' AND first_response_at IS NOT NULL AND created_at >= $1 \
+             ORDER BY created_at DESC LIMIT 500"
+        )
+        .bind(At(now - chrono::Duration::days(7)))
+        .fetch_all(pool)
+        .await?);
+        let mut waits: Vec<chrono::Duration> = rows.into_iter().map(|(c, f)| f.0 - c.0).collect();
+        waits.sort();
+        Ok(Staffing {
+            agents_online,
+            typical_wait: waits.get(waits.len() / 2).copied(),
+        })
     }
 
     /// The number of a conversation's message, by which `messages_after` resumes; `None`

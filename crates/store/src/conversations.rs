@@ -796,7 +796,7 @@ pub(crate) async fn append(
         // An agent who answers a chat takes it from the virtual assistant.
         batch
             .add(
-                "UPDATE chat_sessions SET assistant = FALSE, misses = 0 WHERE conversation_id = $1",
+                "UPDATE chat_sessions SET assistant = FALSE, misses = 0, awaiting = NULL WHERE conversation_id = $1",
             )
             .text(id.as_str());
     }
