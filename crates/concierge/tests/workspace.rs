@@ -483,6 +483,27 @@ on_both_engines!(
             assert_eq!(s, StatusCode::NOT_FOUND, "{e}");
             assert_eq!(e["error"]["code"], "not_found", "{e}");
         }
+
+        // The OpenAPI document describes it.
+        let (_, doc) = app.get("/api/openapi.json").await;
+        let route = &doc["paths"]["/api/v1/conversations/{id}/suggestion"]["get"];
+        assert!(route["responses"]["200"].is_object(), "{route}");
+        assert!(route["responses"]["404"].is_object(), "{route}");
+        let reply = &doc["components"]["schemas"]["SuggestedReply"]["properties"];
+        for field in [
+            "source",
+            "id",
+            "title",
+            "body",
+            "missing",
+            "intent",
+            "message_id",
+        ] {
+            assert!(
+                reply[field].is_object(),
+                "SuggestedReply.{field} is undocumented"
+            );
+        }
     }
 );
 
