@@ -71,12 +71,12 @@ pub(crate) fn canned_reply_for<'r>(
         .map(|(r, _)| r)
 }
 
-/// The words of a text that can tell two answers apart: no numbers, nothing shorter than
-/// three letters ("is", "my").
+/// The words of a text that can tell two answers apart: nothing shorter than three letters
+/// ("is", "my"), which also leaves out numbers (the model's words mask them as `0`).
 fn words(text: &str) -> HashSet<String> {
     tokens(text)
         .into_iter()
-        .filter(|w| w.chars().count() >= 3 && !w.chars().all(|c| c.is_ascii_digit()))
+        .filter(|w| w.chars().count() >= 3)
         .collect()
 }
 
