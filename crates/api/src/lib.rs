@@ -15,6 +15,7 @@ mod metrics;
 mod openapi;
 pub mod rate;
 mod routes;
+mod suggestion;
 pub mod widget;
 mod wire;
 

@@ -1056,6 +1056,98 @@ async fn agents_edit_articles_with_a_live_preview_and_put_them_in_replies() {
     .await;
 }
 
+/// Waits until the form field's value is `text`.
+async fn wait_value(b: &Client, css: &str, text: &str) {
+    let field = find(b, css).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let value = field.prop("value").await.unwrap().unwrap_or_default();
+        if value == text {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{css} holds {value:?}, never {text:?}"
+        );
+        // Polls the page, as WebDriver waits do; the condition, not the time, ends the wait.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_agent_inserts_the_suggested_reply_edits_and_sends_it() {
+    run(|driver| async move {
+        let app = App::start("sqlite", |_| {}).await.unwrap();
+        agent(&app, "ada@shop.example", "Ada Admin", "admin").await;
+        app.post("/api/v1/canned-replies", json!({"shortcut": "wismo", "title": "Where is my order",
+            "body": "Hi {{customer.first_name}}, your order {{order.number}} is on its way with {{shipment.carrier}}."}))
+            .await;
+        app.shipped_order("ann@example.com", "#1001", "JD0001").await;
+        let id = open_conversation(&app, "ann@example.com", "Parcel", "where is my order #1001?")
+            .await;
+        let b = driver.browser().await;
+        sign_in(&b, &app, "ada@shop.example", None).await;
+        b.goto(&format!("{}/conversations/{id}", app.base))
+            .await
+            .unwrap();
+        ready(&b).await;
+
+        // The suggestion waits beside an empty reply box: nothing is inserted or sent by itself.
+        let filled = "Hi Ann, your order #1001 is on its way with DHL.";
+        wait_text(&b, "#suggestion:not([hidden])", "Where is my order").await;
+        wait_text(&b, "#suggestion-kind", "Canned reply").await;
+        wait_text(&b, "#suggestion-text", filled).await;
+        wait_value(&b, "#body", "").await;
+        screenshot(&b, "suggested-reply").await;
+
+        // Insert puts it in the box, where the agent edits it before sending.
+        find(&b, "#suggestion-insert").await.click().await.unwrap();
+        wait_value(&b, "#body", filled).await;
+        find(&b, "#suggestion[hidden]").await;
+        find(&b, "#body")
+            .await
+            .send_keys(" It should arrive tomorrow.")
+            .await
+            .unwrap();
+        let sent = format!("{filled} It should arrive tomorrow.");
+        find(&b, "#send").await.click().await.unwrap();
+        wait_text(&b, "#thread .message.agent", &sent).await;
+
+        // The shopper writes again: a suggestion for the new message arrives live, and the
+        // keyboard dismisses it, leaving the agent in the reply box.
+        let (s, m) = app
+            .post(
+                &format!("/api/v1/conversations/{id}/messages"),
+                json!({"body": "Great, and where is order #1001 right now?", "sender_type": "customer"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{m}");
+        wait_text(&b, "#thread", "right now?").await;
+        wait_text(&b, "#suggestion:not([hidden])", "Where is my order").await;
+        find(&b, "#suggestion-dismiss")
+            .await
+            .send_keys(&Key::Enter.to_string())
+            .await
+            .unwrap();
+        find(&b, "#suggestion[hidden]").await;
+        let focused = b.active_element().await.unwrap().attr("id").await.unwrap();
+        assert_eq!(focused.as_deref(), Some("body"));
+
+        let (_, c) = app.get(&format!("/api/v1/conversations/{id}")).await;
+        let replies: Vec<&Value> = c["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["sender_type"] == "agent")
+            .collect();
+        assert_eq!(replies.len(), 1, "only what the agent sent: {c}");
+        assert_eq!(replies[0]["body"], sent.as_str());
+        assert_eq!(replies[0]["private"], false);
+        app.stop().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn agents_act_on_orders_and_admins_mind_webhooks_and_notice_wording() {
     run(|driver| async move {

@@ -1,6 +1,6 @@
 //! The agent workspace over HTTP and WebSocket, without a browser: who may see which page,
-//! what pages escape, and the live-update socket (order, resume, origin, limits) on both
-//! engines.
+//! what pages escape, the live-update socket (order, resume, origin, limits) and the suggested
+//! reply, on both engines.
 
 #[macro_use]
 mod support;
@@ -363,6 +363,149 @@ on_both_engines!(pages_escape_what_customers_write, |app| {
     assert!(html.contains("&lt;iframe src=javascript:alert(3)&gt;"));
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
 });
+
+on_both_engines!(
+    a_suggested_reply_answers_the_shoppers_open_question,
+    |app| {
+        concierge_demo::seed_knowledge(app.store()).await.unwrap();
+        app.running
+            .as_ref()
+            .unwrap()
+            .refresh_knowledge()
+            .await
+            .unwrap();
+        let app = &app;
+        let (s, wismo) = app
+        .post("/api/v1/canned-replies", json!({"shortcut": "wismo", "title": "Where is my order",
+            "body": "Hi {{customer.first_name}}, your order {{order.number}} is on its way with {{shipment.carrier}}."}))
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{wismo}");
+        let (s, refund) = app
+            .post(
+                "/api/v1/canned-replies",
+                json!({"shortcut": "refund", "title": "When will I get my refund",
+            "body": "Hi {{customer.first_name}}, refunds reach your bank within 5 days."}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{refund}");
+        app.shipped_order("ann@example.com", "#1001", "JD0001")
+            .await;
+        let suggestion = |c: &Value| {
+            let path = format!(
+                "/api/v1/conversations/{}/suggestion",
+                c["id"].as_str().unwrap()
+            );
+            async move {
+                let (s, body) = app.get(&path).await;
+                assert_eq!(s, StatusCode::OK, "{body}");
+                body["suggestion"].clone()
+            }
+        };
+
+        // The canned reply for the question's intent, filled for this shopper and their order.
+        let wismo_asked = app
+            .open_conversation("ann@example.com", "Parcel", "where is my order #1001?")
+            .await;
+        let s = suggestion(&wismo_asked).await;
+        assert_eq!(s["source"], "canned_reply", "{s}");
+        assert_eq!(s["id"], wismo["id"]);
+        assert_eq!(s["title"], "Where is my order");
+        assert_eq!(
+            s["body"],
+            "Hi Ann, your order #1001 is on its way with DHL."
+        );
+        assert_eq!(s["missing"], json!([]));
+        assert_eq!(s["intent"], "track_order");
+        assert_eq!(s["message_id"], wismo_asked["messages"][0]["id"]);
+
+        // No canned reply answers a returns question: the help center's returns article does,
+        // linked at its public address.
+        let returns = app
+            .open_conversation(
+                "bo@example.com",
+                "Boots",
+                "Hi, I'd like to return the boots I bought, how do I do that?",
+            )
+            .await;
+        let s = suggestion(&returns).await;
+        assert_eq!(s["source"], "article", "{s}");
+        let title = s["title"].as_str().unwrap();
+        assert!(
+            ["Returns policy", "How to start a return"].contains(&title),
+            "{title}"
+        );
+        let body = s["body"].as_str().unwrap();
+        assert!(body.starts_with("Hi Ann,\n\n"), "{body}");
+        let link = body.rsplit(' ').next().unwrap();
+        assert!(
+            link.starts_with(&format!("{}/help/articles/", app.base)),
+            "{body}"
+        );
+        let page = app.client.get(link).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.text().await.unwrap().contains(title));
+        let (_, article) = app
+            .get(&format!("/api/v1/articles/{}", s["id"].as_str().unwrap()))
+            .await;
+        assert_eq!(article["title"], title);
+
+        // A note is not an answer; an agent's public reply is; the shopper's next message asks
+        // again.
+        let id = wismo_asked["id"].as_str().unwrap();
+        let say = |body: Value| async move {
+            let (s, m) = app
+                .post(&format!("/api/v1/conversations/{id}/messages"), body)
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{m}");
+        };
+        say(json!({"body": "Checking with DHL.", "private": true})).await;
+        assert_eq!(suggestion(&wismo_asked).await["id"], wismo["id"]);
+        say(json!({"body": "It arrives tomorrow."})).await;
+        assert_eq!(suggestion(&wismo_asked).await, Value::Null);
+        say(json!({"body": "When will I get my refund for the old one?", "sender_type": "customer"}))
+        .await;
+        assert_eq!(suggestion(&wismo_asked).await["id"], refund["id"]);
+
+        // Nothing asked, nothing suggested.
+        let thanks = app
+            .open_conversation("cy@example.com", "Hello", "Thanks so much!")
+            .await;
+        assert_eq!(suggestion(&thanks).await, Value::Null);
+
+        // An unknown conversation is a 404 in the error format.
+        for id in [
+            concierge_domain::ids::ConversationId::generate().into_string(),
+            "nonsense".to_owned(),
+        ] {
+            let (s, e) = app
+                .get(&format!("/api/v1/conversations/{id}/suggestion"))
+                .await;
+            assert_eq!(s, StatusCode::NOT_FOUND, "{e}");
+            assert_eq!(e["error"]["code"], "not_found", "{e}");
+        }
+
+        // The OpenAPI document describes it.
+        let (_, doc) = app.get("/api/openapi.json").await;
+        let route = &doc["paths"]["/api/v1/conversations/{id}/suggestion"]["get"];
+        assert!(route["responses"]["200"].is_object(), "{route}");
+        assert!(route["responses"]["404"].is_object(), "{route}");
+        let reply = &doc["components"]["schemas"]["SuggestedReply"]["properties"];
+        for field in [
+            "source",
+            "id",
+            "title",
+            "body",
+            "missing",
+            "intent",
+            "message_id",
+        ] {
+            assert!(
+                reply[field].is_object(),
+                "SuggestedReply.{field} is undocumented"
+            );
+        }
+    }
+);
 
 #[tokio::test]
 async fn assets_are_embedded_and_revalidated() {

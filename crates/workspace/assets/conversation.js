@@ -1,5 +1,5 @@
 // One conversation: live thread and controls, who else is here (collision detection), the
-// reply box with canned replies, and the r/n/e/a keys.
+// reply box with canned replies and a suggested reply, and the r/n/e/a keys.
 
 import { api, fragment, me, say } from './api.js';
 import { connect } from './live.js';
@@ -263,28 +263,85 @@ function bindComposer() {
   });
 }
 
+/** Puts text into the reply box where the cursor is (on a line of its own), for the agent to
+ * edit before sending. */
+function putInReply(text) {
+  const body = document.getElementById('body');
+  const at = body.selectionStart ?? body.value.length;
+  const before = body.value.slice(0, at);
+  const gap = before && !/\s$/.test(before) ? '\n' : '';
+  body.value = before + gap + text + body.value.slice(body.selectionEnd ?? at);
+  const end = (before + gap + text).length;
+  body.focus();
+  body.setSelectionRange(end, end);
+}
+
+/**
+ * Agent assist: the suggested reply to the shopper's open question, asked for when the page
+ * opens and again whenever a message arrives (an agent's reply answers it, a shopper's new
+ * message asks again). Insert puts it in the reply box to edit; nothing is sent. One inserted
+ * or dismissed stays away until the shopper writes again. Text only, never HTML.
+ */
+const suggestion = { shown: null, asked: 0, done: new Set() };
+const suggestionKey = (s) => `${s.message_id} ${s.source} ${s.id}`;
+
+async function refreshSuggestion() {
+  const ticket = ++suggestion.asked;
+  let answer;
+  try {
+    answer = await api('GET', url('/suggestion'));
+  } catch {
+    return; // the next message asks again
+  }
+  if (ticket !== suggestion.asked) return;
+  const s = answer?.suggestion;
+  showSuggestion(s && !suggestion.done.has(suggestionKey(s)) ? s : null);
+}
+
+function showSuggestion(s) {
+  const card = document.getElementById('suggestion');
+  if (!card) return;
+  suggestion.shown = s;
+  card.hidden = !s;
+  if (!s) return;
+  document.getElementById('suggestion-kind').textContent = s.source === 'article' ? 'Help article' : 'Canned reply';
+  document.getElementById('suggestion-name').textContent = s.title;
+  document.getElementById('suggestion-text').textContent = s.body;
+}
+
+function bindSuggestion() {
+  const done = () => {
+    if (suggestion.shown) suggestion.done.add(suggestionKey(suggestion.shown));
+    showSuggestion(null);
+  };
+  document.getElementById('suggestion-insert')?.addEventListener('click', () => {
+    const s = suggestion.shown;
+    if (!s) return;
+    done();
+    mode('reply');
+    putInReply(s.body);
+    const status = document.getElementById('composer-status');
+    say(status, s.missing.length ? `No value here for: ${s.missing.join(', ')}. Fill those in before sending.` : '');
+  });
+  document.getElementById('suggestion-dismiss')?.addEventListener('click', () => {
+    done();
+    // The card is gone; the keyboard carries on in the reply box rather than the page.
+    document.getElementById('body').focus();
+  });
+  refreshSuggestion();
+}
+
 /** Help articles from the composer: search the knowledge base, then put a link to an
  * article, or its text, into the reply where the cursor is. */
 function bindArticles() {
   const input = document.getElementById('kb-q');
   const results = document.getElementById('kb-results');
   const status = document.getElementById('kb-status');
-  const body = document.getElementById('body');
   if (!input || !results) return;
   const base = document.querySelector('[data-help-url]')?.dataset.helpUrl || location.origin;
   let latest = 0;
   let timer = null;
   let hits = [];
-
-  const put = (text) => {
-    const at = body.selectionStart ?? body.value.length;
-    const before = body.value.slice(0, at);
-    const gap = before && !/\s$/.test(before) ? '\n' : '';
-    body.value = before + gap + text + body.value.slice(body.selectionEnd ?? at);
-    const end = (before + gap + text).length;
-    body.focus();
-    body.setSelectionRange(end, end);
-  };
 
   const render = () => {
     results.replaceChildren();
@@ -352,8 +409,8 @@ function bindArticles() {
     if (!button) return;
     const a = hits[Number(button.dataset.index)];
     if (!a) return;
-    if (button.dataset.insert === 'link') put(`${a.title}: ${base}${a.url}`);
-    else put(a.body_text.trim());
+    if (button.dataset.insert === 'link') putInReply(`${a.title}: ${base}${a.url}`);
+    else putInReply(a.body_text.trim());
   });
 }
 
@@ -434,6 +491,7 @@ export function start() {
   bindControls();
   bindComposer();
   bindArticles();
+  bindSuggestion();
   bindThreadAndCustomer();
   bindOrderActions();
   shortcuts((key) => {
@@ -452,6 +510,7 @@ export function start() {
     event: (frame) => {
       if (frame.conversation_id !== id) return;
       if (frame.kind === 'message.created' || frame.kind === 'message.updated') refreshThread();
+      if (frame.kind === 'message.created') refreshSuggestion();
       refreshControls();
     },
     presence: showPresence,

@@ -1,6 +1,7 @@
 //! One conversation: the whole thread, the reply box (reply or private note, canned replies
-//! by shortcut), the controls (status, snooze, priority, assignee, team, tags, merge) and the
-//! customer 360 sidebar (identities, other conversations, orders with items and shipments).
+//! by shortcut, a suggested reply to insert), the controls (status, snooze, priority,
+//! assignee, team, tags, merge) and the customer 360 sidebar (identities, other
+//! conversations, orders with items and shipments).
 
 use crate::layout::{self, Section};
 use crate::{Agent, PageError, PageResult, SettingsView};
@@ -316,8 +317,25 @@ fn controls(
     }
 }
 
+/// The suggested reply (agent assist): filled by `conversation.js` from
+/// `GET /api/v1/conversations/{id}/suggestion`, as text only, and hidden until there is one.
+fn suggestion() -> Markup {
+    html! {
+        section.suggestion #suggestion aria-labelledby="suggestion-title" hidden {
+            h2 #suggestion-title { "Suggested reply" }
+            p.suggestion-source { span #suggestion-kind {} ": " strong #suggestion-name {} }
+            p #suggestion-text .suggestion-text {}
+            div.suggestion-actions {
+                button #suggestion-insert type="button" { "Insert" }
+                button #suggestion-dismiss type="button" { "Dismiss" }
+            }
+        }
+    }
+}
+
 fn composer(replies: &[CannedReply]) -> Markup {
     html! {
+        (suggestion())
         form.composer #composer aria-label="Reply" {
             fieldset.mode {
                 legend.visually-hidden { "Write a" }

@@ -12,6 +12,7 @@ pub(crate) mod mail;
 mod platforms;
 mod replies;
 mod session;
+mod suggestion;
 mod system;
 
 pub use articles::MAX_ARTICLE_FILE_BYTES;
@@ -43,6 +44,7 @@ pub(crate) fn router(state: AppState, pages: Router<AppState>) -> Router {
         .merge(access::routes())
         .merge(session::routes())
         .merge(replies::routes())
+        .merge(suggestion::routes())
         .merge(assist::routes())
         .merge(mail::routes())
         .merge(platforms::routes())

@@ -11,10 +11,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use concierge_commerce::variables::{order_in_question, Context};
 use concierge_domain::access::Actor;
+use concierge_domain::conversation::SenderType;
 use concierge_domain::ids::{CannedReplyId, ConversationId};
-use concierge_domain::replies::{self, first_name, Shortcut};
+use concierge_domain::replies::{self, first_name, Filled, Shortcut};
 use concierge_domain::text::{Label, MessageBody};
 use concierge_store::commerce::OrderFilter;
+use concierge_store::conversations::{Conversation, Message};
 use concierge_store::replies::NewCannedReply;
 use concierge_store::PageRequest;
 use utoipa_axum::router::OpenApiRouter;
@@ -108,8 +110,26 @@ async fn fill_reply(
     let reply_id = path_id("canned reply", &reply_id, CannedReplyId::parse)?;
     let reply = state.store.canned_reply(&reply_id).await?;
     let conversation = state.store.conversation(&id).await?;
-    let customer = conversation.customer;
-    let agent = match &caller.actor {
+    let messages = state.store.messages(&id).await?;
+    let filled = fill_for(&state, &caller.actor, &conversation, &messages, &reply.body).await?;
+    Ok(axum::Json(FilledReply {
+        body: filled.text,
+        missing: filled.missing,
+    }))
+}
+
+/// Fills a canned reply's variables for a conversation (with its `messages`, which name the
+/// order in question) and the agent `actor` is. The one place canned replies are filled, so
+/// an inserted reply and a suggested one read the same.
+pub(super) async fn fill_for(
+    state: &AppState,
+    actor: &Actor,
+    conversation: &Conversation,
+    messages: &[Message],
+    template: &str,
+) -> Result<Filled, ApiError> {
+    let customer = &conversation.customer;
+    let agent = match actor {
         Actor::Agent(a) => Some(state.store.agent(a).await?),
         _ => None,
     };
@@ -128,28 +148,23 @@ async fn fill_reply(
         )
         .await?
         .items;
-    let attached = state.store.conversation_orders(&id).await?;
-    let messages = state.store.messages(&id).await?;
+    let attached = state.store.conversation_orders(&conversation.id).await?;
     let texts: Vec<&str> = messages
         .iter()
-        .filter(|m| m.sender_type == concierge_domain::conversation::SenderType::Customer)
+        .filter(|m| m.sender_type == SenderType::Customer)
         .map(|m| m.body.as_str())
         .collect();
     let order = order_in_question(&orders, &attached, &texts);
     let ctx = Context {
-        customer: Some(&customer),
+        customer: Some(customer),
         order,
         shipment: order.and_then(|o| o.shipments.last()),
         public_url: &state.config.public_url,
         shop_name: "",
     };
-    let filled = replies::fill(&reply.body, |name| match name {
+    Ok(replies::fill(template, |name| match name {
         "agent.name" => agent.as_ref().map(|a| a.name.clone()),
         "agent.first_name" => agent.as_ref().map(|a| first_name(&a.name).to_owned()),
         other => ctx.value(other),
-    });
-    Ok(axum::Json(FilledReply {
-        body: filled.text,
-        missing: filled.missing,
     }))
 }
