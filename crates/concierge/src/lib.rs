@@ -262,6 +262,21 @@ fn settings_view(settings: &Settings, engine: &str) -> concierge_workspace::Sett
 /// once the listener is bound, so requests to [`Running::http_addr`] are answered as soon as
 /// this returns.
 pub async fn start(settings: Settings) -> anyhow::Result<Running> {
+    start_with(settings, false).await
+}
+
+/// [`start`], with the demo shop's storefront at `/demo/store` (the chat widget on a shop
+/// page, its shopper signed in). Without a widget identity secret one is made up for this
+/// run, so the storefront can vouch for its shopper.
+pub async fn start_demo(mut settings: Settings) -> anyhow::Result<Running> {
+    if settings.widget_identity_secret.is_none() {
+        let secret: [u8; 32] = rand::random();
+        settings.widget_identity_secret = Some(Secret::from(hex::encode(secret)));
+    }
+    start_with(settings, true).await
+}
+
+async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Running> {
     // The intent model is read now, so the first shopper's message does not wait for it.
     let intents = concierge_assist::model();
     tracing::info!(classes = intents.classes().len(), "intent model loaded");
@@ -417,8 +432,16 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
                 .map(|s| s.expose().to_owned()),
             max_widget_sockets: settings.widget_max_sockets,
         },
-        concierge_workspace::pages(settings_view(&settings, store.engine_name()))
-            .merge(concierge_helpcenter::pages(Arc::clone(&help))),
+        {
+            let pages = concierge_workspace::pages(settings_view(&settings, store.engine_name()))
+                .merge(concierge_helpcenter::pages(Arc::clone(&help)));
+            match (&settings.widget_identity_secret, demo_store) {
+                (Some(secret), true) => pages.merge(concierge_demo::store_page::routes(
+                    secret.expose().to_owned(),
+                )),
+                _ => pages,
+            }
+        },
     );
     let mut server_shutdown = shutdown_rx.clone();
     let server = tokio::spawn(async move {

@@ -13,7 +13,11 @@ pub async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     // service gracefully instead of killing the process.
     let mut signals = Signals::install()?;
 
-    let running = concierge::start(settings).await?;
+    let running = if demo {
+        concierge::start_demo(settings).await?
+    } else {
+        concierge::start(settings).await?
+    };
 
     if demo {
         match seed_demo(&running.store).await {
@@ -23,8 +27,10 @@ pub async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
                     tracing::warn!(error = %e, "the demo articles become searchable at the next refresh");
                 }
                 println!(
-                    "demo shop ready: sign in as {} with password {}",
-                    login.email, login.password
+                    "demo shop ready: sign in as {} with password {}; the storefront with the chat is {}/demo/store",
+                    login.email,
+                    login.password,
+                    running.base_url()
                 );
             }
             Ok(None) => tracing::info!("the database already holds data; --demo added nothing"),

@@ -1450,3 +1450,138 @@ async fn a_shopper_on_a_store_page_asks_the_assistant_then_a_person() {
     })
     .await;
 }
+
+/// The "done when", as a newcomer would see it: `concierge serve --demo` (the real
+/// binary), the demo storefront with the chat, a shopper asking where their order is, then
+/// for a person, and the signed-in demo agent seeing the whole story and answering.
+#[tokio::test]
+async fn on_the_demo_storefront_a_shopper_asks_where_their_order_is_then_for_a_person() {
+    run(|driver| async move {
+        let dir = std::env::temp_dir().join(format!("concierge-demo-{}", std::process::id()));
+        let mut service = tokio::process::Command::new(env!("CARGO_BIN_EXE_concierge"))
+            .args(["serve", "--demo"])
+            .env("CONCIERGE_DATA_DIR", &dir)
+            .env("CONCIERGE_HTTP_ADDR", "127.0.0.1:0")
+            .env("CONCIERGE_SMTP_ADDR", "off")
+            .env_remove("CONCIERGE_DATABASE_URL")
+            .env_remove("CONCIERGE_WIDGET_IDENTITY_SECRET")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("concierge serve --demo starts");
+        use tokio::io::AsyncBufReadExt;
+        let mut lines = tokio::io::BufReader::new(service.stderr.take().unwrap()).lines();
+        let base = loop {
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("the service runs until it listens");
+            if let Some(at) = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("http="))
+            {
+                break format!("http://{at}");
+            }
+        };
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+        // The demo agent has the workspace open.
+        let agent = driver.browser().await;
+        agent.goto(&format!("{base}/inbox")).await.unwrap();
+        ready(&agent).await;
+        find(&agent, "#email")
+            .await
+            .send_keys("alex@northwind.example")
+            .await
+            .unwrap();
+        find(&agent, "#password")
+            .await
+            .send_keys("demo-password-123")
+            .await
+            .unwrap();
+        find(&agent, "#signin button[type=submit]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        find(&agent, "body[data-page='inbox'][data-ready='true']").await;
+
+        // The shopper, signed in on the storefront, asks.
+        let (name, _) = concierge_demo::store_shopper();
+        let shopper = driver.browser().await;
+        shopper.goto(&format!("{base}/demo/store")).await.unwrap();
+        wait_text(&shopper, "header", &format!("Signed in as {name}")).await;
+        wait_widget_text(&shopper, "*", "").await;
+        in_widget(
+            &shopper,
+            "root.querySelector('.launcher').click(); return true;",
+            json!(null),
+        )
+        .await;
+        widget_say(&shopper, "where's my order?").await;
+        wait_widget_text(&shopper, "[data-sender='bot']", "Your order #1201").await;
+        wait_widget_text(&shopper, "[data-sender='bot']", "On its way").await;
+        wait_widget_text(&shopper, "[data-sender='bot']", "Expected by").await;
+        screenshot(&shopper, "demo-storefront-chat").await;
+
+        // Then for a person: someone is online, and says so.
+        in_widget(
+            &shopper,
+            "root.querySelector('.handover').click(); return true;",
+            json!(null),
+        )
+        .await;
+        wait_widget_text(&shopper, "[data-sender='bot']", "passing you to a person").await;
+        wait_widget_text(
+            &shopper,
+            "[data-sender='bot']",
+            "Someone from our team is online",
+        )
+        .await;
+
+        // The agent sees the story and answers; the shopper gets it.
+        let conversation = in_widget(
+            &shopper,
+            "return JSON.parse(localStorage.getItem('concierge.widget.v1')).conversationId;",
+            json!(null),
+        )
+        .await;
+        let conversation = conversation
+            .as_str()
+            .expect("the chat is kept in storage")
+            .to_owned();
+        agent
+            .goto(&format!("{base}/conversations/{conversation}"))
+            .await
+            .unwrap();
+        ready(&agent).await;
+        wait_text(
+            &agent,
+            "#thread",
+            "Handed over by the assistant: the shopper asked for a person",
+        )
+        .await;
+        wait_text(
+            &agent,
+            "#thread",
+            "Shopper [track_order]: where's my order?",
+        )
+        .await;
+        wait_text(&agent, "#thread", "Orders looked at:").await;
+        wait_text(&agent, "#thread", "#1201").await;
+        find(&agent, "#body")
+            .await
+            .send_keys("Hi, Alex here. It's with the carrier and due soon.")
+            .await
+            .unwrap();
+        find(&agent, "#send").await.click().await.unwrap();
+        wait_widget_text(&shopper, "[data-sender='agent']", "Alex here").await;
+        screenshot(&shopper, "demo-storefront-agent").await;
+
+        service.kill().await.unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
+}

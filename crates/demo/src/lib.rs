@@ -28,6 +28,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 
 pub use shop::SHOP_NAME;
+pub mod store_page;
 
 /// The demo shop's help center: its categories in order, its articles (in English) and its
 /// synonyms. Part of [`seed_if_empty`]; on its own for measuring search on the demo's
@@ -131,6 +132,45 @@ struct Shopper {
     orders: Vec<Order>,
 }
 
+/// The demo's `i`th shopper, before their orders.
+fn shopper(i: usize) -> Shopper {
+    let first = shop::FIRST_NAMES[i % shop::FIRST_NAMES.len()];
+    let last = shop::LAST_NAMES[(i * 7 + i / shop::FIRST_NAMES.len()) % shop::LAST_NAMES.len()];
+    let place = shop::PLACES[i % shop::PLACES.len()];
+    let local = format!("{}.{}", first, last)
+        .to_lowercase()
+        .replace(' ', "");
+    let domain = shop::EMAIL_DOMAINS[i % shop::EMAIL_DOMAINS.len()];
+    Shopper {
+        first,
+        name: format!("{first} {last}"),
+        email: valid(
+            EmailAddress::parse(&format!(
+                "{local}{}@{domain}",
+                if i >= shop::FIRST_NAMES.len() {
+                    "2"
+                } else {
+                    ""
+                }
+            )),
+            "email",
+        ),
+        phone: valid(
+            PhoneNumber::parse(&format!("{}{:07}", place.3, 5_550_000 + i * 37)),
+            "phone",
+        ),
+        place,
+        orders: Vec::new(),
+    }
+}
+
+/// Who the demo store page signs in to the chat: name and email. Their latest order left
+/// the warehouse a day and a half ago and is on its way.
+pub fn store_shopper() -> (String, String) {
+    let s = shopper(0);
+    (s.name, s.email.as_str().to_owned())
+}
+
 /// Seeding content is static and checked by the tests; a failure here is a bug in it.
 fn valid<T, E: std::fmt::Display>(r: Result<T, E>, what: &str) -> T {
     r.unwrap_or_else(|e| panic!("demo content: invalid {what}: {e}"))
@@ -174,39 +214,7 @@ pub async fn seed_if_empty(store: &Store) -> Result<Option<DemoLogin>, StoreErro
 
     seed_knowledge(store).await?;
 
-    let mut shoppers: Vec<Shopper> = (0..CUSTOMERS)
-        .map(|i| {
-            let first = shop::FIRST_NAMES[i % shop::FIRST_NAMES.len()];
-            let last =
-                shop::LAST_NAMES[(i * 7 + i / shop::FIRST_NAMES.len()) % shop::LAST_NAMES.len()];
-            let place = shop::PLACES[i % shop::PLACES.len()];
-            let local = format!("{}.{}", first, last)
-                .to_lowercase()
-                .replace(' ', "");
-            let domain = shop::EMAIL_DOMAINS[i % shop::EMAIL_DOMAINS.len()];
-            Shopper {
-                first,
-                name: format!("{first} {last}"),
-                email: valid(
-                    EmailAddress::parse(&format!(
-                        "{local}{}@{domain}",
-                        if i >= shop::FIRST_NAMES.len() {
-                            "2"
-                        } else {
-                            ""
-                        }
-                    )),
-                    "email",
-                ),
-                phone: valid(
-                    PhoneNumber::parse(&format!("{}{:07}", place.3, 5_550_000 + i * 37)),
-                    "phone",
-                ),
-                place,
-                orders: Vec::new(),
-            }
-        })
-        .collect();
+    let mut shoppers: Vec<Shopper> = (0..CUSTOMERS).map(shopper).collect();
 
     for n in 0..ORDERS {
         let who = rng.gen_range(0..CUSTOMERS);
@@ -215,6 +223,18 @@ pub async fn seed_if_empty(store: &Store) -> Result<Option<DemoLogin>, StoreErro
         let order = place_order(store, &mut rng, &shoppers[who], 1001 + n, placed_at, now).await?;
         shoppers[who].orders.push(order);
     }
+    // The store page's shopper has an order on its way (seeded so it is neither cancelled
+    // nor in trouble; the demo's tests check).
+    let on_its_way = place_order(
+        store,
+        &mut StdRng::seed_from_u64(7),
+        &shoppers[0],
+        1001 + ORDERS,
+        now - Duration::hours(36),
+        now,
+    )
+    .await?;
+    shoppers[0].orders.push(on_its_way);
 
     for n in 0..CONVERSATIONS {
         let who = &shoppers[(n * 13) % CUSTOMERS];
