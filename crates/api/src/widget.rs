@@ -74,6 +74,15 @@ pub(crate) fn routes() -> Router<AppState> {
             "/api/widget/v1/messages",
             get(transcript).post(say).options(preflight),
         )
+        .route("/api/widget/v1/team", get(team).options(preflight))
+        .route(
+            "/api/widget/v1/email",
+            post(replies_by_email).options(preflight),
+        )
+        .route(
+            "/api/widget/v1/transcript",
+            post(send_transcript).options(preflight),
+        )
         .route("/api/widget/v1/ws", get(socket))
         .layer(cors)
 }
@@ -347,6 +356,72 @@ async fn transcript(
         .collect();
     let status = status_of(&state, &session).await?;
     Ok(axum::Json(json!({ "items": items, "status": status })))
+}
+
+/// `GET /api/widget/v1/team`: whether anyone on the team is online to answer, and the usual
+/// wait for a first answer, so the widget can say so (and offer email when nobody is).
+async fn team(State(state): State<AppState>) -> Result<axum::Json<Value>, ApiError> {
+    let staffing = state.store.chat_staffing().await?;
+    Ok(axum::Json(json!({
+        "online": staffing.agents_online > 0,
+        "typical_wait_minutes": staffing.typical_wait.map(|w| w.num_minutes().max(1)),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RepliesByEmail {
+    email: String,
+}
+
+/// `POST /api/widget/v1/email`: "reply to me by email too, at this address". The team's
+/// answers in the chat are then mailed there as well, and a reply to that mail comes back
+/// to the chat's conversation.
+async fn replies_by_email(
+    State(state): State<AppState>,
+    Shopper(session): Shopper,
+    Json(req): Json<RepliesByEmail>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let email = if session.verified {
+        // A vouched-for shopper's address is the shop's word; it is not replaced.
+        session.email.clone().ok_or(ApiError::Unauthenticated)?
+    } else {
+        crate::error::parse("email", req.email.trim(), EmailAddress::parse)?
+    };
+    let session = state.store.chat_replies_by_email(&session, &email).await?;
+    Ok(axum::Json(json!({
+        "email": session.email.as_ref().map(|e| e.as_str()),
+        "replies_by_email": session.email_replies,
+    })))
+}
+
+/// `POST /api/widget/v1/transcript`: mails the shopper the chat so far, at the session's
+/// address (given at the start, or with `/email`).
+async fn send_transcript(
+    State(state): State<AppState>,
+    Shopper(session): Shopper,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    let Some(email) = &session.email else {
+        return Err(ApiError::Validation {
+            field: "email".into(),
+            message: "leave an email address first (POST /api/widget/v1/email)".into(),
+        });
+    };
+    match state.store.request_chat_transcript(&session).await {
+        Ok(()) => {}
+        Err(concierge_store::StoreError::NotFound(_)) => {
+            return Err(ApiError::Validation {
+                field: "messages".into(),
+                message: "nothing has been said in this chat yet".into(),
+            })
+        }
+        Err(e) => return Err(e.into()),
+    }
+    poke_worker(&state);
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "email": email.as_str() })),
+    ))
 }
 
 #[derive(Deserialize)]

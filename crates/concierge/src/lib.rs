@@ -17,7 +17,7 @@ use concierge_api::{ApiConfig, PlatformSecrets};
 use concierge_assistant::Answer;
 use concierge_commerce::notices::{NoticeSettings, OpenDeliveryIssue, SendNotice};
 use concierge_commerce::ApplyDelivery;
-use concierge_email::outbound::{Deliver, Relay};
+use concierge_email::outbound::{Deliver, EmailChatAnswer, Relay, SendTranscript};
 use concierge_email::smtp::{SmtpConfig, SmtpListener};
 use concierge_email::{MailSettings, Mailroom};
 use concierge_helpcenter::{HelpCenter, HelpSettings};
@@ -354,6 +354,17 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
             .with(Deliver::new(
                 store.clone(),
                 Arc::clone(&files),
+                relay.clone(),
+                mail.clone(),
+            ))
+            .with(EmailChatAnswer::new(
+                store.clone(),
+                Arc::clone(&files),
+                relay.clone(),
+                mail.clone(),
+            ))
+            .with(SendTranscript::new(
+                store.clone(),
                 relay.clone(),
                 mail.clone(),
             ))

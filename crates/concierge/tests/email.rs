@@ -1720,3 +1720,155 @@ mail_test!(
         app.stop().await;
     }
 );
+
+/// A widget chat session's token and conversation id.
+async fn chat_session(app: &App, body: Value) -> (String, String) {
+    let res = app
+        .client
+        .post(format!("{}/api/widget/v1/sessions", app.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let v: Value = res.json().await.unwrap();
+    (
+        v["session_token"].as_str().unwrap().to_owned(),
+        v["conversation_id"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A widget request with the session's token.
+async fn as_shopper(app: &App, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+mail_test!(
+    a_chat_goes_on_by_email_when_nobody_is_online_and_the_shopper_gets_a_transcript,
+    |engine| {
+        let Some((app, mut sink)) = with_sink(engine, &[], |s| {
+            s.email_acknowledgement = "off".into();
+        })
+        .await
+        else {
+            return;
+        };
+        // Nobody is online: the widget is told so, and offers email.
+        let res = reqwest::get(format!("{}/api/widget/v1/team", app.base))
+            .await
+            .unwrap();
+        let team: Value = res.json().await.unwrap();
+        assert_eq!(team["online"], false, "{team}");
+
+        let (token, conversation) = chat_session(&app, json!({"name": "Ann Shopper"})).await;
+        // A transcript needs an address, and something said.
+        let (s, v) = as_shopper(&app, &token, "/api/widget/v1/transcript", json!({})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["error"]["field"], "email");
+        let (s, v) = as_shopper(
+            &app,
+            &token,
+            "/api/widget/v1/email",
+            json!({"email": "not an address"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["error"]["field"], "email");
+
+        let (s, _) = as_shopper(
+            &app,
+            &token,
+            "/api/widget/v1/messages",
+            json!({"body": "Do you ship to Norway? <b>thanks</b>", "client_id": "n-1"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (s, v) = as_shopper(
+            &app,
+            &token,
+            "/api/widget/v1/email",
+            json!({"email": "ann@example.com"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["replies_by_email"], true);
+
+        // The agent's answer in the chat goes to the shopper's email too, replying to which
+        // comes back to the same conversation.
+        agent_replies(&app, &conversation, "Hi Ann, yes: 3-5 days to Norway.").await;
+        let out = loop {
+            let m = sink.next().await;
+            if m.rcpt_tos.contains(&"ann@example.com".to_owned()) {
+                break m;
+            }
+        };
+        assert!(out.text().contains("3-5 days to Norway"), "{}", out.text());
+        assert_eq!(
+            out.header("Subject").as_deref(),
+            Some("Re: Your chat with Acme Support")
+        );
+        let reply_to = out.header("Reply-To").unwrap();
+        let token_address = format!("support+{}@shop.example", reply_token(&reply_to));
+        let answer = mail(
+            &[
+                ("From", "ann@example.com"),
+                ("To", &token_address),
+                ("Subject", "Re: Your chat with Acme Support"),
+            ],
+            "Great, ordering now!",
+        );
+        delivers(&app, &answer, "ann@example.com", &token_address).await;
+        eventually("the mailed answer joins the chat", || async {
+            messages(&app, &conversation)
+                .await
+                .iter()
+                .any(|m| m["body"].as_str().unwrap_or("").contains("ordering now"))
+        })
+        .await;
+        let note = messages(&app, &conversation)
+            .await
+            .into_iter()
+            .find(|m| m["private"] == true && m["sender_type"] == "system")
+            .expect("a note says where replies go");
+        assert!(
+            note["body"].as_str().unwrap().contains("ann@example.com"),
+            "{note}"
+        );
+
+        // The transcript: everything said publicly, as text.
+        let (s, v) = as_shopper(&app, &token, "/api/widget/v1/transcript", json!({})).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+        assert_eq!(v["email"], "ann@example.com");
+        let transcript = loop {
+            let m = sink.next().await;
+            if m.header("Subject").as_deref() == Some("Your chat with Acme Support") {
+                break m;
+            }
+        };
+        let text = transcript.text();
+        assert!(
+            text.contains("Do you ship to Norway? <b>thanks</b>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("&lt;b&gt;thanks&lt;/b&gt;"),
+            "the HTML part escapes: {text}"
+        );
+        assert!(text.contains("3-5 days to Norway"), "{text}");
+        assert!(text.contains("ordering now"), "{text}");
+        assert!(
+            !text.contains("asked for replies by email"),
+            "private notes stay private"
+        );
+        sink.stop().await;
+        app.stop().await;
+    }
+);

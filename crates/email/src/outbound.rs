@@ -443,6 +443,173 @@ impl Handler for Deliver {
     }
 }
 
+/// Sends an agent's answer in a chat to the shopper's email as well, when they asked for
+/// that (jobs of kind `chat.email`): the conversation goes on by email, and a reply to the
+/// mail comes back to it by its reply token. The chat's own delivery stays the record; a
+/// shopper who no longer wants mail (no address on the session) gets none.
+pub struct EmailChatAnswer {
+    deliver: Deliver,
+}
+
+impl EmailChatAnswer {
+    pub fn new(
+        store: Store,
+        files: Arc<dyn FileStore>,
+        relay: Relay,
+        settings: MailSettings,
+    ) -> Self {
+        EmailChatAnswer {
+            deliver: Deliver::new(store, files, relay, settings),
+        }
+    }
+
+    async fn send(&self, job: &Job) -> Result<(), JobError> {
+        let d = &self.deliver;
+        let id = job
+            .payload
+            .get("message_id")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|s| MessageId::parse(s).ok())
+            .ok_or_else(|| JobError::Permanent("payload has no valid message_id".into()))?;
+        let mut out = d.store.outbound_email(&id).await?;
+        let session = d
+            .store
+            .chat_session_of(&out.message.conversation_id)
+            .await?;
+        let Some(email) = session.filter(|s| s.email_replies).and_then(|s| s.email) else {
+            return Ok(());
+        };
+        out.customer_email = Some(email.as_str().to_owned());
+        out.subject = Some(format!("Your chat with {}", d.settings.support_name));
+        let (mail, _) = d.compose(&out).await.map_err(JobError::Permanent)?;
+        send(&d.relay, &mail).await
+    }
+}
+
+impl Handler for EmailChatAnswer {
+    fn kind(&self) -> &'static str {
+        concierge_store::chat::EMAIL_COPY_JOB
+    }
+
+    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
+        self.send(job).boxed()
+    }
+}
+
+/// Sends a shopper their chat so far, when they ask for it (jobs of kind
+/// `chat.transcript`), replying to which continues the conversation.
+pub struct SendTranscript {
+    store: Store,
+    relay: Relay,
+    settings: MailSettings,
+}
+
+impl SendTranscript {
+    pub fn new(store: Store, relay: Relay, settings: MailSettings) -> Self {
+        SendTranscript {
+            store,
+            relay,
+            settings,
+        }
+    }
+
+    async fn send(&self, job: &Job) -> Result<(), JobError> {
+        let id = job
+            .payload
+            .get("session_id")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|s| concierge_domain::ids::ChatSessionId::parse(s).ok())
+            .ok_or_else(|| JobError::Permanent("payload has no valid session_id".into()))?;
+        let chat = self.store.chat_transcript(&id).await?;
+        let Some(email) = &chat.session.email else {
+            return Err(JobError::Permanent("the chat has no email address".into()));
+        };
+        let shop = header_text(&self.settings.support_name);
+        let text = transcript_text(&shop, &chat.messages);
+        let support = &self.settings.support_address;
+        let from = Mailbox::new(
+            Some(shop.clone()),
+            support
+                .as_str()
+                .parse()
+                .map_err(|e| JobError::Permanent(format!("the support address: {e}")))?,
+        );
+        let reply_to = match &chat.reply_token {
+            Some(token) => reply_mailbox(token, support, &self.settings.support_name)
+                .map_err(JobError::Permanent)?,
+            None => from.clone(),
+        };
+        let to = Mailbox::new(
+            chat.session.name.as_ref().map(|n| header_text(n.as_str())),
+            email
+                .as_str()
+                .parse()
+                .map_err(|e| JobError::Permanent(format!("the shopper's address: {e}")))?,
+        );
+        let mail = Message::builder()
+            .from(from)
+            .reply_to(reply_to)
+            .to(to)
+            .subject(format!("Your chat with {shop}"))
+            .header(AutoSubmitted)
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(SinglePart::plain(text.clone()))
+                    .singlepart(SinglePart::html(text_to_html(&text))),
+            )
+            .map_err(|e| JobError::Permanent(format!("the mail could not be built: {e}")))?;
+        send(&self.relay, &mail).await
+    }
+}
+
+impl Handler for SendTranscript {
+    fn kind(&self) -> &'static str {
+        concierge_store::chat::TRANSCRIPT_JOB
+    }
+
+    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
+        self.send(job).boxed()
+    }
+}
+
+/// A chat as plain text: who said what, when (UTC).
+fn transcript_text(shop: &str, messages: &[concierge_store::conversations::Message]) -> String {
+    let mut out = format!("Here is your chat with {shop}.\n");
+    for m in messages {
+        let who = match m.sender_type {
+            SenderType::Customer => "You",
+            SenderType::Bot => "Assistant",
+            SenderType::Agent => shop,
+            SenderType::System => continue,
+        };
+        out.push_str(&format!(
+            "\n{who}, {}:\n{}\n",
+            m.created_at.format("%-d %B %Y %H:%M UTC"),
+            m.body
+        ));
+    }
+    out.push_str("\nReply to this email to go on with the conversation.\n");
+    out
+}
+
+/// Hands a mail no message records to the relay: a temporary refusal is retried by the
+/// queue, a permanent one is not.
+async fn send(relay: &Relay, mail: &Message) -> Result<(), JobError> {
+    match relay
+        .transport
+        .send_raw(mail.envelope(), &mail.formatted())
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_permanent() => Err(JobError::Permanent(format!(
+            "the relay refused the mail: {e}"
+        ))),
+        Err(e) => Err(JobError::Retry(format!(
+            "the relay could not take the mail yet: {e}"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ use concierge_domain::access::Actor;
 use concierge_domain::contact::EmailAddress;
 use concierge_domain::conversation::{Channel, Priority, SenderType};
 use concierge_domain::ids::{ChatSessionId, ConversationId, MessageId, OrderId};
+use concierge_domain::mail::ReplyToken;
 use concierge_domain::text::{MessageBody, PersonName};
 use serde_json::json;
 
@@ -37,6 +38,8 @@ pub struct ChatSession {
     /// takes it).
     pub assistant: bool,
     pub memory: AssistantMemory,
+    /// Whether the team's answers also go to [`ChatSession::email`] (the shopper asked).
+    pub email_replies: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -68,6 +71,10 @@ pub const ONLINE_WINDOW_SECONDS: i64 = 150;
 
 /// The job that has the assistant answer a shopper's chat message.
 pub const ANSWER_JOB: &str = "assist.answer";
+/// The job that sends an agent's chat answer to the shopper's email too.
+pub const EMAIL_COPY_JOB: &str = "chat.email";
+/// The job that sends a shopper the chat so far, by email.
+pub const TRANSCRIPT_JOB: &str = "chat.transcript";
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
@@ -81,11 +88,12 @@ struct SessionRow {
     awaiting: Option<String>,
     order_id: Option<String>,
     failed_checks: i64,
+    email_replies: bool,
     created_at: At,
 }
 
 const SESSION_COLUMNS: &str = "id, conversation_id, name, email, verified, assistant, misses, \
-     awaiting, order_id, failed_checks, created_at";
+     awaiting, order_id, failed_checks, email_replies, created_at";
 
 impl SessionRow {
     fn into_session(self) -> Result<ChatSession, StoreError> {
@@ -110,9 +118,19 @@ impl SessionRow {
                 order_id: self.order_id.map(OrderId::from_trusted),
                 failed_checks: self.failed_checks,
             },
+            email_replies: self.email_replies,
             created_at: self.created_at.0,
         })
     }
+}
+
+/// A chat as the shopper's copy by email shows it.
+#[derive(Debug, Clone)]
+pub struct ChatTranscript {
+    pub session: ChatSession,
+    pub reply_token: Option<ReplyToken>,
+    /// The public messages, oldest first.
+    pub messages: Vec<Message>,
 }
 
 /// What became of a message the shopper sent.
@@ -140,6 +158,7 @@ impl Store {
             verified: new.verified,
             assistant: true,
             memory: AssistantMemory::default(),
+            email_replies: false,
             created_at: At::now(),
         };
         let tx = self.begin().await?;
@@ -294,6 +313,107 @@ impl Store {
         Ok(Staffing {
             agents_online,
             typical_wait: waits.get(waits.len() / 2).copied(),
+        })
+    }
+
+    /// The shopper asks for the team's answers by email, at `email`: kept on the session, and
+    /// said in a private note once the conversation exists (the address is the shopper's
+    /// word, not verified).
+    pub async fn chat_replies_by_email(
+        &self,
+        session: &ChatSession,
+        email: &EmailAddress,
+    ) -> Result<ChatSession, StoreError> {
+        let now = At::now();
+        let mut tx = self.begin().await?;
+        let opened: i64 = on_tx!(read &mut tx, |conn, pg| sqlx::query_scalar(
+            "SELECT count(*) FROM conversations WHERE id = $1"
+        )
+        .bind(session.conversation_id.as_str())
+        .fetch_one(conn)
+        .await?);
+        let mut batch = Batch::default();
+        batch
+            .add("UPDATE chat_sessions SET email = $2, email_replies = TRUE WHERE id = $1")
+            .text(session.id.as_str())
+            .text(email.as_str());
+        let news = !session.email_replies || session.email.as_ref() != Some(email);
+        if opened > 0 && news {
+            {
+                let note = MessageBody::parse(&format!(
+                    "The shopper asked for replies by email too, at {email} (their word, not verified). \
+                     Your answers in this chat are sent there as well."
+                ))
+                .map_err(StoreError::corrupt)?;
+                let mut note = NewMessage::text(SenderType::System, note);
+                note.private = true;
+                conversations::append(&mut tx, &mut batch, &session.conversation_id, note, now)
+                    .await?;
+            }
+        }
+        tx.commit_with(batch).await?;
+        self.events_committed();
+        let mut session = session.clone();
+        session.email = Some(email.clone());
+        session.email_replies = true;
+        Ok(session)
+    }
+
+    /// Queues the chat so far to be sent to the shopper's email. Asked twice with nothing new
+    /// said in between, it is sent once.
+    pub async fn request_chat_transcript(&self, session: &ChatSession) -> Result<(), StoreError> {
+        let last: Option<i64> = on_engine!(self, |pool, pg| sqlx::query_scalar(
+            "SELECT max(seq) FROM messages WHERE conversation_id = $1"
+        )
+        .bind(session.conversation_id.as_str())
+        .fetch_one(pool)
+        .await?);
+        let last = last.ok_or(StoreError::NotFound("chat messages"))?;
+        let tx = self.begin().await?;
+        let mut batch = Batch::default();
+        jobs::enqueue(
+            &mut batch,
+            NewJob::now(TRANSCRIPT_JOB, json!({ "session_id": session.id.as_str() }))
+                .dedupe(format!("transcript:{}:{last}", session.id)),
+            At::now(),
+        );
+        tx.commit_with(batch).await
+    }
+
+    /// The chat session of a conversation, if it is a chat.
+    pub async fn chat_session_of(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Option<ChatSession>, StoreError> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM chat_sessions WHERE conversation_id = $1");
+        let row: Option<SessionRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
+            .bind(conversation.as_str())
+            .fetch_optional(pool)
+            .await?);
+        row.map(SessionRow::into_session).transpose()
+    }
+
+    /// What sending a shopper their chat needs: the session, the conversation's reply token
+    /// (so an answer by mail comes back to the conversation) and what was said publicly.
+    pub async fn chat_transcript(&self, id: &ChatSessionId) -> Result<ChatTranscript, StoreError> {
+        let session = self.chat_session_by_id(id).await?;
+        let token: Option<String> = on_engine!(self, |pool, pg| sqlx::query_scalar(
+            "SELECT reply_token FROM conversations WHERE id = $1"
+        )
+        .bind(session.conversation_id.as_str())
+        .fetch_optional(pool)
+        .await?
+        .flatten());
+        let messages = self
+            .messages_after(&session.conversation_id, 0, true)
+            .await?
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect();
+        Ok(ChatTranscript {
+            session,
+            reply_token: token.map(ReplyToken::from_trusted),
+            messages,
         })
     }
 

@@ -799,6 +799,24 @@ pub(crate) async fn append(
                 "UPDATE chat_sessions SET assistant = FALSE, misses = 0, awaiting = NULL WHERE conversation_id = $1",
             )
             .text(id.as_str());
+        // A shopper who asked for answers by email gets this one there too.
+        let by_email: Option<String> = on_tx!(read tx, |conn, pg| sqlx::query_scalar(
+            "SELECT id FROM chat_sessions WHERE conversation_id = $1 AND email_replies"
+        )
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?);
+        if by_email.is_some() {
+            jobs::enqueue(
+                batch,
+                NewJob::now(
+                    crate::chat::EMAIL_COPY_JOB,
+                    json!({ "message_id": message.id.as_str() }),
+                )
+                .dedupe(format!("chat-email:{}", message.id)),
+                now,
+            );
+        }
     }
     let pg = tx.is_postgres();
     reindex(batch, pg, id);
