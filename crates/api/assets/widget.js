@@ -15,6 +15,9 @@
   const WS_BASE = BASE.replace(/^http/, "ws"); // http → ws, https → wss
   const SESSIONS = "/api/widget/v1/sessions";
   const MESSAGES = "/api/widget/v1/messages";
+  const TEAM = "/api/widget/v1/team";
+  const EMAIL = "/api/widget/v1/email";
+  const TRANSCRIPT = "/api/widget/v1/transcript";
   const KEY = "concierge.widget.v1";
   const OPEN_KEY = "concierge.widget.v1.open";
   const HANDOVER_TEXT = "I'd like to talk to a person, please.";
@@ -100,6 +103,14 @@ button { cursor: pointer; }
 .field input[aria-invalid="true"] { border-color: #d1242f; }
 .field-error { color: #d1242f; font-size: 12px; }
 .field-error:empty { display: none; }
+.away { display: flex; flex-direction: column; gap: 6px; padding: 10px 12px; border-top: 1px solid #e1e4e8; background: #fff8e1; font-size: 13px; }
+.away p { margin: 0; }
+.away form { display: flex; gap: 6px; }
+.away input { flex: 1; min-width: 0; padding: 6px 8px; border: 1px solid #d0d7de; border-radius: 8px; background: #fff; }
+.away button { padding: 6px 10px; border: 0; border-radius: 8px; background: var(--cw-accent); color: #fff; font-weight: 600; }
+.actions { display: flex; gap: 6px; flex-wrap: wrap; }
+.transcript { align-self: flex-start; padding: 3px 10px; border: 1px solid #d0d7de; border-radius: 14px;
+  background: #fff; color: #57606a; font-size: 12px; }
 .prechat-submit { padding: 8px 12px; border: 0; border-radius: 8px; background: var(--cw-accent); color: #fff; font-weight: 600; }
 @media (max-width: 479.98px) {
   .panel { top: 0; left: 0; right: 0; bottom: 0; width: auto; max-width: none; height: auto; max-height: none; border-radius: 0; }
@@ -207,12 +218,20 @@ button { cursor: pointer; }
     const suggestionBox = el("div", { class: "suggestions-box", hidden: "" },
       el("p", { text: "These articles might help:" }), suggestions);
     const handover = el("button", { type: "button", class: "handover", text: "Talk to a person" });
+    const transcript = el("button", { type: "button", class: "transcript", text: "Email me this chat" });
+    const awayText = el("p", { class: "away-text" });
+    const awayEmail = el("input", { type: "email", class: "away-email", autocomplete: "email", "aria-label": "Your email address", placeholder: "you@example.com" });
+    const awayForm = el("form", { class: "away-form", novalidate: "" }, awayEmail,
+      el("button", { type: "submit", class: "away-submit", text: "Reply by email" }));
+    const awayError = el("span", { class: "field-error", role: "alert" });
+    const away = el("div", { class: "away", hidden: "" }, awayText, awayForm, awayError);
     const input = el("textarea", { class: "input", "aria-label": "Message", maxlength: "4000", rows: "1", placeholder: "Type your message\u2026" });
     const send = el("button", { type: "button", class: "send", "aria-label": "Send" }, icon("M3 20.5V14l11-2-11-2V3.5L22 12z"));
-    const composer = el("div", { class: "composer" }, suggestionBox, handover, el("div", { class: "row" }, input, send));
+    const composer = el("div", { class: "composer" }, suggestionBox,
+      el("div", { class: "actions" }, handover, transcript), el("div", { class: "row" }, input, send));
     const panel = el("div", { class: "panel", id: "cw-panel", role: "dialog", "aria-label": TITLE, hidden: "" },
       el("div", { class: "header" }, el("span", { class: "title", text: TITLE }), close_),
-      list, typing, pre.form, composer);
+      list, typing, away, pre.form, composer);
     const launcher = el("button", { type: "button", class: "launcher", "aria-label": "Open chat", "aria-expanded": "false", "aria-controls": "cw-panel" },
       icon("M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-4 4V5a2 2 0 0 1 2-2z"));
     const badge = el("span", { class: "badge", role: "status", hidden: "", "aria-label": "0 unread" });
@@ -227,13 +246,16 @@ button { cursor: pointer; }
     });
     send.addEventListener("click", submitComposer);
     handover.addEventListener("click", () => say(HANDOVER_TEXT));
+    transcript.addEventListener("click", emailTranscript);
+    awayForm.addEventListener("submit", (e) => { e.preventDefault(); submitAwayEmail(); });
     input.addEventListener("keydown", (e) => {
       // isComposing: Enter that confirms an IME composition is not a send.
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submitComposer(); }
     });
     input.addEventListener("input", () => { autosize(); sendTyping(); suggestSoon(); });
 
-    return { shadow, panel, list, typing, launcher, badge, composer, input, suggestions, suggestionBox, prechat: pre.form, fields: pre.fields };
+    return { shadow, panel, list, typing, launcher, badge, composer, input, suggestions, suggestionBox, prechat: pre.form, fields: pre.fields,
+      away, awayText, awayForm, awayEmail, awayError };
   }
 
   function buildPrechat() {
@@ -268,6 +290,7 @@ button { cursor: pointer; }
     renderBadge();
     markRead();
     showPrechat(!prechatDone && !session);
+    checkTeam();
     updatePolling();
     scrollDown();
     if (focus) (ui.prechat.hidden ? ui.input : ui.fields[PRECHAT[0]].input).focus();
@@ -529,7 +552,8 @@ button { cursor: pointer; }
       throw new Error("Not sent: no connection.");
     }
     if (r.status === 201 && r.data && typeof r.data.session_token === "string") {
-      session = { token: r.data.session_token, conversationId: r.data.conversation_id, lastId: null, readAt: "" };
+      session = { token: r.data.session_token, conversationId: r.data.conversation_id, lastId: null, readAt: "",
+        email: body.identity ? body.identity.email : (body.email || null), byEmail: false };
       lastId = null;
       saveSession();
       connect();
@@ -722,6 +746,80 @@ button { cursor: pointer; }
     const abs = url.charAt(0) === "/" ? BASE + url : url.indexOf(BASE + "/") === 0 ? url : null;
     if (!abs) return null;
     try { return new URL(abs).origin === BASE ? abs : null; } catch (e) { return null; }
+  }
+
+  // --- Away: nobody online, replies by email, the transcript ----------------------------------
+  // Asked each time the panel opens: whether anyone on the team is online right now.
+  let teamOnline = null;
+  let awayPurpose = "replies"; // what the away form's address is for: "replies" or "transcript"
+  async function checkTeam() {
+    try {
+      const r = await call("GET", TEAM);
+      if (r.status === 200 && r.data) teamOnline = r.data.online === true;
+    } catch (e) { /* unknown: say nothing */ }
+    renderAway();
+  }
+
+  function renderAway() {
+    const byEmail = session && session.byEmail && session.email;
+    if (awayPurpose === "transcript" && !(session && session.email)) {
+      ui.away.hidden = false;
+      ui.awayForm.hidden = false;
+      ui.awayText.textContent = "Where should we send this chat?";
+    } else if (teamOnline === false) {
+      ui.away.hidden = false;
+      ui.awayForm.hidden = !!byEmail;
+      ui.awayText.textContent = byEmail
+        ? "We're away right now. We'll reply here and by email to " + session.email + "."
+        : "We're away right now. Leave your email and we'll reply there too.";
+      if (!byEmail && session && session.email && !ui.awayEmail.value) ui.awayEmail.value = session.email;
+    } else {
+      ui.away.hidden = true;
+    }
+  }
+
+  async function submitAwayEmail() {
+    const email = ui.awayEmail.value.trim();
+    if (!EMAIL_RE.test(email)) {
+      ui.awayError.textContent = "Please enter a valid email address.";
+      ui.awayEmail.setAttribute("aria-invalid", "true");
+      ui.awayEmail.focus();
+      return;
+    }
+    ui.awayError.textContent = "";
+    ui.awayEmail.setAttribute("aria-invalid", "false");
+    try {
+      const s = await ensureSession();
+      const r = await call("POST", EMAIL, { email }, s.token);
+      if (r.status !== 200 || !r.data) throw new Error(errorText(r.data, "Could not save your email. Try again."));
+      session.email = r.data.email || email;
+      session.byEmail = true;
+      saveSession();
+      const forTranscript = awayPurpose === "transcript";
+      awayPurpose = "replies";
+      renderAway();
+      if (forTranscript) emailTranscript();
+      else addBubble("system", "Thanks! We'll also reply to " + session.email + ".");
+    } catch (e) {
+      ui.awayError.textContent = e.message || "Could not save your email. Try again.";
+    }
+  }
+
+  async function emailTranscript() {
+    if (!session || !session.email) {
+      awayPurpose = "transcript";
+      renderAway();
+      ui.awayEmail.focus();
+      return;
+    }
+    try {
+      const r = await call("POST", TRANSCRIPT, {}, session.token);
+      if (r.status === 202) addBubble("system", "We've emailed this chat to " + session.email + ".");
+      else addBubble("system", errorText(r.data, "Could not email the chat. Try again."));
+    } catch (e) {
+      addBubble("system", "Could not email the chat: no connection.");
+    }
+    scrollDown();
   }
 
   // --- Start ---------------------------------------------------------------------------------

@@ -1585,3 +1585,112 @@ async fn on_the_demo_storefront_a_shopper_asks_where_their_order_is_then_for_a_p
     })
     .await;
 }
+
+/// Nobody on the team is online: the widget says so, takes the shopper's email for replies,
+/// and emails them the chat on request.
+#[tokio::test]
+async fn when_nobody_is_online_the_widget_offers_replies_by_email_and_a_transcript() {
+    run(|driver| async move {
+        let app = App::start("sqlite", |_| {}).await.unwrap();
+        let page = store_page(&app.base, "").await;
+        let b = driver.phone().await;
+        b.goto(&page).await.unwrap();
+        wait_widget_text(&b, "*", "").await;
+        in_widget(
+            &b,
+            "root.querySelector('.launcher').click(); return true;",
+            json!(null),
+        )
+        .await;
+        wait_widget_text(&b, ".away:not([hidden])", "We're away right now").await;
+        widget_say(&b, "Do you ship to Norway?").await;
+        wait_widget_text(&b, "[data-sender='customer']", "Norway").await;
+
+        // A bad address is refused in place; a good one is kept for replies.
+        in_widget(
+            &b,
+            "root.querySelector('.away-email').focus(); return true;",
+            json!(null),
+        )
+        .await;
+        b.active_element()
+            .await
+            .unwrap()
+            .send_keys("not-an-address")
+            .await
+            .unwrap();
+        in_widget(
+            &b,
+            "root.querySelector('.away-submit').click(); return true;",
+            json!(null),
+        )
+        .await;
+        wait_widget_text(&b, ".away .field-error", "valid email").await;
+        in_widget(
+            &b,
+            "const i = root.querySelector('.away-email'); i.value = ''; i.focus(); return true;",
+            json!(null),
+        )
+        .await;
+        b.active_element()
+            .await
+            .unwrap()
+            .send_keys(&format!("ana@example.com{}", Key::Enter))
+            .await
+            .unwrap();
+        wait_widget_text(
+            &b,
+            ".away",
+            "We'll reply here and by email to ana@example.com",
+        )
+        .await;
+        wait_widget_text(
+            &b,
+            "[data-sender='system']",
+            "We'll also reply to ana@example.com",
+        )
+        .await;
+
+        in_widget(
+            &b,
+            "root.querySelector('.transcript').click(); return true;",
+            json!(null),
+        )
+        .await;
+        wait_widget_text(
+            &b,
+            "[data-sender='system']",
+            "We've emailed this chat to ana@example.com",
+        )
+        .await;
+        screenshot(&b, "widget-away").await;
+
+        // The team sees where replies go.
+        let conversation = in_widget(
+            &b,
+            "return JSON.parse(localStorage.getItem('concierge.widget.v1')).conversationId;",
+            json!(null),
+        )
+        .await;
+        let (_, msgs) = app
+            .get(&format!(
+                "/api/v1/conversations/{}/messages",
+                conversation.as_str().unwrap()
+            ))
+            .await;
+        assert!(
+            msgs["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["private"] == true
+                    && m["body"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("replies by email too, at ana@example.com")),
+            "{msgs}"
+        );
+        app.stop().await;
+    })
+    .await;
+}
