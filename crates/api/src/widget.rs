@@ -22,7 +22,7 @@ use crate::live::{Frame, Live};
 use crate::AppState;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::Response;
@@ -30,10 +30,10 @@ use axum::routing::{get, post};
 use axum::Router;
 use concierge_domain::contact::EmailAddress;
 use concierge_domain::conversation::SenderType;
-use concierge_domain::ids::MessageId;
+use concierge_domain::ids::{AttachmentId, MessageId};
 use concierge_domain::text::{MessageBody, PersonName};
 use concierge_store::chat::{ChatSession, NewChatSession};
-use concierge_store::conversations::Message;
+use concierge_store::conversations::{Message, NewAttachment};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -52,6 +52,19 @@ const MAX_FRAME_BYTES: usize = 16 * 1024;
 /// A socket whose shopper's browser stops reading is dropped after this long, so a stuck
 /// client holds nothing for long.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest file a shopper may send in a chat.
+pub const MAX_CHAT_FILE_BYTES: usize = 10 * 1024 * 1024;
+
+/// What a shopper may send in a chat: photos and PDFs (a damaged parcel, a receipt). The
+/// bytes must be what the type says; no SVG (it can carry script).
+const CHAT_FILE_TYPES: [&str; 5] = [
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+];
+
 /// A shopper may send this many messages at once, then one every two seconds.
 const MESSAGE_BURST: u32 = 10;
 const MESSAGES_PER_MINUTE: u32 = 30;
@@ -75,6 +88,12 @@ pub(crate) fn routes() -> Router<AppState> {
             get(transcript).post(say).options(preflight),
         )
         .route("/api/widget/v1/team", get(team).options(preflight))
+        .route(
+            "/api/widget/v1/files",
+            post(send_file)
+                .options(preflight)
+                .layer(DefaultBodyLimit::max(MAX_CHAT_FILE_BYTES)),
+        )
         .route(
             "/api/widget/v1/email",
             post(replies_by_email).options(preflight),
@@ -425,6 +444,74 @@ async fn send_transcript(
 }
 
 #[derive(Deserialize)]
+struct FileQuery {
+    filename: String,
+    client_id: Option<String>,
+}
+
+/// `POST /api/widget/v1/files?filename=…&client_id=…`: a photo or PDF the shopper sends,
+/// as the raw body with its `Content-Type`. Stored as a message named for the file, which
+/// the team sees with the file attached.
+async fn send_file(
+    State(state): State<AppState>,
+    Shopper(session): Shopper,
+    Query(q): Query<FileQuery>,
+    headers: HeaderMap,
+    bytes: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    if !state.chats.may_send(&session) {
+        return Err(ApiError::RateLimited(2));
+    }
+    let bytes = crate::routes::raw_body(bytes, MAX_CHAT_FILE_BYTES)?;
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    // The bytes decide, not the label: a page renamed `.png` is not a photo.
+    let sniffed = infer::get(&bytes).map(|t| t.mime_type());
+    let content_type = match sniffed {
+        Some(t) if CHAT_FILE_TYPES.contains(&t) && (declared.is_empty() || declared == t) => t,
+        _ => {
+            return Err(ApiError::Validation {
+                field: "content_type".into(),
+                message: format!(
+                    "a chat takes photos and PDFs ({}); this file is {}",
+                    CHAT_FILE_TYPES.join(", "),
+                    sniffed.unwrap_or("of another kind")
+                ),
+            })
+        }
+    };
+    let filename = crate::routes::articles::file_name(&q.filename)?;
+    let (_, client_id) = chat_message(&filename, q.client_id.as_deref())?;
+    let files = state.config.files.clone().ok_or(ApiError::Unavailable)?;
+    let size_bytes = bytes.len() as i64;
+    let storage_key = files.put(bytes.to_vec()).await?;
+    let said = state
+        .store
+        .chat_send_file(
+            &session,
+            NewAttachment {
+                id: AttachmentId::generate(),
+                filename,
+                content_type: content_type.to_owned(),
+                size_bytes,
+                storage_key,
+            },
+            client_id,
+        )
+        .await?;
+    let status = if said.new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(message_frame(&said.message, client_id))))
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Say {
     body: String,
@@ -503,6 +590,13 @@ fn message_frame(m: &Message, client_id: Option<&str>) -> Value {
     });
     if let Some(c) = client_id {
         frame["client_id"] = json!(c);
+    }
+    if !m.attachments.is_empty() {
+        frame["attachments"] = m
+            .attachments
+            .iter()
+            .map(|a| json!({"filename": a.filename, "content_type": a.content_type, "size_bytes": a.size_bytes}))
+            .collect();
     }
     frame
 }

@@ -3,7 +3,7 @@
 
 use crate::access::token_digest;
 use crate::args::Batch;
-use crate::conversations::{self, Conversation, Message, NewConversation, NewMessage};
+use crate::conversations::{self, Conversation, Message, NewAttachment, NewConversation, NewMessage};
 use crate::customers::CustomerRef;
 use crate::jobs::{self, NewJob};
 use crate::{on_engine, on_tx, secret_token, At, Store, StoreError};
@@ -443,28 +443,50 @@ impl Store {
         body: MessageBody,
         client_key: Option<&str>,
     ) -> Result<Said, StoreError> {
-        match self
-            .chat_say_once(session, sender, body.clone(), client_key)
-            .await
-        {
+        let mut message = NewMessage::text(sender, body);
+        message.read_intent();
+        self.chat_add(session, message, client_key).await
+    }
+
+    /// Stores a file the shopper sent in a chat (its bytes already in the file store), as a
+    /// message named for it. A `client_key` the session used before returns the message
+    /// stored then.
+    pub async fn chat_send_file(
+        &self,
+        session: &ChatSession,
+        file: NewAttachment,
+        client_key: Option<&str>,
+    ) -> Result<Said, StoreError> {
+        let body = MessageBody::parse(&file.filename).map_err(StoreError::corrupt)?;
+        let mut message = NewMessage::text(SenderType::Customer, body);
+        message.attachments.push(file);
+        self.chat_add(session, message, client_key).await
+    }
+
+    async fn chat_add(
+        &self,
+        session: &ChatSession,
+        message: NewMessage,
+        client_key: Option<&str>,
+    ) -> Result<Said, StoreError> {
+        match self.chat_add_once(session, message.clone(), client_key).await {
             // On PostgreSQL the same message sent twice at once, or two first messages at
             // once, clash on a key; the one that lost finds what the other stored.
             Err(StoreError::Conflict { .. }) => {
-                self.chat_say_once(session, sender, body, client_key).await
+                self.chat_add_once(session, message, client_key).await
             }
             other => other,
         }
     }
 
-    async fn chat_say_once(
+    async fn chat_add_once(
         &self,
         session: &ChatSession,
-        sender: SenderType,
-        body: MessageBody,
+        message: NewMessage,
         client_key: Option<&str>,
     ) -> Result<Said, StoreError> {
-        let mut message = NewMessage::text(sender, body);
-        message.read_intent();
+        // A file says nothing the assistant can answer: it waits for the shopper's words.
+        let answerable = message.sender == SenderType::Customer && message.attachments.is_empty();
         let now = At::now();
         let mut tx = self.begin().await?;
         if let Some(key) = client_key {
@@ -524,7 +546,7 @@ impl Store {
         .bind(session.id.as_str())
         .fetch_one(conn)
         .await?);
-        if assistant && sender == SenderType::Customer {
+        if assistant && answerable {
             jobs::enqueue(
                 &mut batch,
                 NewJob::now(

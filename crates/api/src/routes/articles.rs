@@ -374,7 +374,7 @@ async fn upload_file(
 
 /// A file name safe to put in a URL path and a `Content-Disposition`: its last path part,
 /// with anything but letters, digits, dots, dashes and underscores made a dash.
-fn file_name(raw: &str) -> Result<String, ApiError> {
+pub(crate) fn file_name(raw: &str) -> Result<String, ApiError> {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or("").trim();
     let cleaned: String = last
         .chars()

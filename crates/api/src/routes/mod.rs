@@ -2,7 +2,7 @@
 //! format, and the layers (rate limit, body limit, panic guard, tracing, metrics).
 
 mod access;
-mod articles;
+pub(crate) mod articles;
 mod assist;
 mod commerce;
 mod conversations;
