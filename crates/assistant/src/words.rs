@@ -514,9 +514,9 @@ impl<'a> Voice<'a> {
                 _ => context.value(name),
             }
         };
-        let text = fill(self.wording.template(reply), &value).text;
+        let text = fill(self.wording.template(reply), value).text;
         if text.trim().is_empty() {
-            fill(reply.default_template(), &value).text
+            fill(reply.default_template(), value).text
         } else {
             text
         }

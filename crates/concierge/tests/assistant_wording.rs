@@ -181,3 +181,38 @@ on_both_engines!(
         assert!(answer.starts_with(OURS), "{answer}");
     }
 );
+
+on_both_engines!(the_admin_page_shows_the_shops_wording_escaped, |app| {
+    let hostile = "<script>alert(1)</script> Sorry, {{customer.first_name}}.";
+    let (s, _) = app
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/assistant/replies/handover.upset",
+            Some(json!({"template": hostile})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app
+        .post(
+            "/api/v1/agents",
+            json!({"email": "ada@shop.example", "name": "Ada", "role": "admin", "password": "correct horse battery"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (cookie, _) = app
+        .sign_in("ada@shop.example", "correct horse battery")
+        .await;
+    let page = app
+        .with_cookie(reqwest::Method::GET, "/admin/assistant", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("data-key=\"handover.upset\""), "{html}");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; Sorry, {{customer.first_name}}."));
+    assert!(!html.contains("<script>alert(1)"));
+    // Each reply lists the variables it may use, and can go back to ours.
+    assert!(html.contains("{{shop.name}}"));
+    assert!(html.contains("Back to default"));
+});
