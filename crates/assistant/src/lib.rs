@@ -7,7 +7,8 @@
 //! when the shopper asks for a person, complains, sounds angry, wants an order that has not
 //! shipped cancelled or changed, or the assistant could not help twice in a row.
 //!
-//! What it says is in [`words`], one place.
+//! What it says is in [`words`], one place: the shop may word each reply to shoppers its own
+//! way, with `{{variables}}` ([`words::Reply`]), read again for every answer.
 
 pub mod proof;
 pub mod words;
@@ -24,11 +25,13 @@ use concierge_knowledge::{Library, Search};
 use concierge_store::chat::{AssistantMemory, ChatSession, ANSWER_JOB};
 use concierge_store::commerce::{Order, OrderFilter};
 use concierge_store::conversations::{Conversation, ConversationPatch, NewMessage};
+use concierge_store::customers::CustomerSummary;
 use concierge_store::jobs::Job;
 use concierge_store::{PageRequest, Store};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use std::sync::Arc;
+use words::{Voice, Wording};
 
 /// Intents the help center answers best: the shop's policies and options.
 const ARTICLE_INTENTS: &[&str] = &[
@@ -79,15 +82,23 @@ pub struct Answer {
     store: Store,
     library: Option<Arc<Library>>,
     public_url: String,
+    shop_name: String,
 }
 
 impl Answer {
-    /// `public_url`: the base of links to the help center, without a trailing slash.
-    pub fn new(store: Store, library: Option<Arc<Library>>, public_url: String) -> Self {
+    /// `public_url`: the base of links to the help center, without a trailing slash;
+    /// `shop_name`: what `{{shop.name}}` says.
+    pub fn new(
+        store: Store,
+        library: Option<Arc<Library>>,
+        public_url: String,
+        shop_name: String,
+    ) -> Self {
         Answer {
             store,
             library,
             public_url,
+            shop_name,
         }
     }
 }
@@ -166,8 +177,15 @@ impl Answer {
         let asked = self.store.message(message).await?;
         let conversation = self.store.conversation(&session.conversation_id).await?;
         let intent = asked.intent.as_ref().map_or(UNKNOWN, |i| i.name.as_str());
+        let wording = Wording::load(&self.store).await?;
+        let voice = Voice::new(
+            &wording,
+            shopper(&session, &conversation),
+            &self.shop_name,
+            &self.public_url,
+        );
         let mut decision = self
-            .decide(&session, &conversation, intent, &asked.body)
+            .decide(&voice, &session, &conversation, intent, &asked.body)
             .await?;
         for order in &decision.orders {
             self.store.link_order(&conversation.id, &order.id).await?;
@@ -175,10 +193,7 @@ impl Answer {
         if let Some(why) = decision.handover {
             let staffing = self.store.chat_staffing().await?;
             decision.reply.push_str("\n\n");
-            decision.reply.push_str(&words::wait(
-                &staffing,
-                session.email.as_ref().map(|e| e.as_str()),
-            ));
+            decision.reply.push_str(&voice.wait(&staffing));
             tracing::info!(conversation = %conversation.id, reason = ?why, "the assistant hands a chat over");
         }
         // Keyed by the message it answers: a job run again says nothing twice.
@@ -197,6 +212,7 @@ impl Answer {
 
     async fn decide(
         &self,
+        voice: &Voice<'_>,
         session: &ChatSession,
         conversation: &Conversation,
         intent: &str,
@@ -209,7 +225,7 @@ impl Answer {
             ..session.memory.clone()
         };
         let hand_over = |why: Handover, orders: Vec<Order>| Decision {
-            reply: words::handing_over(why),
+            reply: voice.handing_over(why),
             handover: Some(why),
             orders,
             memory: memory.clone(),
@@ -240,7 +256,7 @@ impl Answer {
         };
         if ORDER_QUESTIONS.contains(&question) {
             return self
-                .order_question(session, conversation, question, text, memory)
+                .order_question(voice, session, conversation, question, text, memory)
                 .await;
         }
         if MONEY.contains(&intent) {
@@ -253,16 +269,17 @@ impl Answer {
         if ARTICLE_INTENTS.contains(&intent) {
             if let Some((title, summary, slug)) = self.article(text) {
                 let url = format!("{}/help/articles/{slug}", self.public_url);
-                return Ok(answer(words::article(&title, &summary, &url), vec![]));
+                return Ok(answer(voice.article(&title, &summary, &url), vec![]));
             }
         }
-        Ok(self.missed(session, memory))
+        Ok(missed(voice, session, memory, voice.did_not_understand()))
     }
 
     /// Where an order is, its refund, or a change to it: for the shopper's own order only —
     /// one of a verified shopper's, or one they proved with its email or postcode.
     async fn order_question(
         &self,
+        voice: &Voice<'_>,
         session: &ChatSession,
         conversation: &Conversation,
         question: &str,
@@ -271,8 +288,7 @@ impl Answer {
     ) -> Result<Decision, JobError> {
         let order = if session.verified {
             let Some(order) = self.shoppers_order(session, conversation, text).await? else {
-                let email = session.email.as_ref().map(|e| e.as_str()).unwrap_or("");
-                return Ok(self.missed_with(session, memory, words::no_orders(email)));
+                return Ok(missed(voice, session, memory, voice.no_orders()));
             };
             order
         } else {
@@ -284,7 +300,7 @@ impl Answer {
                     None => {
                         memory.awaiting = Some(question.to_owned());
                         return Ok(Decision {
-                            reply: words::ask_for_proof(),
+                            reply: voice.ask_for_proof(),
                             handover: None,
                             orders: vec![],
                             memory,
@@ -294,7 +310,7 @@ impl Answer {
                 Proved::Failed => {
                     memory.awaiting = Some(question.to_owned());
                     return Ok(Decision {
-                        reply: words::proof_failed(),
+                        reply: voice.proof_failed(),
                         handover: None,
                         orders: vec![],
                         memory,
@@ -302,7 +318,7 @@ impl Answer {
                 }
                 Proved::TooMany => {
                     return Ok(Decision {
-                        reply: words::handing_over(Handover::NotVerified),
+                        reply: voice.handing_over(Handover::NotVerified),
                         handover: Some(Handover::NotVerified),
                         orders: vec![],
                         memory,
@@ -311,13 +327,13 @@ impl Answer {
             }
         };
         let (reply, handover) = match question {
-            "track_order" => (words::order_status(&order, &self.public_url), None),
-            "track_refund" => (words::refund_status(&order), None),
-            change => match words::change_refused(&order, change, &self.public_url) {
+            "track_order" => (voice.order_status(&order), None),
+            "track_refund" => (voice.refund_status(&order), None),
+            change => match voice.change_refused(&order, change) {
                 // Too late: it says why, and what can still be done.
                 Some(why_not) => (why_not, None),
                 None => (
-                    words::change_requested(&order, change),
+                    voice.change_requested(&order, change),
                     Some(Handover::OrderChange),
                 ),
             },
@@ -407,36 +423,6 @@ impl Answer {
         Ok(order_in_question(&orders, &[], &[text]).cloned())
     }
 
-    /// What the assistant says when it could not help: ask again, or, the second time in a
-    /// row, hand over.
-    fn missed(&self, session: &ChatSession, memory: AssistantMemory) -> Decision {
-        self.missed_with(session, memory, words::did_not_understand())
-    }
-
-    fn missed_with(
-        &self,
-        session: &ChatSession,
-        mut memory: AssistantMemory,
-        reply: String,
-    ) -> Decision {
-        memory.misses = session.memory.misses + 1;
-        if memory.misses >= 2 {
-            Decision {
-                reply: words::handing_over(Handover::CouldNotHelp),
-                handover: Some(Handover::CouldNotHelp),
-                orders: vec![],
-                memory,
-            }
-        } else {
-            Decision {
-                reply,
-                handover: None,
-                orders: vec![],
-                memory,
-            }
-        }
-    }
-
     async fn orders_of(&self, conversation: &Conversation) -> Result<Vec<Order>, JobError> {
         let filter = OrderFilter {
             customer_id: Some(conversation.customer.id.clone()),
@@ -500,5 +486,48 @@ impl Answer {
         note.private = true;
         self.store.append_message(&conversation.id, note).await?;
         Ok(())
+    }
+}
+
+/// What the assistant says when it could not help (`reply`: ask again, or say why), or, the
+/// second time in a row, a handover.
+fn missed(
+    voice: &Voice<'_>,
+    session: &ChatSession,
+    mut memory: AssistantMemory,
+    reply: String,
+) -> Decision {
+    memory.misses = session.memory.misses + 1;
+    if memory.misses >= 2 {
+        Decision {
+            reply: voice.handing_over(Handover::CouldNotHelp),
+            handover: Some(Handover::CouldNotHelp),
+            orders: vec![],
+            memory,
+        }
+    } else {
+        Decision {
+            reply,
+            handover: None,
+            orders: vec![],
+            memory,
+        }
+    }
+}
+
+/// The shopper as `{{customer.*}}` knows them: what they told this chat. A stored customer's
+/// name is used only for a session the shop vouched for: anyone may type an address into the
+/// widget, and must not be greeted by its owner's name.
+fn shopper(session: &ChatSession, conversation: &Conversation) -> CustomerSummary {
+    let name = match &session.name {
+        Some(name) => Some(name.as_str().to_owned()),
+        None if session.verified => conversation.customer.name.clone(),
+        None => None,
+    };
+    CustomerSummary {
+        id: conversation.customer.id.clone(),
+        name,
+        email: session.email.as_ref().map(|e| e.as_str().to_owned()),
+        phone: None,
     }
 }

@@ -1,136 +1,696 @@
 //! Everything the assistant says, to shoppers and in its notes to the team. Plain text: the
 //! widget and the workspace escape it like any message.
+//!
+//! What it says to shoppers is a [`Reply`]: a key, our wording as a template with
+//! `{{variables}}`, and the variables that reply may use. The shop may word any reply its own
+//! way (stored by key, loaded as [`Wording`]); a [`Voice`] fills the wording in effect for one
+//! chat. What is a list rather than a sentence — a shipment's carrier, scans and dates in an
+//! order's status — and the private note to the team ([`story`]) are written here in code.
 
 use crate::Handover;
+use concierge_commerce::variables::Context;
 use concierge_domain::conversation::SenderType;
+use concierge_domain::replies::{check_variables, fill};
+use concierge_domain::Invalid;
+use concierge_store::assistant::AssistantReply;
 use concierge_store::chat::Staffing;
-use concierge_store::commerce::Order;
+use concierge_store::commerce::{Order, Shipment};
 use concierge_store::conversations::Message;
+use concierge_store::customers::CustomerSummary;
+use concierge_store::{Store, StoreError};
 
-/// The reply when the assistant hands the chat to the team.
-pub fn handing_over(why: Handover) -> String {
-    match why {
-        Handover::Asked => "Of course. I'm passing you to a person on our team now; they can \
-                            see everything you've told me, so you won't have to repeat it. \
-                            They'll answer right here."
-            .to_owned(),
-        Handover::Complaint => "I'm sorry about this. I'm passing your message straight to a \
-                                person on our team, with everything you've said, and marking \
-                                it urgent. They'll answer right here."
-            .to_owned(),
-        Handover::Upset => "I'm really sorry. I'm passing you straight to a person on our \
-                            team, with everything you've said, and marking it urgent. They'll \
-                            answer right here."
-            .to_owned(),
-        Handover::OrderChange => "A person on our team needs to do that for you. I've passed \
-                                  them your request and your order details; they'll answer \
-                                  right here."
-            .to_owned(),
-        Handover::NotVerified => "I can't check more orders in this chat. I'm passing you to \
-                                  a person on our team; they'll answer right here."
-            .to_owned(),
-        Handover::CouldNotHelp => "I'm sorry, I can't answer that one. I'm passing you to a \
-                                   person on our team, with everything you've said; they'll \
-                                   answer right here."
-            .to_owned(),
-    }
+/// A variable a reply may use: its name and what it holds.
+pub type Variable = (&'static str, &'static str);
+
+/// The longest template the shop may write: a chat message, not a page.
+pub const MAX_TEMPLATE_CHARS: usize = 4_000;
+
+/// Who is talking with whom: every reply may use these. The shopper's values are what they
+/// told this chat, never a stored customer's (an unverified shopper may have typed someone
+/// else's address).
+const SHOPPER: &[Variable] = &[
+    ("customer.name", "the shopper's name, as they gave it"),
+    ("customer.first_name", "the first word of that name"),
+    (
+        "customer.email",
+        "the email address the chat was opened with",
+    ),
+    ("shop.name", "the shop's name"),
+];
+
+/// The order a reply is about.
+const ORDER: &[Variable] = &[
+    ("order.number", "the order number"),
+    (
+        "order.placed_at",
+        "the day it was placed, e.g. 20 November 2026",
+    ),
+    (
+        "order.state",
+        "where it is: being prepared, partly shipped, shipped or cancelled",
+    ),
+    ("order.total", "its total with currency"),
+    ("order.status", "its fulfilment status"),
+];
+
+const REFUND: &[Variable] = &[("order.refunded_total", "what was refunded, with currency")];
+
+/// The parcel a reply is about.
+const SHIPMENT: &[Variable] = &[
+    ("shipment.carrier", "the carrier"),
+    ("shipment.tracking_number", "the tracking number"),
+    ("shipment.tracking_page", "our tracking page for the parcel"),
+    ("shipment.tracking_url", "the carrier's tracking link"),
+    ("shipment.status", "its tracking status"),
+];
+
+const ARTICLE: &[Variable] = &[
+    ("article.title", "the help article's title"),
+    ("article.summary", "its first sentences"),
+    ("article.url", "its address in the help center"),
+];
+
+const WAIT: &[Variable] = &[(
+    "wait",
+    "how soon chats are usually answered, e.g. 5 minutes",
+)];
+
+/// One thing the assistant says to shoppers, which the shop may word its own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    HandoverAsked,
+    HandoverComplaint,
+    HandoverUpset,
+    HandoverOrderChange,
+    HandoverNotVerified,
+    HandoverCouldNotHelp,
+    WaitOnline,
+    WaitOnlineSoon,
+    WaitOffline,
+    DidNotUnderstand,
+    AskForProof,
+    ProofFailed,
+    NoOrders,
+    NoOrdersWithoutEmail,
+    OrderStatus,
+    NotShippedYet,
+    TrackingLink,
+    AlreadyCancelled,
+    AlreadyRefunded,
+    ShippedNoCancel,
+    ShippedNoAddressChange,
+    ShippedNoChange,
+    CancelRequested,
+    AddressChangeRequested,
+    ChangeRequested,
+    Refunded,
+    NoRefund,
+    Article,
 }
 
-pub fn did_not_understand() -> String {
-    "Sorry, I'm not sure I understood. Could you say it another way? You can also ask me to \
-     pass you to a person."
-        .to_owned()
+/// What the admin page and the checks need to know about a reply.
+struct Spec {
+    key: &'static str,
+    description: &'static str,
+    /// Beyond [`SHOPPER`], which every reply may use.
+    uses: &'static [&'static [Variable]],
+    default: &'static str,
 }
 
-/// For order questions from a chat the shop has not vouched for: order data is shown only
-/// to the order's owner.
-pub fn ask_for_proof() -> String {
-    "I can look that up. So I know the order is yours, please tell me its number together \
-     with the email address or the postcode you ordered with, for example: #1042, \
-     ana@example.com. (If you're signed in on our shop, I'll know it's you.)"
-        .to_owned()
-}
+impl Reply {
+    /// Every reply, in the order the admin page lists them.
+    pub const ALL: &'static [Reply] = &[
+        Reply::HandoverAsked,
+        Reply::HandoverComplaint,
+        Reply::HandoverUpset,
+        Reply::HandoverOrderChange,
+        Reply::HandoverNotVerified,
+        Reply::HandoverCouldNotHelp,
+        Reply::WaitOnline,
+        Reply::WaitOnlineSoon,
+        Reply::WaitOffline,
+        Reply::DidNotUnderstand,
+        Reply::AskForProof,
+        Reply::ProofFailed,
+        Reply::NoOrders,
+        Reply::NoOrdersWithoutEmail,
+        Reply::OrderStatus,
+        Reply::NotShippedYet,
+        Reply::TrackingLink,
+        Reply::AlreadyCancelled,
+        Reply::AlreadyRefunded,
+        Reply::ShippedNoCancel,
+        Reply::ShippedNoAddressChange,
+        Reply::ShippedNoChange,
+        Reply::CancelRequested,
+        Reply::AddressChangeRequested,
+        Reply::ChangeRequested,
+        Reply::Refunded,
+        Reply::NoRefund,
+        Reply::Article,
+    ];
 
-/// The proof did not match. It never says which part: that would help a guesser.
-pub fn proof_failed() -> String {
-    "Sorry, I couldn't match that order number with that email address or postcode. Could \
-     you check them and try again? Or ask me to pass you to a person."
-        .to_owned()
-}
-
-/// Why an order can no longer be cancelled or changed, and what can still be done; `None`
-/// while it can (it has not shipped).
-pub fn change_refused(order: &Order, change: &str, public_url: &str) -> Option<String> {
-    if order.status.as_str() == "cancelled" {
-        return Some(format!(
-            "Order {} is already cancelled{}.",
-            order.number,
-            if order.refunded_total.is_some() {
-                " and refunded"
-            } else {
-                ""
-            }
-        ));
-    }
-    let shipped = order.fulfillment_status.as_str() != "unfulfilled" || !order.shipments.is_empty();
-    if !shipped {
-        return None;
-    }
-    let mut out = match change {
-        "cancel_order" => format!(
-            "Order {} has already shipped, so it can't be cancelled any more. Once it arrives \
-             you can send it back for a refund; ask me about returns to see how.",
-            order.number
-        ),
-        "change_shipping_address" => format!(
-            "Order {} has already shipped, so we can't change its address any more. The \
-             carrier's tracking page may let you choose another delivery place or time.",
-            order.number
-        ),
-        _ => format!(
-            "Order {} has already shipped, so it can't be changed any more. Once it arrives \
-             you can return what doesn't suit you; ask me about returns to see how.",
-            order.number
-        ),
-    };
-    if let Some(s) = order.shipments.first() {
-        out.push_str(&format!(
-            " Follow it here: {public_url}/track/{}",
-            s.tracking_token
-        ));
-    }
-    Some(out)
-}
-
-/// The request an order that has not shipped goes to the team with.
-pub fn change_requested(order: &Order, change: &str) -> String {
-    let what = match change {
-        "cancel_order" => "cancel it",
-        "change_shipping_address" => "change its delivery address",
-        _ => "change it",
-    };
-    format!(
-        "Order {} hasn't shipped yet, so we can still {what}. I've passed your request to a \
-         person on our team with the order details; they'll confirm right here.",
-        order.number
-    )
-}
-
-/// Whether anyone is there to answer a chat handed over, and how soon: said as it is.
-pub fn wait(staffing: &Staffing, email: Option<&str>) -> String {
-    if staffing.agents_online > 0 {
-        match staffing.typical_wait {
-            Some(w) if w.num_minutes() >= 1 => format!(
-                "Someone from our team is online; chats are usually answered within about {}.",
-                minutes(w.num_minutes() + 1)
+    fn spec(self) -> Spec {
+        let spec = |key, description, uses, default| Spec {
+            key,
+            description,
+            uses,
+            default,
+        };
+        match self {
+            Reply::HandoverAsked => spec(
+                "handover.asked",
+                "Handing the chat to the team because the shopper asked for a person.",
+                &[],
+                "Of course. I'm passing you to a person on our team now; they can see everything \
+                 you've told me, so you won't have to repeat it. They'll answer right here.",
             ),
-            _ => "Someone from our team is online and should be with you shortly.".to_owned(),
+            Reply::HandoverComplaint => spec(
+                "handover.complaint",
+                "Handing the chat to the team, marked urgent, because the shopper complains.",
+                &[],
+                "I'm sorry about this. I'm passing your message straight to a person on our \
+                 team, with everything you've said, and marking it urgent. They'll answer right \
+                 here.",
+            ),
+            Reply::HandoverUpset => spec(
+                "handover.upset",
+                "Handing the chat to the team, marked urgent, because the shopper sounds upset.",
+                &[],
+                "I'm really sorry. I'm passing you straight to a person on our team, with \
+                 everything you've said, and marking it urgent. They'll answer right here.",
+            ),
+            Reply::HandoverOrderChange => spec(
+                "handover.order_change",
+                "Handing the chat to the team because money needs sorting out (a refund, a \
+                 failed payment).",
+                &[],
+                "A person on our team needs to do that for you. I've passed them your request \
+                 and your order details; they'll answer right here.",
+            ),
+            Reply::HandoverNotVerified => spec(
+                "handover.not_verified",
+                "Handing the chat to the team after too many order numbers that did not match \
+                 their email address or postcode.",
+                &[],
+                "I can't check more orders in this chat. I'm passing you to a person on our \
+                 team; they'll answer right here.",
+            ),
+            Reply::HandoverCouldNotHelp => spec(
+                "handover.could_not_help",
+                "Handing the chat to the team after two answers in a row the assistant could \
+                 not give.",
+                &[],
+                "I'm sorry, I can't answer that one. I'm passing you to a person on our team, \
+                 with everything you've said; they'll answer right here.",
+            ),
+            Reply::WaitOnline => spec(
+                "wait.online",
+                "Added to a handover when someone is online and chats have waited at least a \
+                 minute for an answer lately.",
+                &[WAIT],
+                "Someone from our team is online; chats are usually answered within about \
+                 {{wait}}.",
+            ),
+            Reply::WaitOnlineSoon => spec(
+                "wait.online_soon",
+                "Added to a handover when someone is online and chats are answered at once.",
+                &[],
+                "Someone from our team is online and should be with you shortly.",
+            ),
+            Reply::WaitOffline => spec(
+                "wait.offline",
+                "Added to a handover when no one on the team is online.",
+                &[],
+                "No one from our team is online right now, so it may take a while. We'll answer \
+                 here as soon as someone is back; this chat stays open for you, even if you \
+                 leave the page.",
+            ),
+            Reply::DidNotUnderstand => spec(
+                "did_not_understand",
+                "The assistant could not tell what the shopper wants (the second time in a \
+                 row, it hands over).",
+                &[],
+                "Sorry, I'm not sure I understood. Could you say it another way? You can also \
+                 ask me to pass you to a person.",
+            ),
+            Reply::AskForProof => spec(
+                "ask_for_proof",
+                "Asking a shopper the shop has not vouched for to prove an order is theirs.",
+                &[],
+                "I can look that up. So I know the order is yours, please tell me its number \
+                 together with the email address or the postcode you ordered with, for example: \
+                 #1042, ana@example.com. (If you're signed in on our shop, I'll know it's you.)",
+            ),
+            Reply::ProofFailed => spec(
+                "proof_failed",
+                "The order number did not match the email address or postcode. Never say which \
+                 part failed: that would help a guesser.",
+                &[],
+                "Sorry, I couldn't match that order number with that email address or postcode. \
+                 Could you check them and try again? Or ask me to pass you to a person.",
+            ),
+            Reply::NoOrders => spec(
+                "no_orders",
+                "A signed-in shopper asks about an order, and none is on their address.",
+                &[],
+                "I couldn't find any orders for {{customer.email}}. If you ordered with another \
+                 address, ask me to pass you to a person on our team.",
+            ),
+            Reply::NoOrdersWithoutEmail => spec(
+                "no_orders.no_email",
+                "A shopper asks about an order, none was found, and the chat has no email \
+                 address.",
+                &[],
+                "I couldn't find any orders for you. Could you check the order number, or ask \
+                 me to pass you to a person?",
+            ),
+            Reply::OrderStatus => spec(
+                "order_status",
+                "The first line of where an order is; each parcel's carrier, last scan and \
+                 expected date follow it.",
+                &[ORDER],
+                "Your order {{order.number}} from {{order.placed_at}} is {{order.state}}.",
+            ),
+            Reply::NotShippedYet => spec(
+                "order_status.not_shipped",
+                "After the first line of an order's status, when nothing has shipped yet.",
+                &[ORDER],
+                "It hasn't shipped yet; you'll get an email with the tracking link when it \
+                 does.",
+            ),
+            Reply::TrackingLink => spec(
+                "tracking_link",
+                "After each parcel in an order's status, and after saying a shipped order can \
+                 no longer be changed.",
+                &[ORDER, SHIPMENT],
+                "Follow it here: {{shipment.tracking_page}}",
+            ),
+            Reply::AlreadyCancelled => spec(
+                "order_change.cancelled",
+                "The shopper wants to cancel or change an order that is already cancelled.",
+                &[ORDER],
+                "Order {{order.number}} is already cancelled.",
+            ),
+            Reply::AlreadyRefunded => spec(
+                "order_change.refunded",
+                "The shopper wants to cancel or change an order that is already cancelled and \
+                 refunded.",
+                &[ORDER, REFUND],
+                "Order {{order.number}} is already cancelled and refunded.",
+            ),
+            Reply::ShippedNoCancel => spec(
+                "order_change.shipped_cancel",
+                "The shopper wants to cancel an order that has shipped.",
+                &[ORDER],
+                "Order {{order.number}} has already shipped, so it can't be cancelled any more. \
+                 Once it arrives you can send it back for a refund; ask me about returns to see \
+                 how.",
+            ),
+            Reply::ShippedNoAddressChange => spec(
+                "order_change.shipped_address",
+                "The shopper wants to change the delivery address of an order that has shipped.",
+                &[ORDER],
+                "Order {{order.number}} has already shipped, so we can't change its address any \
+                 more. The carrier's tracking page may let you choose another delivery place or \
+                 time.",
+            ),
+            Reply::ShippedNoChange => spec(
+                "order_change.shipped",
+                "The shopper wants to change an order that has shipped.",
+                &[ORDER],
+                "Order {{order.number}} has already shipped, so it can't be changed any more. \
+                 Once it arrives you can return what doesn't suit you; ask me about returns to \
+                 see how.",
+            ),
+            Reply::CancelRequested => spec(
+                "order_change.requested_cancel",
+                "Handing the chat to the team with a request to cancel an order not shipped yet.",
+                &[ORDER],
+                "Order {{order.number}} hasn't shipped yet, so we can still cancel it. I've \
+                 passed your request to a person on our team with the order details; they'll \
+                 confirm right here.",
+            ),
+            Reply::AddressChangeRequested => spec(
+                "order_change.requested_address",
+                "Handing the chat to the team with a new delivery address for an order not \
+                 shipped yet.",
+                &[ORDER],
+                "Order {{order.number}} hasn't shipped yet, so we can still change its delivery \
+                 address. I've passed your request to a person on our team with the order \
+                 details; they'll confirm right here.",
+            ),
+            Reply::ChangeRequested => spec(
+                "order_change.requested",
+                "Handing the chat to the team with a change to an order not shipped yet.",
+                &[ORDER],
+                "Order {{order.number}} hasn't shipped yet, so we can still change it. I've \
+                 passed your request to a person on our team with the order details; they'll \
+                 confirm right here.",
+            ),
+            Reply::Refunded => spec(
+                "refund.done",
+                "Where a refund is, when the order has one.",
+                &[ORDER, REFUND],
+                "We've refunded {{order.refunded_total}} for order {{order.number}}. Refunds \
+                 usually show on your statement within 5–10 business days, depending on your \
+                 bank.",
+            ),
+            Reply::NoRefund => spec(
+                "refund.none",
+                "Where a refund is, when the order has none yet.",
+                &[ORDER],
+                "I don't see a refund on order {{order.number}} yet. If you've sent something \
+                 back, it's refunded once it reaches us; ask me to pass you to a person if you'd \
+                 like us to check.",
+            ),
+            Reply::Article => spec(
+                "article",
+                "An answer from the help center's best article for the question.",
+                &[ARTICLE],
+                "{{article.title}}: {{article.summary}}\n\nThe whole article: {{article.url}}\n\n\
+                 Did that answer your question? If not, ask me to pass you to a person.",
+            ),
         }
-    } else {
-        let _ = email;
-        "No one from our team is online right now, so it may take a while. We'll answer here \
-         as soon as someone is back; this chat stays open for you, even if you leave the page."
-            .to_owned()
+    }
+
+    /// The reply a handover starts with.
+    pub fn handover(why: Handover) -> Reply {
+        match why {
+            Handover::Asked => Reply::HandoverAsked,
+            Handover::Complaint => Reply::HandoverComplaint,
+            Handover::Upset => Reply::HandoverUpset,
+            Handover::OrderChange => Reply::HandoverOrderChange,
+            Handover::NotVerified => Reply::HandoverNotVerified,
+            Handover::CouldNotHelp => Reply::HandoverCouldNotHelp,
+        }
+    }
+
+    /// Its key, e.g. `handover.asked`: how the shop's wording is stored and addressed.
+    pub fn key(self) -> &'static str {
+        self.spec().key
+    }
+
+    /// The reply with this key, if there is one.
+    pub fn parse(key: &str) -> Option<Reply> {
+        Reply::ALL.iter().copied().find(|r| r.key() == key)
+    }
+
+    /// When the assistant says it, for the admin page.
+    pub fn description(self) -> &'static str {
+        self.spec().description
+    }
+
+    /// Our wording.
+    pub fn default_template(self) -> &'static str {
+        self.spec().default
+    }
+
+    /// The variables its wording may use.
+    pub fn variables(self) -> Vec<Variable> {
+        std::iter::once(SHOPPER)
+            .chain(self.spec().uses.iter().copied())
+            .flatten()
+            .copied()
+            .collect()
+    }
+
+    /// Checks the shop's wording for this reply: not blank, not too long, and every
+    /// `{{variable}}` one this reply may use.
+    pub fn check(self, template: &str) -> Result<(), Invalid> {
+        if template.trim().is_empty() || template.chars().count() > MAX_TEMPLATE_CHARS {
+            return Err(Invalid::new(format!(
+                "a reply is 1 to {MAX_TEMPLATE_CHARS} characters"
+            )));
+        }
+        check_variables(template, &self.variables())
+    }
+}
+
+/// The shop's wording for the assistant's replies, over ours.
+#[derive(Debug, Clone, Default)]
+pub struct Wording {
+    changed: Vec<AssistantReply>,
+}
+
+impl Wording {
+    /// The shop's wording as stored now: one small query, so it is read for every answer and
+    /// a change applies to the next one.
+    pub async fn load(store: &Store) -> Result<Wording, StoreError> {
+        Ok(Wording {
+            changed: store.assistant_replies().await?,
+        })
+    }
+
+    /// The shop's wording for a reply, when it changed ours. (A stored key no reply has any
+    /// more is ignored.)
+    pub fn changed(&self, reply: Reply) -> Option<&AssistantReply> {
+        self.changed.iter().find(|c| c.key == reply.key())
+    }
+
+    /// The template in effect for a reply.
+    pub fn template(&self, reply: Reply) -> &str {
+        self.changed(reply)
+            .map_or(reply.default_template(), |c| c.template.as_str())
+    }
+}
+
+/// What a reply is about, beyond the shopper.
+#[derive(Default, Clone, Copy)]
+struct Facts<'f> {
+    order: Option<&'f Order>,
+    shipment: Option<&'f Shipment>,
+    /// Values of the reply's own variables (`wait`, `article.*`).
+    own: &'f [(&'static str, &'f str)],
+}
+
+/// The assistant in one chat: the shop's wording, filled for this shopper.
+pub struct Voice<'a> {
+    wording: &'a Wording,
+    shopper: CustomerSummary,
+    shop_name: &'a str,
+    /// The base of links to our own pages, without a trailing slash.
+    public_url: &'a str,
+}
+
+impl<'a> Voice<'a> {
+    /// `shopper`: what the shopper told this chat (see [`SHOPPER`]'s note).
+    pub fn new(
+        wording: &'a Wording,
+        shopper: CustomerSummary,
+        shop_name: &'a str,
+        public_url: &'a str,
+    ) -> Self {
+        Voice {
+            wording,
+            shopper,
+            shop_name,
+            public_url,
+        }
+    }
+
+    /// A reply in the wording in effect, filled. A variable without a value here becomes
+    /// empty text, never `{{…}}` before a shopper; a shop's wording that comes out blank
+    /// that way is replaced by ours, so the shopper is always told something.
+    fn say(&self, reply: Reply, facts: Facts<'_>) -> String {
+        let context = Context {
+            customer: Some(&self.shopper),
+            order: facts.order,
+            shipment: facts.shipment,
+            public_url: self.public_url,
+            shop_name: self.shop_name,
+        };
+        let value = |name: &str| {
+            if let Some((_, v)) = facts.own.iter().find(|(n, _)| *n == name) {
+                return Some((*v).to_owned());
+            }
+            match (name, facts.order) {
+                ("order.placed_at", Some(o)) => Some(o.placed_at.format("%-d %B %Y").to_string()),
+                ("order.state", Some(o)) => Some(order_state(o).to_owned()),
+                ("order.refunded_total", Some(o)) => o
+                    .refunded_total
+                    .as_ref()
+                    .map(|amount| format!("{amount} {}", o.currency)),
+                _ => context.value(name),
+            }
+        };
+        let text = fill(self.wording.template(reply), value).text;
+        if text.trim().is_empty() {
+            fill(reply.default_template(), value).text
+        } else {
+            text
+        }
+    }
+
+    fn about_order(&self, reply: Reply, order: &Order) -> String {
+        self.say(
+            reply,
+            Facts {
+                order: Some(order),
+                ..Facts::default()
+            },
+        )
+    }
+
+    fn tracking_link(&self, order: &Order, shipment: &Shipment) -> String {
+        self.say(
+            Reply::TrackingLink,
+            Facts {
+                order: Some(order),
+                shipment: Some(shipment),
+                ..Facts::default()
+            },
+        )
+    }
+
+    /// The reply when the assistant hands the chat to the team.
+    pub fn handing_over(&self, why: Handover) -> String {
+        self.say(Reply::handover(why), Facts::default())
+    }
+
+    pub fn did_not_understand(&self) -> String {
+        self.say(Reply::DidNotUnderstand, Facts::default())
+    }
+
+    /// For order questions from a chat the shop has not vouched for: order data is shown
+    /// only to the order's owner.
+    pub fn ask_for_proof(&self) -> String {
+        self.say(Reply::AskForProof, Facts::default())
+    }
+
+    /// The proof did not match. It never says which part: that would help a guesser.
+    pub fn proof_failed(&self) -> String {
+        self.say(Reply::ProofFailed, Facts::default())
+    }
+
+    /// Why an order can no longer be cancelled or changed, and what can still be done;
+    /// `None` while it can (it has not shipped).
+    pub fn change_refused(&self, order: &Order, change: &str) -> Option<String> {
+        if order.status.as_str() == "cancelled" {
+            let reply = if order.refunded_total.is_some() {
+                Reply::AlreadyRefunded
+            } else {
+                Reply::AlreadyCancelled
+            };
+            return Some(self.about_order(reply, order));
+        }
+        let shipped =
+            order.fulfillment_status.as_str() != "unfulfilled" || !order.shipments.is_empty();
+        if !shipped {
+            return None;
+        }
+        let reply = match change {
+            "cancel_order" => Reply::ShippedNoCancel,
+            "change_shipping_address" => Reply::ShippedNoAddressChange,
+            _ => Reply::ShippedNoChange,
+        };
+        let mut out = self.about_order(reply, order);
+        if let Some(s) = order.shipments.first() {
+            out.push(' ');
+            out.push_str(&self.tracking_link(order, s));
+        }
+        Some(out)
+    }
+
+    /// The request an order that has not shipped goes to the team with.
+    pub fn change_requested(&self, order: &Order, change: &str) -> String {
+        let reply = match change {
+            "cancel_order" => Reply::CancelRequested,
+            "change_shipping_address" => Reply::AddressChangeRequested,
+            _ => Reply::ChangeRequested,
+        };
+        self.about_order(reply, order)
+    }
+
+    /// Whether anyone is there to answer a chat handed over, and how soon: said as it is.
+    pub fn wait(&self, staffing: &Staffing) -> String {
+        if staffing.agents_online == 0 {
+            return self.say(Reply::WaitOffline, Facts::default());
+        }
+        match staffing.typical_wait {
+            Some(w) if w.num_minutes() >= 1 => {
+                let wait = minutes(w.num_minutes() + 1);
+                self.say(
+                    Reply::WaitOnline,
+                    Facts {
+                        own: &[("wait", &wait)],
+                        ..Facts::default()
+                    },
+                )
+            }
+            _ => self.say(Reply::WaitOnlineSoon, Facts::default()),
+        }
+    }
+
+    /// No order of the shopper's was found.
+    pub fn no_orders(&self) -> String {
+        match self.shopper.email {
+            Some(_) => self.say(Reply::NoOrders, Facts::default()),
+            None => self.say(Reply::NoOrdersWithoutEmail, Facts::default()),
+        }
+    }
+
+    /// Where an order is: its status, and for each shipment the carrier, last scan, expected
+    /// date and tracking page.
+    pub fn order_status(&self, order: &Order) -> String {
+        let mut out = self.about_order(Reply::OrderStatus, order);
+        for s in &order.shipments {
+            out.push_str(&format!(
+                "\n\n{} parcel {}: {}",
+                s.carrier,
+                s.tracking_number,
+                s.status.for_shoppers()
+            ));
+            if let Some(e) = s.events.last() {
+                out.push_str(&format!(
+                    " (last update {}{}{})",
+                    e.occurred_at.format("%-d %B, %H:%M"),
+                    e.location
+                        .as_deref()
+                        .map_or(String::new(), |l| format!(", {l}")),
+                    e.message
+                        .as_deref()
+                        .map_or(String::new(), |m| format!(": {m}"))
+                ));
+            }
+            out.push('.');
+            if let Some(eta) = s.estimated_delivery {
+                if !s.status.is_final() {
+                    out.push_str(&format!(" Expected by {}.", eta.format("%A %-d %B")));
+                }
+            }
+            out.push(' ');
+            out.push_str(&self.tracking_link(order, s));
+        }
+        if order.shipments.is_empty() && order.fulfillment_status.as_str() != "fulfilled" {
+            out.push(' ');
+            out.push_str(&self.about_order(Reply::NotShippedYet, order));
+        }
+        out
+    }
+
+    /// Where an order's refund is.
+    pub fn refund_status(&self, order: &Order) -> String {
+        let reply = match order.refunded_total {
+            Some(_) => Reply::Refunded,
+            None => Reply::NoRefund,
+        };
+        self.about_order(reply, order)
+    }
+
+    /// An answer from the help center.
+    pub fn article(&self, title: &str, summary: &str, url: &str) -> String {
+        self.say(
+            Reply::Article,
+            Facts {
+                own: &[
+                    ("article.title", title),
+                    ("article.summary", summary),
+                    ("article.url", url),
+                ],
+                ..Facts::default()
+            },
+        )
     }
 }
 
@@ -142,66 +702,6 @@ fn minutes(n: i64) -> String {
     }
 }
 
-pub fn no_orders(email: &str) -> String {
-    if email.is_empty() {
-        "I couldn't find any orders for you. Could you check the order number, or ask me to \
-         pass you to a person?"
-            .to_owned()
-    } else {
-        format!(
-            "I couldn't find any orders for {email}. If you ordered with another address, ask \
-             me to pass you to a person on our team."
-        )
-    }
-}
-
-/// Where an order is: its status, and for each shipment the carrier, last scan, expected
-/// date and tracking page.
-pub fn order_status(order: &Order, public_url: &str) -> String {
-    let mut out = format!(
-        "Your order {} from {} is {}.",
-        order.number,
-        order.placed_at.format("%-d %B %Y"),
-        order_state(order)
-    );
-    for s in &order.shipments {
-        out.push_str(&format!(
-            "\n\n{} parcel {}: {}",
-            s.carrier,
-            s.tracking_number,
-            s.status.for_shoppers()
-        ));
-        if let Some(e) = s.events.last() {
-            out.push_str(&format!(
-                " (last update {}{}{})",
-                e.occurred_at.format("%-d %B, %H:%M"),
-                e.location
-                    .as_deref()
-                    .map_or(String::new(), |l| format!(", {l}")),
-                e.message
-                    .as_deref()
-                    .map_or(String::new(), |m| format!(": {m}"))
-            ));
-        }
-        out.push('.');
-        if let Some(eta) = s.estimated_delivery {
-            if !s.status.is_final() {
-                out.push_str(&format!(" Expected by {}.", eta.format("%A %-d %B")));
-            }
-        }
-        out.push_str(&format!(
-            " Follow it here: {public_url}/track/{}",
-            s.tracking_token
-        ));
-    }
-    if order.shipments.is_empty() && order.fulfillment_status.as_str() != "fulfilled" {
-        out.push_str(
-            " It hasn't shipped yet; you'll get an email with the tracking link when it does.",
-        );
-    }
-    out
-}
-
 fn order_state(order: &Order) -> &'static str {
     match (order.status.as_str(), order.fulfillment_status.as_str()) {
         ("cancelled", _) => "cancelled",
@@ -209,27 +709,6 @@ fn order_state(order: &Order) -> &'static str {
         (_, "partial") => "partly shipped",
         _ => "being prepared",
     }
-}
-
-/// Where an order's refund is.
-pub fn refund_status(order: &Order) -> String {
-    match &order.refunded_total {
-        Some(amount) => format!(
-            "We've refunded {amount} {} for order {}. Refunds usually show on your statement \
-             within 5–10 business days, depending on your bank.",
-            order.currency, order.number
-        ),
-        None => format!(
-            "I don't see a refund on order {} yet. If you've sent something back, it's refunded \
-             once it reaches us; ask me to pass you to a person if you'd like us to check.",
-            order.number
-        ),
-    }
-}
-
-/// An answer from the help center.
-pub fn article(title: &str, summary: &str, url: &str) -> String {
-    format!("{title}: {summary}\n\nThe whole article: {url}\n\nDid that answer your question? If not, ask me to pass you to a person.")
 }
 
 /// The private note that hands a chat to the team: why, what the shopper asked (and what it
@@ -274,4 +753,233 @@ pub fn story(why: Handover, messages: &[Message], orders: &[Order]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use concierge_domain::commerce::{
+        FinancialStatus, FulfillmentStatus, OrderStatus, TrackingStatus,
+    };
+    use concierge_domain::ids::{CustomerId, OrderId, ShipmentId};
+
+    fn order(fulfillment: FulfillmentStatus) -> Order {
+        let at = Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap();
+        Order {
+            id: OrderId::generate(),
+            source: "api".into(),
+            external_id: "ext-1042".into(),
+            number: "#1042".into(),
+            customer_id: CustomerId::generate(),
+            status: OrderStatus::Open,
+            financial_status: FinancialStatus::Paid,
+            fulfillment_status: fulfillment,
+            currency: "EUR".into(),
+            total: "49.90".into(),
+            placed_at: at,
+            shipping_address: None,
+            refunded_total: None,
+            shop: None,
+            line_items: vec![],
+            shipments: vec![],
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    fn shipped() -> Order {
+        let mut o = order(FulfillmentStatus::Fulfilled);
+        o.shipments.push(Shipment {
+            id: ShipmentId::generate(),
+            order_id: o.id.clone(),
+            external_id: None,
+            tracking_token: "tok".into(),
+            carrier: "DHL".into(),
+            tracking_number: "JD014600".into(),
+            tracking_url: Some("https://dhl.example/JD014600".into()),
+            status: TrackingStatus::InTransit,
+            estimated_delivery: None,
+            last_event_at: None,
+            events: vec![],
+            created_at: o.placed_at,
+            updated_at: o.placed_at,
+        });
+        o
+    }
+
+    fn ann() -> CustomerSummary {
+        CustomerSummary {
+            id: CustomerId::generate(),
+            name: Some("Ann Shopper".into()),
+            email: Some("ann@example.com".into()),
+            phone: None,
+        }
+    }
+
+    fn shop_wording(reply: Reply, template: &str) -> Wording {
+        Wording {
+            changed: vec![AssistantReply {
+                key: reply.key().to_owned(),
+                template: template.to_owned(),
+                updated_at: Utc::now(),
+            }],
+        }
+    }
+
+    #[test]
+    fn every_default_uses_only_the_variables_its_reply_allows() {
+        for reply in Reply::ALL {
+            let default = reply.default_template();
+            assert!(
+                reply.check(default).is_ok(),
+                "{}: {:?}",
+                reply.key(),
+                reply.check(default)
+            );
+        }
+    }
+
+    #[test]
+    fn keys_are_unique_and_name_their_reply() {
+        for reply in Reply::ALL {
+            assert_eq!(Reply::parse(reply.key()), Some(*reply));
+            assert!(!reply.description().is_empty(), "{}", reply.key());
+        }
+        assert_eq!(Reply::parse("handover.asked"), Some(Reply::HandoverAsked));
+        assert_eq!(Reply::parse("handover.nope"), None);
+    }
+
+    /// Every variable a reply offers has a value when the reply is about what it says: the
+    /// lists the admin page shows and what `say` fills agree.
+    #[test]
+    fn every_variable_a_reply_allows_is_filled() {
+        let mut order = shipped();
+        order.refunded_total = Some("49.90".into());
+        let shipment = order.shipments[0].clone();
+        for reply in Reply::ALL {
+            let names: Vec<&str> = reply.variables().iter().map(|(n, _)| *n).collect();
+            let template = names
+                .iter()
+                .map(|n| format!("{{{{{n}}}}}"))
+                .collect::<Vec<_>>()
+                .join("|");
+            let wording = shop_wording(*reply, &template);
+            let voice = Voice::new(&wording, ann(), "Acme", "https://acme.example");
+            let facts = Facts {
+                order: Some(&order),
+                shipment: Some(&shipment),
+                own: &[
+                    ("wait", "5 minutes"),
+                    ("article.title", "Returns"),
+                    ("article.summary", "Send it back within 30 days."),
+                    ("article.url", "https://acme.example/help/articles/returns"),
+                ],
+            };
+            let text = voice.say(*reply, facts);
+            for (name, value) in names.iter().zip(text.split('|')) {
+                assert!(
+                    !value.is_empty(),
+                    "{}: {{{{{name}}}}} is empty",
+                    reply.key()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn our_wording_says_what_the_assistant_always_said() {
+        let ours = Wording::default();
+        let voice = Voice::new(&ours, ann(), "Acme", "https://acme.example");
+        assert_eq!(
+            voice.handing_over(Handover::Asked),
+            "Of course. I'm passing you to a person on our team now; they can see everything \
+             you've told me, so you won't have to repeat it. They'll answer right here."
+        );
+        assert_eq!(
+            voice.order_status(&order(FulfillmentStatus::Unfulfilled)),
+            "Your order #1042 from 20 November 2026 is being prepared. It hasn't shipped yet; \
+             you'll get an email with the tracking link when it does."
+        );
+        assert_eq!(
+            voice.change_refused(&shipped(), "cancel_order").unwrap(),
+            "Order #1042 has already shipped, so it can't be cancelled any more. Once it \
+             arrives you can send it back for a refund; ask me about returns to see how. \
+             Follow it here: https://acme.example/track/tok"
+        );
+        assert_eq!(
+            voice.article("Returns", "Within 30 days.", "https://a.example/r"),
+            "Returns: Within 30 days.\n\nThe whole article: https://a.example/r\n\nDid that \
+             answer your question? If not, ask me to pass you to a person."
+        );
+        let online = Staffing {
+            agents_online: 1,
+            typical_wait: Some(chrono::Duration::minutes(4)),
+        };
+        assert_eq!(
+            voice.wait(&online),
+            "Someone from our team is online; chats are usually answered within about 5 \
+             minutes."
+        );
+        assert!(voice.no_orders().contains("for ann@example.com."));
+    }
+
+    #[test]
+    fn the_shops_wording_is_filled_and_a_value_it_lacks_is_empty_text() {
+        let wording = shop_wording(
+            Reply::HandoverAsked,
+            "Right away, {{customer.first_name}}! Someone from {{shop.name}} will take over.",
+        );
+        let voice = Voice::new(&wording, ann(), "Acme", "https://acme.example");
+        assert_eq!(
+            voice.handing_over(Handover::Asked),
+            "Right away, Ann! Someone from Acme will take over."
+        );
+        // Other replies keep ours.
+        assert!(voice
+            .handing_over(Handover::Complaint)
+            .starts_with("I'm sorry about this."));
+
+        let nameless = CustomerSummary {
+            name: None,
+            ..ann()
+        };
+        let voice = Voice::new(&wording, nameless, "Acme", "https://acme.example");
+        assert_eq!(
+            voice.handing_over(Handover::Asked),
+            "Right away, ! Someone from Acme will take over."
+        );
+    }
+
+    #[test]
+    fn a_shops_wording_that_comes_out_blank_is_replaced_by_ours() {
+        let wording = shop_wording(Reply::DidNotUnderstand, " {{customer.first_name}} ");
+        let nameless = CustomerSummary {
+            name: None,
+            ..ann()
+        };
+        let voice = Voice::new(&wording, nameless, "Acme", "https://acme.example");
+        assert_eq!(
+            voice.did_not_understand(),
+            Reply::DidNotUnderstand.default_template()
+        );
+    }
+
+    #[test]
+    fn check_refuses_what_a_reply_cannot_say() {
+        let asked = Reply::HandoverAsked;
+        assert!(asked
+            .check("Hi {{ customer.first_name }}, {{shop.name}} here.")
+            .is_ok());
+        // A variable other replies have, but not this one: there is no order here.
+        let e = asked.check("About {{order.number}}").unwrap_err();
+        assert!(e.0.contains("order.number"), "{e}");
+        assert!(asked.check("Hi {{customer.shoe_size}}").is_err());
+        assert!(asked.check("Hi {{customer.name").is_err());
+        assert!(asked.check("  \n").is_err());
+        assert!(asked.check(&"a".repeat(MAX_TEMPLATE_CHARS + 1)).is_err());
+        assert!(Reply::Refunded
+            .check("{{order.refunded_total}} for {{order.number}}")
+            .is_ok());
+    }
 }

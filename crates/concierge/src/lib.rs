@@ -338,6 +338,7 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
             store.clone(),
             Some(Arc::clone(&library)),
             settings.public_url(),
+            settings.support_name.trim().to_owned(),
         ))
         .with(ApplyDelivery::new(store.clone()))
         .with(OpenDeliveryIssue::new(store.clone()));

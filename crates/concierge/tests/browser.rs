@@ -1149,7 +1149,7 @@ async fn an_agent_inserts_the_suggested_reply_edits_and_sends_it() {
 }
 
 #[tokio::test]
-async fn agents_act_on_orders_and_admins_mind_webhooks_and_notice_wording() {
+async fn agents_act_on_orders_and_admins_mind_webhooks_notices_and_the_assistants_wording() {
     run(|driver| async move {
         use support::shopify::{fixture, start_fake, webhook, TOKEN, WEBHOOK_SECRET};
         let (shopify, fake) = start_fake().await;
@@ -1312,6 +1312,54 @@ async fn agents_act_on_orders_and_admins_mind_webhooks_and_notice_wording() {
             .unwrap()
             .iter()
             .all(|t| t["customized"] == false));
+
+        // The assistant's replies are worded on the page beside it, the same way.
+        b.goto(&format!("{}/admin/assistant", app.base)).await.unwrap();
+        ready(&b).await;
+        let form = "form.assistant-reply-form[data-key='handover.asked']";
+        let text = find(&b, &format!("{form} textarea[name='template']")).await;
+        text.clear().await.unwrap();
+        text.send_keys("About {{order.number}}").await.unwrap();
+        find(&b, &format!("{form} button[type=submit]"))
+            .await
+            .click()
+            .await
+            .unwrap();
+        wait_text(&b, &format!("{form} .error"), "order.number").await;
+        let text = find(&b, &format!("{form} textarea[name='template']")).await;
+        text.clear().await.unwrap();
+        text.send_keys("Right away, {{customer.first_name}}!")
+            .await
+            .unwrap();
+        find(&b, &format!("{form} button[type=submit]"))
+            .await
+            .click()
+            .await
+            .unwrap();
+        wait_text(&b, &format!("{form} h2"), "your wording").await;
+        let (_, replies) = app.get("/api/v1/assistant/replies").await;
+        let asked = replies["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == "handover.asked")
+            .unwrap()
+            .clone();
+        assert_eq!(asked["template"], "Right away, {{customer.first_name}}!");
+        assert_eq!(asked["customised"], true);
+        find(&b, &format!("{form} button.reset"))
+            .await
+            .click()
+            .await
+            .unwrap();
+        b.accept_alert().await.unwrap();
+        find(&b, &format!("{form}:not(:has(button.reset))")).await;
+        let (_, replies) = app.get("/api/v1/assistant/replies").await;
+        assert!(replies["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["customised"] == false));
         app.stop().await;
     })
     .await;

@@ -20,6 +20,7 @@ mod page;
 pub mod access;
 mod args;
 pub mod articles;
+pub mod assistant;
 pub mod audit;
 pub mod chat;
 pub mod commerce;

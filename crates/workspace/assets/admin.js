@@ -1,5 +1,5 @@
-// The admin pages' forms: agents, teams, canned replies, store webhooks, shipment notices and
-// API tokens, all through the API.
+// The admin pages' forms: agents, teams, canned replies, store webhooks, shipment notices, the
+// assistant's replies and API tokens, all through the API.
 
 import { api, say } from './api.js';
 import { start as startKnowledge } from './knowledge.js';
@@ -17,6 +17,20 @@ function onSubmit(form, action, { reload = true } = {}) {
       if (reload) location.reload();
     } catch (err) {
       say(errorOf(form), err.field ? `${err.field}: ${err.message}` : err.message);
+    }
+  });
+}
+
+/** The shop's wording for something we say: Save puts it at `path`, "back to" deletes it. */
+function wordingForm(form, path, question) {
+  onSubmit(form, (v) => api('PUT', path, v));
+  form.querySelector('button.reset')?.addEventListener('click', async () => {
+    if (!window.confirm(question)) return;
+    try {
+      await api('DELETE', path);
+      location.reload();
+    } catch (err) {
+      say(errorOf(form), err.message);
     }
   });
 }
@@ -90,17 +104,12 @@ export function start() {
   }
 
   for (const form of document.querySelectorAll('form.notice-form')) {
-    const path = `/api/v1/notice-templates/${encodeURIComponent(form.dataset.kind)}`;
-    onSubmit(form, (v) => api('PUT', path, v));
-    form.querySelector('button.reset')?.addEventListener('click', async () => {
-      if (!window.confirm('Go back to the standard wording for this notice?')) return;
-      try {
-        await api('DELETE', path);
-        location.reload();
-      } catch (err) {
-        say(errorOf(form), err.message);
-      }
-    });
+    wordingForm(form, `/api/v1/notice-templates/${encodeURIComponent(form.dataset.kind)}`,
+      'Go back to the standard wording for this notice?');
+  }
+  for (const form of document.querySelectorAll('form.assistant-reply-form')) {
+    wordingForm(form, `/api/v1/assistant/replies/${encodeURIComponent(form.dataset.key)}`,
+      'Go back to the default wording for this reply?');
   }
 
   const tokenForm = document.getElementById('token-form');

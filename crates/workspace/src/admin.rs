@@ -1,5 +1,6 @@
 //! The admin pages: agents, teams, tags, canned replies, help articles, the store platforms'
-//! webhook deliveries, shipment notices' wording, API tokens, and read-only settings.
+//! webhook deliveries, shipment notices' wording, the chat assistant's replies in the shop's
+//! words, API tokens, and read-only settings.
 //! Only admins reach them ([`AdminAgent`]); the API checks the role again on every write.
 
 use crate::layout::{self, Section};
@@ -10,6 +11,7 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Extension, Router};
 use concierge_api::AppState;
+use concierge_assistant::words::{Reply, Wording, MAX_TEMPLATE_CHARS};
 use concierge_commerce::notices::wordings;
 use concierge_commerce::variables::NOTICE_VARIABLES;
 use concierge_domain::access::Role;
@@ -31,6 +33,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin/canned-replies", get(canned_replies))
         .route("/admin/deliveries", get(deliveries))
         .route("/admin/notices", get(notices))
+        .route("/admin/assistant", get(assistant_replies))
         .route("/admin/tokens", get(tokens))
         .route("/admin/settings", get(settings_page))
 }
@@ -44,6 +47,7 @@ const PAGES: &[(&str, &str)] = &[
     ("help-center", "Help center"),
     ("deliveries", "Store webhooks"),
     ("notices", "Shipment notices"),
+    ("assistant", "Assistant replies"),
     ("tokens", "API tokens"),
     ("settings", "Settings"),
 ];
@@ -290,6 +294,39 @@ async fn notices(State(state): State<AppState>, AdminAgent(viewer): AdminAgent) 
         }
     };
     page(&viewer, "notices", body)
+}
+
+/// What the chat assistant says to shoppers, in the shop's words.
+async fn assistant_replies(
+    State(state): State<AppState>,
+    AdminAgent(viewer): AdminAgent,
+) -> PageResult {
+    let wording = Wording::load(&state.store).await?;
+    let body = html! {
+        p { "The virtual assistant says these to shoppers in the chat widget. Word them your way: each "
+            code { "{{variable}}" } " is filled for the chat, and one without a value there is left out. "
+            "The lines about each parcel in an order's status (carrier, last scan, expected date) are not worded here." }
+        @for &reply in Reply::ALL {
+            @let customised = wording.changed(reply).is_some();
+            form.assistant-reply-form.stack data-key=(reply.key()) aria-label={"Reply: " (reply.key())} {
+                h2 { code { (reply.key()) } @if customised { " " small.badge { "your wording" } } }
+                p { (reply.description()) }
+                label { "Text" textarea name="template" rows="4" required maxlength=(MAX_TEMPLATE_CHARS) { (wording.template(reply)) } }
+                details {
+                    summary { "Variables it may use" }
+                    dl.variables {
+                        @for (v, what) in reply.variables() { dt { code { "{{" (v) "}}" } } dd { (what) } }
+                    }
+                }
+                p.error role="alert" {}
+                div {
+                    button type="submit" { "Save" }
+                    @if customised { " " button.reset type="button" { "Back to default" } }
+                }
+            }
+        }
+    };
+    page(&viewer, "assistant", body)
 }
 
 fn notice_title(kind: concierge_domain::commerce::NoticeKind) -> &'static str {

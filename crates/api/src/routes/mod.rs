@@ -4,6 +4,7 @@
 mod access;
 pub(crate) mod articles;
 mod assist;
+mod assistant;
 mod commerce;
 mod conversations;
 mod customers;
@@ -46,6 +47,7 @@ pub(crate) fn router(state: AppState, pages: Router<AppState>) -> Router {
         .merge(replies::routes())
         .merge(suggestion::routes())
         .merge(assist::routes())
+        .merge(assistant::routes())
         .merge(mail::routes())
         .merge(platforms::routes())
         .merge(crate::live::routes())

@@ -11,8 +11,10 @@ use concierge_store::{Cursor, Page};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+mod assistant;
 mod knowledge;
 mod platforms;
+pub use assistant::*;
 pub use knowledge::*;
 pub use platforms::*;
 
