@@ -18,6 +18,9 @@
   const TEAM = "/api/widget/v1/team";
   const EMAIL = "/api/widget/v1/email";
   const TRANSCRIPT = "/api/widget/v1/transcript";
+  const FILES = "/api/widget/v1/files";
+  const FILE_TYPES = "image/png,image/jpeg,image/gif,image/webp,application/pdf";
+  const MAX_FILE_BYTES = 10 * 1024 * 1024;
   const KEY = "concierge.widget.v1";
   const OPEN_KEY = "concierge.widget.v1.open";
   const HANDOVER_TEXT = "I'd like to talk to a person, please.";
@@ -95,6 +98,10 @@ button { cursor: pointer; }
 .send { flex: none; width: 38px; height: 38px; padding: 0; border: 0; border-radius: 8px; background: var(--cw-accent);
   color: #fff; display: flex; align-items: center; justify-content: center; }
 .send svg { width: 18px; height: 18px; fill: currentColor; }
+.attach { flex: none; width: 38px; height: 38px; padding: 0; border: 1px solid #d0d7de; border-radius: 8px; background: #fff;
+  color: #57606a; display: flex; align-items: center; justify-content: center; }
+.attach svg { width: 18px; height: 18px; fill: currentColor; }
+.file-input { display: none; }
 .prechat { display: flex; flex-direction: column; gap: 10px; padding: 12px 14px 14px; border-top: 1px solid #e1e4e8; background: #fff; }
 .prechat-intro { margin: 0; color: #57606a; font-size: 13px; }
 .field { display: flex; flex-direction: column; gap: 3px; }
@@ -227,8 +234,11 @@ button { cursor: pointer; }
     const away = el("div", { class: "away", hidden: "" }, awayText, awayForm, awayError);
     const input = el("textarea", { class: "input", "aria-label": "Message", maxlength: "4000", rows: "1", placeholder: "Type your message\u2026" });
     const send = el("button", { type: "button", class: "send", "aria-label": "Send" }, icon("M3 20.5V14l11-2-11-2V3.5L22 12z"));
+    const attach = el("button", { type: "button", class: "attach", "aria-label": "Send a photo or PDF" },
+      icon("M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6z"));
+    const fileInput = el("input", { type: "file", class: "file-input", accept: FILE_TYPES, tabindex: "-1", "aria-hidden": "true" });
     const composer = el("div", { class: "composer" }, suggestionBox,
-      el("div", { class: "actions" }, handover, transcript), el("div", { class: "row" }, input, send));
+      el("div", { class: "actions" }, handover, transcript), el("div", { class: "row" }, attach, input, send, fileInput));
     const panel = el("div", { class: "panel", id: "cw-panel", role: "dialog", "aria-label": TITLE, hidden: "" },
       el("div", { class: "header" }, el("span", { class: "title", text: TITLE }), close_),
       list, typing, away, pre.form, composer);
@@ -247,6 +257,12 @@ button { cursor: pointer; }
     send.addEventListener("click", submitComposer);
     handover.addEventListener("click", () => say(HANDOVER_TEXT));
     transcript.addEventListener("click", emailTranscript);
+    attach.addEventListener("click", () => fileInput.click());
+    fileInput.addEventListener("change", () => {
+      const file = fileInput.files && fileInput.files[0];
+      fileInput.value = "";
+      if (file) sendFile(file);
+    });
     awayForm.addEventListener("submit", (e) => { e.preventDefault(); submitAwayEmail(); });
     input.addEventListener("keydown", (e) => {
       // isComposing: Enter that confirms an IME composition is not a send.
@@ -395,7 +411,7 @@ button { cursor: pointer; }
     // A message sent on a socket that died before echoing it comes back without client_id.
     const p = mine || (sender === "customer" ? pendingWithBody(m.body) : null);
     if (p) { settle(p, m.id); return; }
-    addBubble(sender, m.body, m.id);
+    addBubble(sender, Array.isArray(m.attachments) && m.attachments.length ? "\ud83d\udcce " + m.body : m.body, m.id);
     if (sender === "agent") setTyping(false);
     if (sender === "agent" || sender === "bot") {
       if (isOpen) markRead();
@@ -746,6 +762,36 @@ button { cursor: pointer; }
     const abs = url.charAt(0) === "/" ? BASE + url : url.indexOf(BASE + "/") === 0 ? url : null;
     if (!abs) return null;
     try { return new URL(abs).origin === BASE ? abs : null; } catch (e) { return null; }
+  }
+
+  // --- Files ---------------------------------------------------------------------------------
+  async function sendFile(file) {
+    if (FILE_TYPES.split(",").indexOf(file.type) < 0) {
+      addBubble("system", "Only photos (PNG, JPEG, GIF, WebP) and PDFs can be sent here.");
+      return;
+    }
+    if (file.size > MAX_FILE_BYTES) {
+      addBubble("system", "That file is too big: 10 MB at most.");
+      return;
+    }
+    const note = addBubble("customer", "\ud83d\udcce " + file.name + " \u2026");
+    note.classList.add("pending");
+    try {
+      const s = await ensureSession();
+      const query = "?filename=" + encodeURIComponent(file.name) + "&client_id=" + encodeURIComponent(clientId());
+      const res = await fetch(BASE + FILES + query, {
+        method: "POST", credentials: "omit", body: file,
+        headers: { "Content-Type": file.type, Authorization: "Bearer " + s.token },
+      });
+      let json = null;
+      try { json = await res.json(); } catch (e) { /* not JSON */ }
+      note.remove();
+      if ((res.status === 201 || res.status === 200) && json) onMessage(json);
+      else addBubble("system", errorText(json, "The file could not be sent. Try again."));
+    } catch (e) {
+      note.remove();
+      addBubble("system", "The file could not be sent: no connection.");
+    }
   }
 
   // --- Away: nobody online, replies by email, the transcript ----------------------------------

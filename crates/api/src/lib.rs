@@ -29,6 +29,7 @@ use std::sync::Arc;
 
 pub use openapi::openapi_json;
 pub use routes::{PlatformSecrets, MAX_ARTICLE_FILE_BYTES, MAX_WEBHOOK_BYTES};
+pub use widget::MAX_CHAT_FILE_BYTES;
 
 /// Settings the HTTP layer needs, and the services beside the store it hands requests to.
 #[derive(Clone)]

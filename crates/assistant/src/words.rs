@@ -224,7 +224,7 @@ impl Reply {
                 &[],
                 "No one from our team is online right now, so it may take a while. We'll answer \
                  here as soon as someone is back; this chat stays open for you, even if you \
-                 leave the page.",
+                 leave the page. Leave your email address below and we'll reply there too.",
             ),
             Reply::DidNotUnderstand => spec(
                 "did_not_understand",

@@ -1711,6 +1711,17 @@ async fn when_nobody_is_online_the_widget_offers_replies_by_email_and_a_transcri
             "We've emailed this chat to ana@example.com",
         )
         .await;
+        // A photo, picked as a shopper would (the file chooser's answer set on the input).
+        in_widget(
+            &b,
+            "const i = root.querySelector('.file-input'); const t = new DataTransfer(); \
+             const png = new Uint8Array([0x89,0x50,0x4e,0x47,0x0d,0x0a,0x1a,0x0a,0,0,0,13,0x49,0x48,0x44,0x52]); \
+             t.items.add(new File([png], 'box.png', {type: 'image/png'})); i.files = t.files; \
+             i.dispatchEvent(new Event('change')); return true;",
+            json!(null),
+        )
+        .await;
+        wait_widget_text(&b, "[data-sender='customer'][data-id]", "\u{1f4ce} box.png").await;
         screenshot(&b, "widget-away").await;
 
         // The team sees where replies go.

@@ -792,3 +792,78 @@ on_both_engines!(an_angry_shopper_goes_to_a_person_who_is_online, |app| {
     assert!(note.contains("sounds upset"), "{note}");
     assert!(note.contains("Shopper [track_order]"), "{note}");
 });
+
+/// Sends a file as the widget does: the raw bytes with their type.
+async fn send_file(
+    app: &App,
+    token: &str,
+    name: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> (StatusCode, Value) {
+    let res = reqwest::Client::new()
+        .post(format!(
+            "{}/api/widget/v1/files?filename={name}&client_id=f-{name}",
+            app.base
+        ))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+on_both_engines!(
+    a_shopper_sends_a_photo_and_the_team_gets_it_and_nothing_else_passes,
+    |app| {
+        let (token, conversation) = session(&app).await;
+        let mut socket = connect(&app, &token, None).await;
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
+        png.extend_from_slice(&[0u8; 64]);
+        let (s, m) = send_file(&app, &token, "damaged box.png", "image/png", png.clone()).await;
+        assert_eq!(s, StatusCode::CREATED, "{m}");
+        assert_eq!(m["body"], "damaged-box.png", "the name made safe");
+        assert_eq!(m["attachments"][0]["content_type"], "image/png");
+        // The socket sees it too; sent again, it is stored once.
+        let echoed = next_of(&mut socket, "message").await;
+        assert_eq!(echoed["id"], m["id"]);
+        let (s, again) = send_file(&app, &token, "damaged box.png", "image/png", png).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(again["id"], m["id"]);
+
+        // A page labelled as a photo, an SVG, and a file past the limit are refused.
+        let (s, v) = send_file(
+            &app,
+            &token,
+            "x.png",
+            "image/png",
+            b"<html><script>alert(1)</script>".to_vec(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["error"]["field"], "content_type");
+        let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>".to_vec();
+        let (s, _) = send_file(&app, &token, "x.svg", "image/svg+xml", svg).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        let mut big = b"%PDF-1.7\n".to_vec();
+        big.resize(concierge_api::MAX_CHAT_FILE_BYTES + 1, b' ');
+        let (s, v) = send_file(&app, &token, "big.pdf", "application/pdf", big).await;
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+
+        // The team sees the photo attached; the assistant did not answer a file.
+        let (_, msgs) = app
+            .get(&format!("/api/v1/conversations/{conversation}/messages"))
+            .await;
+        let items = msgs["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{msgs}");
+        assert_eq!(items[0]["attachments"][0]["filename"], "damaged-box.png");
+        // The assistant answers words, as before.
+        say(&mut socket, "can I talk to a person?", "f-2").await;
+        assert!(next_bot(&mut socket)
+            .await
+            .contains("passing you to a person"));
+    }
+);

@@ -3,7 +3,9 @@
 
 use crate::access::token_digest;
 use crate::args::Batch;
-use crate::conversations::{self, Conversation, Message, NewAttachment, NewConversation, NewMessage};
+use crate::conversations::{
+    self, Conversation, Message, NewAttachment, NewConversation, NewMessage,
+};
 use crate::customers::CustomerRef;
 use crate::jobs::{self, NewJob};
 use crate::{on_engine, on_tx, secret_token, At, Store, StoreError};
@@ -469,7 +471,10 @@ impl Store {
         message: NewMessage,
         client_key: Option<&str>,
     ) -> Result<Said, StoreError> {
-        match self.chat_add_once(session, message.clone(), client_key).await {
+        match self
+            .chat_add_once(session, message.clone(), client_key)
+            .await
+        {
             // On PostgreSQL the same message sent twice at once, or two first messages at
             // once, clash on a key; the one that lost finds what the other stored.
             Err(StoreError::Conflict { .. }) => {
