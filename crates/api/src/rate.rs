@@ -63,7 +63,16 @@ pub(crate) async fn limit(State(state): State<AppState>, request: Request, next:
         request.extensions().get::<ConnectInfo<SocketAddr>>(),
     ) {
         if let Err(secs) = rate.check(peer.ip()) {
-            return ApiError::RateLimited(secs.max(1)).into_response();
+            let mut refused = ApiError::RateLimited(secs.max(1)).into_response();
+            // The chat widget calls from the shop's origin: its refusal must be readable
+            // there (its routes' CORS layer sits inside this one).
+            if request.uri().path().starts_with("/api/widget/") {
+                refused.headers_mut().insert(
+                    axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                    axum::http::HeaderValue::from_static("*"),
+                );
+            }
+            return refused;
         }
     }
     next.run(request).await

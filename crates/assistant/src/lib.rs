@@ -10,6 +10,7 @@
 //! What it says is in [`words`], one place: the shop may word each reply to shoppers its own
 //! way, with `{{variables}}` ([`words::Reply`]), read again for every answer.
 
+pub mod llm;
 pub mod proof;
 pub mod words;
 
@@ -83,6 +84,7 @@ pub struct Answer {
     library: Option<Arc<Library>>,
     public_url: String,
     shop_name: String,
+    rephraser: Option<llm::Rephraser>,
 }
 
 impl Answer {
@@ -99,7 +101,14 @@ impl Answer {
             library,
             public_url,
             shop_name,
+            rephraser: None,
         }
+    }
+
+    /// Has a language model reword its answers (never its decisions).
+    pub fn with_rephraser(mut self, rephraser: llm::Rephraser) -> Self {
+        self.rephraser = Some(rephraser);
+        self
     }
 }
 
@@ -137,6 +146,8 @@ enum Proved {
 /// What the assistant decided to do about one message.
 struct Decision {
     reply: String,
+    /// What the reply was made from, when a language model may reword it (see [`llm`]).
+    facts: Option<String>,
     handover: Option<Handover>,
     /// Orders it looked at, attached to the conversation for the team.
     orders: Vec<Order>,
@@ -190,6 +201,11 @@ impl Answer {
         for order in &decision.orders {
             self.store.link_order(&conversation.id, &order.id).await?;
         }
+        if let (Some(llm), Some(facts)) = (&self.rephraser, &decision.facts) {
+            if let Some(reworded) = llm.rephrase(&asked.body, facts, &decision.reply).await {
+                decision.reply = reworded;
+            }
+        }
         if let Some(why) = decision.handover {
             let staffing = self.store.chat_staffing().await?;
             decision.reply.push_str("\n\n");
@@ -226,12 +242,14 @@ impl Answer {
         };
         let hand_over = |why: Handover, orders: Vec<Order>| Decision {
             reply: voice.handing_over(why),
+            facts: None,
             handover: Some(why),
             orders,
             memory: memory.clone(),
         };
         let answer = |reply: String, orders: Vec<Order>| Decision {
             reply,
+            facts: None,
             handover: None,
             orders,
             memory: memory.clone(),
@@ -269,7 +287,11 @@ impl Answer {
         if ARTICLE_INTENTS.contains(&intent) {
             if let Some((title, summary, slug)) = self.article(text) {
                 let url = format!("{}/help/articles/{slug}", self.public_url);
-                return Ok(answer(voice.article(&title, &summary, &url), vec![]));
+                let mut decision = answer(voice.article(&title, &summary, &url), vec![]);
+                decision.facts = Some(format!(
+                    "The shop's help article \"{title}\" ({url}): {summary}"
+                ));
+                return Ok(decision);
             }
         }
         Ok(missed(voice, session, memory, voice.did_not_understand()))
@@ -301,6 +323,7 @@ impl Answer {
                         memory.awaiting = Some(question.to_owned());
                         return Ok(Decision {
                             reply: voice.ask_for_proof(),
+                            facts: None,
                             handover: None,
                             orders: vec![],
                             memory,
@@ -311,6 +334,7 @@ impl Answer {
                     memory.awaiting = Some(question.to_owned());
                     return Ok(Decision {
                         reply: voice.proof_failed(),
+                        facts: None,
                         handover: None,
                         orders: vec![],
                         memory,
@@ -319,6 +343,7 @@ impl Answer {
                 Proved::TooMany => {
                     return Ok(Decision {
                         reply: voice.handing_over(Handover::NotVerified),
+                        facts: None,
                         handover: Some(Handover::NotVerified),
                         orders: vec![],
                         memory,
@@ -338,8 +363,11 @@ impl Answer {
                 ),
             },
         };
+        // An answer (not a request handed over) may be reworded, from the order's data.
+        let facts = handover.is_none().then(|| order_facts(&order));
         Ok(Decision {
             reply,
+            facts,
             handover,
             orders: vec![order],
             memory,
@@ -357,6 +385,17 @@ impl Answer {
         let Some(claim) = proof::Claim::read(text) else {
             return Ok(Proved::Nothing);
         };
+        // The order they proved already needs no proof again.
+        if let Some(id) = &session.memory.order_id {
+            let proved = self.store.order(id).await?;
+            if claim
+                .numbers
+                .iter()
+                .any(|n| proved.number.trim_start_matches('#') == n)
+            {
+                return Ok(Proved::Order(Box::new(proved)));
+            }
+        }
         if session.memory.failed_checks >= CHECKS_PER_CHAT {
             return Ok(Proved::TooMany);
         }
@@ -501,6 +540,7 @@ fn missed(
     if memory.misses >= 2 {
         Decision {
             reply: voice.handing_over(Handover::CouldNotHelp),
+            facts: None,
             handover: Some(Handover::CouldNotHelp),
             orders: vec![],
             memory,
@@ -508,6 +548,7 @@ fn missed(
     } else {
         Decision {
             reply,
+            facts: None,
             handover: None,
             orders: vec![],
             memory,
@@ -530,4 +571,42 @@ fn shopper(session: &ChatSession, conversation: &Conversation) -> CustomerSummar
         email: session.email.as_ref().map(|e| e.as_str().to_owned()),
         phone: None,
     }
+}
+
+/// An order as facts for a language model to word an answer from: only what the shopper
+/// may see about their own order.
+fn order_facts(order: &Order) -> String {
+    let mut out = format!(
+        "Order {} placed {}; status {}, payment {}, fulfilment {}; total {} {}",
+        order.number,
+        order.placed_at.format("%Y-%m-%d"),
+        order.status.as_str(),
+        order.financial_status.as_str(),
+        order.fulfillment_status.as_str(),
+        order.total,
+        order.currency
+    );
+    if let Some(r) = &order.refunded_total {
+        out.push_str(&format!("; refunded {r} {}", order.currency));
+    }
+    for s in &order.shipments {
+        out.push_str(&format!(
+            "\nParcel {} {}: {}",
+            s.carrier,
+            s.tracking_number,
+            s.status.as_str()
+        ));
+        if let Some(eta) = s.estimated_delivery {
+            out.push_str(&format!(", expected {}", eta.format("%Y-%m-%d")));
+        }
+        if let Some(e) = s.events.last() {
+            out.push_str(&format!(
+                ", last scan {} {} {}",
+                e.occurred_at.format("%Y-%m-%d %H:%M"),
+                e.location.as_deref().unwrap_or(""),
+                e.message.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    out
 }

@@ -215,6 +215,104 @@ pub async fn run(dir: &Path, sockets: usize, rate: usize, seconds: u64) -> anyho
     Ok(())
 }
 
+/// `--scenario demo-answer`: the issue's "done when" as a figure. Runs `serve --demo` (a
+/// child), reads the storefront page for its signed-in shopper as the widget would, and
+/// `asks` times opens a chat, sends "where's my order?" on the socket and times the
+/// assistant's answer (which must carry the order's status).
+pub async fn demo_answer(dir: &Path, asks: usize) -> anyhow::Result<()> {
+    let exe = std::env::current_exe()?.with_file_name("concierge");
+    if !exe.exists() {
+        bail!(
+            "{} is missing: cargo build --release -p concierge",
+            exe.display()
+        );
+    }
+    std::fs::create_dir_all(dir)?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut child = tokio::process::Command::new(&exe)
+        .args(["serve", "--demo"])
+        .env("CONCIERGE_DATA_DIR", dir)
+        .env_remove("CONCIERGE_DATABASE_URL")
+        .env("CONCIERGE_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("CONCIERGE_SMTP_ADDR", "off")
+        .env("CONCIERGE_RATE_LIMIT_PER_SECOND", "0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    // Ready once the demo shop is seeded (it says so).
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().context("stdout")?).lines();
+    while let Some(line) = lines.next_line().await? {
+        if line.contains("demo shop ready") {
+            break;
+        }
+    }
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let base = format!("http://127.0.0.1:{port}");
+    let page = reqwest::get(format!("{base}/demo/store"))
+        .await?
+        .text()
+        .await?;
+    let attribute = |name: &str| {
+        let start = page
+            .find(&format!("{name}=\""))
+            .map(|i| i + name.len() + 2)?;
+        let end = page[start..].find('"')? + start;
+        Some(page[start..end].to_owned())
+    };
+    let email = attribute("data-identity-email").context("no signed-in shopper on the page")?;
+    let signature = attribute("data-identity-signature").context("no signature on the page")?;
+    let client = reqwest::Client::new();
+    let ws = base.replacen("http", "ws", 1);
+    let mut answers = Figures(Vec::new());
+    for _ in 0..asks {
+        let v: Value = client
+            .post(format!("{base}/api/widget/v1/sessions"))
+            .json(&json!({ "identity": { "email": email, "signature": signature } }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let token = v["session_token"].as_str().context("token")?;
+        let (mut socket, _) =
+            tokio_tungstenite::connect_async(format!("{ws}/api/widget/v1/ws?token={token}"))
+                .await?;
+        let asked = Instant::now();
+        socket
+            .send(Message::text(
+                json!({"type": "message", "body": "where's my order?", "client_id": "a"})
+                    .to_string(),
+            ))
+            .await?;
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+                .await
+                .context("no answer within 10 s")?
+                .context("socket closed")??;
+            let Message::Text(text) = frame else { continue };
+            let v: Value = serde_json::from_str(&text)?;
+            if v["type"] == "message" && v["sender_type"] == "bot" {
+                answers.0.push(asked.elapsed());
+                let body = v["body"].as_str().unwrap_or("");
+                if !body.contains("Your order #") {
+                    bail!("the answer has no order status: {body}");
+                }
+                break;
+            }
+        }
+        let _ = socket.close(None).await;
+    }
+    println!(
+        "demo-answer: \"where's my order?\" on the demo storefront to the assistant's answer with the order's status: {}",
+        answers.summary()
+    );
+    let _ = child.kill().await;
+    Ok(())
+}
+
 /// The child's resident memory now, and its peak.
 fn memory(pid: u32) -> String {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();

@@ -93,6 +93,9 @@ enum Scenario {
     /// Live chat: many widget sockets on the real binary, and a message's round trip to an
     /// agent's socket at a steady rate.
     Chat,
+    /// The demo storefront: `serve --demo`, a signed-in shopper asking "where's my order?",
+    /// the time to the assistant's answer with the order's status.
+    DemoAnswer,
     All,
 }
 
@@ -914,6 +917,12 @@ async fn main() -> anyhow::Result<()> {
     if matches!(args.scenario, Scenario::Chat | Scenario::All) {
         let dir = std::env::temp_dir().join(format!("concierge-bench-chat-{}", std::process::id()));
         let r = chat::run(&dir, args.widgets, args.rate, args.seconds).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        r?;
+    }
+    if matches!(args.scenario, Scenario::DemoAnswer | Scenario::All) {
+        let dir = std::env::temp_dir().join(format!("concierge-bench-demo-{}", std::process::id()));
+        let r = chat::demo_answer(&dir, args.queries.min(200)).await;
         let _ = std::fs::remove_dir_all(&dir);
         r?;
     }

@@ -140,6 +140,18 @@ settings! {
     /// are never verified.
     widget_identity_secret: Option<Secret> = None, shown as "unset (widget sessions are not verified)";
 
+    /// An OpenAI-compatible API (`https://api.openai.com/v1`, or a local server's) whose
+    /// model rewords the chat assistant's answers — from the order's data or the article
+    /// only, keeping every link and number, else the answer goes out as made. Unset, the
+    /// assistant answers in its own (the shop's) wording; nothing else changes.
+    llm_base_url: Option<String> = None, shown as "unset (answers in the shop's wording)";
+
+    /// The key for `CONCIERGE_LLM_BASE_URL`, sent as a bearer token.
+    llm_api_key: Option<Secret> = None, shown as "unset";
+
+    /// The model `CONCIERGE_LLM_BASE_URL` is asked for.
+    llm_model: String = "gpt-4o-mini".to_owned(), shown as "gpt-4o-mini";
+
     /// The shop's Shopify domain (`acme.myshopify.com`), for order actions from the inbox
     /// (with `CONCIERGE_SHOPIFY_ACCESS_TOKEN`). Unset, actions on Shopify orders are recorded
     /// as requests.
@@ -630,7 +642,7 @@ mod tests {
 
     #[test]
     fn every_setting_is_documented() {
-        assert_eq!(SETTINGS.len(), 30);
+        assert_eq!(SETTINGS.len(), 33);
         let readme = include_str!("../../../README.md");
         for s in SETTINGS {
             assert!(!s.doc.trim().is_empty(), "{} has no doc", s.key);

@@ -14,6 +14,7 @@ pub use config::{LogFormat, Secret, Settings};
 
 use anyhow::Context;
 use concierge_api::{ApiConfig, PlatformSecrets};
+use concierge_assistant::llm::Rephraser;
 use concierge_assistant::Answer;
 use concierge_commerce::notices::{NoticeSettings, OpenDeliveryIssue, SendNotice};
 use concierge_commerce::ApplyDelivery;
@@ -334,12 +335,28 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
     let mut worker = Worker::new(store.clone())
         .with(WakeSnoozed::new(store.clone()))
         .with(DeliverChat::new(store.clone()))
-        .with(Answer::new(
-            store.clone(),
-            Some(Arc::clone(&library)),
-            settings.public_url(),
-            settings.support_name.trim().to_owned(),
-        ))
+        .with({
+            let answer = Answer::new(
+                store.clone(),
+                Some(Arc::clone(&library)),
+                settings.public_url(),
+                settings.support_name.trim().to_owned(),
+            );
+            match &settings.llm_base_url {
+                Some(url) => match Rephraser::new(
+                    url,
+                    settings.llm_api_key.as_ref().map(|k| k.expose().to_owned()),
+                    settings.llm_model.clone(),
+                ) {
+                    Ok(r) => answer.with_rephraser(r),
+                    Err(e) => {
+                        store.close().await;
+                        anyhow::bail!("CONCIERGE_LLM_BASE_URL: {e}");
+                    }
+                },
+                None => answer,
+            }
+        })
         .with(ApplyDelivery::new(store.clone()))
         .with(OpenDeliveryIssue::new(store.clone()));
     // Without a relay, outbound mail stays queued (durable) until one is configured.

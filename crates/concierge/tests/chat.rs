@@ -662,8 +662,11 @@ on_both_engines!(
         let answer = next_bot(&mut socket).await;
         assert!(answer.contains("Your order #7007"), "{answer}");
         assert!(answer.contains("being prepared"), "{answer}");
-        // The proven order is theirs for the rest of the chat: it has not shipped, so a
-        // person can still cancel it, and gets the request.
+        // The proven order is theirs for the rest of the chat, by its number too …
+        say(&mut socket, "where is #7007 now?", "p-3b").await;
+        let answer = next_bot(&mut socket).await;
+        assert!(answer.contains("Your order #7007"), "{answer}");
+        // … and it has not shipped, so a person can still cancel it, and gets the request.
         say(&mut socket, "actually, please cancel it", "p-4").await;
         let answer = next_bot(&mut socket).await;
         assert!(answer.contains("hasn't shipped yet"), "{answer}");
@@ -867,3 +870,136 @@ on_both_engines!(
             .contains("passing you to a person"));
     }
 );
+
+on_both_engines!(
+    the_widget_routes_share_the_per_address_rate_limit,
+    |s| s.rate_limit_per_second = 2,
+    |app| {
+        // One address opening chat after chat is stopped; nothing past the limit is stored.
+        let mut refused = 0;
+        for i in 0..12 {
+            let (s, v) = open_session(&app, json!({ "name": format!("Bot {i}") })).await;
+            match s {
+                StatusCode::CREATED => {}
+                StatusCode::TOO_MANY_REQUESTS => {
+                    assert_eq!(v["error"]["code"], "rate_limited", "{v}");
+                    refused += 1;
+                }
+                other => panic!("unexpected {other}: {v}"),
+            }
+        }
+        assert!(
+            refused > 0,
+            "a flood of sessions from one address is refused"
+        );
+    }
+);
+
+/// What the fake language model was asked: each request's `Authorization` and body.
+type Asked = std::sync::Arc<std::sync::Mutex<Vec<(Option<String>, Value)>>>;
+
+/// A fake OpenAI-compatible chat-completions endpoint on loopback: it keeps what it was
+/// asked and answers with `reply(answer to reword)`.
+async fn fake_language_model(reply: fn(&str) -> String) -> (String, Asked) {
+    use axum::routing::post;
+    let asked: Asked = Default::default();
+    let kept = asked.clone();
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(move |headers: axum::http::HeaderMap, axum::Json(body): axum::Json<Value>| {
+            let kept = kept.clone();
+            async move {
+                let auth = headers
+                    .get("authorization")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                let user = body["messages"][1]["content"].as_str().unwrap_or("").to_owned();
+                kept.lock().unwrap().push((auth, body));
+                let answer = user.split("The answer to reword:\n").nth(1).unwrap_or("");
+                axum::Json(json!({"choices": [{"message": {"role": "assistant", "content": reply(answer)}}]}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/v1"), asked)
+}
+
+/// Opens a verified chat for Ann and asks where her order is; the assistant's answer.
+async fn ann_asks(app: &App) -> String {
+    let signature =
+        concierge_commerce::signature::sign_hex(IDENTITY_SECRET.as_bytes(), b"ann@example.com");
+    let (_, v) = open_session(
+        app,
+        json!({"identity": {"email": "ann@example.com", "signature": signature}}),
+    )
+    .await;
+    let mut socket = connect(app, v["session_token"].as_str().unwrap(), None).await;
+    say(&mut socket, "where's my order?", "l-1").await;
+    next_bot(&mut socket).await
+}
+
+#[tokio::test]
+async fn a_configured_language_model_rewords_answers_from_the_facts_only() {
+    let (url, asked) = fake_language_model(|answer| format!("Good news, Ann! {answer}")).await;
+    let Some(app) = App::start_with("sqlite", move |s| {
+        s.widget_identity_secret = Some(IDENTITY_SECRET.into());
+        s.llm_base_url = Some(url);
+        s.llm_api_key = Some("test-key".into());
+        s.llm_model = "small-model".into();
+    })
+    .await
+    else {
+        return;
+    };
+    app.shipped_order("ann@example.com", "#1042", "JD014600")
+        .await;
+    let answer = ann_asks(&app).await;
+    assert!(
+        answer.starts_with("Good news, Ann! Your order #1042"),
+        "{answer}"
+    );
+    let (auth, request) = asked.lock().unwrap()[0].clone();
+    assert_eq!(auth.as_deref(), Some("Bearer test-key"));
+    assert_eq!(request["model"], "small-model");
+    let facts = request["messages"][1]["content"].as_str().unwrap();
+    assert!(facts.contains("Order #1042"), "{facts}");
+    assert!(facts.contains("Parcel DHL JD014600"), "{facts}");
+    assert!(
+        !facts.contains("ann@example.com"),
+        "only the order's facts: {facts}"
+    );
+    app.stop().await;
+
+    // A model that drops the tracking link is not used: the answer goes out as made.
+    let (url, asked) = fake_language_model(|_| "It's on its way!".to_owned()).await;
+    let Some(app) = App::start_with("sqlite", move |s| {
+        s.widget_identity_secret = Some(IDENTITY_SECRET.into());
+        s.llm_base_url = Some(url);
+    })
+    .await
+    else {
+        return;
+    };
+    app.shipped_order("ann@example.com", "#1042", "JD014600")
+        .await;
+    let answer = ann_asks(&app).await;
+    assert!(answer.starts_with("Your order #1042"), "{answer}");
+    assert_eq!(asked.lock().unwrap().len(), 1, "the model was asked");
+
+    // Nor is it asked to word a handover: what the assistant decides is its own.
+    let signature =
+        concierge_commerce::signature::sign_hex(IDENTITY_SECRET.as_bytes(), b"ann@example.com");
+    let (_, v) = open_session(
+        &app,
+        json!({"identity": {"email": "ann@example.com", "signature": signature}}),
+    )
+    .await;
+    let mut socket = connect(&app, v["session_token"].as_str().unwrap(), None).await;
+    say(&mut socket, "I want to talk to a human", "l-2").await;
+    assert!(next_bot(&mut socket)
+        .await
+        .contains("passing you to a person"));
+    assert_eq!(asked.lock().unwrap().len(), 1);
+    app.stop().await;
+}
