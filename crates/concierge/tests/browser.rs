@@ -1628,6 +1628,31 @@ async fn on_the_demo_storefront_a_shopper_asks_where_their_order_is_then_for_a_p
         wait_widget_text(&shopper, "[data-sender='agent']", "Alex here").await;
         screenshot(&shopper, "demo-storefront-agent").await;
 
+        // The agent hands the chat back; the assistant answers again.
+        wait_text(&agent, "#assistant-control", "The team answers this chat.").await;
+        find(&agent, "#assistant-toggle[data-active='true']")
+            .await
+            .click()
+            .await
+            .unwrap();
+        wait_text(&agent, "#assistant-control", "The assistant answers this chat.").await;
+        widget_say(&shopper, "thanks! and where's my order right now?").await;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let answers = in_widget(
+                &shopper,
+                "return [...root.querySelectorAll(\"[data-sender='bot']\")].filter(e => e.textContent.includes('Your order #1201')).length;",
+                json!(null),
+            )
+            .await;
+            if answers == json!(2) {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the assistant did not answer again: {answers}");
+            // Polls the page; the condition, not the time, ends the wait.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+
         service.kill().await.unwrap();
         let _ = std::fs::remove_dir_all(&dir);
     })

@@ -111,6 +111,14 @@ function bindControls() {
   on('priority', 'change', (e) => patch({ priority: e.target.value }));
   on('assignee', 'change', (e) => patch({ assignee_id: e.target.value || null }));
   on('assign-me', 'click', () => patch({ assignee_id: me() }));
+  on('assistant-toggle', 'click', async (e) => {
+    try {
+      await api('PUT', url('/assistant'), { active: e.currentTarget.dataset.active === 'true' });
+      await refreshControls(true);
+    } catch (err) {
+      say(document.getElementById('controls-error'), err.message);
+    }
+  });
   on('team', 'change', (e) => patch({ team_id: e.target.value || null }));
   on('tags-form', 'submit', (e) => {
     e.preventDefault();

@@ -57,7 +57,11 @@ pub(crate) async fn conversation_page(
         Some("controls") => {
             let teams = store.teams().await?;
             let others = others(&state, &c).await?;
-            return Ok(Html(controls(&c, &agents, &teams, &others).into_string()).into_response());
+            let assistant = assistant_of(&state, &c).await?;
+            return Ok(
+                Html(controls(&c, &agents, &teams, &others, assistant).into_string())
+                    .into_response(),
+            );
         }
         _ => {}
     }
@@ -77,6 +81,7 @@ pub(crate) async fn conversation_page(
         .await?
         .items;
     let others = others(&state, &c).await?;
+    let assistant = assistant_of(&state, &c).await?;
     let teams = store.teams().await?;
     let replies = store.canned_replies().await?;
     let who = display_name(&c);
@@ -94,7 +99,7 @@ pub(crate) async fn conversation_page(
                     }
                 }
                 div #presence .presence role="status" aria-live="polite" hidden {}
-                (controls(&c, &agents, &teams, &others))
+                (controls(&c, &agents, &teams, &others, assistant))
                 h2.visually-hidden { "Messages" }
                 (thread(&c, &messages, &agents))
                 (composer(&replies))
@@ -232,11 +237,24 @@ fn message(c: &Conversation, m: &Message, agents: &HashMap<String, String>) -> M
     }
 }
 
+/// For a chat, whether the virtual assistant answers it; `None` for other channels.
+async fn assistant_of(state: &AppState, c: &Conversation) -> Result<Option<bool>, PageError> {
+    if c.channel != Channel::Chat {
+        return Ok(None);
+    }
+    Ok(state
+        .store
+        .chat_session_of(&c.id)
+        .await?
+        .map(|s| s.assistant))
+}
+
 fn controls(
     c: &Conversation,
     agents: &HashMap<String, String>,
     teams: &[concierge_store::access::Team],
     others: &[Conversation],
+    assistant: Option<bool>,
 ) -> Markup {
     let status = c.lifecycle.status;
     let mut agents: Vec<(&String, &String)> = agents.iter().collect();
@@ -263,6 +281,14 @@ fn controls(
                     span.snoozed { "until " (layout::time(until)) }
                 }
                 button #resolve type="button" disabled[status == ConversationStatus::Resolved] { "Resolve (e)" }
+            }
+            @if let Some(on) = assistant {
+                div #assistant-control .assistant-control data-active=(on) {
+                    span { @if on { "The assistant answers this chat." } @else { "The team answers this chat." } }
+                    button #assistant-toggle type="button" data-active=(!on) {
+                        @if on { "Take over from the assistant" } @else { "Hand back to the assistant" }
+                    }
+                }
             }
             form #snooze-form aria-label="Snooze" {
                 label { "Snooze until " input #snooze-until type="datetime-local" name="snooze_until" required; }
