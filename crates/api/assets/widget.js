@@ -23,6 +23,7 @@
   const MAX_FILE_BYTES = 10 * 1024 * 1024;
   const KEY = "concierge.widget.v1";
   const OPEN_KEY = "concierge.widget.v1.open";
+  const SOUND_KEY = "concierge.widget.v1.sound";
   const HANDOVER_TEXT = "I'd like to talk to a person, please.";
   const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
   const SENDERS = ["customer", "bot", "agent", "system"];
@@ -67,6 +68,11 @@ button { cursor: pointer; }
 .close { width: 34px; height: 34px; padding: 0; border: 0; border-radius: 6px; background: transparent;
   color: #fff; font-size: 22px; line-height: 1; flex: none; }
 .close:hover { background: rgba(255,255,255,.18); }
+.header-buttons { display: flex; align-items: center; gap: 2px; flex: none; }
+.sound { width: 34px; height: 34px; padding: 0; border: 0; border-radius: 6px; background: transparent;
+  color: #fff; font-size: 16px; line-height: 1; opacity: .55; }
+.sound[aria-pressed="true"] { opacity: 1; }
+.sound:hover { background: rgba(255,255,255,.18); }
 .messages { flex: 1; overflow-y: auto; overscroll-behavior: contain; padding: 12px; display: flex;
   flex-direction: column; gap: 8px; background: #f6f7f9; }
 .intro { margin: 0 0 4px; color: #57606a; font-size: 13px; text-align: center; }
@@ -171,6 +177,12 @@ button { cursor: pointer; }
   function rememberOpen(open) {
     try { sessionStorage.setItem(OPEN_KEY, open ? "1" : "0"); } catch (e) { /* see loadSession */ }
   }
+  function soundOn() {
+    try { return localStorage.getItem(SOUND_KEY) === "1"; } catch (e) { return false; }
+  }
+  function rememberSound(on) {
+    try { localStorage.setItem(SOUND_KEY, on ? "1" : "0"); } catch (e) { /* see loadSession */ }
+  }
   function wasOpen() {
     try { return sessionStorage.getItem(OPEN_KEY) === "1"; } catch (e) { return false; }
   }
@@ -217,6 +229,14 @@ button { cursor: pointer; }
     root.style.setProperty("--cw-accent", ACCENT);
 
     const close_ = el("button", { type: "button", class: "close", "aria-label": "Close chat", text: "\u00d7" });
+    // Off unless the shopper turns it on (remembered in this browser).
+    const sound = el("button", { type: "button", class: "sound", "aria-label": "Sound for new messages",
+      "aria-pressed": soundOn() ? "true" : "false", text: "\u266a" });
+    sound.addEventListener("click", () => {
+      const on = sound.getAttribute("aria-pressed") !== "true";
+      sound.setAttribute("aria-pressed", on ? "true" : "false");
+      rememberSound(on);
+    });
     const list = el("div", { class: "messages", role: "log", "aria-live": "polite", "aria-label": "Conversation", tabindex: "0" },
       el("p", { class: "intro", text: "Hi! How can we help?" }));
     const typing = el("div", { class: "typing", hidden: "", text: "Support is typing\u2026" });
@@ -240,7 +260,8 @@ button { cursor: pointer; }
     const composer = el("div", { class: "composer" }, suggestionBox,
       el("div", { class: "actions" }, handover, transcript), el("div", { class: "row" }, attach, input, send, fileInput));
     const panel = el("div", { class: "panel", id: "cw-panel", role: "dialog", "aria-label": TITLE, hidden: "" },
-      el("div", { class: "header" }, el("span", { class: "title", text: TITLE }), close_),
+      el("div", { class: "header" }, el("span", { class: "title", text: TITLE }),
+        el("span", { class: "header-buttons" }, sound, close_)),
       list, typing, away, pre.form, composer);
     const launcher = el("button", { type: "button", class: "launcher", "aria-label": "Open chat", "aria-expanded": "false", "aria-controls": "cw-panel" },
       icon("M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-4 4V5a2 2 0 0 1 2-2z"));
@@ -414,6 +435,7 @@ button { cursor: pointer; }
     addBubble(sender, Array.isArray(m.attachments) && m.attachments.length ? "\ud83d\udcce " + m.body : m.body, m.id);
     if (sender === "agent") setTyping(false);
     if (sender === "agent" || sender === "bot") {
+      if (!isOpen || document.hidden) chime();
       if (isOpen) markRead();
       else if (!session || at > (session.readAt || "")) { unread++; renderBadge(); }
     }
@@ -762,6 +784,23 @@ button { cursor: pointer; }
     const abs = url.charAt(0) === "/" ? BASE + url : url.indexOf(BASE + "/") === 0 ? url : null;
     if (!abs) return null;
     try { return new URL(abs).origin === BASE ? abs : null; } catch (e) { return null; }
+  }
+
+  // A short tone made on the spot (no sound file to fetch), only if the shopper turned it on.
+  let audio = null;
+  function chime() {
+    if (!soundOn() || !(window.AudioContext || window.webkitAudioContext)) return;
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = 880;
+      gain.gain.setValueAtTime(0.08, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.25);
+      tone.connect(gain).connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.25);
+    } catch (e) { /* no sound: nothing lost */ }
   }
 
   // --- Files ---------------------------------------------------------------------------------

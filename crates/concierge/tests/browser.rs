@@ -1676,6 +1676,17 @@ async fn when_nobody_is_online_the_widget_offers_replies_by_email_and_a_transcri
         )
         .await;
         wait_widget_text(&b, ".away:not([hidden])", "We're away right now").await;
+        // Sound is off until the shopper turns it on, and stays as they left it.
+        let sound = "return root.querySelector('.sound').getAttribute('aria-pressed');";
+        assert_eq!(in_widget(&b, sound, json!(null)).await, json!("false"));
+        in_widget(&b, "root.querySelector('.sound').click(); return true;", json!(null)).await;
+        assert_eq!(in_widget(&b, sound, json!(null)).await, json!("true"));
+        assert_eq!(
+            b.execute("return localStorage.getItem('concierge.widget.v1.sound');", vec![])
+                .await
+                .unwrap(),
+            json!("1")
+        );
         widget_say(&b, "Do you ship to Norway?").await;
         wait_widget_text(&b, "[data-sender='customer']", "Norway").await;
 
