@@ -1003,3 +1003,53 @@ async fn a_configured_language_model_rewords_answers_from_the_facts_only() {
     assert_eq!(asked.lock().unwrap().len(), 1);
     app.stop().await;
 }
+
+on_both_engines!(
+    a_socket_that_never_reads_is_dropped_and_holds_up_nobody,
+    |s| {
+        s.widget_max_sockets = 2;
+        s.rate_limit_per_second = 0;
+    },
+    |app| {
+        // A's widget stops reading (a frozen tab) while the team writes it long answers:
+        // more than the connection's buffers hold.
+        let (token_a, conversation_a) = session(&app).await;
+        let stuck = connect(&app, &token_a, None).await;
+        let res = reqwest::Client::new()
+            .post(format!("{}/api/widget/v1/messages", app.base))
+            .bearer_auth(&token_a)
+            .json(&json!({"body": "hello", "client_id": "s-1"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let long = "x".repeat(65_000);
+        for n in 0..160 {
+            let (s, v) = app
+                .post(
+                    &format!("/api/v1/conversations/{conversation_a}/messages"),
+                    json!({"body": format!("{n} {long}")}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+        }
+
+        // B chats on meanwhile, on the other socket place.
+        let (token_b, _) = session(&app).await;
+        let mut socket_b = connect(&app, &token_b, None).await;
+        say(&mut socket_b, "is anyone there?", "b-1").await;
+        assert_eq!(next_of(&mut socket_b, "message").await["client_id"], "b-1");
+
+        // The stuck socket is dropped (its sends time out), and its place is free again.
+        eventually("the stuck socket's place is freed", || async {
+            let ws = app.base.replacen("http", "ws", 1);
+            tokio_tungstenite::connect_async(format!("{ws}/api/widget/v1/ws?token={token_a}"))
+                .await
+                .is_ok()
+        })
+        .await;
+        drop(stuck);
+        let (s, _) = app.get("/healthz").await;
+        assert_eq!(s, StatusCode::OK);
+    }
+);
