@@ -13,6 +13,7 @@ pub mod config;
 pub use config::{LogFormat, Secret, Settings};
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use concierge_api::{ApiConfig, PlatformSecrets};
 use concierge_assistant::llm::Rephraser;
 use concierge_assistant::Answer;
@@ -474,6 +475,13 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
     );
     let mut server_shutdown = shutdown_rx.clone();
     let server = tokio::spawn(async move {
+        // Small writes go at once: a chat's echo and the assistant's answer right after it
+        // would otherwise wait out the shopper's delayed acknowledgement (Nagle), ~40 ms.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
+            }
+        });
         axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),

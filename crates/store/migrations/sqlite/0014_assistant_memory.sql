@@ -12,6 +12,8 @@ CREATE TABLE order_check_failures (
     failed_at    INTEGER NOT NULL
 );
 CREATE INDEX order_check_failures_claim ON order_check_failures (claim_digest, failed_at);
+-- Old failures are dropped as new ones come in.
+CREATE INDEX order_check_failures_at ON order_check_failures (failed_at);
 
 -- When an agent last had the workspace open: who is online, for what the assistant tells a
 -- shopper it hands over to the team.
