@@ -833,16 +833,27 @@ button { cursor: pointer; }
     }
   }
 
-  // --- Away: nobody online, replies by email, the transcript ----------------------------------
-  // Asked each time the panel opens: whether anyone on the team is online right now.
+  // --- Away: closed or nobody online, replies by email, the transcript -------------------------
+  // Asked each time the panel opens: whether the team is in (business hours) and online now.
   let teamOnline = null;
+  let teamBack = null; // outside business hours: when the team is next in, as a Date
   let awayPurpose = "replies"; // what the away form's address is for: "replies" or "transcript"
   async function checkTeam() {
     try {
       const r = await call("GET", TEAM);
-      if (r.status === 200 && r.data) teamOnline = r.data.online === true;
+      if (r.status === 200 && r.data) {
+        teamOnline = r.data.online === true;
+        teamBack = r.data.open === false && r.data.opens_at ? new Date(r.data.opens_at) : null;
+      }
     } catch (e) { /* unknown: say nothing */ }
     renderAway();
+  }
+
+  // "We're closed until Monday 09:00" in the shopper's own time and language.
+  function awayWords() {
+    if (!teamBack || isNaN(teamBack.getTime())) return "We're away right now.";
+    const when = teamBack.toLocaleString(undefined, { weekday: "long", hour: "2-digit", minute: "2-digit" });
+    return "We're closed right now and back " + when + ".";
   }
 
   function renderAway() {
@@ -854,9 +865,9 @@ button { cursor: pointer; }
     } else if (teamOnline === false) {
       ui.away.hidden = false;
       ui.awayForm.hidden = !!byEmail;
-      ui.awayText.textContent = byEmail
-        ? "We're away right now. We'll reply here and by email to " + session.email + "."
-        : "We're away right now. Leave your email and we'll reply there too.";
+      ui.awayText.textContent = awayWords() + (byEmail
+        ? " We'll reply here and by email to " + session.email + "."
+        : " Leave your email and we'll reply there too.");
       if (!byEmail && session && session.email && !ui.awayEmail.value) ui.awayEmail.value = session.email;
     } else {
       ui.away.hidden = true;

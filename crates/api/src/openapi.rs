@@ -10,7 +10,7 @@ use utoipa::OpenApi;
     info(title = "Concierge API", description = "Self-hosted customer service for online shops. Errors: `{\"error\": {\"code\", \"message\", \"field\"?}}`. Lists: `{\"items\", \"next_cursor\"}` with `?limit=` (1-200, default 50) and `?cursor=`. Every route is rate limited per client address (`CONCIERGE_RATE_LIMIT_PER_SECOND`); past the limit it answers 429 `rate_limited` with `Retry-After` in seconds."),
     paths(crate::routes::mail::receive),
     components(schemas(crate::error::ErrorBody)),
-    tags((name = "conversations"), (name = "email"), (name = "customers"), (name = "orders"), (name = "articles"), (name = "access"), (name = "jobs"), (name = "assistant"))
+    tags((name = "conversations"), (name = "email"), (name = "customers"), (name = "orders"), (name = "articles"), (name = "access"), (name = "jobs"), (name = "assistant"), (name = "settings"))
 )]
 struct Base;
 

@@ -377,12 +377,15 @@ async fn transcript(
     Ok(axum::Json(json!({ "items": items, "status": status })))
 }
 
-/// `GET /api/widget/v1/team`: whether anyone on the team is online to answer, and the usual
-/// wait for a first answer, so the widget can say so (and offer email when nobody is).
+/// `GET /api/widget/v1/team`: whether anyone on the team can answer now (within business
+/// hours, with an agent online), when it is next in while closed, and the usual wait for a
+/// first answer, so the widget can say so (and offer email when nobody can).
 async fn team(State(state): State<AppState>) -> Result<axum::Json<Value>, ApiError> {
     let staffing = state.store.chat_staffing().await?;
     Ok(axum::Json(json!({
-        "online": staffing.agents_online > 0,
+        "online": staffing.answering(),
+        "open": staffing.open,
+        "opens_at": staffing.opening.as_ref().map(|o| o.at),
         "typical_wait_minutes": staffing.typical_wait.map(|w| w.num_minutes().max(1)),
     })))
 }

@@ -21,7 +21,7 @@ use concierge_domain::contact::Identity;
 use concierge_domain::conversation::{ConversationStatus, Priority, SenderType};
 use concierge_domain::ids::{ChatSessionId, MessageId};
 use concierge_domain::text::MessageBody;
-use concierge_jobs::{Handler, JobError};
+use concierge_jobs::{payload_field, Handler, JobError};
 use concierge_knowledge::{Library, Search};
 use concierge_store::chat::{AssistantMemory, ChatSession, ANSWER_JOB};
 use concierge_store::commerce::{Order, OrderFilter};
@@ -162,16 +162,8 @@ impl Handler for Answer {
 
     fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
         async move {
-            let field = |name: &str| {
-                job.payload
-                    .get(name)
-                    .and_then(serde_json::Value::as_str)
-                    .ok_or_else(|| JobError::Permanent(format!("payload has no {name}")))
-            };
-            let session = ChatSessionId::parse(field("session_id")?)
-                .map_err(|e| JobError::Permanent(format!("payload session_id: {e}")))?;
-            let message = MessageId::parse(field("message_id")?)
-                .map_err(|e| JobError::Permanent(format!("payload message_id: {e}")))?;
+            let session = payload_field(job, "session_id", ChatSessionId::parse)?;
+            let message = payload_field(job, "message_id", MessageId::parse)?;
             self.answer(&session, &message).await
         }
         .boxed()
@@ -217,9 +209,8 @@ impl Answer {
             .map_err(|e| JobError::Permanent(format!("the answer: {e}")))?;
         let key = format!("answer:{message}");
         self.store
-            .chat_say(&session, SenderType::Bot, body, Some(&key))
+            .chat_answer(&session, body, &key, &decision.memory)
             .await?;
-        self.store.remember(&session.id, &decision.memory).await?;
         match decision.handover {
             Some(why) => self.hand_over(&session, &conversation, why).await,
             None => Ok(()),

@@ -75,6 +75,11 @@ const WAIT: &[Variable] = &[(
     "how soon chats are usually answered, e.g. 5 minutes",
 )];
 
+const OPENS: &[Variable] = &[(
+    "opens",
+    "when the team is next in, e.g. Monday 09:00 (Europe/London)",
+)];
+
 /// One thing the assistant says to shoppers, which the shop may word its own way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reply {
@@ -87,6 +92,7 @@ pub enum Reply {
     WaitOnline,
     WaitOnlineSoon,
     WaitOffline,
+    WaitClosed,
     DidNotUnderstand,
     AskForProof,
     ProofFailed,
@@ -129,6 +135,7 @@ impl Reply {
         Reply::WaitOnline,
         Reply::WaitOnlineSoon,
         Reply::WaitOffline,
+        Reply::WaitClosed,
         Reply::DidNotUnderstand,
         Reply::AskForProof,
         Reply::ProofFailed,
@@ -225,6 +232,14 @@ impl Reply {
                 "No one from our team is online right now, so it may take a while. We'll answer \
                  here as soon as someone is back; this chat stays open for you, even if you \
                  leave the page. Leave your email address below and we'll reply there too.",
+            ),
+            Reply::WaitClosed => spec(
+                "wait.closed",
+                "Added to a handover outside the shop's business hours.",
+                &[OPENS],
+                "Our team is away right now and back {{opens}}. We'll answer here then; this \
+                 chat stays open for you, even if you leave the page. Leave your email address \
+                 below and we'll reply there too.",
             ),
             Reply::DidNotUnderstand => spec(
                 "did_not_understand",
@@ -604,7 +619,16 @@ impl<'a> Voice<'a> {
 
     /// Whether anyone is there to answer a chat handed over, and how soon: said as it is.
     pub fn wait(&self, staffing: &Staffing) -> String {
-        if staffing.agents_online == 0 {
+        if let (false, Some(opening)) = (staffing.open, &staffing.opening) {
+            return self.say(
+                Reply::WaitClosed,
+                Facts {
+                    own: &[("opens", &opening.local)],
+                    ..Facts::default()
+                },
+            );
+        }
+        if !staffing.answering() {
             return self.say(Reply::WaitOffline, Facts::default());
         }
         match staffing.typical_wait {
@@ -871,6 +895,7 @@ mod tests {
                 shipment: Some(&shipment),
                 own: &[
                     ("wait", "5 minutes"),
+                    ("opens", "Monday 09:00 (Europe/London)"),
                     ("article.title", "Returns"),
                     ("article.summary", "Send it back within 30 days."),
                     ("article.url", "https://acme.example/help/articles/returns"),
@@ -915,12 +940,36 @@ mod tests {
         let online = Staffing {
             agents_online: 1,
             typical_wait: Some(chrono::Duration::minutes(4)),
+            open: true,
+            opening: None,
         };
         assert_eq!(
             voice.wait(&online),
             "Someone from our team is online; chats are usually answered within about 5 \
              minutes."
         );
+        let closed = Staffing {
+            open: false,
+            opening: Some(concierge_domain::hours::Opening {
+                at: chrono::Utc::now(),
+                local: "Monday 09:00 (Europe/London)".into(),
+            }),
+            ..online.clone()
+        };
+        assert!(
+            voice
+                .wait(&closed)
+                .starts_with("Our team is away right now and back Monday 09:00 (Europe/London)."),
+            "{}",
+            voice.wait(&closed)
+        );
+        let never = Staffing {
+            opening: None,
+            ..closed
+        };
+        assert!(voice
+            .wait(&never)
+            .starts_with("No one from our team is online"));
         assert!(voice.no_orders().contains("for ann@example.com."));
     }
 

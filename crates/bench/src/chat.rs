@@ -177,8 +177,11 @@ pub async fn run(dir: &Path, sockets: usize, rate: usize, seconds: u64) -> anyho
         tasks.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
             let mut n = 0;
-            while Instant::now() < deadline {
+            loop {
                 tick.tick().await;
+                if Instant::now() >= deadline {
+                    break;
+                }
                 // What shoppers write; no digits, which the assistant would take for an
                 // order number to check (see `--scenario chat` in BENCHMARKS.md).
                 let body = ASKS[n % ASKS.len()];

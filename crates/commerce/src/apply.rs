@@ -8,7 +8,7 @@
 use crate::{aftership, shopify, woocommerce, Malformed};
 use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
-use concierge_jobs::{Handler, JobError};
+use concierge_jobs::{payload_field, Handler, JobError};
 use concierge_store::commerce::{NewTrackingEvent, OrderUpsert, RefundUpsert, ShipmentUpsert};
 use concierge_store::customers::CustomerRef;
 use concierge_store::jobs::Job;
@@ -140,14 +140,9 @@ impl ApplyDelivery {
     }
 
     async fn run_job(&self, job: &Job) -> Result<(), JobError> {
-        let field = |k: &str| {
-            job.payload
-                .get(k)
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| JobError::Permanent(format!("payload has no {k}")))
-        };
-        let (platform, delivery_id) = (field("platform")?, field("delivery_id")?);
+        let text = |s: &str| Ok::<_, std::convert::Infallible>(s.to_owned());
+        let platform = payload_field(job, "platform", text)?;
+        let delivery_id = payload_field(job, "delivery_id", text)?;
         let d = self.store.delivery(&platform, &delivery_id).await?;
         if d.state != DeliveryState::Pending {
             return Ok(());

@@ -17,7 +17,7 @@ use concierge_domain::text::{MessageBody, Subject};
 use concierge_domain::Invalid;
 use concierge_email::outbound::{Notice, Relay, SendError};
 use concierge_email::MailSettings;
-use concierge_jobs::{Handler, JobError};
+use concierge_jobs::{payload_field, Handler, JobError};
 use concierge_store::customers::CustomerSummary;
 use concierge_store::jobs::Job;
 use concierge_store::notices::{NoticeStatus, ISSUE_JOB, NOTICE_JOB};
@@ -248,14 +248,10 @@ impl SendNotice {
 }
 
 fn payload(job: &Job) -> Result<(ShipmentId, NoticeKind), JobError> {
-    let get = |k: &str| job.payload.get(k).and_then(serde_json::Value::as_str);
-    let shipment = get("shipment_id")
-        .and_then(|s| ShipmentId::parse(s).ok())
-        .ok_or_else(|| JobError::Permanent("payload has no valid shipment_id".into()))?;
-    let kind = get("kind")
-        .and_then(|k| NoticeKind::parse(k).ok())
-        .ok_or_else(|| JobError::Permanent("payload has no valid kind".into()))?;
-    Ok((shipment, kind))
+    Ok((
+        payload_field(job, "shipment_id", ShipmentId::parse)?,
+        payload_field(job, "kind", NoticeKind::parse)?,
+    ))
 }
 
 impl Handler for SendNotice {

@@ -23,7 +23,7 @@ use concierge_email::outbound::{Deliver, EmailChatAnswer, Relay, SendTranscript}
 use concierge_email::smtp::{SmtpConfig, SmtpListener};
 use concierge_email::{MailSettings, Mailroom};
 use concierge_helpcenter::{HelpCenter, HelpSettings};
-use concierge_jobs::{DeliverChat, WakeSnoozed, Worker};
+use concierge_jobs::{WakeSnoozed, Worker};
 use concierge_knowledge::Library;
 use concierge_store::files::{FileStore, LocalFiles};
 use concierge_store::{PoolOptions, Store};
@@ -335,7 +335,6 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
     };
     let mut worker = Worker::new(store.clone())
         .with(WakeSnoozed::new(store.clone()))
-        .with(DeliverChat::new(store.clone()))
         .with({
             let answer = Answer::new(
                 store.clone(),

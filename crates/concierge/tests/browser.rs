@@ -1360,6 +1360,34 @@ async fn agents_act_on_orders_and_admins_mind_webhooks_notices_and_the_assistant
             .unwrap()
             .iter()
             .all(|r| r["customised"] == false));
+
+        // Business hours: a bad span is named in place; good ones are kept and followed.
+        b.goto(&format!("{}/admin/hours", app.base)).await.unwrap();
+        ready(&b).await;
+        wait_text(&b, ".admin-body .status", "Always open").await;
+        let field = |name: &str| format!("#hours-form input[name='{name}']");
+        find(&b, &field("timezone")).await.send_keys("Europe/London").await.unwrap();
+        find(&b, &field("day-monday")).await.send_keys("17:00-09:00").await.unwrap();
+        find(&b, "#hours-form button[type=submit]").await.click().await.unwrap();
+        wait_text(&b, "#hours-form .error", "week.monday").await;
+        let monday = find(&b, &field("day-monday")).await;
+        monday.clear().await.unwrap();
+        monday.send_keys("09:00-12:30, 13:30-17:00").await.unwrap();
+        find(&b, &field("day-saturday")).await.send_keys("10:00-14:00").await.unwrap();
+        find(&b, &field("closed_dates")).await.send_keys("2099-12-25, 2099-12-26").await.unwrap();
+        find(&b, "#hours-form button[type=submit]").await.click().await.unwrap();
+        find(&b, "#hours-form button.reset").await;
+        let (_, hours) = app.get("/api/v1/business-hours").await;
+        assert_eq!(hours["timezone"], "Europe/London", "{hours}");
+        assert_eq!(hours["week"]["monday"], json!(["09:00-12:30", "13:30-17:00"]), "{hours}");
+        assert_eq!(hours["week"]["saturday"], json!(["10:00-14:00"]), "{hours}");
+        assert_eq!(hours["week"]["sunday"], json!([]), "{hours}");
+        assert_eq!(hours["closed_dates"], json!(["2099-12-25", "2099-12-26"]), "{hours}");
+        find(&b, "#hours-form button.reset").await.click().await.unwrap();
+        b.accept_alert().await.unwrap();
+        wait_text(&b, ".admin-body .status", "Always open").await;
+        let (_, hours) = app.get("/api/v1/business-hours").await;
+        assert_eq!(hours["always_open"], true, "{hours}");
         app.stop().await;
     })
     .await;
@@ -1659,12 +1687,23 @@ async fn on_the_demo_storefront_a_shopper_asks_where_their_order_is_then_for_a_p
     .await;
 }
 
-/// Nobody on the team is online: the widget says so, takes the shopper's email for replies,
-/// and emails them the chat on request.
+/// Outside business hours: the widget says when the team is back, takes the shopper's email
+/// for replies, and emails them the chat on request.
 #[tokio::test]
-async fn when_nobody_is_online_the_widget_offers_replies_by_email_and_a_transcript() {
+async fn when_the_team_is_away_the_widget_offers_replies_by_email_and_a_transcript() {
     run(|driver| async move {
         let app = App::start("sqlite", |_| {}).await.unwrap();
+        // Open only tomorrow (UTC): closed now, whatever the time.
+        let tomorrow = chrono::Datelike::weekday(&(chrono::Utc::now() + chrono::Duration::days(1)));
+        let day = concierge_domain::hours::DAYS[tomorrow.num_days_from_monday() as usize].1;
+        let (s, v) = app
+            .send(
+                reqwest::Method::PUT,
+                "/api/v1/business-hours",
+                Some(json!({"timezone": "UTC", "week": { day: ["09:00-17:00"] }})),
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::OK, "{v}");
         let page = store_page(&app.base, "").await;
         let b = driver.phone().await;
         b.goto(&page).await.unwrap();
@@ -1675,7 +1714,7 @@ async fn when_nobody_is_online_the_widget_offers_replies_by_email_and_a_transcri
             json!(null),
         )
         .await;
-        wait_widget_text(&b, ".away:not([hidden])", "We're away right now").await;
+        wait_widget_text(&b, ".away:not([hidden])", "We're closed right now and back").await;
         // Sound is off until the shopper turns it on, and stays as they left it.
         let sound = "return root.querySelector('.sound').getAttribute('aria-pressed');";
         assert_eq!(in_widget(&b, sound, json!(null)).await, json!("false"));

@@ -3,6 +3,7 @@
 //! agents' replies arriving, reconnecting without losing or repeating anything, identity
 //! verification, and what a hostile or broken client cannot do.
 
+use chrono::Datelike;
 use futures::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -371,15 +372,7 @@ on_both_engines!(
             .await;
         let ann = c["customer"]["id"].as_str().unwrap().to_owned();
 
-        let signature =
-            concierge_commerce::signature::sign_hex(IDENTITY_SECRET.as_bytes(), b"ann@example.com");
-        let (s, v) = open_session(
-            &app,
-            json!({"identity": {"email": "ann@example.com", "signature": signature}}),
-        )
-        .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        assert_eq!(v["verified"], true);
+        let v = anns_session(&app).await;
         let token = v["session_token"].as_str().unwrap();
         let (s, _) = widget(
             &app,
@@ -476,13 +469,7 @@ on_both_engines!(
             .await;
         assert_eq!(s, StatusCode::CREATED);
 
-        let signature =
-            concierge_commerce::signature::sign_hex(IDENTITY_SECRET.as_bytes(), b"ann@example.com");
-        let (_, v) = open_session(
-            &app,
-            json!({"identity": {"email": "ann@example.com", "signature": signature}}),
-        )
-        .await;
+        let v = anns_session(&app).await;
         let token = v["session_token"].as_str().unwrap();
         let conversation = v["conversation_id"].as_str().unwrap().to_owned();
         let mut socket = connect(&app, token, None).await;
@@ -742,13 +729,7 @@ on_both_engines!(
     |app| {
         app.shipped_order("ann@example.com", "#1042", "JD014600")
             .await;
-        let signature =
-            concierge_commerce::signature::sign_hex(IDENTITY_SECRET.as_bytes(), b"ann@example.com");
-        let (_, v) = open_session(
-            &app,
-            json!({"identity": {"email": "ann@example.com", "signature": signature}}),
-        )
-        .await;
+        let v = anns_session(&app).await;
         let token = v["session_token"].as_str().unwrap();
         let mut socket = connect(&app, token, None).await;
         say(&mut socket, "I want to cancel my order", "k-1").await;
@@ -926,14 +907,22 @@ async fn fake_language_model(reply: fn(&str) -> String) -> (String, Asked) {
 }
 
 /// Opens a verified chat for Ann and asks where her order is; the assistant's answer.
-async fn ann_asks(app: &App) -> String {
+/// A session the shop verified as ann@example.com (it signed her email): its open answer.
+async fn anns_session(app: &App) -> Value {
     let signature =
         concierge_commerce::signature::sign_hex(IDENTITY_SECRET.as_bytes(), b"ann@example.com");
-    let (_, v) = open_session(
+    let (s, v) = open_session(
         app,
         json!({"identity": {"email": "ann@example.com", "signature": signature}}),
     )
     .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["verified"], true, "{v}");
+    v
+}
+
+async fn ann_asks(app: &App) -> String {
+    let v = anns_session(app).await;
     let mut socket = connect(app, v["session_token"].as_str().unwrap(), None).await;
     say(&mut socket, "where's my order?", "l-1").await;
     next_bot(&mut socket).await
@@ -988,13 +977,7 @@ async fn a_configured_language_model_rewords_answers_from_the_facts_only() {
     assert_eq!(asked.lock().unwrap().len(), 1, "the model was asked");
 
     // Nor is it asked to word a handover: what the assistant decides is its own.
-    let signature =
-        concierge_commerce::signature::sign_hex(IDENTITY_SECRET.as_bytes(), b"ann@example.com");
-    let (_, v) = open_session(
-        &app,
-        json!({"identity": {"email": "ann@example.com", "signature": signature}}),
-    )
-    .await;
+    let v = anns_session(&app).await;
     let mut socket = connect(&app, v["session_token"].as_str().unwrap(), None).await;
     say(&mut socket, "I want to talk to a human", "l-2").await;
     assert!(next_bot(&mut socket)
@@ -1051,5 +1034,107 @@ on_both_engines!(
         drop(stuck);
         let (s, _) = app.get("/healthz").await;
         assert_eq!(s, StatusCode::OK);
+    }
+);
+
+on_both_engines!(
+    outside_business_hours_the_widget_and_the_assistant_say_when_the_team_is_back,
+    |app| {
+        // Open only tomorrow (UTC), 09:00 to 17:00: closed now, whatever the time.
+        let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive();
+        let day =
+            concierge_domain::hours::DAYS[tomorrow.weekday().num_days_from_monday() as usize].1;
+        let opens = tomorrow.and_hms_opt(9, 0, 0).unwrap().and_utc();
+        let put =
+            |body: Value| app.send(reqwest::Method::PUT, "/api/v1/business-hours", Some(body));
+
+        // Each bad field is named; nothing is stored.
+        for (body, field) in [
+            (json!({"timezone": "Mars/Olympus", "week": {}}), "timezone"),
+            (
+                json!({"timezone": "UTC", "week": {"funday": ["09:00-17:00"]}}),
+                "week.funday",
+            ),
+            (
+                json!({"timezone": "UTC", "week": {"monday": ["17:00-09:00"]}}),
+                "week.monday",
+            ),
+            (
+                json!({"timezone": "UTC", "week": {"friday": ["09:00-13:00", "12:00-17:00"]}}),
+                "week.friday",
+            ),
+            (
+                json!({"timezone": "UTC", "week": {}, "closed_dates": ["25/12/2026"]}),
+                "closed_dates",
+            ),
+        ] {
+            let (s, v) = put(body).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+            assert_eq!(v["error"]["field"], field, "{v}");
+        }
+        let (_, v) = app.get("/api/v1/business-hours").await;
+        assert_eq!(v["always_open"], true, "{v}");
+
+        let (s, v) = put(json!({
+            "timezone": "UTC",
+            "week": { day: ["09:00-17:00"] },
+            "closed_dates": ["2099-12-25"],
+        }))
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["open_now"], false, "{v}");
+        let next = |v: &Value| {
+            chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or_default())
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .ok()
+        };
+        assert_eq!(next(&v["next_opening"]), Some(opens), "{v}");
+        let (_, v) = app.get("/api/v1/business-hours").await;
+        assert_eq!(v["week"][day][0], "09:00-17:00", "{v}");
+        assert_eq!(
+            v["week"]["sunday"].as_array().map(Vec::len),
+            Some(usize::from(day == "sunday")),
+            "{v}"
+        );
+        assert_eq!(v["closed_dates"][0], "2099-12-25", "{v}");
+
+        // The widget is told the team is away and when it is back.
+        let team: Value = reqwest::get(format!("{}/api/widget/v1/team", app.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(team["online"], false, "{team}");
+        assert_eq!(team["open"], false, "{team}");
+        assert_eq!(next(&team["opens_at"]), Some(opens), "{team}");
+
+        // Asked for a person, the assistant says the same.
+        let (token, _) = session(&app).await;
+        let mut socket = connect(&app, &token, None).await;
+        say(&mut socket, "can I talk to a person please?", "h-1").await;
+        let answer = next_bot(&mut socket).await;
+        let day_name = format!("{:?}", tomorrow.weekday());
+        assert!(
+            answer.contains("Our team is away right now and back")
+                && answer.contains(" 09:00 (UTC)")
+                && answer.contains(&day_name[..3]),
+            "{answer}"
+        );
+
+        // Dropped, the shop is always open again.
+        let (s, v) = app
+            .send(reqwest::Method::DELETE, "/api/v1/business-hours", None)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["always_open"], true, "{v}");
+        let team: Value = reqwest::get(format!("{}/api/widget/v1/team", app.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(team["open"], true, "{team}");
+        assert_eq!(team["opens_at"], Value::Null, "{team}");
     }
 );

@@ -65,9 +65,10 @@ vocabulary! {
 
 impl Channel {
     /// Whether messages to the shopper on this channel travel through a transport (and so
-    /// wait in the outbox as `pending`). On the API channel the client reads them back itself.
+    /// wait in the outbox as `pending`). A chat's are read from the store by the shopper's
+    /// widget, and an API conversation's by its client, so they are sent once stored.
     pub fn has_transport(self) -> bool {
-        !matches!(self, Channel::Api)
+        !matches!(self, Channel::Api | Channel::Chat)
     }
 }
 
@@ -284,13 +285,15 @@ mod tests {
     }
 
     #[test]
-    fn api_channel_messages_need_no_transport() {
-        let mut l = Lifecycle::start(SenderType::Customer, t(0));
-        let r = l
-            .record_message(Channel::Api, SenderType::Agent, false, t(1))
-            .unwrap();
-        assert_eq!(r.delivery, Some(DeliveryStatus::Sent));
-        assert!(!r.needs_delivery);
+    fn api_and_chat_messages_need_no_transport() {
+        for channel in [Channel::Api, Channel::Chat] {
+            let mut l = Lifecycle::start(SenderType::Customer, t(0));
+            for sender in [SenderType::Agent, SenderType::Bot] {
+                let r = l.record_message(channel, sender, false, t(1)).unwrap();
+                assert_eq!(r.delivery, Some(DeliveryStatus::Sent), "{channel:?}");
+                assert!(!r.needs_delivery, "{channel:?}");
+            }
+        }
     }
 
     #[test]

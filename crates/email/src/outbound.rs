@@ -17,7 +17,7 @@ use concierge_domain::conversation::{Channel, DeliveryStatus, SenderType};
 use concierge_domain::ids::MessageId;
 use concierge_domain::mail::{subject_key, ReplyToken};
 use concierge_domain::text::escape_html as escape;
-use concierge_jobs::{Handler, JobError};
+use concierge_jobs::{payload_field, Handler, JobError};
 use concierge_store::conversations::deliver_job;
 use concierge_store::files::FileStore;
 use concierge_store::jobs::Job;
@@ -206,12 +206,7 @@ impl Deliver {
     }
 
     async fn deliver(&self, job: &Job) -> Result<(), JobError> {
-        let id = job
-            .payload
-            .get("message_id")
-            .and_then(serde_json::Value::as_str)
-            .and_then(|s| MessageId::parse(s).ok())
-            .ok_or_else(|| JobError::Permanent("payload has no valid message_id".into()))?;
+        let id = payload_field(job, "message_id", MessageId::parse)?;
         let out = self.store.outbound_email(&id).await?;
         if out.message.delivery_status != Some(DeliveryStatus::Pending) {
             // Sent (or given up on) by an earlier run of this job.
@@ -465,12 +460,7 @@ impl EmailChatAnswer {
 
     async fn send(&self, job: &Job) -> Result<(), JobError> {
         let d = &self.deliver;
-        let id = job
-            .payload
-            .get("message_id")
-            .and_then(serde_json::Value::as_str)
-            .and_then(|s| MessageId::parse(s).ok())
-            .ok_or_else(|| JobError::Permanent("payload has no valid message_id".into()))?;
+        let id = payload_field(job, "message_id", MessageId::parse)?;
         let mut out = d.store.outbound_email(&id).await?;
         let session = d
             .store
@@ -514,12 +504,11 @@ impl SendTranscript {
     }
 
     async fn send(&self, job: &Job) -> Result<(), JobError> {
-        let id = job
-            .payload
-            .get("session_id")
-            .and_then(serde_json::Value::as_str)
-            .and_then(|s| concierge_domain::ids::ChatSessionId::parse(s).ok())
-            .ok_or_else(|| JobError::Permanent("payload has no valid session_id".into()))?;
+        let id = payload_field(
+            job,
+            "session_id",
+            concierge_domain::ids::ChatSessionId::parse,
+        )?;
         let chat = self.store.chat_transcript(&id).await?;
         let Some(email) = &chat.session.email else {
             return Err(JobError::Permanent("the chat has no email address".into()));

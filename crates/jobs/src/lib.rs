@@ -12,9 +12,8 @@
 //! the binary; [`WakeSnoozed`] lives here because it only touches the store.
 
 use chrono::{DateTime, Utc};
-use concierge_domain::conversation::{Channel, DeliveryStatus};
-use concierge_domain::ids::{ConversationId, JobId, MessageId};
-use concierge_store::conversations::{deliver_job, WAKE_JOB};
+use concierge_domain::ids::{ConversationId, JobId};
+use concierge_store::conversations::WAKE_JOB;
 use concierge_store::jobs::{FailOutcome, Job};
 use concierge_store::{Store, StoreError};
 use futures::future::BoxFuture;
@@ -44,6 +43,21 @@ impl JobError {
     pub fn is_permanent(&self) -> bool {
         matches!(self, JobError::Permanent(_))
     }
+}
+
+/// The text field `name` of a job's payload, parsed by `parse` (an id's, a vocabulary's): a
+/// payload without it, or with one that does not parse, will never work, so it is permanent.
+pub fn payload_field<T, E: std::fmt::Display>(
+    job: &Job,
+    name: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, JobError> {
+    let text = job
+        .payload
+        .get(name)
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| JobError::Permanent(format!("payload has no {name}")))?;
+    parse(text).map_err(|e| JobError::Permanent(format!("payload {name}: {e}")))
 }
 
 impl From<StoreError> for JobError {
@@ -91,6 +105,11 @@ const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// The shortest pause between two loops, so that a job which is reported due but cannot be
 /// claimed (clock skew between instances) does not make the worker spin.
 const MIN_PAUSE: Duration = Duration::from_millis(10);
+
+/// How long successes of jobs run one at a time may wait to be recorded together. A job done
+/// but not yet recorded runs again if the worker dies first, which idempotent handlers
+/// tolerate; one write per job would take the single SQLite writer from the jobs' own work.
+const RECORD_EVERY: Duration = Duration::from_secs(1);
 
 /// How long one job may run. It must end well before its lease does, or another worker
 /// would claim it while it still runs.
@@ -229,24 +248,26 @@ impl Worker {
                     .get(j.kind.as_str())
                     .is_some_and(|h| h.concurrent())
             });
-            // The group's successes are recorded with one write; a failure is recorded as
-            // it happens, with its own backoff.
+            // Successes are recorded together, with one write (a failure is recorded as it
+            // happens, with its own backoff): the group's at once, the others' at the end or
+            // every [`RECORD_EVERY`] while slow ones run.
             let done: Vec<JobId> =
                 futures::future::join_all(together.iter().map(|job| self.attempt(job, now)))
                     .await
                     .into_iter()
                     .flatten()
                     .collect();
-            if let Err(e) = self.store.complete_jobs(&done, &self.id).await {
-                // Done but not recorded: they run again once their leases run out, which
-                // idempotent handlers tolerate.
-                tracing::warn!(error = %e, jobs = done.len(), "jobs done but could not be marked done");
-            }
+            self.record_done(&done).await;
+            let mut done = Vec::new();
+            let mut recorded = std::time::Instant::now();
             for job in one_by_one {
-                if let Some(id) = self.attempt(job, now).await {
-                    self.record_done(&id).await;
+                done.extend(self.attempt(job, now).await);
+                if recorded.elapsed() >= RECORD_EVERY {
+                    self.record_done(&std::mem::take(&mut done)).await;
+                    recorded = std::time::Instant::now();
                 }
             }
+            self.record_done(&done).await;
             ran += jobs.len();
             if jobs.len() < CLAIM_BATCH as usize {
                 break;
@@ -291,13 +312,13 @@ impl Worker {
 
     /// Records one job done at once, so that a crash later in the batch does not run it (and
     /// send its mail) again.
-    async fn record_done(&self, id: &JobId) {
-        match self.store.complete_job(id, &self.id).await {
-            Ok(()) => tracing::debug!(job = %id, "job done"),
-            // The work is done but not recorded: the job runs again once its lease runs out,
-            // which idempotent handlers tolerate.
+    async fn record_done(&self, ids: &[JobId]) {
+        match self.store.complete_jobs(ids, &self.id).await {
+            Ok(()) => tracing::debug!(jobs = ids.len(), "jobs done"),
+            // The work is done but not recorded: the jobs run again once their leases run
+            // out, which idempotent handlers tolerate.
             Err(e) => {
-                tracing::warn!(job = %id, error = %e, "job done but could not be marked done")
+                tracing::warn!(jobs = ids.len(), error = %e, "jobs done but could not be marked done")
             }
         }
     }
@@ -350,13 +371,7 @@ impl Handler for WakeSnoozed {
 
     fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
         async move {
-            let id = job
-                .payload
-                .get("conversation_id")
-                .and_then(serde_json::Value::as_str)
-                .ok_or_else(|| JobError::Permanent("payload has no conversation_id".into()))?;
-            let id = ConversationId::parse(id)
-                .map_err(|e| JobError::Permanent(format!("payload conversation_id: {e}")))?;
+            let id = payload_field(job, "conversation_id", ConversationId::parse)?;
             // The job is due when the snooze ends, so that moment has come by the time it
             // runs, even when the worker's caller runs it early on a clock of its own (tests
             // pass `run_due` a time in the future).
@@ -369,52 +384,13 @@ impl Handler for WakeSnoozed {
     }
 }
 
-/// `chat.deliver`: an agent's chat message is in the store, where the shopper's widget
-/// reads it (from whichever instance holds the socket), so it is sent once stored.
-pub struct DeliverChat {
-    store: Store,
-}
-
-impl DeliverChat {
-    pub fn new(store: Store) -> Self {
-        DeliverChat { store }
-    }
-}
-
-impl Handler for DeliverChat {
-    fn kind(&self) -> &'static str {
-        deliver_job(Channel::Chat)
-    }
-
-    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
-        async move {
-            let id = job
-                .payload
-                .get("message_id")
-                .and_then(serde_json::Value::as_str)
-                .ok_or_else(|| JobError::Permanent("payload has no message_id".into()))?;
-            let id = MessageId::parse(id)
-                .map_err(|e| JobError::Permanent(format!("payload message_id: {e}")))?;
-            self.store
-                .record_delivery(&id, DeliveryStatus::Sent, None)
-                .await?;
-            Ok(())
-        }
-        .boxed()
-    }
-
-    fn concurrent(&self) -> bool {
-        true
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::Duration as Span;
     use concierge_domain::access::Actor;
     use concierge_domain::contact::EmailAddress;
-    use concierge_domain::conversation::{ConversationStatus, Priority, SenderType};
+    use concierge_domain::conversation::{Channel, ConversationStatus, Priority, SenderType};
     use concierge_domain::text::MessageBody;
     use concierge_store::conversations::{ConversationPatch, NewConversation, NewMessage};
     use concierge_store::customers::CustomerRef;

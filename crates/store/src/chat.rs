@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
 use concierge_domain::contact::EmailAddress;
 use concierge_domain::conversation::{Channel, Priority, SenderType};
+use concierge_domain::hours::Opening;
 use concierge_domain::ids::{ChatSessionId, ConversationId, MessageId, OrderId};
 use concierge_domain::mail::ReplyToken;
 use concierge_domain::text::{MessageBody, PersonName};
@@ -59,12 +60,23 @@ pub struct AssistantMemory {
 }
 
 /// Who on the team can answer a chat now, and how soon chats are usually answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Staffing {
     /// Agents with the workspace open (seen in the last [`ONLINE_WINDOW_SECONDS`]).
     pub agents_online: i64,
     /// The median time to a first reply in chats of the past week; `None` without any.
     pub typical_wait: Option<chrono::Duration>,
+    /// Whether it is within the shop's business hours (always, when it set none).
+    pub open: bool,
+    /// Outside business hours, when the team is next in (if it ever is).
+    pub opening: Option<Opening>,
+}
+
+impl Staffing {
+    /// Someone can answer now: within business hours, with an agent online.
+    pub fn answering(&self) -> bool {
+        self.open && self.agents_online > 0
+    }
 }
 
 /// How recently an agent must have been seen to count as online. The workspace's live
@@ -237,27 +249,6 @@ impl Store {
         tx.commit_with(batch).await
     }
 
-    /// Keeps what the assistant remembers about a chat.
-    pub async fn remember(
-        &self,
-        id: &ChatSessionId,
-        memory: &AssistantMemory,
-    ) -> Result<(), StoreError> {
-        let tx = self.begin().await?;
-        let mut batch = Batch::default();
-        batch
-            .add(
-                "UPDATE chat_sessions SET misses = $2, awaiting = $3, order_id = $4, failed_checks = $5 \
-                 WHERE id = $1",
-            )
-            .text(id.as_str())
-            .int(memory.misses)
-            .opt_text(memory.awaiting.as_deref())
-            .opt_text(memory.order_id.as_ref().map(|o| o.as_str()))
-            .int(memory.failed_checks);
-        tx.commit_with(batch).await
-    }
-
     /// Failed order proofs that claimed this (an email or a postcode, as the shopper wrote
     /// it: compared by digest) since `since`, in any chat.
     pub async fn order_check_failures(
@@ -292,7 +283,8 @@ impl Store {
         tx.commit_with(batch).await
     }
 
-    /// Who can answer a chat now, and the usual wait for a first reply.
+    /// Who can answer a chat now (by business hours and who is online), and the usual wait
+    /// for a first reply.
     pub async fn chat_staffing(&self) -> Result<Staffing, StoreError> {
         let now = At::now();
         let online_since = At(now - chrono::Duration::seconds(ONLINE_WINDOW_SECONDS));
@@ -312,9 +304,12 @@ impl Store {
         .await?);
         let mut waits: Vec<chrono::Duration> = rows.into_iter().map(|(c, f)| f.0 - c.0).collect();
         waits.sort();
+        let hours = self.business_hours().await?;
         Ok(Staffing {
             agents_online,
             typical_wait: waits.get(waits.len() / 2).copied(),
+            open: hours.as_ref().is_none_or(|h| h.is_open(now)),
+            opening: hours.and_then(|h| h.next_opening(now)),
         })
     }
 
@@ -447,7 +442,22 @@ impl Store {
     ) -> Result<Said, StoreError> {
         let mut message = NewMessage::text(sender, body);
         message.read_intent();
-        self.chat_add(session, message, client_key).await
+        self.chat_add(session, message, client_key, None).await
+    }
+
+    /// The assistant's answer in a chat, stored with what it remembers for the next message
+    /// in one write. Keyed by `client_key` like a shopper's message: asked again, it returns
+    /// the answer stored then (and the memory stored with it) and writes nothing.
+    pub async fn chat_answer(
+        &self,
+        session: &ChatSession,
+        body: MessageBody,
+        client_key: &str,
+        memory: &AssistantMemory,
+    ) -> Result<Said, StoreError> {
+        let message = NewMessage::text(SenderType::Bot, body);
+        self.chat_add(session, message, Some(client_key), Some(memory))
+            .await
     }
 
     /// Stores a file the shopper sent in a chat (its bytes already in the file store), as a
@@ -462,7 +472,7 @@ impl Store {
         let body = MessageBody::parse(&file.filename).map_err(StoreError::corrupt)?;
         let mut message = NewMessage::text(SenderType::Customer, body);
         message.attachments.push(file);
-        self.chat_add(session, message, client_key).await
+        self.chat_add(session, message, client_key, None).await
     }
 
     async fn chat_add(
@@ -470,15 +480,17 @@ impl Store {
         session: &ChatSession,
         message: NewMessage,
         client_key: Option<&str>,
+        memory: Option<&AssistantMemory>,
     ) -> Result<Said, StoreError> {
         match self
-            .chat_add_once(session, message.clone(), client_key)
+            .chat_add_once(session, message.clone(), client_key, memory)
             .await
         {
             // On PostgreSQL the same message sent twice at once, or two first messages at
             // once, clash on a key; the one that lost finds what the other stored.
             Err(StoreError::Conflict { .. }) => {
-                self.chat_add_once(session, message, client_key).await
+                self.chat_add_once(session, message, client_key, memory)
+                    .await
             }
             other => other,
         }
@@ -489,36 +501,36 @@ impl Store {
         session: &ChatSession,
         message: NewMessage,
         client_key: Option<&str>,
+        memory: Option<&AssistantMemory>,
     ) -> Result<Said, StoreError> {
         // A file says nothing the assistant can answer: it waits for the shopper's words.
         let answerable = message.sender == SenderType::Customer && message.attachments.is_empty();
         let now = At::now();
         let mut tx = self.begin().await?;
-        if let Some(key) = client_key {
-            let seen: Option<String> = on_tx!(read &mut tx, |conn, pg| sqlx::query_scalar(
-                "SELECT message_id FROM chat_message_keys WHERE session_id = $1 AND client_key = $2"
+        // What the message finds, in one read (the writer is held meanwhile): the message this
+        // client key stored before, whether the conversation exists yet, and whether the
+        // assistant still answers.
+        let (seen, opened, assistant): (Option<String>, i64, bool) = on_tx!(read &mut tx, |conn, pg| sqlx::query_as(
+                "SELECT (SELECT message_id FROM chat_message_keys WHERE session_id = $1 AND client_key = $2), \
+                        (SELECT count(*) FROM conversations WHERE id = $3), \
+                        assistant \
+                 FROM chat_sessions WHERE id = $1"
             )
             .bind(session.id.as_str())
-            .bind(key)
-            .fetch_optional(conn)
+            .bind(client_key)
+            .bind(session.conversation_id.as_str())
+            .fetch_one(conn)
             .await?);
-            if let Some(id) = seen {
-                drop(tx);
-                let message = self.message(&MessageId::from_trusted(id)).await?;
-                let conversation = self.conversation(&session.conversation_id).await?;
-                return Ok(Said {
-                    conversation,
-                    message,
-                    new: false,
-                });
-            }
+        if let Some(id) = seen {
+            drop(tx);
+            let message = self.message(&MessageId::from_trusted(id)).await?;
+            let conversation = self.conversation(&session.conversation_id).await?;
+            return Ok(Said {
+                conversation,
+                message,
+                new: false,
+            });
         }
-        let opened: i64 = on_tx!(read &mut tx, |conn, pg| sqlx::query_scalar(
-            "SELECT count(*) FROM conversations WHERE id = $1"
-        )
-        .bind(session.conversation_id.as_str())
-        .fetch_one(conn)
-        .await?);
         let mut batch = Batch::default();
         let (conversation, message) = if opened > 0 {
             conversations::append(&mut tx, &mut batch, &session.conversation_id, message, now)
@@ -545,12 +557,6 @@ impl Store {
         };
         // The assistant answers, unless it has handed the chat over; its job is written with
         // the message, so an answer is never lost to a crash between the two.
-        let assistant: bool = on_tx!(read &mut tx, |conn, pg| sqlx::query_scalar(
-            "SELECT assistant FROM chat_sessions WHERE id = $1"
-        )
-        .bind(session.id.as_str())
-        .fetch_one(conn)
-        .await?);
         if assistant && answerable {
             jobs::enqueue(
                 &mut batch,
@@ -561,6 +567,9 @@ impl Store {
                 .dedupe(format!("answer:{}", message.id)),
                 now,
             );
+        }
+        if let Some(memory) = memory {
+            remember(&mut batch, &session.id, memory);
         }
         if let Some(key) = client_key {
             batch
@@ -579,4 +588,18 @@ impl Store {
             new: true,
         })
     }
+}
+
+/// Keeps what the assistant remembers about a chat.
+fn remember(batch: &mut Batch, id: &ChatSessionId, memory: &AssistantMemory) {
+    batch
+        .add(
+            "UPDATE chat_sessions SET misses = $2, awaiting = $3, order_id = $4, failed_checks = $5 \
+             WHERE id = $1",
+        )
+        .text(id.as_str())
+        .int(memory.misses)
+        .opt_text(memory.awaiting.as_deref())
+        .opt_text(memory.order_id.as_ref().map(|o| o.as_str()))
+        .int(memory.failed_checks);
 }

@@ -189,11 +189,6 @@ impl Store {
         Ok(jobs)
     }
 
-    /// Marks a claimed job done. Only the worker holding the lease can.
-    pub async fn complete_job(&self, id: &JobId, worker: &str) -> Result<(), StoreError> {
-        self.complete_jobs(std::slice::from_ref(id), worker).await
-    }
-
     /// Marks claimed jobs done, in one statement: a worker that ran a batch together
     /// records it with one write. Only the worker holding their leases can.
     pub async fn complete_jobs(&self, ids: &[JobId], worker: &str) -> Result<(), StoreError> {

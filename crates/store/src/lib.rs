@@ -29,6 +29,7 @@ pub mod customers;
 pub mod events;
 pub mod files;
 pub mod help;
+pub mod hours;
 pub mod jobs;
 pub mod mail;
 pub mod notices;
@@ -240,13 +241,15 @@ impl Store {
                     connect
                         .clone()
                         .pragma("wal_autocheckpoint", "0")
+                        // A WAL that grew in a burst shrinks back when it starts again.
+                        .pragma("journal_size_limit", "67108864")
                         .connect()
                         .await?,
                     options.busy_timeout,
                 );
                 let checkpoints = std::sync::Arc::new(checkpoint::Checkpoints::spawn(
                     connect.connect().await?,
-                    write.committed(),
+                    write.clone(),
                 ));
                 // A file connection cannot go stale the way a socket can, and the ping sqlx
                 // sends before lending a connection would cost a trip to its thread each time.

@@ -106,6 +106,26 @@ impl Writer {
         }
     }
 
+    /// Copies the whole WAL into the database file and has the next commit write it again
+    /// from its beginning. Under a steady stream of commits the checkpointer's passive
+    /// checkpoints never catch the WAL's end, so it would only ever grow (hundreds of
+    /// megabytes in a minute of chat traffic, every page of it new to the file system, and
+    /// each read searching a longer index). Taken in turn like a command, it holds the writer
+    /// only for the frames written since the last passive checkpoint and for readers still
+    /// on the WAL to finish (new ones read the database file).
+    pub(crate) async fn restart_wal(&self) -> Result<(), StoreError> {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let mut slot = self.slot.clone().lock_owned().await;
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+        // A group left open for this turn is committed first, as a command's hand-on would.
+        commit_group(&mut slot, &self.committed).await;
+        let conn = slot.conn.as_mut().ok_or_else(closed)?;
+        sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
     /// Runs `f` on the connection outside any command (migrations, shutdown).
     pub(crate) async fn with_conn<T>(
         &self,
@@ -248,6 +268,14 @@ impl SqliteWrite {
 async fn hand_on(mut slot: OwnedMutexGuard<Slot>, queued: &AtomicUsize, committed: &Notify) {
     let Some(group) = &slot.group else { return };
     if queued.load(Ordering::SeqCst) > 0 && group.members < MAX_GROUP {
+        return;
+    }
+    commit_group(&mut slot, committed).await;
+}
+
+/// Commits the open transaction, if any, and tells its commands how that went.
+async fn commit_group(slot: &mut Slot, committed: &Notify) {
+    if slot.group.is_none() {
         return;
     }
     let result = match slot.conn.as_mut() {

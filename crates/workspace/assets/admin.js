@@ -1,5 +1,5 @@
 // The admin pages' forms: agents, teams, canned replies, store webhooks, shipment notices, the
-// assistant's replies and API tokens, all through the API.
+// assistant's replies, business hours and API tokens, all through the API.
 
 import { api, say } from './api.js';
 import { start as startKnowledge } from './knowledge.js';
@@ -111,6 +111,29 @@ export function start() {
     wordingForm(form, `/api/v1/assistant/replies/${encodeURIComponent(form.dataset.key)}`,
       'Go back to the default wording for this reply?');
   }
+
+  const hoursForm = document.getElementById('hours-form');
+  const list = (text) => (text || '').split(/[\s,]+/).filter(Boolean);
+  onSubmit(hoursForm, (v) => {
+    const week = {};
+    for (const [name, value] of Object.entries(v)) {
+      // "09:00-12:30, 13:30 - 17:00": spans apart by commas, spaces allowed around the dash.
+      if (name.startsWith('day-') && value.trim()) {
+        week[name.slice(4)] = value.split(',').map((s) => s.trim()).filter(Boolean);
+      }
+    }
+    return api('PUT', '/api/v1/business-hours',
+      { timezone: v.timezone.trim(), week, closed_dates: list(v.closed_dates) });
+  });
+  hoursForm?.querySelector('button.reset')?.addEventListener('click', async () => {
+    if (!window.confirm('Drop the business hours? The widget then goes only by who is online.')) return;
+    try {
+      await api('DELETE', '/api/v1/business-hours');
+      location.reload();
+    } catch (err) {
+      say(errorOf(hoursForm), err.message);
+    }
+  });
 
   const tokenForm = document.getElementById('token-form');
   onSubmit(tokenForm, async (v) => {

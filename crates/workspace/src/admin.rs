@@ -1,6 +1,6 @@
 //! The admin pages: agents, teams, tags, canned replies, help articles, the store platforms'
 //! webhook deliveries, shipment notices' wording, the chat assistant's replies in the shop's
-//! words, API tokens, and read-only settings.
+//! words, business hours, API tokens, and read-only settings.
 //! Only admins reach them ([`AdminAgent`]); the API checks the role again on every write.
 
 use crate::layout::{self, Section};
@@ -15,6 +15,7 @@ use concierge_assistant::words::{Reply, Wording, MAX_TEMPLATE_CHARS};
 use concierge_commerce::notices::wordings;
 use concierge_commerce::variables::NOTICE_VARIABLES;
 use concierge_domain::access::Role;
+use concierge_domain::hours::DAYS;
 use concierge_domain::replies::VARIABLES;
 use concierge_store::platforms::DeliveryState;
 use concierge_store::{Cursor, PageRequest};
@@ -34,6 +35,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin/deliveries", get(deliveries))
         .route("/admin/notices", get(notices))
         .route("/admin/assistant", get(assistant_replies))
+        .route("/admin/hours", get(business_hours))
         .route("/admin/tokens", get(tokens))
         .route("/admin/settings", get(settings_page))
 }
@@ -48,6 +50,7 @@ const PAGES: &[(&str, &str)] = &[
     ("deliveries", "Store webhooks"),
     ("notices", "Shipment notices"),
     ("assistant", "Assistant replies"),
+    ("hours", "Business hours"),
     ("tokens", "API tokens"),
     ("settings", "Settings"),
 ];
@@ -327,6 +330,54 @@ async fn assistant_replies(
         }
     };
     page(&viewer, "assistant", body)
+}
+
+async fn business_hours(
+    State(state): State<AppState>,
+    AdminAgent(viewer): AdminAgent,
+) -> PageResult {
+    let hours = state.store.business_hours().await?;
+    let now = chrono::Utc::now();
+    let body = html! {
+        p { "When the team answers. Outside these hours the chat widget says when you are back and offers to reply by email, "
+            "and the assistant says so when it passes a chat to the team. Within them, the widget goes by whether anyone is online." }
+        @match &hours {
+            None => p.status { strong { "Always open." } " Set hours below to have the widget and the assistant follow them." },
+            Some(h) => p.status {
+                @if h.is_open(now) { strong { "Open now." } }
+                @else { strong { "Closed now." } @if let Some(o) = h.next_opening(now) { " Back " (o.local) "." } }
+            },
+        }
+        form #hours-form .stack {
+            label { "Time zone" input name="timezone" required placeholder="Europe/London"
+                value=[hours.as_ref().map(|h| h.timezone())]; }
+            fieldset {
+                legend { "Opening hours, e.g. " code { "09:00-12:30, 13:30-17:00" } "; leave a day empty when closed" }
+                @for (day, name) in DAYS {
+                    label { (capitalised(name))
+                        input name={"day-" (name)} placeholder="closed"
+                            value=(hours.as_ref().map(|h| h.day(day).iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default()); }
+                }
+            }
+            label { "Closed on these dates (holidays), e.g. " code { "2026-12-25, 2026-12-26" }
+                input name="closed_dates"
+                    value=(hours.as_ref().map(|h| h.closed_dates().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default()); }
+            p.error role="alert" {}
+            div {
+                button type="submit" { "Save hours" }
+                @if hours.is_some() { " " button.reset type="button" { "Always open" } }
+            }
+        }
+    };
+    page(&viewer, "hours", body)
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 fn notice_title(kind: concierge_domain::commerce::NoticeKind) -> &'static str {

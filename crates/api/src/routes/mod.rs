@@ -8,6 +8,7 @@ mod assistant;
 mod commerce;
 mod conversations;
 mod customers;
+mod hours;
 mod knowledge;
 pub(crate) mod mail;
 mod platforms;
@@ -48,6 +49,7 @@ pub(crate) fn router(state: AppState, pages: Router<AppState>) -> Router {
         .merge(suggestion::routes())
         .merge(assist::routes())
         .merge(assistant::routes())
+        .merge(hours::routes())
         .merge(mail::routes())
         .merge(platforms::routes())
         .merge(crate::live::routes())

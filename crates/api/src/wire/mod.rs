@@ -12,9 +12,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 mod assistant;
+mod hours;
 mod knowledge;
 mod platforms;
 pub use assistant::*;
+pub use hours::*;
 pub use knowledge::*;
 pub use platforms::*;
 
