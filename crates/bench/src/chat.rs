@@ -17,6 +17,9 @@ use tokio_tungstenite::tungstenite::Message;
 /// send `rate` messages a second together.
 const SECONDS_PER_MESSAGE: f64 = 2.0;
 
+/// How long the sockets are left to settle before the messages start.
+const SETTLE: Duration = Duration::from_secs(3);
+
 /// The messages the talking sessions send, in turn.
 const ASKS: [&str; 4] = [
     "where is my order?",
@@ -136,6 +139,10 @@ pub async fn run(dir: &Path, sockets: usize, rate: usize, seconds: u64) -> anyho
         memory(pid)
     );
 
+    // The server answers 10,000 new sockets with what each has missed; that settles first,
+    // so the measurement is of steady traffic, not of the sockets' arrival.
+    tokio::time::sleep(SETTLE).await;
+
     // The agent's live socket notes when each shopper's message arrives.
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let trips: Arc<Mutex<Figures>> = Arc::new(Mutex::new(Figures(Vec::new())));
@@ -169,19 +176,23 @@ pub async fn run(dir: &Path, sockets: usize, rate: usize, seconds: u64) -> anyho
     // `rate` messages a second from as many sessions as that takes, evenly spread.
     let talkers = ((rate as f64 * SECONDS_PER_MESSAGE) as usize).min(senders.len());
     let period = Duration::from_secs_f64(SECONDS_PER_MESSAGE);
-    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let start = tokio::time::Instant::now();
+    let deadline = start + Duration::from_secs(seconds);
+    // How late each message left the client: its own lag, which the round trip includes.
+    let lags: Arc<Mutex<Figures>> = Arc::new(Mutex::new(Figures(Vec::new())));
     let mut tasks = Vec::new();
     for (i, (mut sink, conversation)) in senders.drain(..talkers).enumerate() {
-        let sent = Arc::clone(&sent);
+        let (sent, lags) = (Arc::clone(&sent), Arc::clone(&lags));
         let offset = period.mul_f64(i as f64 / talkers as f64);
         tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
+            let mut tick = tokio::time::interval_at(start + offset, period);
             let mut n = 0;
             loop {
-                tick.tick().await;
-                if Instant::now() >= deadline {
+                let due = tick.tick().await;
+                if due >= deadline {
                     break;
                 }
+                lags.lock().unwrap().0.push(due.elapsed());
                 // What shoppers write; no digits, which the assistant would take for an
                 // order number to check (see `--scenario chat` in BENCHMARKS.md).
                 let body = ASKS[n % ASKS.len()];
@@ -212,6 +223,11 @@ pub async fn run(dir: &Path, sockets: usize, rate: usize, seconds: u64) -> anyho
     }
     let lost = sent.lock().unwrap().len();
     let mut trips = std::mem::replace(&mut *trips.lock().unwrap(), Figures(Vec::new()));
+    let mut lags = std::mem::replace(&mut *lags.lock().unwrap(), Figures(Vec::new()));
+    println!(
+        "chat: the client's own lag sending (due → sent): {}",
+        lags.summary()
+    );
     println!(
         "chat: round trip shopper socket → stored → agent socket at {:.0} messages/s ({talkers} sessions talking, {} sockets open): {}; not seen within 1 s: {lost}; memory under load: {}",
         total as f64 / seconds as f64,

@@ -368,6 +368,11 @@ struct MessageRow {
     created_at: At,
 }
 
+/// How many files a message carries, as a column of a query on `messages`: the files are
+/// read only for messages that have some, and most have none.
+const ATTACHMENT_COUNT: &str =
+    "(SELECT count(*) FROM attachments a WHERE a.message_id = messages.id) AS attachment_count";
+
 const MESSAGE_COLUMNS: &str =
     "id, conversation_id, sender_type, agent_id, body, body_html, private, \
      delivery_status, delivery_error, quoted, sender_address, intent, intent_confidence, created_at";
@@ -403,6 +408,8 @@ impl MessageRow {
 #[derive(sqlx::FromRow)]
 struct NumberedMessageRow {
     seq: i64,
+    /// See [`ATTACHMENT_COUNT`].
+    attachment_count: i64,
     #[sqlx(flatten)]
     message: MessageRow,
 }
@@ -1197,7 +1204,8 @@ impl Store {
     ) -> Result<Vec<(i64, Message)>, StoreError> {
         let private = if public_only { " AND NOT private" } else { "" };
         let sql = format!(
-            "SELECT seq, {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2{private} ORDER BY seq"
+            "SELECT seq, {ATTACHMENT_COUNT}, {MESSAGE_COLUMNS} FROM messages \
+             WHERE conversation_id = $1 AND seq > $2{private} ORDER BY seq"
         );
         let rows: Vec<NumberedMessageRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
             .bind(id.as_str())
@@ -1207,8 +1215,11 @@ impl Store {
         if rows.is_empty() {
             return Ok(vec![]);
         }
-        let attachment_rows: Vec<AttachmentRow> = on_engine!(self, |pool, pg| {
-            sqlx::query_as(
+        let attachment_rows: Vec<AttachmentRow> = if rows.iter().all(|r| r.attachment_count == 0) {
+            vec![]
+        } else {
+            on_engine!(self, |pool, pg| {
+                sqlx::query_as(
                 "SELECT a.id, a.message_id, a.filename, a.content_type, a.size_bytes, a.storage_key FROM attachments a \
                  JOIN messages m ON m.id = a.message_id WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY a.id",
             )
@@ -1216,7 +1227,8 @@ impl Store {
             .bind(after)
             .fetch_all(pool)
             .await?
-        });
+            })
+        };
         let mut by_message: std::collections::HashMap<String, Vec<Attachment>> =
             std::collections::HashMap::new();
         for a in attachment_rows {
@@ -1456,14 +1468,19 @@ impl Store {
 
     /// One message, with its attachments.
     pub async fn message(&self, id: &MessageId) -> Result<Message, StoreError> {
-        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
-        let row: Option<MessageRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
+        let sql = format!(
+            "SELECT seq, {ATTACHMENT_COUNT}, {MESSAGE_COLUMNS} FROM messages WHERE id = $1"
+        );
+        let row: Option<NumberedMessageRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
             .bind(id.as_str())
             .fetch_optional(pool)
             .await?);
         let row = row.ok_or(StoreError::NotFound("message"))?;
-        let attachments = self.message_attachments(id).await?;
-        row.into_message(attachments)
+        let attachments = match row.attachment_count {
+            0 => vec![],
+            _ => self.message_attachments(id).await?,
+        };
+        row.message.into_message(attachments)
     }
 
     /// Tries a failed delivery again: the message goes back to pending with a fresh job.
