@@ -1099,12 +1099,7 @@ on_both_engines!(
         assert_eq!(v["closed_dates"][0], "2099-12-25", "{v}");
 
         // The widget is told the team is away and when it is back.
-        let team: Value = reqwest::get(format!("{}/api/widget/v1/team", app.base))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let team = widget_team(&app).await;
         assert_eq!(team["online"], false, "{team}");
         assert_eq!(team["open"], false, "{team}");
         assert_eq!(next(&team["opens_at"]), Some(opens), "{team}");
@@ -1128,13 +1123,18 @@ on_both_engines!(
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v["always_open"], true, "{v}");
-        let team: Value = reqwest::get(format!("{}/api/widget/v1/team", app.base))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let team = widget_team(&app).await;
         assert_eq!(team["open"], true, "{team}");
         assert_eq!(team["opens_at"], Value::Null, "{team}");
     }
 );
+
+/// What the widget is told about the team (`GET /api/widget/v1/team`).
+async fn widget_team(app: &App) -> Value {
+    reqwest::get(format!("{}/api/widget/v1/team", app.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
