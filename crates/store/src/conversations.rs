@@ -19,7 +19,7 @@ use concierge_domain::text::{Label, MessageBody, Subject};
 use serde_json::json;
 
 /// The job kind that hands an outbound message on `channel` to that channel's transport
-/// (`email.deliver`, `chat.deliver`, …). Each channel registers a handler for its own kind,
+/// (`email.deliver`, `sms.deliver`, …; a chat needs none, see `Channel::has_transport`). Each channel registers a handler for its own kind,
 /// so the messages of a channel without a transport yet stay queued, durable, until it has.
 pub fn deliver_job(channel: Channel) -> &'static str {
     match channel {
