@@ -27,6 +27,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use concierge_domain::access::Actor;
+use concierge_domain::conversation::ConversationStatus;
 use concierge_domain::ids::{AgentId, ConversationId};
 use concierge_store::events::Event;
 use concierge_store::Store;
@@ -59,8 +60,16 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 /// A frame for every socket, with what the chat hub needs to route it (see `widget.rs`).
 #[derive(Clone, Debug)]
 pub(crate) enum Frame {
-    /// An event from the log: its number, the frame, and its conversation.
-    Event(i64, Utf8Bytes, ConversationId),
+    /// An event from the log, with what a chat widget's socket needs of it.
+    Event {
+        seq: i64,
+        frame: Utf8Bytes,
+        conversation: ConversationId,
+        /// Whether messages were added or changed.
+        message: bool,
+        /// The conversation's status after the event, when the event gives it.
+        status: Option<ConversationStatus>,
+    },
     /// Who is viewing a conversation: the frame, the conversation, and whether an agent
     /// is typing there.
     Presence(Utf8Bytes, String, bool),
@@ -141,11 +150,17 @@ impl Live {
                             for e in &events {
                                 last = e.seq;
                                 // No receivers is fine: nobody is watching.
-                                let _ = live.frames.send(Frame::Event(
-                                    e.seq,
-                                    event_frame(e),
-                                    e.conversation_id.clone(),
-                                ));
+                                let _ = live.frames.send(Frame::Event {
+                                    seq: e.seq,
+                                    frame: event_frame(e),
+                                    conversation: e.conversation_id.clone(),
+                                    // A conversation is created with its first messages.
+                                    message: e.kind.starts_with("message.")
+                                        || e.kind == "conversation.created",
+                                    status: e.data["status"]
+                                        .as_str()
+                                        .and_then(|s| ConversationStatus::parse(s).ok()),
+                                });
                             }
                             if events.len() < READ_BATCH as usize {
                                 break;
@@ -331,9 +346,9 @@ async fn serve(
                     }
                 }
                 frame = frames.recv() => match frame {
-                    Ok(Frame::Event(seq, text, _)) => {
+                    Ok(Frame::Event { seq, frame, .. }) => {
                         if seq > sent {
-                            send(&mut ws, text).await?;
+                            send(&mut ws, frame).await?;
                             sent = seq;
                         }
                     }

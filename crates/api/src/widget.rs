@@ -29,7 +29,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use concierge_domain::contact::EmailAddress;
-use concierge_domain::conversation::SenderType;
+use concierge_domain::conversation::{ConversationStatus, SenderType};
 use concierge_domain::ids::{AttachmentId, MessageId};
 use concierge_domain::text::{MessageBody, PersonName};
 use concierge_store::chat::{ChatSession, NewChatSession};
@@ -132,10 +132,17 @@ pub struct Chats {
     messages: DefaultKeyedRateLimiter<String>,
 }
 
-/// What changed in a conversation since a socket last looked.
+/// What changed in a conversation since a socket last looked. Sockets read the store only
+/// for what a pulse says may have changed: at a thousand chat messages a second, each read
+/// saved is a trip to a database thread saved for every socket of the conversation.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct Pulse {
-    event: i64,
+    /// The last event that added or changed one of the conversation's messages.
+    message: i64,
+    /// The status the last event that gave one said.
+    status: Option<ConversationStatus>,
+    /// Counts the times the router missed events: then every socket reads everything.
+    missed: u64,
     agent_typing: bool,
 }
 
@@ -162,8 +169,19 @@ impl Chats {
                 tokio::spawn(async move {
                     loop {
                         match frames.recv().await {
-                            Ok(Frame::Event(seq, _, conversation)) => {
-                                chats.pulse(conversation.as_str(), |p| p.event = seq);
+                            Ok(Frame::Event {
+                                seq,
+                                conversation,
+                                message,
+                                status,
+                                ..
+                            }) => {
+                                chats.pulse(conversation.as_str(), |p| {
+                                    if message {
+                                        p.message = seq;
+                                    }
+                                    p.status = status.or(p.status);
+                                });
                             }
                             Ok(Frame::Presence(_, conversation, typing)) => {
                                 chats.pulse(&conversation, |p| p.agent_typing = typing);
@@ -174,7 +192,7 @@ impl Chats {
                                 let watched =
                                     chats.watched.lock().unwrap_or_else(|e| e.into_inner());
                                 for sender in watched.values() {
-                                    sender.send_modify(|_| {});
+                                    sender.send_modify(|p| p.missed += 1);
                                 }
                             }
                             Err(broadcast::error::RecvError::Closed) => return,
@@ -649,6 +667,8 @@ struct Told {
     /// Messages echoed on receipt, not to be sent again when the store read reaches them.
     echoed: HashSet<MessageId>,
     status: &'static str,
+    /// What of the last pulse was looked at.
+    pulse: Pulse,
     agent_typing: bool,
     /// When agents were last told the shopper is typing (at most every two seconds).
     typing_told: Option<tokio::time::Instant>,
@@ -687,10 +707,11 @@ async fn serve(
             last,
             echoed: HashSet::new(),
             status: "",
+            pulse: *pulses.borrow_and_update(),
             agent_typing: false,
             typing_told: None,
         };
-        catch_up(&state, &session, &mut ws, &mut told).await?;
+        catch_up(&state, &session, &mut ws, &mut told, Look::EVERYTHING).await?;
         loop {
             tokio::select! {
                 () = &mut stopping => return Ok(()),
@@ -703,7 +724,15 @@ async fn serve(
                         told.agent_typing = pulse.agent_typing;
                         send(&mut ws, json!({"type": "typing", "sender_type": "agent", "active": pulse.agent_typing})).await?;
                     }
-                    catch_up(&state, &session, &mut ws, &mut told).await?;
+                    let look = Look {
+                        messages: pulse.missed != told.pulse.missed || pulse.message != told.pulse.message,
+                        // A status is read from the store, never taken from the pulse: a
+                        // pulse may carry an event older than the socket's first read.
+                        status: pulse.missed != told.pulse.missed
+                            || pulse.status.is_some_and(|s| s.as_str() != told.status),
+                    };
+                    told.pulse = pulse;
+                    catch_up(&state, &session, &mut ws, &mut told, look).await?;
                 }
                 incoming = ws.recv() => {
                     let Some(Ok(message)) = incoming else { return Ok(()) };
@@ -789,23 +818,43 @@ async fn received(
     }
 }
 
+/// What a socket reads again.
+#[derive(Clone, Copy)]
+struct Look {
+    messages: bool,
+    status: bool,
+}
+
+impl Look {
+    const EVERYTHING: Look = Look {
+        messages: true,
+        status: true,
+    };
+}
+
 /// Sends what the store holds that this widget has not seen, and the status if it changed.
 async fn catch_up(
     state: &AppState,
     session: &ChatSession,
     ws: &mut WebSocket,
     told: &mut Told,
+    look: Look,
 ) -> Result<(), ()> {
-    let fresh = state
-        .store
-        .messages_after(&session.conversation_id, told.last, true)
-        .await
-        .map_err(drop)?;
-    for (seq, m) in fresh {
-        told.last = seq;
-        if !told.echoed.remove(&m.id) {
-            send(ws, message_frame(&m, None)).await?;
+    if look.messages {
+        let fresh = state
+            .store
+            .messages_after(&session.conversation_id, told.last, true)
+            .await
+            .map_err(drop)?;
+        for (seq, m) in fresh {
+            told.last = seq;
+            if !told.echoed.remove(&m.id) {
+                send(ws, message_frame(&m, None)).await?;
+            }
         }
+    }
+    if !look.status {
+        return Ok(());
     }
     let status = status_of(state, session).await.map_err(drop)?;
     if status != told.status {

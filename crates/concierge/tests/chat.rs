@@ -185,6 +185,20 @@ on_both_engines!(
         assert_eq!(next_not_bot(&mut other).await["client_id"], "c-2");
         let seen = next_not_bot(&mut socket).await;
         assert_eq!(seen["body"], "great, thanks", "the first tab sees it too");
+
+        // A change of status with no message is told to every tab; the shopper writing
+        // again reopens the chat.
+        let (s, c) = app
+            .patch(
+                &format!("/api/v1/conversations/{conversation}"),
+                json!({"status": "resolved"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{c}");
+        assert_eq!(next_of(&mut socket, "status").await["status"], "resolved");
+        assert_eq!(next_of(&mut other, "status").await["status"], "resolved");
+        say(&mut socket, "one more thing", "c-3").await;
+        assert_eq!(next_of(&mut socket, "status").await["status"], "open");
     }
 );
 
