@@ -166,6 +166,16 @@ async fn find(b: &Client, css: &str) -> Element {
     }
 }
 
+/// Waits for an element and clicks it.
+async fn click(b: &Client, css: &str) {
+    find(b, css).await.click().await.unwrap();
+}
+
+/// Waits for a field and types into it.
+async fn type_into(b: &Client, css: &str, text: &str) {
+    find(b, css).await.send_keys(text).await.unwrap();
+}
+
 /// Waits until the element's text contains `text`.
 async fn wait_text(b: &Client, css: &str, text: &str) {
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -199,25 +209,13 @@ async fn sign_in(b: &Client, app: &App, email: &str, code: Option<&str>) {
     b.goto(&format!("{}/inbox", app.base)).await.unwrap();
     ready(b).await;
     assert!(b.current_url().await.unwrap().path().starts_with("/login"));
-    find(b, "#email").await.send_keys(email).await.unwrap();
-    find(b, "#password")
-        .await
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    find(b, "#signin button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    type_into(b, "#email", email).await;
+    type_into(b, "#password", PASSWORD).await;
+    click(b, "#signin button[type=submit]").await;
     if let Some(code) = code {
         let field = find(b, "#code-field:not([hidden]) #code").await;
         field.send_keys(code).await.unwrap();
-        find(b, "#signin button[type=submit]")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(b, "#signin button[type=submit]").await;
     }
     find(b, "body[data-page='inbox'][data-ready='true']").await;
 }
@@ -322,7 +320,7 @@ async fn an_agent_signs_in_replies_notes_assigns_and_resolves() {
         .unwrap();
     ready(&b).await;
     wait_text(&b, "#conversation-list", "Where is my parcel?").await;
-    find(&b, "body").await.send_keys("j").await.unwrap();
+    type_into(&b, "body", "j").await;
     find(&b, ".row.current").await;
     b.active_element()
         .await
@@ -352,11 +350,11 @@ async fn an_agent_signs_in_replies_notes_assigns_and_resolves() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    find(&b, "#send").await.click().await.unwrap();
+    click(&b, "#send").await;
     wait_text(&b, "#thread .message.agent", "Thanks Ann, from Ada.").await;
 
     // A private note: n switches the box, Ctrl+Enter sends.
-    find(&b, "body").await.send_keys("n").await.unwrap();
+    type_into(&b, "body", "n").await;
     find(&b, "#composer.note-mode").await;
     let body = find(&b, "#body").await;
     body.send_keys("Carrier says Friday").await.unwrap();
@@ -366,10 +364,10 @@ async fn an_agent_signs_in_replies_notes_assigns_and_resolves() {
     wait_text(&b, "#thread .message.note", "Carrier says Friday").await;
 
     // Assign to me with the control, then resolve with the button.
-    find(&b, "#assign-me").await.click().await.unwrap();
+    click(&b, "#assign-me").await;
     find(&b, &format!("#assignee option[value='{me}'][selected]")).await;
     screenshot(&b, "conversation").await;
-    find(&b, "#resolve").await.click().await.unwrap();
+    click(&b, "#resolve").await;
     find(&b, "#controls[data-status='resolved']").await;
 
     let (_, c) = app.get(&format!("/api/v1/conversations/{id}")).await;
@@ -389,7 +387,7 @@ async fn an_agent_signs_in_replies_notes_assigns_and_resolves() {
     assert_eq!(note["private"], true);
 
     // ? lists the keys; on a phone-width screen nothing needs sideways scrolling.
-    find(&b, "body").await.send_keys("?").await.unwrap();
+    type_into(&b, "body", "?").await;
     find(&b, "dialog#help[open]").await;
     b.set_window_size(390, 844).await.unwrap();
     for path in [format!("/conversations/{id}"), "/inbox".to_owned()] {
@@ -460,38 +458,18 @@ async fn two_factor_sign_in_asks_for_the_code() {
         // accepted once) signs in.
         b.goto(&format!("{}/login", app.base)).await.unwrap();
         ready(&b).await;
-        find(&b, "#email")
-            .await
-            .send_keys("tia@shop.example")
-            .await
-            .unwrap();
-        find(&b, "#password")
-            .await
-            .send_keys(PASSWORD)
-            .await
-            .unwrap();
-        find(&b, "#signin button[type=submit]")
-            .await
-            .click()
-            .await
-            .unwrap();
+        type_into(&b, "#email", "tia@shop.example").await;
+        type_into(&b, "#password", PASSWORD).await;
+        click(&b, "#signin button[type=submit]").await;
         let code = find(&b, "#code-field:not([hidden]) #code").await;
         code.send_keys("000000").await.unwrap();
-        find(&b, "#signin button[type=submit]")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&b, "#signin button[type=submit]").await;
         wait_text(&b, "#signin-error", "not right").await;
         code.clear().await.unwrap();
         code.send_keys(&totp.generate((step + 1) * 30).to_string())
             .await
             .unwrap();
-        find(&b, "#signin button[type=submit]")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&b, "#signin button[type=submit]").await;
         find(&b, "body[data-page='inbox'][data-ready='true']").await;
         wait_text(&b, ".me", "Tia Two").await;
 
@@ -547,7 +525,7 @@ async fn changes_arrive_live_in_other_sessions_with_collision_warnings() {
         sam.goto(&page).await.unwrap();
         find(&sam, "body[data-live='connected']").await;
         wait_text(&ada, "#presence", "Sam Agent is viewing").await;
-        find(&sam, "#body").await.send_keys("Hi Ben").await.unwrap();
+        type_into(&sam, "#body", "Hi Ben").await;
         wait_text(&ada, "#presence", "Sam Agent is typing").await;
 
         // The service restarts, and a message arrives while it is down (written straight to
@@ -675,16 +653,8 @@ async fn admins_set_up_the_team_and_agents_snooze_and_merge() {
 
         b.goto(&format!("{}/admin/teams", app.base)).await.unwrap();
         ready(&b).await;
-        find(&b, "#team-form [name='name']")
-            .await
-            .send_keys("Returns")
-            .await
-            .unwrap();
-        find(&b, "#team-form button[type=submit]")
-            .await
-            .click()
-            .await
-            .unwrap();
+        type_into(&b, "#team-form [name='name']", "Returns").await;
+        click(&b, "#team-form button[type=submit]").await;
         wait_text(&b, "ul.plain", "Returns").await;
 
         b.goto(&format!("{}/admin/agents", app.base)).await.unwrap();
@@ -694,17 +664,9 @@ async fn admins_set_up_the_team_and_agents_snooze_and_merge() {
             ("email", "sam@shop.example"),
             ("password", PASSWORD),
         ] {
-            find(&b, &format!("#agent-form [name='{name}']"))
-                .await
-                .send_keys(value)
-                .await
-                .unwrap();
+            type_into(&b, &format!("#agent-form [name='{name}']"), value).await;
         }
-        find(&b, "#agent-form button[type=submit]")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&b, "#agent-form button[type=submit]").await;
         wait_text(&b, "table.list", "sam@shop.example").await;
 
         // Snooze one conversation of a customer, then merge their other one into it.
@@ -722,11 +684,7 @@ async fn admins_set_up_the_team_and_agents_snooze_and_merge() {
         )
         .await
         .unwrap();
-        find(&b, "#snooze-form button[type=submit]")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&b, "#snooze-form button[type=submit]").await;
         find(&b, "#controls[data-status='snoozed']").await;
         let (_, c) = app.get(&format!("/api/v1/conversations/{first}")).await;
         assert_eq!(c["status"], "snoozed");
@@ -737,11 +695,7 @@ async fn admins_set_up_the_team_and_agents_snooze_and_merge() {
             .unwrap();
         ready(&b).await;
         find(&b, &format!("#merge-into option[value='{first}']")).await;
-        find(&b, "#merge-form button[type=submit]")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&b, "#merge-form button[type=submit]").await;
         b.accept_alert().await.unwrap();
         find(&b, &format!("[data-conversation-id='{first}']")).await;
         ready(&b).await;
@@ -806,7 +760,7 @@ On Mon, 30 Nov 2026 at 10:00, Acme Support <support@shop.example> wrote:\r\n> Yo
     // The quoted history is folded away until asked for.
     let quoted = find(&b, "#thread details.quoted .body").await;
     assert!(!quoted.is_displayed().await.unwrap(), "the quote starts folded");
-    find(&b, "#thread details.quoted summary").await.click().await.unwrap();
+    click(&b, "#thread details.quoted summary").await;
     assert!(quoted.is_displayed().await.unwrap());
     assert!(quoted.text().await.unwrap().contains("Your jacket has shipped."));
     // The photo is there, loaded from the service itself with the agent's session.
@@ -824,7 +778,7 @@ On Mon, 30 Nov 2026 at 10:00, Acme Support <support@shop.example> wrote:\r\n> Yo
     // and the page follows without a reload.
     wait_text(&b, "#thread .delivery-error", "550 5.1.1 no such user").await;
     screenshot(&b, "email-conversation").await;
-    find(&b, "#thread button.retry").await.click().await.unwrap();
+    click(&b, "#thread button.retry").await;
     find(&b, "#thread .delivery.pending").await;
     assert!(b.find(Locator::Css("#thread .delivery-error")).await.is_err());
     let pwned = b.execute("return typeof window.pwned;", vec![]).await.unwrap();
@@ -903,38 +857,22 @@ async fn a_shopper_on_a_phone_finds_the_returns_policy_and_writes_in() {
         screenshot(&b, "help-article-phone").await;
 
         // It helped.
-        find(&b, "button[name=helpful][value=yes]")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&b, "button[name=helpful][value=yes]").await;
         wait_text(&b, "#feedback", "Thanks for letting us know!").await;
 
         // Still, they write in, from the article.
-        b.find(Locator::Css(".still-need-help a.button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&b, ".still-need-help a.button").await;
         wait_text(&b, "h1", "Contact us").await;
-        find(&b, "#contact-email")
-            .await
-            .send_keys("ana@example.com")
-            .await
-            .unwrap();
-        let message = find(&b, "#contact-message").await;
-        message
-            .send_keys("The shoes are too small. Can I exchange them for a bigger size?")
-            .await
-            .unwrap();
+        type_into(&b, "#contact-email", "ana@example.com").await;
+        type_into(
+            &b,
+            "#contact-message",
+            "The shoes are too small. Can I exchange them for a bigger size?",
+        )
+        .await;
         wait_text(&b, "#contact-suggestions-box:not([hidden])", "size").await;
         assert!(fits_the_width(&b).await, "the contact form fits a phone");
-        find(&b, "form.contact button[type=submit]")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&b, "form.contact button[type=submit]").await;
         wait_text(&b, "h1", "we've got your message").await;
 
         // The team sees what the shopper already searched and read.
@@ -978,28 +916,20 @@ async fn agents_edit_articles_with_a_live_preview_and_put_them_in_replies() {
             .await
             .unwrap();
         ready(&b).await;
-        b.find(Locator::Css("#article-form input[name=title]"))
-            .await
-            .unwrap()
-            .send_keys("Gift wrapping")
-            .await
-            .unwrap();
-        find(&b, "#article-body")
-            .await
-            .send_keys("We wrap **any order** for free.\n\n<img src=x onerror=\"window.pwned=1\">")
-            .await
-            .unwrap();
+        type_into(&b, "#article-form input[name=title]", "Gift wrapping").await;
+        type_into(
+            &b,
+            "#article-body",
+            "We wrap **any order** for free.\n\n<img src=x onerror=\"window.pwned=1\">",
+        )
+        .await;
         wait_text(&b, "#article-preview strong", "any order").await;
         let pwned = b
             .execute("return typeof window.pwned;", vec![])
             .await
             .unwrap();
         assert_eq!(pwned, json!("undefined"), "the preview is sanitised");
-        find(&b, "#article-form button[type=submit]")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&b, "#article-form button[type=submit]").await;
         find(&b, "#article-form[data-id]").await;
         let (_, found) = app.get("/api/v1/articles?q=gift%20wrap").await;
         assert_eq!(found["items"][0]["title"], "Gift wrapping", "{found}");
@@ -1016,14 +946,10 @@ async fn agents_edit_articles_with_a_live_preview_and_put_them_in_replies() {
             .await
             .unwrap();
         ready(&b).await;
-        find(&b, "#kb summary").await.click().await.unwrap();
-        find(&b, "#kb-q").await.send_keys("wrapping").await.unwrap();
+        click(&b, "#kb summary").await;
+        type_into(&b, "#kb-q", "wrapping").await;
         wait_text(&b, "#kb-results", "Gift wrapping").await;
-        find(&b, "#kb-results button[data-insert=link]")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&b, "#kb-results button[data-insert=link]").await;
         let body = find(&b, "#body")
             .await
             .prop("value")
@@ -1037,11 +963,7 @@ async fn agents_edit_articles_with_a_live_preview_and_put_them_in_replies() {
             )),
             "{body}"
         );
-        find(&b, "#kb-results button[data-insert=text]")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&b, "#kb-results button[data-insert=text]").await;
         let body = find(&b, "#body")
             .await
             .prop("value")
@@ -1049,7 +971,7 @@ async fn agents_edit_articles_with_a_live_preview_and_put_them_in_replies() {
             .unwrap()
             .unwrap_or_default();
         assert!(body.contains("We wrap any order for free."), "{body}");
-        find(&b, "#send").await.click().await.unwrap();
+        click(&b, "#send").await;
         wait_text(&b, "#thread", "We wrap any order for free.").await;
         app.stop().await;
     })
@@ -1101,16 +1023,12 @@ async fn an_agent_inserts_the_suggested_reply_edits_and_sends_it() {
         screenshot(&b, "suggested-reply").await;
 
         // Insert puts it in the box, where the agent edits it before sending.
-        find(&b, "#suggestion-insert").await.click().await.unwrap();
+        click(&b, "#suggestion-insert").await;
         wait_value(&b, "#body", filled).await;
         find(&b, "#suggestion[hidden]").await;
-        find(&b, "#body")
-            .await
-            .send_keys(" It should arrive tomorrow.")
-            .await
-            .unwrap();
+        type_into(&b, "#body", " It should arrive tomorrow.").await;
         let sent = format!("{filled} It should arrive tomorrow.");
-        find(&b, "#send").await.click().await.unwrap();
+        click(&b, "#send").await;
         wait_text(&b, "#thread .message.agent", &sent).await;
 
         // The shopper writes again: a suggestion for the new message arrives live, and the
@@ -1124,11 +1042,7 @@ async fn an_agent_inserts_the_suggested_reply_edits_and_sends_it() {
         assert_eq!(s, 201, "{m}");
         wait_text(&b, "#thread", "right now?").await;
         wait_text(&b, "#suggestion:not([hidden])", "Where is my order").await;
-        find(&b, "#suggestion-dismiss")
-            .await
-            .send_keys(&Key::Enter.to_string())
-            .await
-            .unwrap();
+        type_into(&b, "#suggestion-dismiss", &Key::Enter.to_string()).await;
         find(&b, "#suggestion[hidden]").await;
         let focused = b.active_element().await.unwrap().attr("id").await.unwrap();
         assert_eq!(focused.as_deref(), Some("body"));
@@ -1201,7 +1115,7 @@ async fn agents_act_on_orders_and_admins_mind_webhooks_notices_and_the_assistant
             .unwrap();
         ready(&b).await;
         wait_text(&b, "table.deliveries", "not known yet").await;
-        find(&b, "button.delivery-retry").await.click().await.unwrap();
+        click(&b, "button.delivery-retry").await;
         eventually("the retried delivery is applied", || async {
             let (_, list) = app.get("/api/v1/webhook-deliveries").await;
             list["items"][0]["status"] == "applied"
@@ -1218,21 +1132,9 @@ async fn agents_act_on_orders_and_admins_mind_webhooks_notices_and_the_assistant
             .await
             .unwrap();
         ready(&b).await;
-        find(&b, "details.order-actions summary")
-            .await
-            .click()
-            .await
-            .unwrap();
-        find(&b, "form.order-action[data-action='cancel'] select[name='reason'] option[value='customer']")
-            .await
-            .click()
-            .await
-            .unwrap();
-        find(&b, "form.order-action[data-action='cancel'] button[type=submit]")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&b, "details.order-actions summary").await;
+        click(&b, "form.order-action[data-action='cancel'] select[name='reason'] option[value='customer']").await;
+        click(&b, "form.order-action[data-action='cancel'] button[type=submit]").await;
         b.accept_alert().await.unwrap();
         wait_text(&b, ".order-action-status", "Done on Shopify: cancel order #1001").await;
         wait_text(&b, "#thread", "Done on Shopify: cancel order #1001").await;
@@ -1245,17 +1147,9 @@ async fn agents_act_on_orders_and_admins_mind_webhooks_notices_and_the_assistant
 
         // Shopify refuses an address change: the agent reads why, and nothing changed.
         for (name, value) in [("address1", "1 New Road"), ("city", "Leeds"), ("country", "United Kingdom")] {
-            find(&b, &format!("form.order-action[data-action='change_address'] input[name='{name}']"))
-                .await
-                .send_keys(value)
-                .await
-                .unwrap();
+            type_into(&b, &format!("form.order-action[data-action='change_address'] input[name='{name}']"), value).await;
         }
-        find(&b, "form.order-action[data-action='change_address'] button[type=submit]")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&b, "form.order-action[data-action='change_address'] button[type=submit]").await;
         wait_text(&b, ".order-action-status", "cannot be changed after fulfillment").await;
         let (_, orders) = app.get("/api/v1/orders?number=1001").await;
         assert_eq!(orders["items"][0]["shipping_address"]["city"], "Louisville");
@@ -1270,11 +1164,7 @@ async fn agents_act_on_orders_and_admins_mind_webhooks_notices_and_the_assistant
             .send_keys("{{order.number}} left our warehouse {{order.colour}}")
             .await
             .unwrap();
-        find(&b, "form.notice-form[data-kind='shipped'] button[type=submit]")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&b, "form.notice-form[data-kind='shipped'] button[type=submit]").await;
         wait_text(&b, "form.notice-form[data-kind='shipped'] .error", "order.colour").await;
         let subject = find(&b, "form.notice-form[data-kind='shipped'] input[name='subject']").await;
         subject.clear().await.unwrap();
@@ -1282,11 +1172,7 @@ async fn agents_act_on_orders_and_admins_mind_webhooks_notices_and_the_assistant
             .send_keys("{{order.number}} left our warehouse")
             .await
             .unwrap();
-        find(&b, "form.notice-form[data-kind='shipped'] button[type=submit]")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&b, "form.notice-form[data-kind='shipped'] button[type=submit]").await;
         wait_text(&b, "form.notice-form[data-kind='shipped'] h2", "your wording").await;
         let (_, t) = app.get("/api/v1/notice-templates").await;
         let shipped = t["items"]
@@ -1299,11 +1185,7 @@ async fn agents_act_on_orders_and_admins_mind_webhooks_notices_and_the_assistant
         assert_eq!(shipped["subject"], "{{order.number}} left our warehouse");
         assert_eq!(shipped["customized"], true);
         // And back to ours.
-        find(&b, "form.notice-form[data-kind='shipped'] button.reset")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&b, "form.notice-form[data-kind='shipped'] button.reset").await;
         b.accept_alert().await.unwrap();
         find(&b, "form.notice-form[data-kind='shipped']:not(:has(button.reset))").await;
         let (_, t) = app.get("/api/v1/notice-templates").await;
@@ -1320,22 +1202,14 @@ async fn agents_act_on_orders_and_admins_mind_webhooks_notices_and_the_assistant
         let text = find(&b, &format!("{form} textarea[name='template']")).await;
         text.clear().await.unwrap();
         text.send_keys("About {{order.number}}").await.unwrap();
-        find(&b, &format!("{form} button[type=submit]"))
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&b, &format!("{form} button[type=submit]")).await;
         wait_text(&b, &format!("{form} .error"), "order.number").await;
         let text = find(&b, &format!("{form} textarea[name='template']")).await;
         text.clear().await.unwrap();
         text.send_keys("Right away, {{customer.first_name}}!")
             .await
             .unwrap();
-        find(&b, &format!("{form} button[type=submit]"))
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&b, &format!("{form} button[type=submit]")).await;
         wait_text(&b, &format!("{form} h2"), "your wording").await;
         let (_, replies) = app.get("/api/v1/assistant/replies").await;
         let asked = replies["items"]
@@ -1347,11 +1221,7 @@ async fn agents_act_on_orders_and_admins_mind_webhooks_notices_and_the_assistant
             .clone();
         assert_eq!(asked["template"], "Right away, {{customer.first_name}}!");
         assert_eq!(asked["customised"], true);
-        find(&b, &format!("{form} button.reset"))
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&b, &format!("{form} button.reset")).await;
         b.accept_alert().await.unwrap();
         find(&b, &format!("{form}:not(:has(button.reset))")).await;
         let (_, replies) = app.get("/api/v1/assistant/replies").await;
@@ -1366,16 +1236,16 @@ async fn agents_act_on_orders_and_admins_mind_webhooks_notices_and_the_assistant
         ready(&b).await;
         wait_text(&b, ".admin-body .status", "Always open").await;
         let field = |name: &str| format!("#hours-form input[name='{name}']");
-        find(&b, &field("timezone")).await.send_keys("Europe/London").await.unwrap();
-        find(&b, &field("day-monday")).await.send_keys("17:00-09:00").await.unwrap();
-        find(&b, "#hours-form button[type=submit]").await.click().await.unwrap();
+        type_into(&b, &field("timezone"), "Europe/London").await;
+        type_into(&b, &field("day-monday"), "17:00-09:00").await;
+        click(&b, "#hours-form button[type=submit]").await;
         wait_text(&b, "#hours-form .error", "week.monday").await;
         let monday = find(&b, &field("day-monday")).await;
         monday.clear().await.unwrap();
         monday.send_keys("09:00-12:30, 13:30-17:00").await.unwrap();
-        find(&b, &field("day-saturday")).await.send_keys("10:00-14:00").await.unwrap();
-        find(&b, &field("closed_dates")).await.send_keys("2099-12-25, 2099-12-26").await.unwrap();
-        find(&b, "#hours-form button[type=submit]").await.click().await.unwrap();
+        type_into(&b, &field("day-saturday"), "10:00-14:00").await;
+        type_into(&b, &field("closed_dates"), "2099-12-25, 2099-12-26").await;
+        click(&b, "#hours-form button[type=submit]").await;
         find(&b, "#hours-form button.reset").await;
         let (_, hours) = app.get("/api/v1/business-hours").await;
         assert_eq!(hours["timezone"], "Europe/London", "{hours}");
@@ -1383,7 +1253,7 @@ async fn agents_act_on_orders_and_admins_mind_webhooks_notices_and_the_assistant
         assert_eq!(hours["week"]["saturday"], json!(["10:00-14:00"]), "{hours}");
         assert_eq!(hours["week"]["sunday"], json!([]), "{hours}");
         assert_eq!(hours["closed_dates"], json!(["2099-12-25", "2099-12-26"]), "{hours}");
-        find(&b, "#hours-form button.reset").await.click().await.unwrap();
+        click(&b, "#hours-form button.reset").await;
         b.accept_alert().await.unwrap();
         wait_text(&b, ".admin-body .status", "Always open").await;
         let (_, hours) = app.get("/api/v1/business-hours").await;
@@ -1567,21 +1437,9 @@ async fn on_the_demo_storefront_a_shopper_asks_where_their_order_is_then_for_a_p
         let agent = driver.browser().await;
         agent.goto(&format!("{base}/inbox")).await.unwrap();
         ready(&agent).await;
-        find(&agent, "#email")
-            .await
-            .send_keys("alex@northwind.example")
-            .await
-            .unwrap();
-        find(&agent, "#password")
-            .await
-            .send_keys("demo-password-123")
-            .await
-            .unwrap();
-        find(&agent, "#signin button[type=submit]")
-            .await
-            .click()
-            .await
-            .unwrap();
+        type_into(&agent, "#email", "alex@northwind.example").await;
+        type_into(&agent, "#password", "demo-password-123").await;
+        click(&agent, "#signin button[type=submit]").await;
         find(&agent, "body[data-page='inbox'][data-ready='true']").await;
 
         // The shopper, signed in on the storefront, asks.
@@ -1647,22 +1505,14 @@ async fn on_the_demo_storefront_a_shopper_asks_where_their_order_is_then_for_a_p
         .await;
         wait_text(&agent, "#thread", "Orders looked at:").await;
         wait_text(&agent, "#thread", "#1201").await;
-        find(&agent, "#body")
-            .await
-            .send_keys("Hi, Alex here. It's with the carrier and due soon.")
-            .await
-            .unwrap();
-        find(&agent, "#send").await.click().await.unwrap();
+        type_into(&agent, "#body", "Hi, Alex here. It's with the carrier and due soon.").await;
+        click(&agent, "#send").await;
         wait_widget_text(&shopper, "[data-sender='agent']", "Alex here").await;
         screenshot(&shopper, "demo-storefront-agent").await;
 
         // The agent hands the chat back; the assistant answers again.
         wait_text(&agent, "#assistant-control", "The team answers this chat.").await;
-        find(&agent, "#assistant-toggle[data-active='true']")
-            .await
-            .click()
-            .await
-            .unwrap();
+        click(&agent, "#assistant-toggle[data-active='true']").await;
         wait_text(&agent, "#assistant-control", "The assistant answers this chat.").await;
         widget_say(&shopper, "thanks! and where's my order right now?").await;
         let deadline = tokio::time::Instant::now() + WAIT;
