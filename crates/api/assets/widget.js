@@ -78,6 +78,7 @@ button { cursor: pointer; }
 .intro { margin: 0 0 4px; color: #57606a; font-size: 13px; text-align: center; }
 .msg { max-width: 80%; padding: 8px 11px; border-radius: 14px; overflow-wrap: anywhere; }
 .msg .body { white-space: pre-wrap; }
+.msg .body a { color: inherit; text-decoration: underline; }
 .msg .label { display: block; margin-bottom: 2px; color: #57606a; font-size: 11px; font-weight: 600; }
 .msg[data-sender="customer"] { align-self: flex-end; background: var(--cw-accent); color: #fff; border-bottom-right-radius: 4px; }
 .msg[data-sender="bot"], .msg[data-sender="agent"] { align-self: flex-start; background: #fff;
@@ -409,10 +410,31 @@ button { cursor: pointer; }
     if (id) bubble.setAttribute("data-id", id);
     const label = sender === "bot" ? "Assistant" : sender === "agent" ? "Support" : "";
     if (label) bubble.append(el("span", { class: "label", text: label }));
-    bubble.append(el("div", { class: "body", text: body }));
+    bubble.append(linked(body));
     ui.list.append(bubble);
     scrollDown();
     return bubble;
+  }
+
+  // Web addresses in a message (a tracking page, a help article) become links; the rest
+  // stays text. Only what the URL parser reads as http(s) is linked, and a link opens in a new
+  // tab with no hold on this page.
+  const ADDRESS = /https?:\/\/[^\s<>"']+/g;
+  function linked(text) {
+    const body = el("div", { class: "body" });
+    let done = 0;
+    for (const match of text.matchAll(ADDRESS)) {
+      // Punctuation that ends the sentence is not part of the address.
+      const address = match[0].replace(/[.,;:!?)\]]+$/, "");
+      let url = null;
+      try { url = new URL(address); } catch (e) { url = null; }
+      if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) continue;
+      body.append(text.slice(done, match.index));
+      body.append(el("a", { href: url.href, target: "_blank", rel: "noopener noreferrer nofollow", text: address }));
+      done = match.index + address.length;
+    }
+    body.append(text.slice(done));
+    return body;
   }
 
   function onMessage(m) {

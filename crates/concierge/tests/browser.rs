@@ -1365,12 +1365,25 @@ async fn a_shopper_on_a_store_page_asks_the_assistant_then_a_person() {
         wait_widget_text(&b, "[data-sender='bot']", "#1042").await;
         wait_widget_text(&b, "[data-sender='bot']", "DHL parcel JD014600").await;
         screenshot(&b, "widget-assistant").await;
+        // The tracking page in the answer is a link, opened apart from the shop's page.
+        let link = in_widget(
+            &b,
+            "const a = root.querySelector(\"[data-sender='bot'] a[href*='/track/']\"); \
+             return a && [a.target, a.rel, a.textContent === a.href];",
+            json!(null),
+        )
+        .await;
+        assert_eq!(link, json!(["_blank", "noopener noreferrer nofollow", true]));
 
-        // A script in a message stays text.
+        // A script in a message stays text, and only web addresses become links.
         widget_say(&b, "<img src=x onerror=alert(1)> thanks").await;
         wait_widget_text(&b, "[data-sender='customer']", "<img src=x onerror=alert(1)> thanks").await;
         let images = in_widget(&b, "return root.querySelectorAll('img').length;", json!(null)).await;
         assert_eq!(images, json!(0));
+        widget_say(&b, "<a href=\"javascript:alert(1)\">x</a> or javascript:alert(2)").await;
+        wait_widget_text(&b, "[data-sender='customer']", "or javascript:alert(2)").await;
+        let links = in_widget(&b, "return root.querySelectorAll(\"[data-sender='customer'] a\").length;", json!(null)).await;
+        assert_eq!(links, json!(0));
 
         // "Talk to a person": the assistant hands over; the agent's answer arrives.
         in_widget(&b, "root.querySelector('.handover').click(); return true;", json!(null)).await;
