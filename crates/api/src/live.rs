@@ -154,12 +154,8 @@ impl Live {
                                     seq: e.seq,
                                     frame: event_frame(e),
                                     conversation: e.conversation_id.clone(),
-                                    // A conversation is created with its first messages.
-                                    message: e.kind.starts_with("message.")
-                                        || e.kind == "conversation.created",
-                                    status: e.data["status"]
-                                        .as_str()
-                                        .and_then(|s| ConversationStatus::parse(s).ok()),
+                                    message: e.touches_messages(),
+                                    status: e.status(),
                                 });
                             }
                             if events.len() < READ_BATCH as usize {

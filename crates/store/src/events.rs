@@ -10,6 +10,7 @@
 use crate::args::Batch;
 use crate::{on_engine, At, Store, StoreError};
 use chrono::{DateTime, Utc};
+use concierge_domain::conversation::ConversationStatus;
 use concierge_domain::ids::ConversationId;
 use sqlx::types::Json;
 use std::sync::Arc;
@@ -29,6 +30,22 @@ pub struct Event {
     pub conversation_id: ConversationId,
     pub data: serde_json::Value,
     pub created_at: DateTime<Utc>,
+}
+
+impl Event {
+    /// Whether the event added or changed messages: `message.*`, and `conversation.created`,
+    /// since a conversation is created with its first messages.
+    pub fn touches_messages(&self) -> bool {
+        self.kind.starts_with("message.") || self.kind == "conversation.created"
+    }
+
+    /// The conversation's status after the event, when the event records the conversation's
+    /// state (as `conversation.created`, `message.created` and most updates do).
+    pub fn status(&self) -> Option<ConversationStatus> {
+        self.data["status"]
+            .as_str()
+            .and_then(|s| ConversationStatus::parse(s).ok())
+    }
 }
 
 #[derive(sqlx::FromRow)]
