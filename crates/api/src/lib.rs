@@ -10,6 +10,7 @@ pub mod auth;
 pub mod embedded;
 pub mod error;
 mod extract;
+mod guesses;
 pub mod live;
 mod metrics;
 mod openapi;

@@ -1,4 +1,9 @@
 //! Prometheus metrics: requests by route and status, and their latency.
+//!
+//! Every label comes from a closed set, so no request can add series: the method is one of
+//! HTTP's own or `other`, the route is the router's template (`/api/v1/conversations/{id}`)
+//! or `unmatched`, never the path as sent, and the status is a number below 600. Requests
+//! the rate limit refused are one counter of their own, whatever they asked for.
 
 use crate::AppState;
 use axum::extract::{MatchedPath, Request, State};
@@ -13,14 +18,30 @@ use std::time::Instant;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
 }
 
+/// The methods the API answers, by name; anything else is `other`.
+const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+fn method_label(method: &axum::http::Method) -> &'static str {
+    METHODS
+        .iter()
+        .find(|m| **m == method.as_str())
+        .copied()
+        .unwrap_or("other")
+}
+
+/// Marks a response as the rate limit's refusal, so it is counted apart.
+#[derive(Clone, Copy)]
+pub(crate) struct RateLimited;
+
 pub(crate) struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
+    rate_limited: Counter,
     latency: Histogram,
 }
 
@@ -28,8 +49,14 @@ impl Metrics {
     pub(crate) fn new() -> Self {
         let mut registry = Registry::with_prefix("concierge");
         let requests = Family::<RequestLabels, Counter>::default();
+        let rate_limited = Counter::default();
         let latency = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
         registry.register("http_requests", "HTTP requests answered", requests.clone());
+        registry.register(
+            "http_requests_rate_limited",
+            "HTTP requests refused by the per-address rate limit",
+            rate_limited.clone(),
+        );
         registry.register(
             "http_request_duration_seconds",
             "Time to answer HTTP requests",
@@ -38,6 +65,7 @@ impl Metrics {
         Metrics {
             registry,
             requests,
+            rate_limited,
             latency,
         }
     }
@@ -53,7 +81,7 @@ impl Metrics {
 
 pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     // The route template, not the raw path, so ids do not explode the label set.
     let route = request
         .extensions()
@@ -61,6 +89,10 @@ pub(crate) async fn track(State(state): State<AppState>, request: Request, next:
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
     let response = next.run(request).await;
+    if response.extensions().get::<RateLimited>().is_some() {
+        state.metrics.rate_limited.inc();
+        return response;
+    }
     state
         .metrics
         .latency
@@ -75,4 +107,16 @@ pub(crate) async fn track(State(state): State<AppState>, request: Request, next:
         })
         .inc();
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_outside_http_are_one_label() {
+        let made_up = axum::http::Method::from_bytes(&[b'X'; 8192]).unwrap();
+        assert_eq!(method_label(&made_up), "other");
+        assert_eq!(method_label(&axum::http::Method::PATCH), "PATCH");
+    }
 }

@@ -64,6 +64,7 @@ pub(crate) async fn limit(State(state): State<AppState>, request: Request, next:
     ) {
         if let Err(secs) = rate.check(peer.ip()) {
             let mut refused = ApiError::RateLimited(secs.max(1)).into_response();
+            refused.extensions_mut().insert(crate::metrics::RateLimited);
             // The chat widget calls from the shop's origin: its refusal must be readable
             // there (its routes' CORS layer sits inside this one).
             if request.uri().path().starts_with("/api/widget/") {
@@ -76,4 +77,25 @@ pub(crate) async fn limit(State(state): State<AppState>, request: Request, next:
         }
     }
     next.run(request).await
+}
+
+/// The address a request came from: the peer of its connection. Requests without one (only
+/// in-process tests) count as coming from the unspecified address.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientAddress(pub IpAddr);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
+        ))
+    }
 }

@@ -736,6 +736,51 @@ on_both_engines!(
     }
 );
 
+#[tokio::test]
+async fn made_up_methods_and_paths_add_no_metric_series() {
+    let Some(app) = App::start("sqlite", |s| s.rate_limit_per_second = 1).await else {
+        return;
+    };
+    // Fifty requests with made-up 1 KB methods on made-up paths, most of them past the rate
+    // limit.
+    let hostile = from_source([127, 0, 0, 5]);
+    for i in 0..50 {
+        let method =
+            reqwest::Method::from_bytes(format!("M{i}{}", "X".repeat(1024)).as_bytes()).unwrap();
+        let r = hostile
+            .request(method, format!("{}/made/up/{i}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_client_error(), "{}", r.status());
+    }
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!metrics.contains("XXXX"), "a method became a label");
+    assert!(!metrics.contains("/made/up"), "a raw path became a label");
+    // Each was counted once: as `other` on no route, or as refused by the limit.
+    let count = |prefix: &str| -> f64 {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let other = count("concierge_http_requests_total{method=\"other\",route=\"unmatched\"");
+    let refused = count("concierge_http_requests_rate_limited_total");
+    assert_eq!(other + refused, 50.0, "{metrics}");
+    assert!(refused >= 1.0, "{metrics}");
+    app.stop().await;
+}
+
 on_both_engines!(agents_sign_in_with_a_session_cookie_and_csrf, |app| {
     app.create_agent("sam@shop.example", "Sam Agent", "correct horse battery")
         .await;
@@ -853,7 +898,8 @@ on_both_engines!(agents_sign_in_with_a_session_cookie_and_csrf, |app| {
         "{actions:?}"
     );
 
-    // Brute force: after five wrong passwords the address is refused, even the right one.
+    // Brute force: after five wrong passwords from one source the address is refused there
+    // for a while, even the right one.
     for _ in 0..5 {
         assert_eq!(
             sign_in("wrong password!!").await.unwrap().status(),
@@ -864,6 +910,95 @@ on_both_engines!(agents_sign_in_with_a_session_cookie_and_csrf, |app| {
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers().contains_key("retry-after"));
 });
+
+/// A client whose requests come from `ip` (any address of 127.0.0.0/8 is this machine).
+fn from_source(ip: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .build()
+        .unwrap()
+}
+
+on_both_engines!(
+    sign_in_guesses_sent_together_are_counted_before_they_are_checked,
+    |app| {
+        app.create_agent("kim@shop.example", "Kim Agent", "correct horse battery")
+            .await;
+        let url = format!("{}/api/v1/session", app.base);
+        let attempt = |client: &reqwest::Client, password: &str| {
+            client
+                .post(&url)
+                .json(&json!({"email": "kim@shop.example", "password": password}))
+                .send()
+        };
+
+        // Forty at once from one source, the right password at #30: five are checked, the rest
+        // refused unchecked (before, all forty were checked and #30 signed in).
+        let stranger = from_source([127, 0, 0, 2]);
+        let tries = (0..40).map(|i| {
+            attempt(
+                &stranger,
+                if i == 29 {
+                    "correct horse battery"
+                } else {
+                    "wrong password!!"
+                },
+            )
+        });
+        let statuses: Vec<StatusCode> = futures::future::join_all(tries)
+            .await
+            .into_iter()
+            .map(|r| r.unwrap().status())
+            .collect();
+        let refused = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count();
+        assert_eq!(refused, 35, "{statuses:?}");
+        let r = attempt(&stranger, "correct horse battery").await.unwrap();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        let wait: u64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=900).contains(&wait), "{wait}");
+
+        // The stranger's guesses do not keep the agent out: from its own machine it signs in.
+        let agent = from_source([127, 0, 0, 3]);
+        assert_eq!(
+            attempt(&agent, "correct horse battery")
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::CREATED
+        );
+
+        // Many sources, one guess each: past twenty for the address (the five above, the agent's
+        // first and fourteen more), sources that never signed
+        // in to it wait too, the right password or not; the agent's own source does not.
+        for i in 0..14u8 {
+            let r = attempt(&from_source([127, 0, 1, i + 1]), "wrong password!!")
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "source {i}");
+        }
+        assert_eq!(
+            attempt(&from_source([127, 0, 2, 1]), "correct horse battery")
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(
+            attempt(&agent, "correct horse battery")
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::CREATED
+        );
+    }
+);
 
 on_both_engines!(two_factor_sign_in_with_totp_and_recovery_codes, |app| {
     app.create_agent("kim@shop.example", "Kim Agent", "correct horse battery")
@@ -976,6 +1111,48 @@ on_both_engines!(two_factor_sign_in_with_totp_and_recovery_codes, |app| {
         sign_in(Some(recovery)).await.unwrap().status(),
         StatusCode::UNAUTHORIZED
     );
+
+    // Codes guessed all at once are counted before any is checked: a hundred wrong codes
+    // from one source, with the right password, and at most five are tried.
+    let at = chrono::Utc::now().timestamp() as u64;
+    let valid: Vec<String> = [at - 30, at, at + 30, at + 60]
+        .iter()
+        .map(|t| totp.generate(*t).to_string())
+        .collect();
+    let guesser = from_source([127, 0, 0, 4]);
+    let guesses = (0..100).map(|i| {
+        // Six digits and recovery-code shapes, none of them a real one.
+        let code = if i % 2 == 0 {
+            format!("{:06}", (i * 7919 + 1) % 1_000_000)
+        } else {
+            format!("abcde-{i:05}")
+        };
+        let code = if valid.contains(&code) {
+            "abcde-99999".into()
+        } else {
+            code
+        };
+        guesser
+            .post(url("/api/v1/session"))
+            .json(&json!({"email": "kim@shop.example", "password": "correct horse battery", "code": code}))
+            .send()
+    });
+    let statuses: Vec<StatusCode> = futures::future::join_all(guesses)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status())
+        .collect();
+    let checked = statuses
+        .iter()
+        .filter(|s| **s != StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(
+        checked <= 5,
+        "{checked} of 100 codes were checked: {statuses:?}"
+    );
+    assert!(statuses
+        .iter()
+        .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS));
 
     // Lost phone and codes: an admin resets two-factor; the password alone signs in again,
     // and the sessions from before are over.

@@ -15,16 +15,22 @@ pub(crate) struct LoginQuery {
 }
 
 /// Where to go after signing in: only a path on this site, so the link cannot send an agent
-/// elsewhere.
-fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
-        _ => "/inbox",
-    }
+/// elsewhere. The path is read as a browser reads it (which drops tabs and line breaks, and
+/// takes `\` for `/`), and kept only if it stays on this origin; what is kept is the parsed
+/// path, query and fragment, never the text as given.
+fn safe_next(next: Option<&str>) -> String {
+    const HERE: &str = "http://concierge.invalid/";
+    let here = url::Url::parse(HERE).expect("a valid base");
+    next.filter(|n| n.starts_with('/'))
+        .and_then(|n| here.join(n).ok())
+        .filter(|u| u.origin() == here.origin())
+        .map(|u| u.as_str()[HERE.len() - 1..].to_owned())
+        .unwrap_or_else(|| "/inbox".to_owned())
 }
 
 pub(crate) async fn login_page(Query(q): Query<LoginQuery>) -> PageResult {
     let next = safe_next(q.next.as_deref());
+    let next = next.as_str();
     let main = html! {
         h1 { "Sign in to Concierge" }
         form #signin .stack data-next=(next) aria-describedby="signin-error" {
@@ -106,5 +112,15 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/inbox");
         assert_eq!(safe_next(Some("/\\evil.example")), "/inbox");
         assert_eq!(safe_next(None), "/inbox");
+        // Browsers drop tabs and line breaks: these are `//evil.example/x` to them.
+        assert_eq!(safe_next(Some("/\t/evil.example/x")), "/inbox");
+        assert_eq!(safe_next(Some("/\r\n/evil.example/x")), "/inbox");
+        assert_eq!(safe_next(Some("/ /evil.example")), "/%20/evil.example");
+        assert_eq!(safe_next(Some("javascript:alert(1)")), "/inbox");
+        assert_eq!(
+            safe_next(Some("/conversations/cnv_1?tab=x#m")),
+            "/conversations/cnv_1?tab=x#m"
+        );
+        assert_eq!(safe_next(Some("/a/../inbox")), "/inbox");
     }
 }

@@ -1,7 +1,9 @@
 //! Signing agents in and out of the browser: `POST /api/v1/session` checks the password and
 //! sets the session cookie (a new secret every time, so a cookie planted before sign-in is
 //! worth nothing), `GET` tells the page who is signed in and its CSRF token, `DELETE` signs
-//! out. Repeated wrong passwords for one address are refused for a while.
+//! out. Guesses at an address's password or codes are counted before they are checked and
+//! slowed down past a few (per address and source, and per address from sources that never
+//! signed in to it).
 //!
 //! Two-factor sign-in (TOTP, RFC 6238: 6 digits, 30-second steps, SHA-1, which every
 //! authenticator app speaks): `POST /api/v1/session/totp` starts enrolling, `…/totp/confirm`
@@ -11,6 +13,8 @@
 use crate::auth::{random_secret, Session, SESSION_COOKIE};
 use crate::error::{parse, ApiError};
 use crate::extract::Json;
+use crate::guesses::{Allowance, Guesses};
+use crate::rate::ClientAddress;
 use crate::wire::{CreateSession, RecoveryCodes, SessionOut, TotpCode, TotpEnrollment};
 use crate::AppState;
 use axum::extract::State;
@@ -21,6 +25,7 @@ use concierge_domain::ids::AgentId;
 use concierge_store::access::token_digest;
 use concierge_store::Store;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use totp_rs::{Builder, Secret, Totp};
@@ -29,11 +34,26 @@ use utoipa_axum::routes;
 
 /// How long a session lasts.
 const SESSION_HOURS: i64 = 12;
-/// Wrong passwords for one address before it is refused for the rest of the window.
-const MAX_FAILURES: u32 = 5;
-const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Addresses tracked at most; past it, windows that have ended are forgotten.
-const MAX_TRACKED: usize = 10_000;
+
+/// Sign-in guesses at one address from one source (a wrong password or a wrong code each
+/// count): five at once, then a wait that doubles from a second up to a quarter of an hour.
+const PER_SOURCE: Allowance = Allowance {
+    free: 5,
+    first_wait: Duration::from_secs(1),
+    longest_wait: Duration::from_secs(15 * 60),
+};
+/// Guesses at one address from every source that has not signed in to it before: enough
+/// that a stranger's five cannot keep the agent out, few enough that many sources together
+/// cannot try many passwords.
+const PER_ADDRESS: Allowance = Allowance {
+    free: 20,
+    first_wait: Duration::from_secs(1),
+    longest_wait: Duration::from_secs(5 * 60),
+};
+/// How long a source that signed in to an address is spared the address's own allowance.
+const KNOWN_SOURCE: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+/// Known sources remembered at most; past it, the oldest half is forgotten.
+const MAX_KNOWN_SOURCES: usize = 10_000;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -42,42 +62,58 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(confirm_totp))
 }
 
-/// Failed sign-ins per address (lower case), with when their window started.
+/// What sign-in guesses are counted against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Guessed {
+    /// One address (lower case) from one source.
+    FromSource(String, IpAddr),
+    /// One address from the sources that have not signed in to it.
+    Address(String),
+}
+
+/// Sign-in guesses, counted before each is checked (see [`Guesses`]) per address and source,
+/// and per address; a source that signed in to an address is spared the address's count, so
+/// strangers guessing cannot keep its agent out.
 #[derive(Default)]
-pub(crate) struct LoginThrottle(Mutex<HashMap<String, (u32, Instant)>>);
+pub(crate) struct LoginThrottle {
+    guesses: Guesses<Guessed>,
+    known: Mutex<HashMap<(String, IpAddr), Instant>>,
+}
 
 impl LoginThrottle {
-    /// Refuses an address that used up its attempts, with the seconds left in its window.
-    fn check(&self, email: &str) -> Result<(), ApiError> {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        match map.get(email) {
-            Some((failures, since))
-                if *failures >= MAX_FAILURES && since.elapsed() < FAILURE_WINDOW =>
-            {
-                let left = FAILURE_WINDOW.saturating_sub(since.elapsed());
-                Err(ApiError::RateLimited(left.as_secs().max(1)))
-            }
-            _ => Ok(()),
-        }
+    /// Counts a sign-in attempt, or refuses it (429, with the seconds to wait).
+    fn attempt(&self, address: &str, source: IpAddr) -> Result<(), ApiError> {
+        let from_source = (Guessed::FromSource(address.to_owned(), source), PER_SOURCE);
+        let counted = if self.is_known(address, source) {
+            self.guesses.guess(&[from_source])
+        } else {
+            self.guesses.guess(&[
+                from_source,
+                (Guessed::Address(address.to_owned()), PER_ADDRESS),
+            ])
+        };
+        counted.map_err(ApiError::RateLimited)
     }
 
-    fn failed(&self, email: &str) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= MAX_TRACKED {
-            map.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
-        }
-        let entry = map.entry(email.to_owned()).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= FAILURE_WINDOW {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
+    fn is_known(&self, address: &str, source: IpAddr) -> bool {
+        let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        known
+            .get(&(address.to_owned(), source))
+            .is_some_and(|at| at.elapsed() < KNOWN_SOURCE)
     }
 
-    fn succeeded(&self, email: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(email);
+    /// The agent proved its password (and second factor) from `source`.
+    fn signed_in(&self, address: &str, source: IpAddr) {
+        self.guesses
+            .forget(&Guessed::FromSource(address.to_owned(), source));
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        if known.len() >= MAX_KNOWN_SOURCES {
+            let mut ages: Vec<Instant> = known.values().copied().collect();
+            ages.sort_unstable();
+            let cut = ages[ages.len() / 2];
+            known.retain(|_, at| *at > cut);
+        }
+        known.insert((address.to_owned(), source), Instant::now());
     }
 }
 
@@ -124,11 +160,13 @@ fn cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
         (status = 429, body = crate::error::ErrorBody)))]
 async fn sign_in(
     State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
     Json(req): Json<CreateSession>,
 ) -> Result<Response, ApiError> {
     let email = parse("email", &req.email, EmailAddress::parse)?;
     let key = email.as_str().to_lowercase();
-    state.login_throttle.check(&key)?;
+    // Counted before the slow check, so guesses sent together are refused together.
+    state.login_throttle.attempt(&key, source)?;
     let found = state
         .store
         .agent_credentials(&email)
@@ -137,7 +175,6 @@ async fn sign_in(
     let hash = found.as_ref().map(|c| c.password_hash.clone());
     let matches = password_matches(req.password, hash).await;
     let Some(credentials) = found.filter(|_| matches) else {
-        state.login_throttle.failed(&key);
         return Err(ApiError::Unauthenticated);
     };
     let agent = credentials.agent;
@@ -146,11 +183,10 @@ async fn sign_in(
             return Err(ApiError::TotpRequired);
         };
         if !second_factor(&state.store, &agent.id, &agent.email, secret, code).await? {
-            state.login_throttle.failed(&key);
             return Err(ApiError::Unauthenticated);
         }
     }
-    state.login_throttle.succeeded(&key);
+    state.login_throttle.signed_in(&key, source);
     let secret = random_secret("");
     let session = state
         .store
