@@ -52,6 +52,10 @@ const BROADCAST_CAPACITY: usize = 4_096;
 /// How often an agent's open workspace marks them online; well inside the store's online
 /// window (`concierge_store::chat::ONLINE_WINDOW_SECONDS`).
 const SEEN_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// One socket changes what it shows of its agent (where it views, whether it types) at most
+/// this often; changes asked for sooner are folded into the next, so a socket sending
+/// thousands of frames costs every other agent a handful.
+const PRESENCE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(socket))
@@ -314,7 +318,13 @@ async fn serve(
     let socket = live.next_socket.fetch_add(1, Ordering::Relaxed);
     // Subscribed before reading the log, so nothing committed from here on is missed.
     let mut frames = live.frames.subscribe();
-    let mut watching: Option<String> = None;
+    let mut presence = Presence {
+        socket,
+        who,
+        shown: None,
+        wanted: None,
+        next_change: tokio::time::Instant::now(),
+    };
     let mut shutdown = live.shutdown.clone();
     let stopping = async move {
         match shutdown.as_mut() {
@@ -334,12 +344,15 @@ async fn serve(
         loop {
             tokio::select! {
                 () = &mut stopping => return Ok(()),
-                _ = seen.tick(), if who.is_some() => {
-                    if let Some((agent_id, _)) = &who {
+                _ = seen.tick(), if presence.who.is_some() => {
+                    if let Some((agent_id, _)) = &presence.who {
                         if let Err(e) = live.store.agent_seen(agent_id).await {
                             tracing::warn!(error = %e, "cannot mark the agent online");
                         }
                     }
+                }
+                () = tokio::time::sleep_until(presence.next_change), if presence.waiting() => {
+                    presence.show(&live, &mut ws).await?;
                 }
                 frame = frames.recv() => match frame {
                     Ok(Frame::Event { seq, frame, .. }) => {
@@ -358,34 +371,77 @@ async fn serve(
                     let Some(Ok(message)) = incoming else { return Ok(()) };
                     let Message::Text(text) = message else { continue };
                     let Ok(frame) = serde_json::from_str::<ClientFrame>(&text) else { continue };
-                    let Some((agent_id, name)) = &who else { continue };
-                    let (conversation, typing) = match frame {
-                        ClientFrame::Viewing { conversation_id } => (Some(conversation_id), false),
-                        ClientFrame::Typing { conversation_id, active } => (Some(conversation_id), active),
-                        ClientFrame::Left => (None, false),
+                    if presence.who.is_none() {
+                        continue;
+                    }
+                    let wanted = match frame {
+                        ClientFrame::Viewing { conversation_id } => Some((conversation_id, false)),
+                        ClientFrame::Typing { conversation_id, active } => Some((conversation_id, active)),
+                        ClientFrame::Left => None,
                     };
-                    let conversation = conversation.filter(|c| ConversationId::parse(c).is_ok());
-                    if let Some(previous) = watching.take() {
-                        if conversation.as_ref() != Some(&previous) {
-                            live.set_presence(&previous, None, socket);
-                        }
+                    presence.wanted = Some(wanted.filter(|(c, _)| ConversationId::parse(c).is_ok()));
+                    if presence.waiting() && tokio::time::Instant::now() >= presence.next_change {
+                        presence.show(&live, &mut ws).await?;
                     }
-                    if let Some(c) = &conversation {
-                        let viewer = Viewer { socket, agent_id: agent_id.to_string(), name: name.clone(), typing };
-                        live.set_presence(c, Some(viewer), socket);
-                        send(&mut ws, live.presence_of(c)).await?;
-                    }
-                    watching = conversation;
                 }
             }
         }
     }
     .await;
-    if let Some(c) = watching {
+    if let Some((c, _)) = presence.shown {
         live.set_presence(&c, None, socket);
     }
     if result.is_ok() {
         let _ = ws.send(Message::Close(None)).await;
+    }
+}
+
+/// What one agent's socket shows others of it: the conversation it views and whether it
+/// types there.
+struct Presence {
+    socket: u64,
+    /// The agent, for sockets opened by one (a token's socket shows nothing).
+    who: Option<(AgentId, String)>,
+    /// What others were last told.
+    shown: Option<(String, bool)>,
+    /// What the agent's latest frame asked to show, not shown yet.
+    wanted: Option<Option<(String, bool)>>,
+    /// When it may next be changed.
+    next_change: tokio::time::Instant,
+}
+
+impl Presence {
+    /// Whether a change is waiting to be shown (asking to show what is shown is none).
+    fn waiting(&self) -> bool {
+        self.wanted.as_ref().is_some_and(|w| *w != self.shown)
+    }
+
+    /// Shows what was asked for to every socket, and to this one who else is there.
+    async fn show(&mut self, live: &Live, ws: &mut WebSocket) -> Result<(), ()> {
+        let (Some(wanted), Some((agent_id, name))) = (self.wanted.take(), &self.who) else {
+            return Ok(());
+        };
+        self.next_change = tokio::time::Instant::now() + PRESENCE_EVERY;
+        if let Some((previous, _)) = &self.shown {
+            if wanted.as_ref().map(|(c, _)| c) != Some(previous) {
+                live.set_presence(previous, None, self.socket);
+            }
+        }
+        if let Some((c, typing)) = &wanted {
+            let viewer = Viewer {
+                socket: self.socket,
+                agent_id: agent_id.to_string(),
+                name: name.clone(),
+                typing: *typing,
+            };
+            live.set_presence(c, Some(viewer), self.socket);
+        }
+        let here = wanted.as_ref().map(|(c, _)| live.presence_of(c));
+        self.shown = wanted;
+        match here {
+            Some(frame) => send(ws, frame).await,
+            None => Ok(()),
+        }
     }
 }
 

@@ -230,6 +230,74 @@ on_both_engines!(presence_tells_who_is_viewing_and_typing, |app| {
     assert_eq!(gone["agents"], json!([]), "{gone}");
 });
 
+on_both_engines!(
+    a_flood_of_presence_frames_reaches_other_agents_as_a_few,
+    |app| {
+        app.create_agent("sam@shop.example", "Sam Agent", PASSWORD)
+            .await;
+        let (cookie, _) = app.sign_in("sam@shop.example", PASSWORD).await;
+        let mut ids = Vec::new();
+        for who in ["eve", "fay", "gus"] {
+            let (_, c) = app
+                .post(
+                    "/api/v1/conversations",
+                    conversation(&format!("{who}@example.com"), "chat", "Hi", "Hello?"),
+                )
+                .await;
+            ids.push(c["id"].as_str().unwrap().to_owned());
+        }
+        let req = live_request(
+            &app,
+            None,
+            &[("cookie", cookie), ("origin", app.base.clone())],
+        );
+        let (mut sam, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+        let mut watcher = live(&app, None).await;
+        assert_eq!(next(&mut sam, false).await["type"], "hello");
+        assert_eq!(next(&mut watcher, false).await["type"], "hello");
+        // Sam's own socket is read all along, so nothing waits on Sam's side.
+        let (mut sam, mut sam_hears) = sam.split();
+        tokio::spawn(async move { while sam_hears.next().await.is_some() {} });
+
+        // Twenty thousand frames, flipping between two conversations and typing or not, then
+        // one last place to be.
+        let flood: Vec<Result<Message, _>> = (0..20_000)
+            .map(|i| {
+                let frame = if i % 2 == 0 {
+                    json!({"type": "viewing", "conversation_id": ids[i % 4 / 2]})
+                } else {
+                    json!({"type": "typing", "conversation_id": ids[0], "active": i % 3 == 0})
+                };
+                Ok(Message::text(frame.to_string()))
+            })
+            .collect();
+        sam.send_all(&mut futures::stream::iter(flood))
+            .await
+            .unwrap();
+        sam.send(Message::text(
+            json!({"type": "viewing", "conversation_id": ids[2]}).to_string(),
+        ))
+        .await
+        .unwrap();
+
+        // The other agent hears a handful, ending with where Sam is now.
+        let mut heard = 0;
+        loop {
+            let frame = next(&mut watcher, true).await;
+            heard += 1;
+            if frame["conversation_id"] == ids[2].as_str()
+                && frame["agents"][0]["name"] == "Sam Agent"
+            {
+                break;
+            }
+        }
+        assert!(
+            heard <= 100,
+            "{heard} presence frames for one agent's flood"
+        );
+    }
+);
+
 on_both_engines!(pages_need_a_session_and_admin_pages_an_admin, |app| {
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
