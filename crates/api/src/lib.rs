@@ -70,6 +70,8 @@ pub struct ApiConfig {
     pub widget_identity_secret: Option<String>,
     /// Chat widget sockets open at once; more are refused with 503.
     pub max_widget_sockets: usize,
+    /// Chat widget sockets open at once from one client address; more are refused with 429.
+    pub max_widget_sockets_per_address: usize,
 }
 
 impl Default for ApiConfig {
@@ -90,6 +92,7 @@ impl Default for ApiConfig {
             public_url: String::new(),
             widget_identity_secret: None,
             max_widget_sockets: 20_000,
+            max_widget_sockets_per_address: 50,
         }
     }
 }
@@ -122,7 +125,10 @@ pub fn router_with(store: Store, config: ApiConfig, pages: Router<AppState>) -> 
             config.max_live_sockets,
             config.shutdown.clone(),
         )),
-        chats: Arc::new(widget::Chats::new(config.max_widget_sockets)),
+        chats: Arc::new(widget::Chats::new(
+            config.max_widget_sockets,
+            config.max_widget_sockets_per_address,
+        )),
         store,
         config: Arc::new(config),
         metrics: Arc::new(metrics::Metrics::new()),

@@ -19,6 +19,7 @@ use crate::embedded::Embedded;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::live::{Frame, Live};
+use crate::rate::ClientAddress;
 use crate::AppState;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -38,6 +39,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -64,6 +66,9 @@ const CHAT_FILE_TYPES: [&str; 5] = [
     "image/webp",
     "application/pdf",
 ];
+
+/// Sockets one chat session may have open at once (its shopper's tabs).
+const SOCKETS_PER_SESSION: usize = 5;
 
 /// A shopper may send this many messages at once, then one every two seconds.
 const MESSAGE_BURST: u32 = 10;
@@ -129,7 +134,39 @@ pub struct Chats {
     watched: Mutex<HashMap<String, watch::Sender<Pulse>>>,
     router: tokio::sync::OnceCell<()>,
     sockets: Arc<Semaphore>,
+    open: Arc<Mutex<OpenSockets>>,
     messages: DefaultKeyedRateLimiter<String>,
+}
+
+/// Sockets open per chat session and per client address.
+#[derive(Default)]
+struct OpenSockets {
+    per_address_max: usize,
+    sessions: HashMap<String, usize>,
+    addresses: HashMap<IpAddr, usize>,
+}
+
+/// A socket's place under the per-session and per-address caps, given back when dropped.
+struct SocketPlace {
+    open: Arc<Mutex<OpenSockets>>,
+    session: String,
+    address: IpAddr,
+}
+
+impl Drop for SocketPlace {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        fn give_back<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: &K) {
+            if let Some(n) = map.get_mut(key) {
+                *n -= 1;
+                if *n == 0 {
+                    map.remove(key);
+                }
+            }
+        }
+        give_back(&mut open.sessions, &self.session);
+        give_back(&mut open.addresses, &self.address);
+    }
 }
 
 /// What changed in a conversation since a socket last looked. Sockets read the store only
@@ -147,15 +184,39 @@ struct Pulse {
 }
 
 impl Chats {
-    pub fn new(max_sockets: usize) -> Chats {
+    /// `max_sockets` open at once, `per_address` of them from one client address.
+    pub fn new(max_sockets: usize, per_address: usize) -> Chats {
         let quota = Quota::per_minute(NonZeroU32::new(MESSAGES_PER_MINUTE).expect("not zero"))
             .allow_burst(NonZeroU32::new(MESSAGE_BURST).expect("not zero"));
         Chats {
             watched: Mutex::default(),
             router: Default::default(),
             sockets: Arc::new(Semaphore::new(max_sockets)),
+            open: Arc::new(Mutex::new(OpenSockets {
+                per_address_max: per_address,
+                ..Default::default()
+            })),
             messages: RateLimiter::keyed(quota),
         }
+    }
+
+    /// Takes a place for a socket of `session` from `address`, unless either has its share
+    /// open (429).
+    fn place(&self, session: &ChatSession, address: IpAddr) -> Result<SocketPlace, ApiError> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let session_id = session.id.as_str().to_owned();
+        let of_session = open.sessions.get(&session_id).copied().unwrap_or(0);
+        let of_address = open.addresses.get(&address).copied().unwrap_or(0);
+        if of_session >= SOCKETS_PER_SESSION || of_address >= open.per_address_max {
+            return Err(ApiError::RateLimited(1));
+        }
+        *open.sessions.entry(session_id.clone()).or_insert(0) += 1;
+        *open.addresses.entry(address).or_insert(0) += 1;
+        Ok(SocketPlace {
+            open: Arc::clone(&self.open),
+            session: session_id,
+            address,
+        })
     }
 
     /// Starts the task that routes the live event log to the conversations' sockets (once).
@@ -635,10 +696,12 @@ enum ClientFrame {
 async fn socket(
     State(state): State<AppState>,
     Shopper(session): Shopper,
+    ClientAddress(address): ClientAddress,
     Query(q): Query<SocketQuery>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let upgrade = upgrade.map_err(|_| ApiError::UpgradeRequired)?;
+    let place = state.chats.place(&session, address)?;
     let permit = Arc::clone(&state.chats.sockets)
         .try_acquire_owned()
         .map_err(|_| ApiError::Busy)?;
@@ -650,7 +713,7 @@ async fn socket(
         .max_frame_size(MAX_FRAME_BYTES)
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
-        .on_upgrade(move |ws| serve(state, session, ws, after, permit)))
+        .on_upgrade(move |ws| serve(state, session, ws, after, (permit, place))))
 }
 
 #[derive(Deserialize)]
@@ -679,7 +742,7 @@ async fn serve(
     session: ChatSession,
     mut ws: WebSocket,
     after: Option<MessageId>,
-    _permit: OwnedSemaphorePermit,
+    _places: (OwnedSemaphorePermit, SocketPlace),
 ) {
     let mut watching = state.chats.watch(session.conversation_id.as_str());
     let mut pulses = watching.receiver.take().expect("just made");

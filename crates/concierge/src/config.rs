@@ -187,11 +187,21 @@ settings! {
     rate_limit_per_second: u32 = 100, shown as "100 (0 turns it off)";
 
     /// The most live-update sockets (agents' open browser tabs) served at once; more are
-    /// refused with 503.
+    /// refused with 503. Lowered at start when the open-file limit would not hold them.
     live_max_sockets: usize = 2_000, shown as "2000";
 
-    /// Chat widget sockets (shoppers) open at once; more are refused with 503.
+    /// Chat widget sockets (shoppers) open at once; more are refused with 503. Lowered at
+    /// start when the process's open-file limit would not hold them.
     widget_max_sockets: usize = 20_000, shown as "20000";
+
+    /// Chat widget sockets open at once from one client address; more are refused with 429.
+    /// (One chat session may have 5 open, for its shopper's tabs.)
+    widget_max_sockets_per_address: usize = 50, shown as "50";
+
+    /// HTTP connections open at once from one client address; more are closed as they
+    /// come. All connections together are capped by the open-file limit, keeping a reserve
+    /// for the database, SMTP and ordinary requests.
+    http_max_connections_per_address: usize = 256, shown as "256";
 
     /// How logs are written to standard error: `text` or `json` (one object per line).
     /// `RUST_LOG` picks what is logged.

@@ -9,6 +9,7 @@
 //! one process can run many services side by side.
 
 pub mod config;
+pub mod connections;
 
 pub use config::{LogFormat, Secret, Settings};
 
@@ -302,6 +303,15 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
     let http_addr = listener
         .local_addr()
         .context("cannot read the HTTP listener's address")?;
+    let limits = connections::Limits::plan(connections::raise_descriptor_limit(), &settings);
+    tracing::info!(
+        open_files = limits.descriptors,
+        http_connections = limits.http_connections,
+        http_per_address = limits.http_per_address,
+        widget_sockets = limits.widget_sockets,
+        live_sockets = limits.live_sockets,
+        "connection limits"
+    );
     // Without a public URL, links point at the address actually bound (`:0` picks a port).
     let mut settings = settings;
     if settings.public_url.is_none() {
@@ -433,7 +443,7 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
             metrics_public: settings.metrics_public,
             rate_limit_per_second: settings.rate_limit_per_second,
             secure_cookies: settings.public_url().starts_with("https://"),
-            max_live_sockets: settings.live_max_sockets,
+            max_live_sockets: limits.live_sockets,
             shutdown: Some(shutdown_rx.clone()),
             files: Some(files),
             mailroom: Some(mailroom),
@@ -459,7 +469,8 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
                 .widget_identity_secret
                 .as_ref()
                 .map(|s| s.expose().to_owned()),
-            max_widget_sockets: settings.widget_max_sockets,
+            max_widget_sockets: limits.widget_sockets,
+            max_widget_sockets_per_address: settings.widget_max_sockets_per_address,
         },
         {
             let pages = concierge_workspace::pages(settings_view(&settings, store.engine_name()))
@@ -476,8 +487,8 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
     let server = tokio::spawn(async move {
         // Small writes go at once: a chat's echo and the assistant's answer right after it
         // would otherwise wait out the shopper's delayed acknowledgement (Nagle), ~40 ms.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
+        let listener = connections::CappedListener::new(listener, &limits).tap_io(|c| {
+            if let Err(e) = c.stream().set_nodelay(true) {
                 tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
             }
         });

@@ -1152,3 +1152,192 @@ async fn widget_team(app: &App) -> Value {
         .await
         .unwrap()
 }
+
+/// Opens a widget socket from `source` (any address of 127.0.0.0/8 is this machine), or
+/// the status it was refused with.
+async fn connect_from(app_base: &str, token: &str, source: [u8; 4]) -> Result<Socket, u16> {
+    let url = format!(
+        "{}/api/widget/v1/ws?token={token}",
+        app_base.replacen("http", "ws", 1)
+    );
+    let server: std::net::SocketAddr = app_base.trim_start_matches("http://").parse().unwrap();
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.bind((std::net::Ipv4Addr::from(source), 0).into())
+        .unwrap();
+    let stream = tcp.connect(server).await.map_err(|_| 0u16)?;
+    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+    match tokio_tungstenite::client_async(url, stream).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
+        Err(_) => Err(0),
+    }
+}
+
+on_both_engines!(
+    a_chat_session_and_a_client_address_have_their_share_of_sockets,
+    |s| s.widget_max_sockets_per_address = 8,
+    |app| {
+        // One session: five sockets (tabs), not a sixth, until one closes.
+        let (ann, _) = session(&app).await;
+        let mut anns = Vec::new();
+        for _ in 0..5 {
+            anns.push(connect_from(&app.base, &ann, [127, 0, 4, 1]).await.unwrap());
+        }
+        assert_eq!(
+            connect_from(&app.base, &ann, [127, 0, 4, 2]).await.err(),
+            Some(429)
+        );
+        drop(anns.pop());
+        // The server hears the close when it next reads; until then the place is held.
+        let mut reopened = None;
+        for _ in 0..500 {
+            match connect_from(&app.base, &ann, [127, 0, 4, 1]).await {
+                Ok(socket) => {
+                    reopened = Some(socket);
+                    break;
+                }
+                Err(429) => tokio::task::yield_now().await,
+                Err(other) => panic!("refused with {other}"),
+            }
+        }
+        anns.push(reopened.expect("a closed tab's place is given back"));
+
+        // One address: eight sockets over any sessions, then no more from there.
+        let (bob, _) = session(&app).await;
+        let mut bobs = Vec::new();
+        for _ in 0..3 {
+            bobs.push(connect_from(&app.base, &bob, [127, 0, 4, 1]).await.unwrap());
+        }
+        let (cat, _) = session(&app).await;
+        assert_eq!(
+            connect_from(&app.base, &cat, [127, 0, 4, 1]).await.err(),
+            Some(429)
+        );
+        // Another address is not held up.
+        let mut cats = connect_from(&app.base, &cat, [127, 0, 4, 3]).await.unwrap();
+        assert_eq!(next_of(&mut cats, "status").await["status"], "new");
+    }
+);
+
+/// Runs the real binary with at most `open_files` file descriptors (soft and hard).
+async fn serve_with_open_files(
+    open_files: u64,
+    dir: &std::path::Path,
+) -> (tokio::process::Child, String, std::net::SocketAddr) {
+    use tokio::io::AsyncBufReadExt;
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_concierge"));
+    command
+        .arg("serve")
+        .env("CONCIERGE_DATA_DIR", dir)
+        .env("CONCIERGE_HTTP_ADDR", "127.0.0.1:0")
+        .env("CONCIERGE_SMTP_ADDR", "127.0.0.1:0")
+        .env_remove("CONCIERGE_DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    // SAFETY: setrlimit is async-signal-safe, and nothing else runs in the child before exec.
+    unsafe {
+        command
+            .pre_exec(move || rlimit::setrlimit(rlimit::Resource::NOFILE, open_files, open_files));
+    }
+    let mut child = command.spawn().expect("start concierge serve");
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let listening = loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("the service starts in time")
+            .unwrap()
+            .expect("the service runs");
+        if line.contains("listening http=") {
+            break line;
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let field = |name: &str| {
+        listening
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(name))
+            .unwrap()
+            .to_owned()
+    };
+    (
+        child,
+        format!("http://{}", field("http=")),
+        field("smtp=").parse().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_flood_of_chat_sockets_leaves_room_for_the_health_check_new_chats_and_mail() {
+    let dir = std::env::temp_dir().join(format!("concierge-fd-{}", unique()));
+    // 512 descriptors: 600 sockets would take them all.
+    let (_service, base, smtp) = serve_with_open_files(512, &dir).await;
+    let mut open = Vec::new();
+    let mut refused = 0;
+    for batch in 0..12u8 {
+        let tries = (0..50u8).map(|i| {
+            let source = [127, 0, 5 + batch, 1 + i % 25];
+            let base = base.clone();
+            async move {
+                let from_source = reqwest::Client::builder()
+                    .local_address(std::net::IpAddr::from(source))
+                    .build()
+                    .unwrap();
+                let v: Value = from_source
+                    .post(format!("{base}/api/widget/v1/sessions"))
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let token = v["session_token"].as_str().unwrap().to_owned();
+                tokio::time::timeout(
+                    std::time::Duration::from_secs(20),
+                    connect_from(&base, &token, source),
+                )
+                .await
+                .unwrap_or(Err(0))
+            }
+        });
+        for result in futures::future::join_all(tries).await {
+            match result {
+                Ok(socket) => open.push(socket),
+                Err(503) => refused += 1,
+                Err(other) => panic!("a socket was refused with {other}"),
+            }
+        }
+    }
+    assert!(refused > 0, "all {} sockets opened", open.len());
+
+    // With every chat socket the service allows open, it still answers.
+    let client = reqwest::Client::new();
+    let health = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        client.get(format!("{base}/healthz")).send(),
+    )
+    .await
+    .expect("the health check is answered")
+    .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let new = client
+        .post(format!("{base}/api/widget/v1/sessions"))
+        .json(&json!({"name": "Late Shopper"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(new.status(), StatusCode::CREATED);
+    let mut mail = tokio::net::TcpStream::connect(smtp).await.unwrap();
+    let mut greeting = [0u8; 3];
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        tokio::io::AsyncReadExt::read_exact(&mut mail, &mut greeting),
+    )
+    .await
+    .expect("the SMTP listener greets")
+    .unwrap();
+    assert_eq!(&greeting, b"220");
+    drop(open);
+    let _ = std::fs::remove_dir_all(&dir);
+}

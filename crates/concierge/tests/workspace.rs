@@ -261,17 +261,15 @@ on_both_engines!(
 
         // Twenty thousand frames, flipping between two conversations and typing or not, then
         // one last place to be.
-        let flood: Vec<Result<Message, _>> = (0..20_000)
-            .map(|i| {
-                let frame = if i % 2 == 0 {
-                    json!({"type": "viewing", "conversation_id": ids[i % 4 / 2]})
-                } else {
-                    json!({"type": "typing", "conversation_id": ids[0], "active": i % 3 == 0})
-                };
-                Ok(Message::text(frame.to_string()))
-            })
-            .collect();
-        sam.send_all(&mut futures::stream::iter(flood))
+        let flood = (0..20_000).map(|i| {
+            let frame = if i % 2 == 0 {
+                json!({"type": "viewing", "conversation_id": ids[i % 4 / 2]})
+            } else {
+                json!({"type": "typing", "conversation_id": ids[0], "active": i % 3 == 0})
+            };
+            Message::text(frame.to_string())
+        });
+        sam.send_all(&mut futures::stream::iter(flood).map(Ok))
             .await
             .unwrap();
         sam.send(Message::text(
