@@ -2,8 +2,8 @@
 //! is looked up and compared in constant time. Agents in the browser send the session cookie
 //! instead, and every write made with it must carry the session's CSRF token in
 //! `X-CSRF-Token`. Extractors carry the result, so a handler's signature says what it needs:
-//! [`Caller`] for any valid credential, [`Admin`] for admin ones, [`Session`] for a signed-in
-//! browser.
+//! [`Caller`] for any valid credential, [`Admin`] for admin ones, [`Editor`] for those who may
+//! change the help center, [`Session`] for a signed-in browser.
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -41,6 +41,12 @@ pub struct Caller {
 /// An authenticated caller with the admin role.
 #[derive(Debug, Clone)]
 pub struct Admin(pub Caller);
+
+/// An authenticated caller who may change the help center (see
+/// [`Role::edits_help_center`]): every write to articles, their files, categories and
+/// synonyms takes one, so the policy is decided here alone.
+#[derive(Debug, Clone)]
+pub struct Editor(pub Caller);
 
 /// A signed-in agent's browser session (cookie authentication, CSRF-checked on writes).
 #[derive(Debug, Clone)]
@@ -180,5 +186,22 @@ impl FromRequestParts<AppState> for Admin {
             return Err(ApiError::Forbidden("this action needs an admin token"));
         }
         Ok(Admin(caller))
+    }
+}
+
+impl FromRequestParts<AppState> for Editor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        if !caller.role.edits_help_center() {
+            return Err(ApiError::Forbidden(
+                "only admins change the help center (articles, files, categories, synonyms)",
+            ));
+        }
+        Ok(Editor(caller))
     }
 }

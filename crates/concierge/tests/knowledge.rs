@@ -450,6 +450,116 @@ on_both_engines!(synonyms_the_shop_edits_widen_search, |app| {
     assert_eq!(hits["items"].as_array().unwrap().len(), 0, "{hits}");
 });
 
+on_both_engines!(
+    agents_read_the_help_center_and_only_admins_change_it,
+    |app| {
+        let (s, article) = app
+            .post(
+                "/api/v1/articles",
+                json!({"title": "Returns", "body_markdown": "Send it back within 30 days."}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{article}");
+        let id = article["id"].as_str().unwrap().to_owned();
+        let (s, synonyms) = app
+            .post("/api/v1/synonyms", json!({"terms": ["parcel", "package"]}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{synonyms}");
+        let synonyms = synonyms["id"].as_str().unwrap().to_owned();
+
+        // An agent's token, and an agent signed in to the browser.
+        let (_, agent_token) = concierge_api::auth::issue_token(
+            app.store(),
+            &concierge_domain::text::Label::parse("an agent's script").unwrap(),
+            concierge_domain::access::Role::Agent,
+            &concierge_domain::access::Actor::System,
+        )
+        .await
+        .unwrap();
+        app.create_agent("sam@shop.example", "Sam Agent", "correct horse battery")
+            .await;
+        let (cookie, csrf) = app
+            .sign_in("sam@shop.example", "correct horse battery")
+            .await;
+        let client = reqwest::Client::new();
+        let as_token = |method: reqwest::Method, path: &str| {
+            client
+                .request(method, format!("{}{path}", app.base))
+                .bearer_auth(&agent_token)
+        };
+        let as_browser = |method: reqwest::Method, path: &str| {
+            app.with_cookie(method, path, &cookie)
+                .header("x-csrf-token", &csrf)
+        };
+        use reqwest::Method;
+        let writes: Vec<(Method, String, Option<Value>)> = vec![
+            (
+                Method::POST,
+                "/api/v1/articles".into(),
+                Some(json!({"title": "Mine", "body_markdown": "x", "published": false})),
+            ),
+            (
+                Method::PATCH,
+                format!("/api/v1/articles/{id}"),
+                Some(json!({"title": "Defaced"})),
+            ),
+            (Method::DELETE, format!("/api/v1/articles/{id}"), None),
+            (
+                Method::PUT,
+                "/api/v1/categories/returns".into(),
+                Some(json!({"name": "Returns"})),
+            ),
+            (Method::DELETE, "/api/v1/categories/returns".into(), None),
+            (
+                Method::POST,
+                "/api/v1/synonyms".into(),
+                Some(json!({"terms": ["a", "b"]})),
+            ),
+            (
+                Method::PUT,
+                format!("/api/v1/synonyms/{synonyms}"),
+                Some(json!({"terms": ["a", "b"]})),
+            ),
+            (Method::DELETE, format!("/api/v1/synonyms/{synonyms}"), None),
+        ];
+        for (method, path, body) in &writes {
+            for (who, mut req) in [
+                ("token", as_token(method.clone(), path)),
+                ("browser", as_browser(method.clone(), path)),
+            ] {
+                if let Some(b) = body {
+                    req = req.json(b);
+                }
+                let r = req.send().await.unwrap();
+                assert_eq!(r.status(), StatusCode::FORBIDDEN, "{who} {method} {path}");
+            }
+        }
+        let r = as_token(
+            Method::POST,
+            &format!("/api/v1/articles/{id}/files?filename=a.png"),
+        )
+        .header("content-type", "image/png")
+        .body(vec![0x89, b'P', b'N', b'G', 13, 10, 26, 10])
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+        // Nothing changed; agents still read and search.
+        let (_, kept) = app.get(&format!("/api/v1/articles/{id}")).await;
+        assert_eq!(kept["title"], "Returns");
+        let (_, groups) = app.get("/api/v1/synonyms").await;
+        assert_eq!(groups["items"].as_array().unwrap().len(), 1);
+        let r = as_token(Method::GET, "/api/v1/articles?q=returns")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let found: Value = r.json().await.unwrap();
+        assert_eq!(found["items"][0]["id"], id.as_str());
+    }
+);
+
 on_both_engines!(categories_keep_their_order_and_their_articles, |app| {
     let (s, c) = app
         .send(

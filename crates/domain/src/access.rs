@@ -16,6 +16,13 @@ impl Role {
     pub fn is_admin(self) -> bool {
         self == Role::Admin
     }
+
+    /// Whether the role changes what shoppers read in the help center: articles (drafts
+    /// too, since publishing is one field away), their files, categories and synonyms.
+    /// Admins do; agents read and search articles and put them in their replies.
+    pub fn edits_help_center(self) -> bool {
+        self.is_admin()
+    }
 }
 
 /// Who did something, as the audit log records it.

@@ -4,7 +4,7 @@
 
 use super::conversations::path_id;
 use super::{non_blank, page};
-use crate::auth::Caller;
+use crate::auth::{Caller, Editor};
 use crate::error::{invalid, parse, ApiError};
 use crate::extract::{Json, Query};
 use crate::wire::{
@@ -142,7 +142,7 @@ fn position(value: i64) -> Result<i64, ApiError> {
     responses((status = 201, body = ArticleOut), (status = 422, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 async fn create_article(
     State(state): State<AppState>,
-    caller: Caller,
+    Editor(caller): Editor,
     Json(req): Json<CreateArticle>,
 ) -> Result<(StatusCode, axum::Json<ArticleOut>), ApiError> {
     let (body_markdown, body_html) = body(&req.body_markdown)?;
@@ -238,7 +238,7 @@ async fn get_article(
     security(("bearer" = [])))]
 async fn update_article(
     State(state): State<AppState>,
-    caller: Caller,
+    Editor(caller): Editor,
     Path(id): Path<String>,
     Json(req): Json<UpdateArticle>,
 ) -> Result<axum::Json<ArticleOut>, ApiError> {
@@ -271,7 +271,7 @@ async fn update_article(
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 async fn delete_article(
     State(state): State<AppState>,
-    caller: Caller,
+    Editor(caller): Editor,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_id("article", &id, ArticleId::parse)?;
@@ -321,7 +321,7 @@ struct FileQuery {
     security(("bearer" = [])))]
 async fn upload_file(
     State(state): State<AppState>,
-    _caller: Caller,
+    _editor: Editor,
     Path(id): Path<String>,
     Query(q): Query<FileQuery>,
     headers: HeaderMap,

@@ -3,7 +3,7 @@
 //! article's views and votes).
 
 use super::non_blank;
-use crate::auth::{Admin, Caller};
+use crate::auth::{Admin, Caller, Editor};
 use crate::error::{invalid, parse, ApiError};
 use crate::extract::{Json, Query};
 use crate::wire::{
@@ -58,7 +58,7 @@ async fn list_categories(
     responses((status = 200, body = CategoryOut), (status = 422, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 async fn save_category(
     State(state): State<AppState>,
-    caller: Caller,
+    Editor(caller): Editor,
     Path(slug): Path<String>,
     Json(req): Json<SaveCategory>,
 ) -> Result<axum::Json<CategoryOut>, ApiError> {
@@ -91,7 +91,7 @@ async fn save_category(
     security(("bearer" = [])))]
 async fn delete_category(
     State(state): State<AppState>,
-    caller: Caller,
+    Editor(caller): Editor,
     Path(slug): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.store.delete_category(&slug, &caller.actor).await?;
@@ -128,7 +128,7 @@ fn terms(req: &SaveSynonyms) -> Result<Synonyms, ApiError> {
     responses((status = 201, body = SynonymsOut), (status = 422, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 async fn create_synonyms(
     State(state): State<AppState>,
-    caller: Caller,
+    Editor(caller): Editor,
     Json(req): Json<SaveSynonyms>,
 ) -> Result<(StatusCode, axum::Json<SynonymsOut>), ApiError> {
     let terms = terms(&req)?;
@@ -146,7 +146,7 @@ async fn create_synonyms(
     security(("bearer" = [])))]
 async fn update_synonyms(
     State(state): State<AppState>,
-    caller: Caller,
+    Editor(caller): Editor,
     Path(id): Path<String>,
     Json(req): Json<SaveSynonyms>,
 ) -> Result<axum::Json<SynonymsOut>, ApiError> {
@@ -166,7 +166,7 @@ async fn update_synonyms(
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 async fn delete_synonyms(
     State(state): State<AppState>,
-    caller: Caller,
+    Editor(caller): Editor,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.store.delete_synonyms(&id, &caller.actor).await?;
