@@ -885,11 +885,14 @@ button { cursor: pointer; }
       ui.awayForm.hidden = false;
       ui.awayText.textContent = "Where should we send this chat?";
     } else if (teamOnline === false) {
+      const confirming = !byEmail && session && session.confirming && session.email;
       ui.away.hidden = false;
-      ui.awayForm.hidden = !!byEmail;
+      ui.awayForm.hidden = !!(byEmail || confirming);
       ui.awayText.textContent = awayWords() + (byEmail
         ? " We'll reply here and by email to " + session.email + "."
-        : " Leave your email and we'll reply there too.");
+        : confirming
+          ? " Once you confirm " + session.email + " with the link we sent, we'll reply there too."
+          : " Leave your email and we'll reply there too.");
       if (!byEmail && session && session.email && !ui.awayEmail.value) ui.awayEmail.value = session.email;
     } else {
       ui.away.hidden = true;
@@ -909,18 +912,28 @@ button { cursor: pointer; }
     try {
       const s = await ensureSession();
       const r = await call("POST", EMAIL, { email }, s.token);
-      if (r.status !== 200 || !r.data) throw new Error(errorText(r.data, "Could not save your email. Try again."));
+      if ((r.status !== 200 && r.status !== 202) || !r.data) throw new Error(mailRefusal(r, "Could not save your email. Try again."));
       session.email = r.data.email || email;
-      session.byEmail = true;
+      session.byEmail = r.data.replies_by_email === true;
+      session.confirming = r.data.confirmation_sent === true;
       saveSession();
       const forTranscript = awayPurpose === "transcript";
       awayPurpose = "replies";
       renderAway();
       if (forTranscript) emailTranscript();
+      else if (r.data.confirmation_sent) addBubble("system", "We've sent a link to " + session.email + ". Open it to confirm it's your address, and we'll reply there too.");
       else addBubble("system", "Thanks! We'll also reply to " + session.email + ".");
     } catch (e) {
       ui.awayError.textContent = e.message || "Could not save your email. Try again.";
     }
+  }
+
+  // What to tell the shopper when mail was refused: said plainly, never as if it went.
+  function mailRefusal(r, fallback) {
+    const code = r.data && r.data.error && r.data.error.code;
+    if (code === "mail_unavailable") return "Sorry, we can't send email from this chat. Your messages here still reach us.";
+    if (code === "mail_limit") return "Sorry, we can't send more email to this address today.";
+    return errorText(r.data, fallback);
   }
 
   async function emailTranscript() {
@@ -932,8 +945,13 @@ button { cursor: pointer; }
     }
     try {
       const r = await call("POST", TRANSCRIPT, {}, session.token);
-      if (r.status === 202) addBubble("system", "We've emailed this chat to " + session.email + ".");
-      else addBubble("system", errorText(r.data, "Could not email the chat. Try again."));
+      if (r.status === 202 && r.data && r.data.status === "confirmation_sent") {
+        addBubble("system", "We've sent a link to " + session.email + ". Open it to confirm it's your address, and the chat will follow.");
+      } else if (r.status === 202) {
+        addBubble("system", "We're emailing this chat to " + session.email + ".");
+      } else {
+        addBubble("system", mailRefusal(r, "Could not email the chat. Try again."));
+      }
     } catch (e) {
       addBubble("system", "Could not email the chat: no connection.");
     }

@@ -51,6 +51,12 @@ pub enum ApiError {
     /// A WebSocket endpoint was asked for without the upgrade handshake.
     #[error("this endpoint speaks WebSocket: send an upgrade request")]
     UpgradeRequired,
+    /// Mail was asked for, and no outbound relay is set up to send it.
+    #[error("this shop does not send email yet (no outbound mail relay is set up)")]
+    NoOutboundMail,
+    /// An address, or a client, had its share of mail from chats today.
+    #[error("this address has had its share of email from chats today; try again tomorrow")]
+    MailLimit,
     /// A store platform refused or failed an action; the message is for the agent.
     #[error("{0}")]
     Platform(String),
@@ -109,6 +115,8 @@ impl ApiError {
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
             ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "too_many_connections"),
+            ApiError::NoOutboundMail => (StatusCode::SERVICE_UNAVAILABLE, "mail_unavailable"),
+            ApiError::MailLimit => (StatusCode::TOO_MANY_REQUESTS, "mail_limit"),
             ApiError::UpgradeRequired => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
             ApiError::Platform(_) => (StatusCode::BAD_GATEWAY, "platform_failed"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
@@ -152,6 +160,9 @@ impl IntoResponse for ApiError {
             }
             ApiError::RateLimited(secs) => {
                 headers.insert(axum::http::header::RETRY_AFTER, secs.into());
+            }
+            ApiError::MailLimit => {
+                headers.insert(axum::http::header::RETRY_AFTER, 3600.into());
             }
             _ => {}
         }

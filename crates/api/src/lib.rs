@@ -52,6 +52,9 @@ pub struct ApiConfig {
     pub files: Option<Arc<dyn FileStore>>,
     /// The intake for `POST /webhooks/email`; without it the endpoint answers 404.
     pub mailroom: Option<Arc<Mailroom>>,
+    /// Whether outbound mail can be sent (a relay is set up); without it, mail a shopper asks
+    /// for from a chat is refused with 503 rather than queued for ever.
+    pub outbound_mail: bool,
     /// Pokes the job worker after a request queued work that is due now (an outbound
     /// message), so it goes out without waiting for the worker's next look at the queue.
     pub worker: Option<Arc<tokio::sync::Notify>>,
@@ -85,6 +88,7 @@ impl Default for ApiConfig {
             shutdown: None,
             files: None,
             mailroom: None,
+            outbound_mail: false,
             worker: None,
             library: None,
             platforms: PlatformSecrets::default(),

@@ -33,7 +33,7 @@ use concierge_domain::contact::EmailAddress;
 use concierge_domain::conversation::{ConversationStatus, SenderType};
 use concierge_domain::ids::{AttachmentId, MessageId};
 use concierge_domain::text::{MessageBody, PersonName};
-use concierge_store::chat::{ChatSession, NewChatSession};
+use concierge_store::chat::{ChatMail, ChatMailOutcome, ChatSession, NewChatSession};
 use concierge_store::conversations::{Message, NewAttachment};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
@@ -363,6 +363,7 @@ struct SignedIdentity {
 
 async fn open_session(
     State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
     Json(req): Json<OpenSession>,
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
     let name = optional("name", req.name.as_deref(), PersonName::parse)?;
@@ -400,6 +401,7 @@ async fn open_session(
             name,
             email,
             verified,
+            source: Some(source.to_string()),
         })
         .await?;
     Ok((
@@ -477,52 +479,88 @@ struct RepliesByEmail {
 
 /// `POST /api/widget/v1/email`: "reply to me by email too, at this address". The team's
 /// answers in the chat are then mailed there as well, and a reply to that mail comes back
-/// to the chat's conversation.
+/// to the chat's conversation. An address the shop did not vouch for is first sent a link
+/// to prove it is the shopper's (202); the replies follow the click.
 async fn replies_by_email(
     State(state): State<AppState>,
     Shopper(session): Shopper,
+    ClientAddress(source): ClientAddress,
     Json(req): Json<RepliesByEmail>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
     let email = if session.verified {
         // A vouched-for shopper's address is the shop's word; it is not replaced.
         session.email.clone().ok_or(ApiError::Unauthenticated)?
     } else {
         crate::error::parse("email", req.email.trim(), EmailAddress::parse)?
     };
-    let session = state.store.chat_replies_by_email(&session, &email).await?;
-    Ok(axum::Json(json!({
-        "email": session.email.as_ref().map(|e| e.as_str()),
-        "replies_by_email": session.email_replies,
-    })))
+    let outcome = ask_for_mail(&state, &session, &email, ChatMail::Replies, source).await?;
+    let confirming = outcome == ChatMailOutcome::ConfirmationSent;
+    Ok((
+        if confirming {
+            StatusCode::ACCEPTED
+        } else {
+            StatusCode::OK
+        },
+        axum::Json(json!({
+            "email": email.as_str(),
+            "replies_by_email": !confirming,
+            "confirmation_sent": confirming,
+        })),
+    ))
 }
 
 /// `POST /api/widget/v1/transcript`: mails the shopper the chat so far, at the session's
-/// address (given at the start, or with `/email`).
+/// address (given at the start, or with `/email`). `status` says what happened: `queued`,
+/// or `confirmation_sent` when the address must first be proved the shopper's by the link
+/// mailed to it (the chat follows the click).
 async fn send_transcript(
     State(state): State<AppState>,
     Shopper(session): Shopper,
+    ClientAddress(source): ClientAddress,
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
-    let Some(email) = &session.email else {
+    let Some(email) = session.email.clone() else {
         return Err(ApiError::Validation {
             field: "email".into(),
             message: "leave an email address first (POST /api/widget/v1/email)".into(),
         });
     };
-    match state.store.request_chat_transcript(&session).await {
-        Ok(()) => {}
-        Err(concierge_store::StoreError::NotFound(_)) => {
+    let status = match ask_for_mail(&state, &session, &email, ChatMail::Transcript, source).await {
+        Ok(ChatMailOutcome::ConfirmationSent) => "confirmation_sent",
+        Ok(_) => "queued",
+        Err(ApiError::NotFound(_)) => {
             return Err(ApiError::Validation {
                 field: "messages".into(),
                 message: "nothing has been said in this chat yet".into(),
             })
         }
-        Err(e) => return Err(e.into()),
-    }
-    poke_worker(&state);
+        Err(e) => return Err(e),
+    };
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(json!({ "email": email.as_str() })),
+        axum::Json(json!({ "email": email.as_str(), "status": status })),
     ))
+}
+
+/// Asks the store for mail from a chat, when this service can send mail at all.
+async fn ask_for_mail(
+    state: &AppState,
+    session: &ChatSession,
+    email: &EmailAddress,
+    what: ChatMail,
+    source: IpAddr,
+) -> Result<ChatMailOutcome, ApiError> {
+    if !state.config.outbound_mail {
+        return Err(ApiError::NoOutboundMail);
+    }
+    let outcome = state
+        .store
+        .ask_for_chat_mail(session, email, what, &source.to_string())
+        .await?;
+    if outcome == ChatMailOutcome::TooMuchMail {
+        return Err(ApiError::MailLimit);
+    }
+    poke_worker(state);
+    Ok(outcome)
 }
 
 #[derive(Deserialize)]

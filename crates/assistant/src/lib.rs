@@ -23,7 +23,7 @@ use concierge_domain::ids::{ChatSessionId, MessageId};
 use concierge_domain::text::MessageBody;
 use concierge_jobs::{payload_field, Handler, JobError};
 use concierge_knowledge::{Library, Search};
-use concierge_store::chat::{AssistantMemory, ChatSession, ANSWER_JOB};
+use concierge_store::chat::{AssistantMemory, ChatSession, OrderProof, ANSWER_JOB};
 use concierge_store::commerce::{Order, OrderFilter};
 use concierge_store::conversations::{Conversation, ConversationPatch, NewMessage};
 use concierge_store::customers::CustomerSummary;
@@ -77,6 +77,18 @@ const CHECKS_PER_CHAT: i64 = 3;
 /// passes: guessing is slowed even across new chats.
 const CHECKS_PER_CLAIM: i64 = 5;
 const CHECK_WINDOW: chrono::Duration = chrono::Duration::hours(1);
+
+/// Failed proofs from chats opened from one client address within [`CHECK_WINDOW`]: one
+/// source sweeping order numbers is stopped however many chats it opens.
+const CHECKS_PER_SOURCE: i64 = 10;
+
+/// Failed proofs in the whole shop within [`CHECK_WINDOW`], past which no proof is checked
+/// until the window passes (shoppers are handed to a person instead): many sources together
+/// cannot sweep the order numbers either.
+pub const CHECKS_PER_SHOP: i64 = 200;
+
+/// What failed proofs of every chat are counted against, shop-wide.
+pub const SHOP_WIDE_CLAIM: &str = "shop";
 
 /// The `assist.answer` job.
 pub struct Answer {
@@ -342,7 +354,11 @@ impl Answer {
                 }
             }
         };
+        // A postcode is easier to guess than an email address: who proved the order with one
+        // is told its state, not where its parcels are.
+        let brief = !session.verified && memory.order_proof != Some(OrderProof::Email);
         let (reply, handover) = match question {
+            "track_order" if brief => (voice.order_status_brief(&order), None),
             "track_order" => (voice.order_status(&order), None),
             "track_refund" => (voice.refund_status(&order), None),
             change => match voice.change_refused(&order, change) {
@@ -354,8 +370,9 @@ impl Answer {
                 ),
             },
         };
-        // An answer (not a request handed over) may be reworded, from the order's data.
-        let facts = handover.is_none().then(|| order_facts(&order));
+        // An answer (not a request handed over) may be reworded, from the order's data; a
+        // brief one is not, so that nothing held back can find its way in.
+        let facts = (handover.is_none() && !brief).then(|| order_facts(&order));
         Ok(Decision {
             reply,
             facts,
@@ -376,13 +393,17 @@ impl Answer {
         let Some(claim) = proof::Claim::read(text) else {
             return Ok(Proved::Nothing);
         };
-        // The order they proved already needs no proof again.
+        // The order they proved already needs no proof again, unless they now prove it with
+        // its email, which shows them more.
         if let Some(id) = &session.memory.order_id {
             let proved = self.store.order(id).await?;
-            if claim
-                .numbers
-                .iter()
-                .any(|n| proved.number.trim_start_matches('#') == n)
+            let stronger =
+                claim.email.is_some() && session.memory.order_proof != Some(OrderProof::Email);
+            if !stronger
+                && claim
+                    .numbers
+                    .iter()
+                    .any(|n| proved.number.trim_start_matches('#') == n)
             {
                 return Ok(Proved::Order(Box::new(proved)));
             }
@@ -391,8 +412,19 @@ impl Answer {
             return Ok(Proved::TooMany);
         }
         let since = chrono::Utc::now() - CHECK_WINDOW;
-        for c in claim.claims() {
-            if self.store.order_check_failures(&c, since).await? >= CHECKS_PER_CLAIM {
+        let source = session
+            .source_digest
+            .as_ref()
+            .map(|digest| format!("source:{digest}"));
+        let mut limits: Vec<(String, i64)> = claim
+            .claims()
+            .into_iter()
+            .map(|c| (c, CHECKS_PER_CLAIM))
+            .collect();
+        limits.extend(source.iter().map(|s| (s.clone(), CHECKS_PER_SOURCE)));
+        limits.push((SHOP_WIDE_CLAIM.to_owned(), CHECKS_PER_SHOP));
+        for (c, limit) in &limits {
+            if self.store.order_check_failures(c, since).await? >= *limit {
                 return Ok(Proved::TooMany);
             }
         }
@@ -409,24 +441,33 @@ impl Answer {
                 continue;
             };
             let customer = self.store.customer(&order.customer_id).await?;
-            let email_matches = claim.email.as_ref().is_some_and(|claimed| {
-                customer.identities.iter().any(|i| match i {
-                    Identity::Email(e) => e.as_str().eq_ignore_ascii_case(claimed.as_str()),
-                    _ => false,
-                })
-            });
-            let postcode_matches = proof::postcode_of(order.shipping_address.as_ref())
-                .is_some_and(|p| claim.names_postcode(p, &order.number));
-            if email_matches || postcode_matches {
+            // An email address, when one is given, is the proof: a postcode beside it is not
+            // tried as well (it is easier to guess).
+            let proof = match &claim.email {
+                Some(claimed) => customer
+                    .identities
+                    .iter()
+                    .any(|i| match i {
+                        Identity::Email(e) => e.as_str().eq_ignore_ascii_case(claimed.as_str()),
+                        _ => false,
+                    })
+                    .then_some(OrderProof::Email),
+                None => proof::postcode_of(order.shipping_address.as_ref())
+                    .is_some_and(|p| claim.names_postcode(p, &order.number))
+                    .then_some(OrderProof::Postcode),
+            };
+            if let Some(proof) = proof {
                 memory.order_id = Some(order.id.clone());
+                memory.order_proof = Some(proof);
                 memory.awaiting = None;
                 memory.failed_checks = 0;
                 return Ok(Proved::Order(Box::new(order)));
             }
         }
-        self.store
-            .record_order_check_failure(&claim.claims())
-            .await?;
+        let mut counted = claim.claims();
+        counted.extend(source);
+        counted.push(SHOP_WIDE_CLAIM.to_owned());
+        self.store.record_order_check_failure(&counted).await?;
         memory.failed_checks = session.memory.failed_checks + 1;
         if memory.failed_checks >= CHECKS_PER_CHAT {
             return Ok(Proved::TooMany);

@@ -101,6 +101,7 @@ pub enum Reply {
     OrderStatus,
     NotShippedYet,
     TrackingLink,
+    MoreWithEmail,
     AlreadyCancelled,
     AlreadyRefunded,
     ShippedNoCancel,
@@ -144,6 +145,7 @@ impl Reply {
         Reply::OrderStatus,
         Reply::NotShippedYet,
         Reply::TrackingLink,
+        Reply::MoreWithEmail,
         Reply::AlreadyCancelled,
         Reply::AlreadyRefunded,
         Reply::ShippedNoCancel,
@@ -293,6 +295,15 @@ impl Reply {
                 &[ORDER],
                 "It hasn't shipped yet; you'll get an email with the tracking link when it \
                  does.",
+            ),
+            Reply::MoreWithEmail => spec(
+                "order_status.more_with_email",
+                "After an order's status told to a shopper who proved the order with its \
+                 postcode: carriers, tracking numbers and scans are shown only to one who \
+                 proves it with its email address.",
+                &[ORDER],
+                "For the carrier and tracking details, send me the order number with the email \
+                 address you ordered with.",
             ),
             Reply::TrackingLink => spec(
                 "tracking_link",
@@ -690,6 +701,23 @@ impl<'a> Voice<'a> {
             out.push(' ');
             out.push_str(&self.about_order(Reply::NotShippedYet, order));
         }
+        out
+    }
+
+    /// Where an order is, told to a shopper who proved it with its postcode alone, which is
+    /// easier to guess than an email address: its state and each parcel's, without
+    /// carriers, tracking numbers, scans or links.
+    pub fn order_status_brief(&self, order: &Order) -> String {
+        let mut out = self.about_order(Reply::OrderStatus, order);
+        for s in &order.shipments {
+            out.push_str(&format!("\n\nParcel: {}.", s.status.for_shoppers()));
+        }
+        if order.shipments.is_empty() && order.fulfillment_status.as_str() != "fulfilled" {
+            out.push(' ');
+            out.push_str(&self.about_order(Reply::NotShippedYet, order));
+        }
+        out.push_str("\n\n");
+        out.push_str(&self.about_order(Reply::MoreWithEmail, order));
         out
     }
 

@@ -20,7 +20,9 @@ use concierge_assistant::llm::Rephraser;
 use concierge_assistant::Answer;
 use concierge_commerce::notices::{NoticeSettings, OpenDeliveryIssue, SendNotice};
 use concierge_commerce::ApplyDelivery;
-use concierge_email::outbound::{Deliver, EmailChatAnswer, Relay, SendTranscript};
+use concierge_email::outbound::{
+    ConfirmChatEmail, Deliver, EmailChatAnswer, Relay, SendTranscript,
+};
 use concierge_email::smtp::{SmtpConfig, SmtpListener};
 use concierge_email::{MailSettings, Mailroom};
 use concierge_helpcenter::{HelpCenter, HelpSettings};
@@ -396,6 +398,11 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
                 relay.clone(),
                 mail.clone(),
             ))
+            .with(ConfirmChatEmail::new(
+                relay.clone(),
+                mail.clone(),
+                settings.public_url(),
+            ))
             .with(SendNotice::new(
                 store.clone(),
                 relay,
@@ -447,6 +454,7 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
             shutdown: Some(shutdown_rx.clone()),
             files: Some(files),
             mailroom: Some(mailroom),
+            outbound_mail: settings.smtp_relay.is_some(),
             worker: Some(Arc::clone(&notify)),
             library: Some(Arc::clone(&library)),
             platforms: PlatformSecrets {

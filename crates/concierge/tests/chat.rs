@@ -1341,3 +1341,183 @@ async fn a_flood_of_chat_sockets_leaves_room_for_the_health_check_new_chats_and_
     drop(open);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+on_both_engines!(without_a_mail_relay_a_chat_is_told_no_mail_goes, |app| {
+    // The default settings have no outbound relay.
+    let (token, _) = session(&app).await;
+    let (s, _) = widget(
+        &app,
+        reqwest::Method::POST,
+        "/api/widget/v1/messages",
+        &token,
+        Some(json!({"body": "hello", "client_id": "m-1"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = widget(
+        &app,
+        reqwest::Method::POST,
+        "/api/widget/v1/email",
+        &token,
+        Some(json!({"email": "ann@example.com"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert_eq!(v["error"]["code"], "mail_unavailable");
+    let (s, v) = widget(
+        &app,
+        reqwest::Method::POST,
+        "/api/widget/v1/transcript",
+        &token,
+        Some(json!({})),
+    )
+    .await;
+    // No address was kept, so the transcript still asks for one; with one given at the
+    // start, it is refused as unsendable.
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, opened) = open_session(&app, json!({"email": "bo@example.com"})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let token = opened["session_token"].as_str().unwrap();
+    widget(
+        &app,
+        reqwest::Method::POST,
+        "/api/widget/v1/messages",
+        token,
+        Some(json!({"body": "hi", "client_id": "m-2"})),
+    )
+    .await;
+    let (s, v) = widget(
+        &app,
+        reqwest::Method::POST,
+        "/api/widget/v1/transcript",
+        token,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert_eq!(v["error"]["code"], "mail_unavailable");
+    // Nothing was queued that no worker would send.
+    let (s, jobs) = app.get("/api/v1/jobs?status=queued").await;
+    assert_eq!(s, StatusCode::OK, "{jobs}");
+    let kinds: Vec<&str> = jobs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|j| j["kind"].as_str())
+        .collect();
+    assert!(kinds.iter().all(|k| !k.starts_with("chat.")), "{kinds:?}");
+});
+
+/// A widget session opened from `source` (any address of 127.0.0.0/8 is this machine).
+async fn session_from(app: &App, source: [u8; 4]) -> String {
+    let v: Value = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(source))
+        .build()
+        .unwrap()
+        .post(format!("{}/api/widget/v1/sessions", app.base))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["session_token"].as_str().unwrap().to_owned()
+}
+
+on_both_engines!(
+    sweeping_order_numbers_from_one_place_is_stopped_and_a_postcode_shows_less,
+    |app| {
+        let (s, order) = app
+            .post(
+                "/api/v1/orders",
+                json!({"external_id": "ext-5", "number": "#5005", "customer": {"email": "cy@example.com"},
+                    "status": "open", "financial_status": "paid", "fulfillment_status": "fulfilled", "currency": "EUR",
+                    "total": "20.00", "placed_at": "2026-11-20T10:00:00Z",
+                    "line_items": [{"sku": "S", "title": "Socks", "quantity": 2, "price": "10.00"}],
+                    "shipping_address": {"name": "Cy", "address1": "Hauptstr. 5", "zip": "SW1A 1AA", "city": "London", "country": "GB"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{order}");
+        let (s, v) = app
+            .post(
+                &format!("/api/v1/orders/{}/shipments", order["id"].as_str().unwrap()),
+                json!({"carrier": "DHL", "tracking_number": "TRACK5005", "status": "in_transit"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+
+        // One place sweeps numbers with one postcode over many chats (three misses end each
+        // chat; no number is tried twice): after ten misses it is not checked any more, even
+        // when it hits.
+        let sweeper = [127, 0, 7, 1];
+        let mut guess = 9000;
+        for misses in [3, 3, 3, 1] {
+            let token = session_from(&app, sweeper).await;
+            let mut socket = connect(&app, &token, None).await;
+            for _ in 0..misses {
+                guess += 1;
+                say(
+                    &mut socket,
+                    &format!("#{guess} SW1A 1AA"),
+                    &format!("s-{guess}"),
+                )
+                .await;
+                let answer = next_bot(&mut socket).await;
+                assert!(
+                    answer.contains("couldn't match") || answer.contains("can't check more orders"),
+                    "{answer}"
+                );
+            }
+        }
+        let token = session_from(&app, sweeper).await;
+        let mut socket = connect(&app, &token, None).await;
+        say(&mut socket, "#5005 SW1A 1AA", "s-hit").await;
+        let answer = next_bot(&mut socket).await;
+        assert!(answer.contains("can't check more orders"), "{answer}");
+        assert!(
+            !answer.contains("5005") || !answer.contains("parcel"),
+            "{answer}"
+        );
+
+        // Elsewhere, the postcode proves the order, and tells its state only.
+        let token = session_from(&app, [127, 0, 7, 2]).await;
+        let mut socket = connect(&app, &token, None).await;
+        say(&mut socket, "#5005 SW1A 1AA", "c-1").await;
+        let answer = next_bot(&mut socket).await;
+        assert!(answer.contains("Your order #5005"), "{answer}");
+        assert!(answer.contains("Parcel: On its way."), "{answer}");
+        assert!(
+            !answer.contains("TRACK5005") && !answer.contains("DHL") && !answer.contains("/track/"),
+            "{answer}"
+        );
+        assert!(
+            answer.contains("email address you ordered with"),
+            "{answer}"
+        );
+        // With the email beside the number, the parcel's details.
+        say(&mut socket, "#5005 cy@example.com", "c-2").await;
+        let answer = next_bot(&mut socket).await;
+        assert!(answer.contains("DHL parcel TRACK5005"), "{answer}");
+        // Given both, the email is what is checked: a wrong one fails, whatever the postcode.
+        let token = session_from(&app, [127, 0, 7, 4]).await;
+        let mut socket = connect(&app, &token, None).await;
+        say(&mut socket, "#5005 eve@example.com SW1A 1AA", "c-3").await;
+        assert!(next_bot(&mut socket).await.contains("couldn't match"));
+
+        // Past the shop-wide share of misses in the hour, nobody is checked.
+        let misses = vec![
+            concierge_assistant::SHOP_WIDE_CLAIM.to_owned();
+            concierge_assistant::CHECKS_PER_SHOP as usize
+        ];
+        app.store()
+            .record_order_check_failure(&misses)
+            .await
+            .unwrap();
+        let token = session_from(&app, [127, 0, 7, 3]).await;
+        let mut socket = connect(&app, &token, None).await;
+        say(&mut socket, "#5005 cy@example.com", "d-1").await;
+        let answer = next_bot(&mut socket).await;
+        assert!(answer.contains("can't check more orders"), "{answer}");
+    }
+);

@@ -1748,6 +1748,77 @@ async fn chat_session(app: &App, body: Value) -> (String, String) {
     )
 }
 
+mail_test!(
+    an_anonymous_chat_cannot_make_the_shop_mail_a_stranger,
+    |engine| {
+        let Some((app, mut sink)) = with_sink(engine, &[], |s| {
+            s.email_acknowledgement = "off".into();
+        })
+        .await
+        else {
+            return;
+        };
+        // Ten chats from one place, each giving the victim's address and asking for the chat,
+        // which says what the attacker wants the shop to say.
+        let mut statuses = Vec::new();
+        for i in 0..10 {
+            let (token, _) = chat_session(
+                &app,
+                json!({"name": "Your bank", "email": "victim@example.com"}),
+            )
+            .await;
+            let (s, _) = as_shopper(
+            &app,
+            &token,
+            "/api/widget/v1/messages",
+            json!({"body": "URGENT: your account is locked, log in at http://evil.example", "client_id": format!("x-{i}")}),
+        )
+        .await;
+            assert_eq!(s, StatusCode::CREATED);
+            let (s, v) = as_shopper(&app, &token, "/api/widget/v1/transcript", json!({})).await;
+            statuses.push((s, v["status"].clone(), v["error"]["code"].clone()));
+        }
+        // Three links to confirm, the rest refused; never the chat itself.
+        let sent = statuses
+            .iter()
+            .filter(|(s, status, _)| *s == StatusCode::ACCEPTED && status == "confirmation_sent")
+            .count();
+        assert_eq!(sent, 3, "{statuses:?}");
+        assert!(statuses[3..]
+            .iter()
+            .all(|(s, _, code)| *s == StatusCode::TOO_MANY_REQUESTS && code == "mail_limit"));
+        for _ in 0..3 {
+            let m = sink.next().await;
+            assert_eq!(m.rcpt_tos, ["victim@example.com"]);
+            let text = m.text();
+            assert!(
+                !text.contains("evil.example") && !text.contains("Your bank"),
+                "{text}"
+            );
+            assert!(text.contains("/chat/confirm/"), "{text}");
+        }
+        // Another address from the same place: the place has its share too (ten a day).
+        let mut refused = 0;
+        for i in 0..10 {
+            let (token, _) =
+                chat_session(&app, json!({"email": format!("other{i}@example.com")})).await;
+            let (s, _) = as_shopper(
+                &app,
+                &token,
+                "/api/widget/v1/email",
+                json!({"email": format!("other{i}@example.com")}),
+            )
+            .await;
+            if s == StatusCode::TOO_MANY_REQUESTS {
+                refused += 1;
+            }
+        }
+        assert_eq!(refused, 3, "seven more links, then none from this place");
+        sink.stop().await;
+        app.stop().await;
+    }
+);
+
 /// A widget request with the session's token.
 async fn as_shopper(app: &App, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
     let res = reqwest::Client::new()
@@ -1801,6 +1872,7 @@ mail_test!(
         )
         .await;
         assert_eq!(s, StatusCode::CREATED);
+        // An address the shop did not vouch for is first sent a link to prove it is hers.
         let (s, v) = as_shopper(
             &app,
             &token,
@@ -1808,11 +1880,43 @@ mail_test!(
             json!({"email": "ann@example.com"}),
         )
         .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        assert_eq!(v["replies_by_email"], true);
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+        assert_eq!(v["replies_by_email"], false);
+        assert_eq!(v["confirmation_sent"], true);
+        agent_replies(&app, &conversation, "Before you confirmed.").await;
+        let confirmation = sink.next().await;
+        assert_eq!(confirmation.rcpt_tos, ["ann@example.com"]);
+        let text = confirmation.text();
+        assert!(
+            !text.contains("Norway") && !text.contains("Ann Shopper"),
+            "nothing the shopper typed is in it: {text}"
+        );
+        let body = confirmation
+            .message()
+            .body_text(0)
+            .expect("a text part")
+            .into_owned();
+        let link = body
+            .split_whitespace()
+            .find(|w| w.contains("/chat/confirm/"))
+            .expect("a link to confirm")
+            .to_owned();
+        let path = &link[link.find("/chat/confirm/").unwrap()..];
+        // Opening the link (as a mail scanner would) only shows the button.
+        let page = reqwest::get(format!("{}{path}", app.base)).await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let page = page.text().await.unwrap();
+        assert!(page.contains("method=\"post\""), "{page}");
+        let confirmed = reqwest::Client::new()
+            .post(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(confirmed.status(), StatusCode::OK);
+        assert!(confirmed.text().await.unwrap().contains("ann@example.com"));
 
-        // The agent's answer in the chat goes to the shopper's email too, replying to which
-        // comes back to the same conversation.
+        // From then on the agent's answer in the chat goes to her email too, replying to
+        // which comes back to the same conversation.
         agent_replies(&app, &conversation, "Hi Ann, yes: 3-5 days to Norway.").await;
         let out = loop {
             let m = sink.next().await;
@@ -1820,6 +1924,11 @@ mail_test!(
                 break m;
             }
         };
+        assert!(
+            !out.text().contains("Before you confirmed"),
+            "nothing went before the address was proved: {}",
+            out.text()
+        );
         assert!(out.text().contains("3-5 days to Norway"), "{}", out.text());
         assert_eq!(
             out.header("Subject").as_deref(),
@@ -1857,6 +1966,7 @@ mail_test!(
         let (s, v) = as_shopper(&app, &token, "/api/widget/v1/transcript", json!({})).await;
         assert_eq!(s, StatusCode::ACCEPTED, "{v}");
         assert_eq!(v["email"], "ann@example.com");
+        assert_eq!(v["status"], "queued");
         let transcript = loop {
             let m = sink.next().await;
             if m.header("Subject").as_deref() == Some("Your chat with Acme Support") {
@@ -1865,8 +1975,8 @@ mail_test!(
         };
         let text = transcript.text();
         assert!(
-            text.contains("Do you ship to Norway? <b>thanks</b>"),
-            "{text}"
+            text.contains("You wrote, ") && text.contains("> Do you ship to Norway? <b>thanks</b>"),
+            "the shopper's words are quoted as hers: {text}"
         );
         assert!(
             text.contains("&lt;b&gt;thanks&lt;/b&gt;"),

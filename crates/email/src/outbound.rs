@@ -561,21 +561,97 @@ impl Handler for SendTranscript {
     }
 }
 
-/// A chat as plain text: who said what, when (UTC).
+/// The `chat.confirm_email` job: mails a link to an address a shopper gave in a chat, to
+/// prove it is theirs before anything else from the chat goes there. The mail is our words
+/// alone: nothing the shopper typed (not even the name they gave) is in it.
+pub struct ConfirmChatEmail {
+    relay: Relay,
+    settings: MailSettings,
+    public_url: String,
+}
+
+impl ConfirmChatEmail {
+    /// `public_url`: the base of the link, without a trailing slash.
+    pub fn new(relay: Relay, settings: MailSettings, public_url: String) -> Self {
+        ConfirmChatEmail {
+            relay,
+            settings,
+            public_url,
+        }
+    }
+
+    async fn send(&self, job: &Job) -> Result<(), JobError> {
+        let email = payload_field(job, "email", concierge_domain::contact::EmailAddress::parse)?;
+        let token = payload_field(job, "token", |t| {
+            Ok::<_, concierge_domain::Invalid>(t.to_owned())
+        })?;
+        let shop = header_text(&self.settings.support_name);
+        let support = &self.settings.support_address;
+        let from = Mailbox::new(
+            Some(shop.clone()),
+            support
+                .as_str()
+                .parse()
+                .map_err(|e| JobError::Permanent(format!("the support address: {e}")))?,
+        );
+        let to = Mailbox::new(
+            None,
+            email
+                .as_str()
+                .parse()
+                .map_err(|e| JobError::Permanent(format!("the shopper's address: {e}")))?,
+        );
+        let text = format!(
+            "Hello,\n\nIn a chat with {shop}, this address was given for email about the chat. \
+             To confirm it is yours, open this link and press the button:\n\n\
+             {}/chat/confirm/{token}\n\n\
+             If it wasn't you, ignore this email: nothing more will be sent.\n\n{shop}\n",
+            self.public_url
+        );
+        let mail = Message::builder()
+            .from(from)
+            .to(to)
+            .subject(format!("Confirm your email address for {shop}"))
+            .header(AutoSubmitted)
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(SinglePart::plain(text.clone()))
+                    .singlepart(SinglePart::html(text_to_html(&text))),
+            )
+            .map_err(|e| JobError::Permanent(format!("the mail could not be built: {e}")))?;
+        send(&self.relay, &mail).await
+    }
+}
+
+impl Handler for ConfirmChatEmail {
+    fn kind(&self) -> &'static str {
+        concierge_store::chat::CONFIRM_EMAIL_JOB
+    }
+
+    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
+        self.send(job).boxed()
+    }
+}
+
+/// A chat as plain text: who said what, when (UTC). What the shopper wrote is quoted and
+/// said to be theirs, so that nothing they typed reads as the shop's words.
 fn transcript_text(shop: &str, messages: &[concierge_store::conversations::Message]) -> String {
     let mut out = format!("Here is your chat with {shop}.\n");
     for m in messages {
-        let who = match m.sender_type {
-            SenderType::Customer => "You",
-            SenderType::Bot => "Assistant",
-            SenderType::Agent => shop,
-            SenderType::System => continue,
-        };
-        out.push_str(&format!(
-            "\n{who}, {}:\n{}\n",
-            m.created_at.format("%-d %B %Y %H:%M UTC"),
-            m.body
-        ));
+        let when = m.created_at.format("%-d %B %Y %H:%M UTC");
+        match m.sender_type {
+            SenderType::Customer => {
+                out.push_str(&format!("\nYou wrote, {when}:\n"));
+                for line in m.body.lines() {
+                    out.push_str("> ");
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+            SenderType::Bot => out.push_str(&format!("\nAssistant, {when}:\n{}\n", m.body)),
+            SenderType::Agent => out.push_str(&format!("\n{shop}, {when}:\n{}\n", m.body)),
+            SenderType::System => {}
+        }
     }
     out.push_str("\nReply to this email to go on with the conversation.\n");
     out

@@ -15,6 +15,7 @@
 //! and pages read the store and the search index but write only shoppers' votes, their
 //! contact messages and the visit records.
 
+mod chat_mail;
 mod contact;
 mod pages;
 mod seo;
@@ -102,6 +103,10 @@ pub fn pages(help: Arc<HelpCenter>) -> Router<AppState> {
         .route("/robots.txt", get(seo::robots))
         .route("/track/{token}", get(tracking::page))
         .route("/track/{token}/help", post(tracking::ask))
+        .route(
+            "/chat/confirm/{token}",
+            get(chat_mail::ask).post(chat_mail::confirm),
+        )
         .route(
             "/notices/unsubscribe/{token}",
             get(tracking::unsubscribe).post(tracking::unsubscribe),

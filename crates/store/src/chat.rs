@@ -27,6 +27,9 @@ pub struct NewChatSession {
     /// Whether the shop vouched for the email (its signature checked out). Only a verified
     /// session may see the orders of the customer it names.
     pub verified: bool,
+    /// The client's address, kept only as a digest: what failed order proofs are counted
+    /// against besides the chat and the claim.
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +40,11 @@ pub struct ChatSession {
     pub name: Option<PersonName>,
     pub email: Option<EmailAddress>,
     pub verified: bool,
+    /// Whether [`ChatSession::email`] is the shopper's: vouched for by the shop, or proved by
+    /// a link mailed to it. Mail from the chat goes to no other address.
+    pub email_confirmed: bool,
+    /// The digest of the address the session was opened from.
+    pub source_digest: Option<String>,
     /// Whether the virtual assistant answers this chat (until it hands over, or an agent
     /// takes it).
     pub assistant: bool,
@@ -55,8 +63,80 @@ pub struct AssistantMemory {
     pub awaiting: Option<String>,
     /// The order the shopper proved is theirs (its number with its email or postcode).
     pub order_id: Option<OrderId>,
+    /// How that order was proved.
+    pub order_proof: Option<OrderProof>,
     /// Proofs that failed in this chat.
     pub failed_checks: i64,
+}
+
+/// How a shopper proved an order is theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderProof {
+    /// With the email address it was placed with.
+    Email,
+    /// With the postcode it ships to: easier to guess, so the shopper is told less.
+    Postcode,
+}
+
+impl OrderProof {
+    fn as_str(self) -> &'static str {
+        match self {
+            OrderProof::Email => "email",
+            OrderProof::Postcode => "postcode",
+        }
+    }
+
+    fn parse(s: &str) -> Option<OrderProof> {
+        match s {
+            "email" => Some(OrderProof::Email),
+            "postcode" => Some(OrderProof::Postcode),
+            _ => None,
+        }
+    }
+}
+
+/// What a shopper asked mail from a chat for, once their address is proved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatMail {
+    /// The team's answers by email too.
+    Replies,
+    /// The chat so far.
+    Transcript,
+}
+
+impl ChatMail {
+    fn as_str(self) -> &'static str {
+        match self {
+            ChatMail::Replies => "replies",
+            ChatMail::Transcript => "transcript",
+        }
+    }
+
+    fn parse(s: &str) -> Option<ChatMail> {
+        match s {
+            "replies" => Some(ChatMail::Replies),
+            "transcript" => Some(ChatMail::Transcript),
+            _ => None,
+        }
+    }
+}
+
+/// Mail a chat may make us send in a day to one address (links to confirm it, transcripts).
+pub const CHAT_MAIL_PER_ADDRESS: i64 = 3;
+/// Mail chats from one client address may make us send in a day.
+pub const CHAT_MAIL_PER_SOURCE: i64 = 10;
+
+/// What became of a request for mail from a chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatMailOutcome {
+    /// Queued: the address is the shopper's.
+    Queued,
+    /// A link to confirm the address was queued to it; the mail follows the click.
+    ConfirmationSent,
+    /// Asked twice with nothing new: the first request stands.
+    AlreadyQueued,
+    /// The address or the client has had its share of mail today.
+    TooMuchMail,
 }
 
 /// Who on the team can answer a chat now, and how soon chats are usually answered.
@@ -89,6 +169,8 @@ pub const ANSWER_JOB: &str = "assist.answer";
 pub const EMAIL_COPY_JOB: &str = "chat.email";
 /// The job that sends a shopper the chat so far, by email.
 pub const TRANSCRIPT_JOB: &str = "chat.transcript";
+/// The job that mails a link to confirm an address a shopper gave in a chat.
+pub const CONFIRM_EMAIL_JOB: &str = "chat.confirm_email";
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
@@ -97,17 +179,21 @@ struct SessionRow {
     name: Option<String>,
     email: Option<String>,
     verified: bool,
+    email_confirmed: bool,
+    source_digest: Option<String>,
     assistant: bool,
     misses: i64,
     awaiting: Option<String>,
     order_id: Option<String>,
+    order_proof: Option<String>,
     failed_checks: i64,
     email_replies: bool,
     created_at: At,
 }
 
-const SESSION_COLUMNS: &str = "id, conversation_id, name, email, verified, assistant, misses, \
-     awaiting, order_id, failed_checks, email_replies, created_at";
+const SESSION_COLUMNS: &str = "id, conversation_id, name, email, verified, email_confirmed, \
+     source_digest, assistant, misses, awaiting, order_id, order_proof, failed_checks, \
+     email_replies, created_at";
 
 impl SessionRow {
     fn into_session(self) -> Result<ChatSession, StoreError> {
@@ -125,11 +211,14 @@ impl SessionRow {
                 .transpose()
                 .map_err(StoreError::corrupt)?,
             verified: self.verified,
+            email_confirmed: self.email_confirmed,
+            source_digest: self.source_digest,
             assistant: self.assistant,
             memory: AssistantMemory {
                 misses: self.misses,
                 awaiting: self.awaiting,
                 order_id: self.order_id.map(OrderId::from_trusted),
+                order_proof: self.order_proof.as_deref().and_then(OrderProof::parse),
                 failed_checks: self.failed_checks,
             },
             email_replies: self.email_replies,
@@ -170,6 +259,8 @@ impl Store {
             name: new.name,
             email: new.email,
             verified: new.verified,
+            email_confirmed: new.verified,
+            source_digest: new.source.as_deref().map(token_digest),
             assistant: true,
             memory: AssistantMemory::default(),
             email_replies: false,
@@ -179,8 +270,8 @@ impl Store {
         let mut batch = Batch::default();
         batch
             .add(
-                "INSERT INTO chat_sessions (id, token_digest, conversation_id, name, email, verified, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO chat_sessions (id, token_digest, conversation_id, name, email, verified, \
+                 email_confirmed, source_digest, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .text(session.id.as_str())
             .text(token_digest(&token))
@@ -188,6 +279,8 @@ impl Store {
             .opt_text(session.name.as_ref().map(|n| n.as_str()))
             .opt_text(session.email.as_ref().map(|e| e.as_str()))
             .bool(session.verified)
+            .bool(session.email_confirmed)
+            .opt_text(session.source_digest.as_deref())
             .time(session.created_at);
         tx.commit_with(batch).await?;
         Ok((session, token))
@@ -313,10 +406,9 @@ impl Store {
         })
     }
 
-    /// The shopper asks for the team's answers by email, at `email`: kept on the session, and
-    /// said in a private note once the conversation exists (the address is the shopper's
-    /// word, not verified).
-    pub async fn chat_replies_by_email(
+    /// The shopper asks for the team's answers by email, at `email`, an address proved
+    /// theirs: kept on the session, and said in a private note once the conversation exists.
+    async fn chat_replies_by_email(
         &self,
         session: &ChatSession,
         email: &EmailAddress,
@@ -338,7 +430,7 @@ impl Store {
         if opened > 0 && news {
             {
                 let note = MessageBody::parse(&format!(
-                    "The shopper asked for replies by email too, at {email} (their word, not verified). \
+                    "The shopper asked for replies by email too, at {email}. \
                      Your answers in this chat are sent there as well."
                 ))
                 .map_err(StoreError::corrupt)?;
@@ -356,25 +448,189 @@ impl Store {
         Ok(session)
     }
 
-    /// Queues the chat so far to be sent to the shopper's email. Asked twice with nothing new
-    /// said in between, it is sent once.
-    pub async fn request_chat_transcript(&self, session: &ChatSession) -> Result<(), StoreError> {
-        let last: Option<i64> = on_engine!(self, |pool, pg| sqlx::query_scalar(
-            "SELECT max(seq) FROM messages WHERE conversation_id = $1"
+    /// A shopper asks for mail from their chat at `email`: the team's answers there too, or
+    /// the chat so far. Mail goes only to an address proved the shopper's (the shop vouched
+    /// for it, or the shopper followed a link mailed to it): to any other, a link to prove it
+    /// is queued first, and what was asked for follows the click. `source` is the client's
+    /// address (kept as a digest); mail a chat makes us send is counted per address and per
+    /// source, [`CHAT_MAIL_PER_ADDRESS`] and [`CHAT_MAIL_PER_SOURCE`] a day. The link's
+    /// secret, when one is made, is returned too (for the job that mails it; kept here only
+    /// as a digest).
+    pub async fn ask_for_chat_mail(
+        &self,
+        session: &ChatSession,
+        email: &EmailAddress,
+        what: ChatMail,
+        source: &str,
+    ) -> Result<ChatMailOutcome, StoreError> {
+        let proved = session.email_confirmed && session.email.as_ref() == Some(email);
+        if proved && what == ChatMail::Replies {
+            self.chat_replies_by_email(session, email).await?;
+            return Ok(ChatMailOutcome::Queued);
+        }
+        let now = At::now();
+        let address_digest = token_digest(&email.as_str().to_lowercase());
+        let source_digest = token_digest(source);
+        let since = At(now - chrono::Duration::days(1));
+        let mut tx = self.begin().await?;
+        let (to_address, from_source): (i64, i64) = on_tx!(read &mut tx, |conn, pg| sqlx::query_as(
+            "SELECT (SELECT count(*) FROM chat_mail_sent WHERE address_digest = $1 AND sent_at >= $3), \
+                    (SELECT count(*) FROM chat_mail_sent WHERE source_digest = $2 AND sent_at >= $3)"
+        )
+        .bind(&address_digest)
+        .bind(&source_digest)
+        .bind(since)
+        .fetch_one(conn)
+        .await?);
+        let mut batch = Batch::default();
+        let outcome = if proved {
+            let last: Option<i64> = on_tx!(read &mut tx, |conn, pg| sqlx::query_scalar(
+                "SELECT max(seq) FROM messages WHERE conversation_id = $1"
+            )
+            .bind(session.conversation_id.as_str())
+            .fetch_one(conn)
+            .await?);
+            let last = last.ok_or(StoreError::NotFound("chat messages"))?;
+            let dedupe = format!("transcript:{}:{last}", session.id);
+            let queued: i64 = on_tx!(read &mut tx, |conn, pg| sqlx::query_scalar(
+                "SELECT count(*) FROM jobs WHERE dedupe_key = $1"
+            )
+            .bind(&dedupe)
+            .fetch_one(conn)
+            .await?);
+            if queued > 0 {
+                return Ok(ChatMailOutcome::AlreadyQueued);
+            }
+            if to_address >= CHAT_MAIL_PER_ADDRESS || from_source >= CHAT_MAIL_PER_SOURCE {
+                return Ok(ChatMailOutcome::TooMuchMail);
+            }
+            jobs::enqueue(
+                &mut batch,
+                NewJob::now(TRANSCRIPT_JOB, json!({ "session_id": session.id.as_str() }))
+                    .dedupe(dedupe),
+                now,
+            );
+            ChatMailOutcome::Queued
+        } else {
+            if to_address >= CHAT_MAIL_PER_ADDRESS || from_source >= CHAT_MAIL_PER_SOURCE {
+                return Ok(ChatMailOutcome::TooMuchMail);
+            }
+            let token = format!("cmc_{}{}", secret_token(), secret_token());
+            batch
+                .add(
+                    "INSERT INTO chat_email_confirmations (token_digest, session_id, email, purpose, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .text(token_digest(&token))
+                .text(session.id.as_str())
+                .text(email.as_str())
+                .text(what.as_str())
+                .time(now);
+            // The address is the shopper's word until the link is followed.
+            batch
+                .add("UPDATE chat_sessions SET email = $2, email_confirmed = FALSE WHERE id = $1")
+                .text(session.id.as_str())
+                .text(email.as_str());
+            jobs::enqueue(
+                &mut batch,
+                NewJob::now(
+                    CONFIRM_EMAIL_JOB,
+                    json!({ "session_id": session.id.as_str(), "email": email.as_str(), "token": token }),
+                ),
+                now,
+            );
+            ChatMailOutcome::ConfirmationSent
+        };
+        batch
+            .add("INSERT INTO chat_mail_sent (address_digest, source_digest, sent_at) VALUES ($1, $2, $3)")
+            .text(address_digest)
+            .text(source_digest)
+            .time(now);
+        batch
+            .add("DELETE FROM chat_mail_sent WHERE sent_at < $1")
+            .time(now - chrono::Duration::days(2));
+        tx.commit_with(batch).await?;
+        Ok(outcome)
+    }
+
+    /// The shopper followed the link mailed to an address they gave in a chat: the address is
+    /// theirs, and what they asked for goes there (replies from now on, or the chat so far).
+    /// `None` for a link we never made, or one older than a week. Following it again changes
+    /// nothing.
+    pub async fn confirm_chat_email(
+        &self,
+        token: &str,
+    ) -> Result<Option<(ChatSession, ChatMail)>, StoreError> {
+        let now = At::now();
+        let row: Option<(String, String, String, Option<At>)> =
+            on_engine!(self, |pool, pg| sqlx::query_as(
+                "SELECT session_id, email, purpose, confirmed_at FROM chat_email_confirmations \
+             WHERE token_digest = $1 AND created_at >= $2"
+            )
+            .bind(token_digest(token))
+            .bind(At(now - chrono::Duration::days(7)))
+            .fetch_optional(pool)
+            .await?);
+        let Some((session_id, email, purpose, confirmed_at)) = row else {
+            return Ok(None);
+        };
+        let session = self
+            .chat_session_by_id(&ChatSessionId::from_trusted(session_id))
+            .await?;
+        let email = EmailAddress::parse(&email).map_err(StoreError::corrupt)?;
+        let what = ChatMail::parse(&purpose)
+            .ok_or_else(|| StoreError::corrupt(format!("a chat mail purpose `{purpose}`")))?;
+        if confirmed_at.is_some() {
+            return Ok(Some((session, what)));
+        }
+        let mut tx = self.begin().await?;
+        let opened: i64 = on_tx!(read &mut tx, |conn, pg| sqlx::query_scalar(
+            "SELECT count(*) FROM conversations WHERE id = $1"
         )
         .bind(session.conversation_id.as_str())
-        .fetch_one(pool)
+        .fetch_one(conn)
         .await?);
-        let last = last.ok_or(StoreError::NotFound("chat messages"))?;
-        let tx = self.begin().await?;
         let mut batch = Batch::default();
-        jobs::enqueue(
-            &mut batch,
-            NewJob::now(TRANSCRIPT_JOB, json!({ "session_id": session.id.as_str() }))
-                .dedupe(format!("transcript:{}:{last}", session.id)),
-            At::now(),
-        );
-        tx.commit_with(batch).await
+        batch
+            .add("UPDATE chat_email_confirmations SET confirmed_at = $2 WHERE token_digest = $1")
+            .text(token_digest(token))
+            .time(now);
+        batch
+            .add(
+                "UPDATE chat_sessions SET email = $2, email_confirmed = TRUE, \
+                 email_replies = email_replies OR $3 WHERE id = $1",
+            )
+            .text(session.id.as_str())
+            .text(email.as_str())
+            .bool(what == ChatMail::Replies);
+        if what == ChatMail::Transcript {
+            jobs::enqueue(
+                &mut batch,
+                NewJob::now(TRANSCRIPT_JOB, json!({ "session_id": session.id.as_str() }))
+                    .dedupe(format!("transcript-confirmed:{}", token_digest(token))),
+                now,
+            );
+        }
+        if opened > 0 {
+            let said = match what {
+                ChatMail::Replies => "Your answers in this chat are sent there as well.",
+                ChatMail::Transcript => "The chat so far was sent there.",
+            };
+            let note = MessageBody::parse(&format!(
+                "The shopper proved {email} is theirs (they followed the link mailed to it). {said}"
+            ))
+            .map_err(StoreError::corrupt)?;
+            let mut note = NewMessage::text(SenderType::System, note);
+            note.private = true;
+            conversations::append(&mut tx, &mut batch, &session.conversation_id, note, now).await?;
+        }
+        tx.commit_with(batch).await?;
+        self.events_committed();
+        let mut session = session;
+        session.email = Some(email);
+        session.email_confirmed = true;
+        session.email_replies |= what == ChatMail::Replies;
+        Ok(Some((session, what)))
     }
 
     /// The chat session of a conversation, if it is a chat.
@@ -594,12 +850,13 @@ impl Store {
 fn remember(batch: &mut Batch, id: &ChatSessionId, memory: &AssistantMemory) {
     batch
         .add(
-            "UPDATE chat_sessions SET misses = $2, awaiting = $3, order_id = $4, failed_checks = $5 \
-             WHERE id = $1",
+            "UPDATE chat_sessions SET misses = $2, awaiting = $3, order_id = $4, order_proof = $5, \
+             failed_checks = $6 WHERE id = $1",
         )
         .text(id.as_str())
         .int(memory.misses)
         .opt_text(memory.awaiting.as_deref())
         .opt_text(memory.order_id.as_ref().map(|o| o.as_str()))
+        .opt_text(memory.order_proof.map(OrderProof::as_str))
         .int(memory.failed_checks);
 }

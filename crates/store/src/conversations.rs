@@ -806,9 +806,10 @@ pub(crate) async fn append(
                 "UPDATE chat_sessions SET assistant = FALSE, misses = 0, awaiting = NULL WHERE conversation_id = $1",
             )
             .text(id.as_str());
-        // A shopper who asked for answers by email gets this one there too.
+        // A shopper who asked for answers by email, at an address proved theirs, gets this
+        // one there too.
         let by_email: Option<String> = on_tx!(read tx, |conn, pg| sqlx::query_scalar(
-            "SELECT id FROM chat_sessions WHERE conversation_id = $1 AND email_replies"
+            "SELECT id FROM chat_sessions WHERE conversation_id = $1 AND email_replies AND email_confirmed"
         )
         .bind(id.as_str())
         .fetch_optional(conn)
