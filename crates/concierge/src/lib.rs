@@ -412,6 +412,14 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
                 },
             ));
     }
+    let unhandled = unhandled_jobs(&worker.kinds(), settings.smtp_relay.is_some());
+    if !unhandled.is_empty() {
+        store.close().await;
+        anyhow::bail!(
+            "jobs of kind {} would be queued with nothing to run them",
+            unhandled.join(", ")
+        );
+    }
     let notify = worker.notifier();
     let mailroom = Arc::new(
         Mailroom::new(store.clone(), Arc::clone(&files), mail).with_worker(Arc::clone(&notify)),
@@ -536,6 +544,17 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
     })
 }
 
+/// The kinds of job the store queues that no handler of the worker runs: none may be, but
+/// for mail when no relay is set up, which waits in the queue until one is.
+fn unhandled_jobs(handled: &[&'static str], relay: bool) -> Vec<&'static str> {
+    use concierge_store::jobs::{KINDS, MAIL_KINDS};
+    KINDS
+        .iter()
+        .filter(|k| !handled.contains(k) && (relay || !MAIL_KINDS.contains(k)))
+        .copied()
+        .collect()
+}
+
 /// Binds the SMTP listener the settings describe (with STARTTLS when a certificate is set).
 async fn smtp_listener(
     settings: &Settings,
@@ -560,4 +579,18 @@ async fn smtp_listener(
     SmtpListener::bind(addr, config, mailroom)
         .await
         .with_context(|| format!("cannot listen on {addr} (CONCIERGE_SMTP_ADDR)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unhandled_jobs;
+
+    #[test]
+    fn only_mail_may_wait_for_a_handler_and_only_without_a_relay() {
+        let none = unhandled_jobs(&[], false);
+        assert!(none.contains(&"conversation.wake") && !none.contains(&"email.deliver"));
+        assert!(unhandled_jobs(&[], true).contains(&"email.deliver"));
+        let all: Vec<&'static str> = concierge_store::jobs::KINDS.to_vec();
+        assert!(unhandled_jobs(&all, true).is_empty());
+    }
 }

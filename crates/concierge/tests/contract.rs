@@ -683,6 +683,68 @@ on_both_engines!(tokens_roles_and_service_routes, |app| {
     );
 });
 
+on_both_engines!(
+    every_job_kind_has_a_handler_once_a_relay_is_set,
+    |s| s.smtp_relay = Some("smtp://127.0.0.1:9".into()),
+    |app| {
+        // The service refuses to start if a kind of job the store queues has no handler;
+        // started, every kind has one.
+        let (s, _) = app.get("/api/v1/jobs").await;
+        assert_eq!(s, StatusCode::OK);
+    }
+);
+
+on_both_engines!(
+    a_reply_nothing_can_carry_yet_fails_at_once_saying_why,
+    |app| {
+        let (s, c) = app
+        .post(
+            "/api/v1/conversations",
+            json!({"channel": "sms", "customer": {"phone": "+4915112345678"}, "message": {"body": "Where is my parcel?"}}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let id = c["id"].as_str().unwrap();
+        let (s, m) = app
+            .post(
+                &format!("/api/v1/conversations/{id}/messages"),
+                json!({"body": "It arrives tomorrow."}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{m}");
+        assert_eq!(m["delivery_status"], "failed", "{m}");
+        assert!(
+            m["delivery_error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("cannot send SMS messages yet"),
+            "{m}"
+        );
+        // Nothing waits in the queue for a transport that does not exist.
+        let (_, jobs) = app.get("/api/v1/jobs?status=queued").await;
+        assert!(
+            jobs["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|j| j["kind"] != "sms.deliver"),
+            "{jobs}"
+        );
+        // Sending again is refused with the same reason.
+        let (s, e) = app
+            .post(
+                &format!("/api/v1/messages/{}/retry", m["id"].as_str().unwrap()),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "{e}");
+        assert!(e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot send SMS"));
+    }
+);
+
 on_both_engines!(a_database_that_is_down_answers_503, |app| {
     app.running.as_ref().unwrap().store.close().await;
     let (s, e) = app.get("/api/v1/conversations").await;

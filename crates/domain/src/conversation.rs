@@ -63,12 +63,45 @@ vocabulary! {
     }
 }
 
+/// How the team's messages reach the shopper on a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// The shopper's side reads them from us (the chat widget, an API client): they are
+    /// sent once stored.
+    Read,
+    /// A transport takes them from the outbox (email): they wait there as `pending`.
+    Outbox,
+    /// Nothing can carry them yet (this build has no transport for the channel): they fail
+    /// at once, saying so, rather than wait for ever.
+    Unavailable,
+}
+
 impl Channel {
-    /// Whether messages to the shopper on this channel travel through a transport (and so
-    /// wait in the outbox as `pending`). A chat's are read from the store by the shopper's
-    /// widget, and an API conversation's by its client, so they are sent once stored.
-    pub fn has_transport(self) -> bool {
-        !matches!(self, Channel::Api | Channel::Chat)
+    /// How messages to the shopper on this channel reach them.
+    pub fn delivery(self) -> Delivery {
+        match self {
+            Channel::Api | Channel::Chat => Delivery::Read,
+            Channel::Email => Delivery::Outbox,
+            Channel::Sms
+            | Channel::Whatsapp
+            | Channel::Messenger
+            | Channel::Instagram
+            | Channel::Phone => Delivery::Unavailable,
+        }
+    }
+
+    /// The channel's name as people write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Chat => "chat",
+            Channel::Sms => "SMS",
+            Channel::Whatsapp => "WhatsApp",
+            Channel::Messenger => "Messenger",
+            Channel::Instagram => "Instagram",
+            Channel::Phone => "phone",
+            Channel::Api => "API",
+        }
     }
 }
 
@@ -155,12 +188,12 @@ impl Lifecycle {
                     self.first_response_at.get_or_insert(at);
                     self.waiting_since = None;
                 }
-                let needs_delivery = channel.has_transport();
-                let delivery = if needs_delivery {
-                    DeliveryStatus::Pending
-                } else {
-                    DeliveryStatus::Sent
+                let delivery = match channel.delivery() {
+                    Delivery::Read => DeliveryStatus::Sent,
+                    Delivery::Outbox => DeliveryStatus::Pending,
+                    Delivery::Unavailable => DeliveryStatus::Failed,
                 };
+                let needs_delivery = channel.delivery() == Delivery::Outbox;
                 Ok(Recorded {
                     delivery: Some(delivery),
                     needs_delivery,
@@ -293,6 +326,18 @@ mod tests {
                 assert_eq!(r.delivery, Some(DeliveryStatus::Sent), "{channel:?}");
                 assert!(!r.needs_delivery, "{channel:?}");
             }
+        }
+    }
+
+    #[test]
+    fn a_channel_nothing_can_carry_yet_fails_at_once() {
+        for channel in [Channel::Sms, Channel::Whatsapp, Channel::Phone] {
+            let mut l = Lifecycle::start(SenderType::Customer, t(0));
+            let r = l
+                .record_message(channel, SenderType::Agent, false, t(1))
+                .unwrap();
+            assert_eq!(r.delivery, Some(DeliveryStatus::Failed), "{channel:?}");
+            assert!(!r.needs_delivery, "{channel:?}");
         }
     }
 

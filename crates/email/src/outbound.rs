@@ -18,7 +18,7 @@ use concierge_domain::ids::MessageId;
 use concierge_domain::mail::{subject_key, ReplyToken};
 use concierge_domain::text::escape_html as escape;
 use concierge_jobs::{payload_field, Handler, JobError};
-use concierge_store::conversations::deliver_job;
+use concierge_store::conversations::EMAIL_DELIVER_JOB;
 use concierge_store::files::FileStore;
 use concierge_store::jobs::Job;
 use concierge_store::mail::OutboundEmail;
@@ -430,7 +430,7 @@ fn text_to_html(text: &str) -> String {
 
 impl Handler for Deliver {
     fn kind(&self) -> &'static str {
-        deliver_job(Channel::Email)
+        EMAIL_DELIVER_JOB
     }
 
     fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {

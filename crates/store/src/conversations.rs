@@ -11,27 +11,35 @@ use crate::{on_engine, on_tx, search, At, Cursor, Page, PageRequest, Store, Stor
 use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
 use concierge_domain::conversation::{
-    Channel, ConversationStatus, DeliveryStatus, Lifecycle, LifecycleError, Priority, SenderType,
+    Channel, ConversationStatus, Delivery, DeliveryStatus, Lifecycle, LifecycleError, Priority,
+    SenderType,
 };
 use concierge_domain::ids::{AgentId, AttachmentId, ConversationId, CustomerId, MessageId, TeamId};
 use concierge_domain::mail::ReplyToken;
 use concierge_domain::text::{Label, MessageBody, Subject};
 use serde_json::json;
 
-/// The job kind that hands an outbound message on `channel` to that channel's transport
-/// (`email.deliver`, `sms.deliver`, …; a chat needs none, see `Channel::has_transport`). Each channel registers a handler for its own kind,
-/// so the messages of a channel without a transport yet stay queued, durable, until it has.
-pub fn deliver_job(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Email => "email.deliver",
-        Channel::Chat => "chat.deliver",
-        Channel::Sms => "sms.deliver",
-        Channel::Whatsapp => "whatsapp.deliver",
-        Channel::Messenger => "messenger.deliver",
-        Channel::Instagram => "instagram.deliver",
-        Channel::Phone => "phone.deliver",
-        Channel::Api => "api.deliver",
+/// The job kind that hands an outbound message on `channel` to its transport, for the
+/// channels whose messages wait in the outbox (`Delivery::Outbox`: email). The channel
+/// registers a handler for it; until one is set up (no relay yet) the messages stay queued,
+/// durable.
+pub fn deliver_job(channel: Channel) -> Option<&'static str> {
+    match (channel, channel.delivery()) {
+        (Channel::Email, Delivery::Outbox) => Some(EMAIL_DELIVER_JOB),
+        _ => None,
     }
+}
+
+/// The job kind that sends an agent's email reply through the relay.
+pub const EMAIL_DELIVER_JOB: &str = "email.deliver";
+
+/// What an agent is told on a message no transport can carry yet.
+fn undeliverable(channel: Channel) -> String {
+    format!(
+        "Concierge cannot send {} messages yet, so this one was not sent: answer the customer \
+         another way (email, or chat when they are on the site).",
+        channel.name()
+    )
 }
 /// The job kind that wakes a snoozed conversation.
 pub const WAKE_JOB: &str = "conversation.wake";
@@ -558,11 +566,13 @@ fn add_message(
         c.intent_confidence = Some(i.confidence);
     }
     let id = MessageId::generate();
+    let delivery_error =
+        (delivery == Some(DeliveryStatus::Failed)).then(|| undeliverable(c.channel));
     batch
         .add(
             "INSERT INTO messages (id, conversation_id, sender_type, agent_id, body, body_html, private, delivery_status, \
-             quoted, sender_address, intent, intent_confidence, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             quoted, sender_address, intent, intent_confidence, created_at, delivery_error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .text(id.as_str())
         .text(c.id.as_str())
@@ -576,7 +586,8 @@ fn add_message(
         .opt_text(m.sender_address.as_deref())
         .opt_text(intent.as_ref().map(|i| i.name.as_str()))
         .opt_float(intent.as_ref().map(|i| i.confidence))
-        .time(at);
+        .time(at)
+        .opt_text(delivery_error.as_deref());
     let attachments = m
         .attachments
         .into_iter()
@@ -603,11 +614,11 @@ fn add_message(
             }
         })
         .collect();
-    if recorded.needs_delivery && !historical {
+    if let Some(kind) = deliver_job(c.channel).filter(|_| recorded.needs_delivery && !historical) {
         jobs::enqueue(
             batch,
             NewJob::now(
-                deliver_job(c.channel),
+                kind,
                 json!({ "message_id": id.as_str(), "conversation_id": c.id.as_str() }),
             )
             .dedupe(format!("deliver:{id}")),
@@ -626,7 +637,7 @@ fn add_message(
         body_html: m.body_html,
         private: m.private,
         delivery_status: delivery,
-        delivery_error: None,
+        delivery_error,
         quoted: m.quoted,
         sender_address: m.sender_address,
         intent,
@@ -1507,12 +1518,18 @@ impl Store {
             ));
         }
         let channel = Channel::parse(&channel).map_err(StoreError::corrupt)?;
+        let Some(kind) = deliver_job(channel) else {
+            return Err(StoreError::conflict(
+                "delivery_status",
+                undeliverable(channel),
+            ));
+        };
         let mut batch = Batch::default();
         record_delivery(&mut tx, &mut batch, id, DeliveryStatus::Pending, None, now).await?;
         jobs::enqueue(
             &mut batch,
             NewJob::now(
-                deliver_job(channel),
+                kind,
                 json!({ "message_id": id.as_str(), "conversation_id": conversation_id }),
             )
             .dedupe(format!("deliver:{id}:{}", now.timestamp_micros())),

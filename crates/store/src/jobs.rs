@@ -25,6 +25,30 @@ vocabulary! {
     }
 }
 
+/// Every kind of job the store queues. The service checks at start that each has a handler,
+/// but for the mail a relay sends ([`MAIL_KINDS`]): without a relay set up, mail waits in the
+/// queue, durable, until one is.
+pub const KINDS: &[&str] = &[
+    crate::conversations::WAKE_JOB,
+    crate::chat::ANSWER_JOB,
+    crate::platforms::APPLY_JOB,
+    crate::notices::ISSUE_JOB,
+    crate::conversations::EMAIL_DELIVER_JOB,
+    crate::chat::EMAIL_COPY_JOB,
+    crate::chat::TRANSCRIPT_JOB,
+    crate::chat::CONFIRM_EMAIL_JOB,
+    crate::notices::NOTICE_JOB,
+];
+
+/// The kinds of [`KINDS`] that send mail through the relay.
+pub const MAIL_KINDS: &[&str] = &[
+    crate::conversations::EMAIL_DELIVER_JOB,
+    crate::chat::EMAIL_COPY_JOB,
+    crate::chat::TRANSCRIPT_JOB,
+    crate::chat::CONFIRM_EMAIL_JOB,
+    crate::notices::NOTICE_JOB,
+];
+
 /// Work to enqueue.
 #[derive(Debug, Clone)]
 pub struct NewJob {

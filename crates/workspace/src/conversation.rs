@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse};
 use axum::Extension;
 use concierge_api::AppState;
 use concierge_domain::conversation::{
-    Channel, ConversationStatus, DeliveryStatus, Priority, SenderType,
+    Channel, ConversationStatus, Delivery, DeliveryStatus, Priority, SenderType,
 };
 use concierge_domain::ids::ConversationId;
 use concierge_store::commerce::{Order, OrderFilter};
@@ -226,8 +226,11 @@ fn message(c: &Conversation, m: &Message, agents: &HashMap<String, String>) -> M
                 p.delivery-error role="alert" {
                     "Not delivered"
                     @if let Some(e) = &m.delivery_error { ": " (e) }
-                    " "
-                    button.retry type="button" data-message-id=(m.id.as_str()) { "Send again" }
+                    // Only what a transport carries can be sent again.
+                    @if c.channel.delivery() == Delivery::Outbox {
+                        " "
+                        button.retry type="button" data-message-id=(m.id.as_str()) { "Send again" }
+                    }
                 }
             }
             @if mail {

@@ -29,3 +29,14 @@ CREATE TABLE chat_mail_sent (
 );
 CREATE INDEX chat_mail_sent_address ON chat_mail_sent (address_digest, sent_at);
 CREATE INDEX chat_mail_sent_source ON chat_mail_sent (source_digest, sent_at);
+
+-- Replies on channels nothing can send yet waited in the outbox for ever: they fail now,
+-- saying why, and their jobs go.
+UPDATE messages SET delivery_status = 'failed',
+    delivery_error = 'Concierge cannot send these messages yet, so this one was not sent: answer the customer another way (email, or chat when they are on the site).'
+WHERE delivery_status = 'pending'
+  AND conversation_id IN (SELECT id FROM conversations
+                          WHERE channel IN ('sms', 'whatsapp', 'messenger', 'instagram', 'phone'));
+DELETE FROM jobs WHERE kind IN ('sms.deliver', 'whatsapp.deliver', 'messenger.deliver',
+                                'instagram.deliver', 'phone.deliver', 'api.deliver')
+  AND status IN ('queued', 'running');
