@@ -81,7 +81,7 @@ impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             max_body_bytes: 1024 * 1024,
-            metrics_public: true,
+            metrics_public: false,
             rate_limit_per_second: 100,
             secure_cookies: false,
             max_live_sockets: 2_000,

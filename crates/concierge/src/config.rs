@@ -179,8 +179,9 @@ settings! {
     /// The largest request body accepted, in bytes; larger ones are refused with 413.
     max_body_bytes: usize = 1024 * 1024, shown as "1048576 (1 MiB)";
 
-    /// Whether `GET /metrics` answers without a token.
-    metrics_public: bool = true, shown as "true";
+    /// Whether `GET /metrics` answers without a token. Off, a scraper sends any API token as
+    /// `Authorization: Bearer`.
+    metrics_public: bool = false, shown as "false";
 
     /// Requests a second one client address may make, with bursts of twice that; past it
     /// requests are refused with 429 and `Retry-After`. `0` turns the limit off.
@@ -572,7 +573,7 @@ mod tests {
         assert_eq!(s.public_url(), "http://127.0.0.1:8080");
         assert_eq!(s.support_address.as_str(), "support@localhost");
         assert_eq!(s.max_body_bytes, 1 << 20);
-        assert!(s.metrics_public);
+        assert!(!s.metrics_public, "metrics need a token unless opened");
         assert_eq!(s.log_format, LogFormat::Text);
         assert!(Settings::default().validate().is_ok());
     }
@@ -584,7 +585,7 @@ mod tests {
             Some((Path::new("c.toml"), file)),
             env(&[
                 ("CONCIERGE_HTTP_ADDR", "127.0.0.1:0"),
-                ("CONCIERGE_METRICS_PUBLIC", "false"),
+                ("CONCIERGE_METRICS_PUBLIC", "true"),
                 ("CONCIERGE_SMTP_ADDR", "off"),
             ]),
         )
@@ -592,7 +593,7 @@ mod tests {
         assert_eq!(s.http_addr.port(), 0);
         assert_eq!(s.database_url(), "sqlite:///srv/c/concierge.db");
         assert_eq!(s.max_body_bytes, 10);
-        assert!(!s.metrics_public);
+        assert!(s.metrics_public);
         assert_eq!(s.smtp_addr, None);
     }
 

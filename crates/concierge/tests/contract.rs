@@ -668,9 +668,18 @@ on_both_engines!(tokens_roles_and_service_routes, |app| {
             "{path} missing from OpenAPI"
         );
     }
+    // Metrics need a token unless they are opened.
     let metrics = app
         .client
         .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), StatusCode::UNAUTHORIZED);
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth(&app.token)
         .send()
         .await
         .unwrap()
@@ -744,6 +753,69 @@ on_both_engines!(
             .contains("cannot send SMS"));
     }
 );
+
+#[tokio::test]
+async fn private_answers_are_not_stored_and_browsers_are_told_what_they_may_do() {
+    let Some(app) = App::start("sqlite", |_| {}).await else {
+        return;
+    };
+    let get = |path: &str, auth: bool| {
+        let mut req = app.client.get(format!("{}{path}", app.base));
+        if auth {
+            req = req.bearer_auth(&app.token);
+        }
+        req.send()
+    };
+    let api = get("/api/v1/conversations", true).await.unwrap();
+    assert_eq!(api.headers()["cache-control"], "no-store");
+    assert!(api.headers()["permissions-policy"]
+        .to_str()
+        .unwrap()
+        .contains("camera=()"));
+    // Served over plain http, no HSTS.
+    assert!(!api.headers().contains_key("strict-transport-security"));
+    // Errors too.
+    let refused = get("/api/v1/conversations", false).await.unwrap();
+    assert_eq!(refused.headers()["cache-control"], "no-store");
+    // A signed-in agent's page is not kept; the public help center may be.
+    app.create_agent("sam@shop.example", "Sam Agent", "correct horse battery")
+        .await;
+    let (cookie, _) = app
+        .sign_in("sam@shop.example", "correct horse battery")
+        .await;
+    let page = app
+        .with_cookie(reqwest::Method::GET, "/inbox", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let help = get("/help", false).await.unwrap();
+    assert_ne!(
+        help.headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap()),
+        Some("no-store")
+    );
+    app.stop().await;
+
+    // Reached over https, browsers are told to keep to it.
+    let Some(app) = App::start("sqlite", |s| {
+        s.public_url = Some("https://help.shop.example".into())
+    })
+    .await
+    else {
+        return;
+    };
+    let r = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+    app.stop().await;
+}
 
 on_both_engines!(a_database_that_is_down_answers_503, |app| {
     app.running.as_ref().unwrap().store.close().await;

@@ -72,6 +72,7 @@ pub(crate) fn router(state: AppState, pages: Router<AppState>) -> Router {
             state.clone(),
             crate::metrics::track,
         ))
+        .layer(axum::middleware::from_fn(private_not_stored))
         .layer(axum::Extension(BodyLimit(limit)))
         .layer(DefaultBodyLimit::max(limit))
         .layer(CatchPanicLayer::custom(
@@ -87,13 +88,45 @@ pub(crate) fn router(state: AppState, pages: Router<AppState>) -> Router {
             HeaderValue::from_static(value),
         ));
     }
+    // Reached over https, browsers are told to come back only that way.
+    if state.config.secure_cookies {
+        app = app.layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ));
+    }
     app.with_state(state)
 }
 
+/// What the API answers, and what anyone signed in is shown, is kept by no cache (the
+/// browser's back button, a proxy, a shared computer): `Cache-Control: no-store` unless the
+/// handler said otherwise (files, embedded assets). Public pages stay cacheable.
+async fn private_not_stored(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let private = request.uri().path().starts_with("/api/")
+        || request.headers().contains_key(header::AUTHORIZATION)
+        || request
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains(crate::auth::SESSION_COOKIE));
+    let mut response = next.run(request).await;
+    if private && !response.headers().contains_key(header::CACHE_CONTROL) {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
 /// Headers on every response, errors included: nothing of ours may be framed, sniffed into
-/// another type, leak its URL to other sites, or run script or styles that the binary did not
-/// serve itself (no inline script, no other origin).
-const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
+/// another type, leak its URL to other sites, run script or styles that the binary did not
+/// serve itself (no inline script, no other origin), or use the camera, microphone, location
+/// or payment features of the browser.
+const SECURITY_HEADERS: [(header::HeaderName, &str); 5] = [
     (
         header::CONTENT_SECURITY_POLICY,
         "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
@@ -101,6 +134,10 @@ const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     (header::X_FRAME_OPTIONS, "DENY"),
     (header::REFERRER_POLICY, "no-referrer"),
+    (
+        header::HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), browsing-topics=()",
+    ),
 ];
 
 /// Parses `?limit=&cursor=`.
