@@ -595,6 +595,91 @@ async fn sessions_past_the_cap_are_told_to_come_back() {
     app.stop().await;
 }
 
+/// Another client address than the tests' usual 127.0.0.1, on the same loopback.
+fn elsewhere() -> std::net::IpAddr {
+    std::net::Ipv4Addr::new(127, 0, 0, 2).into()
+}
+
+#[tokio::test]
+async fn one_address_holds_only_a_few_sessions_and_others_are_still_served() {
+    let app = listener(|s| s.smtp_max_sessions_per_address = 2).await;
+    let (mut a, ga) = RawSmtp::connect(app.smtp()).await;
+    let (_b, gb) = RawSmtp::connect(app.smtp()).await;
+    assert_eq!((ga.code, gb.code), (220, 220));
+    // A third from the same address is told to come back, and closed.
+    let (mut c, gc) = RawSmtp::connect(app.smtp()).await;
+    assert_eq!(gc.code, 421, "{gc:?}");
+    assert!(gc.text().starts_with("4.7.0"), "{gc:?}");
+    assert_eq!(c.read_to_end().await, "");
+    // A sender at another address is served in full meanwhile.
+    let (mut d, gd) = RawSmtp::connect_from(elsewhere(), app.smtp()).await;
+    assert_eq!(gd.code, 220, "{gd:?}");
+    let done = d
+        .send_mail(
+            "elsewhere@x.example",
+            SUPPORT,
+            &mail(
+                &[("From", "elsewhere@x.example"), ("Subject", "Still served")],
+                "Hello.",
+            ),
+        )
+        .await;
+    assert_eq!(done.code, 250, "{done:?}");
+    // A session that ends gives its place back.
+    assert_eq!(a.cmd("QUIT").await.code, 221);
+    a.read_to_end().await;
+    let smtp = app.smtp();
+    eventually("the first address gets a session again", || async move {
+        RawSmtp::connect(smtp).await.1.code == 220
+    })
+    .await;
+    assert_eq!(subjects(&app).await, ["Still served"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_trickling_its_mail_is_cut_off_at_the_transfer_deadline() {
+    // A line every 20 ms is never idle for the per-line timeout; it is far below the rate.
+    let app = listener(|s| {
+        s.smtp_timeout_seconds = 300;
+        s.smtp_data_grace_seconds = 1;
+        s.smtp_data_min_bytes_per_second = 1_000_000;
+    })
+    .await;
+    let (mut slow, _) = RawSmtp::connect(app.smtp()).await;
+    assert_eq!(slow.cmd("EHLO slow.test").await.code, 250);
+    assert_eq!(slow.cmd("MAIL FROM:<slow@x.example>").await.code, 250);
+    assert_eq!(slow.cmd("RCPT TO:<support@shop.example>").await.code, 250);
+    assert_eq!(slow.cmd("DATA").await.code, 354);
+    slow.write(b"From: slow@x.example\r\nSubject: Trickled\r\n\r\n")
+        .await;
+    let said = slow
+        .trickle(b"a few more words\r\n", Duration::from_millis(20))
+        .await;
+    assert!(said.starts_with("421 4.4.2"), "{said:?}");
+    assert!(subjects(&app).await.is_empty(), "nothing half sent is kept");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_deadline_however_busy_the_client_keeps_it() {
+    let app = listener(|s| {
+        s.smtp_timeout_seconds = 300;
+        s.smtp_session_seconds = 1;
+    })
+    .await;
+    let (mut busy, _) = RawSmtp::connect(app.smtp()).await;
+    assert_eq!(busy.cmd("EHLO busy.test").await.code, 250);
+    let said = busy.trickle(b"NOOP\r\n", Duration::from_millis(20)).await;
+    let last = said.lines().last().unwrap_or("");
+    assert!(last.starts_with("421 4.4.2"), "{said:?}");
+    assert!(
+        said.lines().rev().skip(1).all(|l| l.starts_with("250")),
+        "{said:?}"
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn starttls_protects_the_session_when_a_certificate_is_set() {
     if !peers_available() {
