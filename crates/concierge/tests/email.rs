@@ -1415,6 +1415,146 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n\
     }
 );
 
+/// Every file the service has written under its data folder's `files`.
+fn stored_files(app: &App) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut folders = vec![app.dir.join("files")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// Posts `raw` to the email webhook and returns the one message it became, checking that
+/// it was kept whole: its text as far as it was read, a note for the agent, and the whole
+/// mail as its one file, stored once.
+async fn kept_whole(app: &App, raw: Vec<u8>) -> Value {
+    let (s, receipt) = app
+        .raw("/webhooks/email", "message/rfc822", raw.clone())
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{receipt}");
+    let c = receipt["conversation_id"].as_str().unwrap();
+    let all = messages(app, c).await;
+    assert_eq!(all.len(), 1, "one message");
+    let m = all[0].clone();
+    let body = m["body"].as_str().unwrap();
+    assert!(body.contains("kept whole"), "the agent is told: {body}");
+    let files = m["attachments"].as_array().unwrap();
+    assert_eq!(
+        files.len(),
+        1,
+        "one file, not a file per part: {} files",
+        files.len()
+    );
+    assert_eq!(files[0]["content_type"], "message/rfc822");
+    let r = app
+        .client
+        .get(format!(
+            "{}/api/v1/attachments/{}",
+            app.base,
+            files[0]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.bytes().await.unwrap().as_ref(),
+        &raw[..],
+        "the whole mail"
+    );
+    assert_eq!(stored_files(app).len(), 1, "the mail's bytes, once");
+    m
+}
+
+/// The service with no acknowledgements, so a mail's conversation holds only its message.
+fn quiet(s: &mut Settings) {
+    s.email_acknowledgement = "off".into();
+}
+
+on_both_engines!(
+    a_mail_of_sixty_thousand_parts_is_kept_whole_not_taken_apart,
+    quiet,
+    |app| {
+        let mut raw = format!(
+            "From: Pat <pat@example.com>\r\nTo: {SUPPORT}\r\nSubject: Pages\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"P\"\r\n\r\n\
+--P\r\nContent-Type: text/plain\r\n\r\nPlease see the attached pages.\r\n"
+        );
+        for i in 0..60_000 {
+            raw.push_str(&format!(
+                "--P\r\nContent-Type: application/octet-stream\r\n\
+Content-Disposition: attachment\r\n\r\n{i}\r\n"
+            ));
+        }
+        raw.push_str("--P--\r\n");
+        let m = kept_whole(&app, raw.into_bytes()).await;
+        assert!(
+            m["body"]
+                .as_str()
+                .unwrap()
+                .starts_with("Please see the attached pages."),
+            "{m}"
+        );
+    }
+);
+
+on_both_engines!(mail_nested_past_the_limit_is_kept_whole, quiet, |app| {
+    // A hundred multiparts, one in the next: few parts, but deeper than any real mail.
+    let mut raw = format!(
+        "From: Pat <pat@example.com>\r\nTo: {SUPPORT}\r\nSubject: Deep\r\nMIME-Version: 1.0\r\n"
+    );
+    for level in 0..100 {
+        raw.push_str(&format!(
+            "Content-Type: multipart/mixed; boundary=\"L{level}\"\r\n\r\n--L{level}\r\n"
+        ));
+    }
+    raw.push_str("Content-Type: text/plain\r\n\r\nDeep down, a question.\r\n");
+    raw.push_str(
+        "--L99\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; \
+filename=\"deep.pdf\"\r\n\r\n%PDF-1.4\r\n",
+    );
+    for level in (0..100).rev() {
+        raw.push_str(&format!("--L{level}--\r\n"));
+    }
+    let m = kept_whole(&app, raw.into_bytes()).await;
+    assert!(
+        m["body"]
+            .as_str()
+            .unwrap()
+            .contains("Deep down, a question."),
+        "{m}"
+    );
+
+    // A hundred thousand mails, one in the next (3 MB): once enough to take the service
+    // down with a stack overflow while it was parsed.
+    let mut raw = format!(
+        "From: Pat <pat@example.com>\r\nTo: {SUPPORT}\r\nSubject: Deeper\r\n\
+Message-ID: <deeper@example.com>\r\n"
+    )
+    .into_bytes();
+    for _ in 0..100_000 {
+        raw.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+    }
+    raw.extend_from_slice(b"Subject: inside\r\n\r\nhello\r\n");
+    let (s, receipt) = app.raw("/webhooks/email", "message/rfc822", raw).await;
+    assert_eq!(s, StatusCode::CREATED, "{receipt}");
+    let m = &messages(&app, receipt["conversation_id"].as_str().unwrap()).await[0];
+    assert!(
+        m["body"].as_str().unwrap().contains("kept whole"),
+        "{}",
+        m["body"]
+    );
+    assert_eq!(m["attachments"].as_array().unwrap().len(), 1);
+});
+
 /// The real binary in a process of its own, as an operator runs it: so that it can be killed
 /// (SIGKILL: no graceful anything) at any point.
 struct Process {

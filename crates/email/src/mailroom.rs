@@ -231,8 +231,19 @@ impl Mailroom {
             .and_then(|s| Subject::parse(&one_line(s, Subject::MAX_CHARS)).ok());
 
         let acknowledgement = self.acknowledgement(&mail, &from, from_name.as_ref());
+        let raw_len = raw.len() as i64;
         let raw_key = self.files.put(raw).await?;
         let mut attachments = Vec::with_capacity(mail.files.len());
+        if mail.kept_whole.is_some() {
+            // Its one file is the whole mail: the bytes already stored as its original.
+            attachments.push(NewAttachment {
+                id: AttachmentId::generate(),
+                filename: WHOLE_MAIL.to_owned(),
+                content_type: "message/rfc822".to_owned(),
+                size_bytes: raw_len,
+                storage_key: raw_key.clone(),
+            });
+        }
         for (file, id) in mail.files.into_iter().zip(file_ids) {
             let size_bytes = file.bytes.len() as i64;
             let storage_key = self.files.put(file.bytes).await?;
@@ -253,6 +264,12 @@ impl Mailroom {
                 let names: Vec<&str> = attachments.iter().map(|a| a.filename.as_str()).collect();
                 format!("(no text; attached: {})", names.join(", "))
             };
+        }
+        if let Some(why) = mail.kept_whole {
+            visible.push_str(&format!(
+                "\n\n[This mail was kept whole, not taken apart, because {why}: its text is \
+                 shown as far as it was read, and all of it is in {WHOLE_MAIL}.]"
+            ));
         }
         if mail.damaged {
             visible.push_str(
@@ -317,6 +334,9 @@ impl Mailroom {
         MessageBody::parse(&truncate(&filled.text, MAX_BODY_CHARS)).ok()
     }
 }
+
+/// The name of the one file of a mail kept whole: the mail itself.
+const WHOLE_MAIL: &str = "message.eml";
 
 /// The largest HTML body rendered as text and sanitised, in bytes. Real mail is far smaller;
 /// past this the agent sees the start, and the whole mail stays in the original.

@@ -91,6 +91,16 @@ fn check_mail(mail: &Mail) {
     if let Some(text) = &mail.text {
         assert!(!text.trim().is_empty(), "blank text body kept: {text:?}");
     }
+    // `MAX_PARTS`: a mail is taken apart into at most that many files, none when kept whole.
+    assert!(
+        mail.files.len() <= mime::MAX_PARTS,
+        "{} files kept",
+        mail.files.len()
+    );
+    assert!(
+        mail.kept_whole.is_none() || mail.files.is_empty(),
+        "files kept from a mail kept whole"
+    );
     for file in &mail.files {
         let name = &file.filename;
         // `clean_filename`: no path, no control characters, at most 200 characters; and
