@@ -1555,6 +1555,84 @@ Message-ID: <deeper@example.com>\r\n"
     assert_eq!(m["attachments"].as_array().unwrap().len(), 1);
 });
 
+on_both_engines!(
+    mail_html_reaches_no_path_of_ours_but_its_own_inline_images,
+    quiet,
+    |app| {
+        let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+        let raw = format!(
+            "From: Eve <eve@example.com>\r\nTo: {SUPPORT}\r\nSubject: Look\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/related; boundary=\"R\"\r\n\r\n\
+--R\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Look at this:</p>\
+<img src=\"/api/v1/attachments/att_x/../../../notices/unsubscribe/TOKEN\">\
+<img src=\"cid:logo@example.com\"><img src=\"//evil.example/p.gif\">\
+<img src=\"/api/v1/attachments/att_0190d2c0a1b27c3d8e9f001122334455\">\
+<a href=\"/api/v1/conversations?status=open\">inbox</a> <a href=\"../../admin\">up</a> \
+<a href=\"https://shop.example/track\">track</a>\r\n\
+--R\r\nContent-Type: image/png\r\nContent-ID: <logo@example.com>\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n{png}\r\n--R--\r\n"
+        );
+        let (s, receipt) = app
+            .raw("/webhooks/email", "message/rfc822", raw.into_bytes())
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{receipt}");
+        let c = receipt["conversation_id"].as_str().unwrap();
+        let m = &messages(&app, c).await[0];
+        let logo = m["attachments"][0]["id"].as_str().unwrap();
+        let html = m["body_html"].as_str().unwrap();
+        assert!(
+            html.contains(&format!("<img src=\"/api/v1/attachments/{logo}\">")),
+            "{html}"
+        );
+        assert_eq!(html.matches("src=").count(), 1, "{html}");
+        for banned in [
+            "notices",
+            "..",
+            "evil.example",
+            "/api/v1/conversations",
+            "admin",
+            "att_0190",
+        ] {
+            assert!(!html.contains(banned), "{banned} in {html}");
+        }
+        assert!(
+            html.contains("href=\"https://shop.example/track\""),
+            "{html}"
+        );
+
+        // Shown to an agent, the HTML is sanitised again and keeps just its own image.
+        app.create_agent("ada@shop.example", "Ada Agent", "correct horse battery")
+            .await;
+        let (cookie, _) = app
+            .sign_in("ada@shop.example", "correct horse battery")
+            .await;
+        let page = app
+            .with_cookie(
+                reqwest::Method::GET,
+                &format!("/conversations/{c}"),
+                &cookie,
+            )
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let shown = page
+            .split_once("class=\"body html\"")
+            .map(|(_, rest)| rest.split_once("</div>").map_or(rest, |(h, _)| h))
+            .expect("the formatted mail is on the page");
+        assert!(
+            shown.contains(&format!("<img src=\"/api/v1/attachments/{logo}\">")),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("notices") && !shown.contains("href=\"/"),
+            "{shown}"
+        );
+    }
+);
+
 /// The real binary in a process of its own, as an operator runs it: so that it can be killed
 /// (SIGKILL: no graceful anything) at any point.
 struct Process {

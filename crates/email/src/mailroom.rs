@@ -16,7 +16,6 @@ use concierge_store::conversations::{NewAttachment, NewMessage};
 use concierge_store::files::{content_key, FileStore};
 use concierge_store::mail::{InboundEmail, MailKind, Receipt};
 use concierge_store::{Store, StoreError};
-use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -363,26 +362,13 @@ fn read(raw: &[u8]) -> Result<Read, mime::Unreadable> {
             html.truncate(cut);
         }
     }
-    let file_ids: Vec<AttachmentId> = mail
-        .files
-        .iter()
-        .map(|_| AttachmentId::generate())
-        .collect();
-    let inline: HashMap<String, String> = mail
-        .files
-        .iter()
-        .zip(&file_ids)
-        .filter_map(|(f, id)| {
-            let cid = f.content_id.clone()?;
-            Some((cid, format!("/api/v1/attachments/{id}")))
-        })
-        .collect();
+    let (inline, file_ids) = html::InlineImages::for_files(&mail.files);
     let reply = match (&mail.text, &mail.html) {
         (Some(text), _) => quotes::split(text),
         (None, Some(html)) => quotes::split_html(html),
         (None, None) => quotes::Reply::default(),
     };
-    let html = mail.html.as_deref().map(|h| html::sanitise(h, inline));
+    let html = mail.html.as_deref().map(|h| html::sanitise(h, &inline));
     Ok(Read {
         mail,
         reply,
