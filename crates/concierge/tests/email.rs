@@ -1633,6 +1633,49 @@ Content-Transfer-Encoding: base64\r\n\r\n{png}\r\n--R--\r\n"
     }
 );
 
+on_both_engines!(
+    mail_parts_are_served_as_what_their_bytes_are,
+    quiet,
+    |app| {
+        // A page that says it is a photo, shown inline by its Content-ID.
+        let raw = format!(
+        "From: Eve <eve@example.com>\r\nTo: {SUPPORT}\r\nSubject: Photo\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/related; boundary=\"R\"\r\n\r\n\
+--R\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>The photo:</p><img src=\"cid:photo@example.com\">\r\n\
+--R\r\nContent-Type: image/png; name=\"photo.png\"\r\nContent-ID: <photo@example.com>\r\n\r\n\
+<html><script>fetch('/api/v1/tokens')</script></html>\r\n--R--\r\n"
+    );
+        let (s, receipt) = app
+            .raw("/webhooks/email", "message/rfc822", raw.into_bytes())
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{receipt}");
+        let m = &messages(&app, receipt["conversation_id"].as_str().unwrap()).await[0];
+        let file = &m["attachments"][0];
+        assert_eq!(file["filename"], "photo.png");
+        assert_ne!(file["content_type"], "image/png", "{file}");
+        let html = m["body_html"].as_str().unwrap();
+        assert!(!html.contains("src="), "not shown as an image: {html}");
+        let r = app
+            .client
+            .get(format!(
+                "{}/api/v1/attachments/{}",
+                app.base,
+                file["id"].as_str().unwrap()
+            ))
+            .bearer_auth(&app.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-type"], "application/octet-stream");
+        assert!(r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment"));
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    }
+);
+
 /// The real binary in a process of its own, as an operator runs it: so that it can be killed
 /// (SIGKILL: no graceful anything) at any point.
 struct Process {

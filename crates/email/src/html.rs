@@ -21,13 +21,16 @@ pub struct InlineImages {
 
 impl InlineImages {
     /// Ids for a mail's files as they are about to be stored, in order, and the images its
-    /// HTML may show: those of the files it names by Content-ID.
+    /// HTML may show: those of the files it names by Content-ID that are images (as their
+    /// bytes say, which [`crate::mime::File::content_type`] records).
     pub fn for_files(files: &[crate::mime::File]) -> (InlineImages, Vec<AttachmentId>) {
         let ids: Vec<AttachmentId> = files.iter().map(|_| AttachmentId::generate()).collect();
+        // Only a part whose bytes are a picture is one: a page named `photo.png` is not.
         let images = InlineImages::of_parts(
             files
                 .iter()
                 .zip(&ids)
+                .filter(|(f, _)| f.content_type.starts_with("image/"))
                 .filter_map(|(f, id)| Some((f.content_id.as_deref()?, id))),
         );
         (images, ids)

@@ -89,7 +89,8 @@ pub struct Sender {
 #[derive(Debug, Clone)]
 pub struct File {
     pub filename: String,
-    /// `type/subtype`, lower case.
+    /// `type/subtype`, lower case: what its bytes are (see [`recorded_type`]), not what the
+    /// mail says they are.
     pub content_type: String,
     pub bytes: Vec<u8>,
     /// Its Content-ID without angle brackets, which the HTML refers to as `cid:…`.
@@ -577,12 +578,27 @@ fn files(message: &Message, cut_body: bool) -> Vec<File> {
                 });
             Some(File {
                 filename,
-                content_type,
+                content_type: recorded_type(&bytes, content_type),
                 bytes,
                 content_id: part.content_id().and_then(clean_id),
             })
         })
         .collect()
+}
+
+/// The type a file is recorded as, from its bytes rather than from what the mail claims:
+/// the type its magic numbers show, when they show one (with the claim's parameters when
+/// they agree); a claim no magic number can check (text, a mail, SVG) as claimed, which
+/// never makes a file shown in a page; and `application/octet-stream` for a claim its bytes
+/// disprove, such as a page that says it is a PNG.
+pub fn recorded_type(bytes: &[u8], claimed: String) -> String {
+    let essence = claimed.split(';').next().unwrap_or("").trim();
+    match infer::get(bytes).map(|t| t.mime_type()) {
+        Some(sniffed) if sniffed == essence => claimed,
+        Some(sniffed) => sniffed.to_owned(),
+        None if infer::is_mime_supported(essence) => "application/octet-stream".to_owned(),
+        None => claimed,
+    }
 }
 
 /// A file name safe to show and to offer as a download: no path, no control characters,
@@ -768,6 +784,28 @@ Content-Type: multipart/mixed; boundary=\"P\"\r\n\r\n\
             "From: a@x.example\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n{deep}\r\n"
         );
         assert!(read(raw.as_bytes()).unwrap().kept_whole.is_some());
+    }
+
+    #[test]
+    fn files_are_recorded_as_what_their_bytes_are() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01";
+        let page = b"<html><script>alert(1)</script></html>";
+        assert_eq!(recorded_type(png, "image/png".into()), "image/png");
+        assert_eq!(recorded_type(png, "image/jpeg".into()), "image/png");
+        assert_eq!(recorded_type(png, "text/plain".into()), "image/png");
+        assert_eq!(recorded_type(page, "image/png".into()), "text/html");
+        assert_eq!(
+            recorded_type(b"not a picture", "image/png".into()),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            recorded_type(b"Hello", "text/plain; charset=utf-8".into()),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(
+            recorded_type(b"<svg/>", "image/svg+xml".into()),
+            "image/svg+xml"
+        );
     }
 
     #[test]
