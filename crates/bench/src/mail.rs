@@ -203,7 +203,7 @@ pub(crate) async fn per_message(b: &Bench, mails: usize) -> anyhow::Result<()> {
         std::hint::black_box(concierge_email::quotes::split(text));
         std::hint::black_box(concierge_email::html::sanitise(
             m.html.as_deref().unwrap_or(""),
-            HashMap::new(),
+            &concierge_email::html::InlineImages::default(),
         ));
         parse.push(t.elapsed());
     }

@@ -223,6 +223,7 @@ async fn start(args: &Args) -> anyhow::Result<Bench> {
         smtp_addr: Some("127.0.0.1:0".parse()?),
         // The load comes from one address on purpose: measure the service, not the limit.
         rate_limit_per_second: 0,
+        smtp_max_sessions_per_address: usize::MAX,
         shopify_webhook_secret: Some(commerce::SECRET.into()),
         ..Settings::default()
     };

@@ -113,6 +113,23 @@ settings! {
     /// closes the session (421); a mail not finished by then is not stored.
     smtp_timeout_seconds: u64 = 300, shown as "300";
 
+    /// Inbound SMTP sessions one client address (an IPv6 client's /64 network) may hold at
+    /// once; more are told 421 and closed, so one sender cannot take every session.
+    smtp_max_sessions_per_address: usize = 5, shown as "5";
+
+    /// How long one SMTP session may last in all, in seconds, however busy the client keeps
+    /// it; then it is told 421 and closed, and a mail not finished by then is not stored.
+    smtp_session_seconds: u64 = 600, shown as "600 (10 minutes)";
+
+    /// How long any mail's DATA transfer may take before the minimum rate applies, in
+    /// seconds.
+    smtp_data_grace_seconds: u64 = 30, shown as "30";
+
+    /// The least rate a DATA transfer must keep after its grace, in bytes a second: a mail
+    /// must be in by the grace plus its bytes so far at this rate, or the session is told
+    /// 421 and closed, and nothing it sent is kept.
+    smtp_data_min_bytes_per_second: u64 = 1024, shown as "1024 (1 KiB/s)";
+
     /// A PEM certificate chain for STARTTLS on the SMTP listener (with
     /// `CONCIERGE_SMTP_TLS_KEY`). Unset, STARTTLS is not offered.
     smtp_tls_cert: Option<PathBuf> = None, shown as "unset (no STARTTLS)";
@@ -447,6 +464,16 @@ impl Settings {
             ("smtp_max_sessions", self.smtp_max_sessions as u64),
             ("smtp_timeout_seconds", self.smtp_timeout_seconds),
             (
+                "smtp_max_sessions_per_address",
+                self.smtp_max_sessions_per_address as u64,
+            ),
+            ("smtp_session_seconds", self.smtp_session_seconds),
+            ("smtp_data_grace_seconds", self.smtp_data_grace_seconds),
+            (
+                "smtp_data_min_bytes_per_second",
+                self.smtp_data_min_bytes_per_second,
+            ),
+            (
                 "shipment_late_after_days",
                 u64::from(self.shipment_late_after_days),
             ),
@@ -653,7 +680,7 @@ mod tests {
 
     #[test]
     fn every_setting_is_documented() {
-        assert_eq!(SETTINGS.len(), 35);
+        assert_eq!(SETTINGS.len(), 39);
         let readme = include_str!("../../../README.md");
         for s in SETTINGS {
             assert!(!s.doc.trim().is_empty(), "{} has no doc", s.key);

@@ -574,6 +574,10 @@ async fn smtp_listener(
         max_sessions: settings.smtp_max_sessions,
         max_recipients: 100,
         timeout: Duration::from_secs(settings.smtp_timeout_seconds),
+        max_sessions_per_address: settings.smtp_max_sessions_per_address,
+        session_limit: Duration::from_secs(settings.smtp_session_seconds),
+        data_grace: Duration::from_secs(settings.smtp_data_grace_seconds),
+        min_data_rate: settings.smtp_data_min_bytes_per_second,
         tls,
     };
     SmtpListener::bind(addr, config, mailroom)

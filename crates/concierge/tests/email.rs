@@ -595,6 +595,91 @@ async fn sessions_past_the_cap_are_told_to_come_back() {
     app.stop().await;
 }
 
+/// Another client address than the tests' usual 127.0.0.1, on the same loopback.
+fn elsewhere() -> std::net::IpAddr {
+    std::net::Ipv4Addr::new(127, 0, 0, 2).into()
+}
+
+#[tokio::test]
+async fn one_address_holds_only_a_few_sessions_and_others_are_still_served() {
+    let app = listener(|s| s.smtp_max_sessions_per_address = 2).await;
+    let (mut a, ga) = RawSmtp::connect(app.smtp()).await;
+    let (_b, gb) = RawSmtp::connect(app.smtp()).await;
+    assert_eq!((ga.code, gb.code), (220, 220));
+    // A third from the same address is told to come back, and closed.
+    let (mut c, gc) = RawSmtp::connect(app.smtp()).await;
+    assert_eq!(gc.code, 421, "{gc:?}");
+    assert!(gc.text().starts_with("4.7.0"), "{gc:?}");
+    assert_eq!(c.read_to_end().await, "");
+    // A sender at another address is served in full meanwhile.
+    let (mut d, gd) = RawSmtp::connect_from(elsewhere(), app.smtp()).await;
+    assert_eq!(gd.code, 220, "{gd:?}");
+    let done = d
+        .send_mail(
+            "elsewhere@x.example",
+            SUPPORT,
+            &mail(
+                &[("From", "elsewhere@x.example"), ("Subject", "Still served")],
+                "Hello.",
+            ),
+        )
+        .await;
+    assert_eq!(done.code, 250, "{done:?}");
+    // A session that ends gives its place back.
+    assert_eq!(a.cmd("QUIT").await.code, 221);
+    a.read_to_end().await;
+    let smtp = app.smtp();
+    eventually("the first address gets a session again", || async move {
+        RawSmtp::connect(smtp).await.1.code == 220
+    })
+    .await;
+    assert_eq!(subjects(&app).await, ["Still served"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_trickling_its_mail_is_cut_off_at_the_transfer_deadline() {
+    // A line every 20 ms is never idle for the per-line timeout; it is far below the rate.
+    let app = listener(|s| {
+        s.smtp_timeout_seconds = 300;
+        s.smtp_data_grace_seconds = 1;
+        s.smtp_data_min_bytes_per_second = 1_000_000;
+    })
+    .await;
+    let (mut slow, _) = RawSmtp::connect(app.smtp()).await;
+    assert_eq!(slow.cmd("EHLO slow.test").await.code, 250);
+    assert_eq!(slow.cmd("MAIL FROM:<slow@x.example>").await.code, 250);
+    assert_eq!(slow.cmd("RCPT TO:<support@shop.example>").await.code, 250);
+    assert_eq!(slow.cmd("DATA").await.code, 354);
+    slow.write(b"From: slow@x.example\r\nSubject: Trickled\r\n\r\n")
+        .await;
+    let said = slow
+        .trickle(b"a few more words\r\n", Duration::from_millis(20))
+        .await;
+    assert!(said.starts_with("421 4.4.2"), "{said:?}");
+    assert!(subjects(&app).await.is_empty(), "nothing half sent is kept");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_deadline_however_busy_the_client_keeps_it() {
+    let app = listener(|s| {
+        s.smtp_timeout_seconds = 300;
+        s.smtp_session_seconds = 1;
+    })
+    .await;
+    let (mut busy, _) = RawSmtp::connect(app.smtp()).await;
+    assert_eq!(busy.cmd("EHLO busy.test").await.code, 250);
+    let said = busy.trickle(b"NOOP\r\n", Duration::from_millis(20)).await;
+    let last = said.lines().last().unwrap_or("");
+    assert!(last.starts_with("421 4.4.2"), "{said:?}");
+    assert!(
+        said.lines().rev().skip(1).all(|l| l.starts_with("250")),
+        "{said:?}"
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn starttls_protects_the_session_when_a_certificate_is_set() {
     if !peers_available() {
@@ -1327,6 +1412,267 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n\
             "{page}"
         );
         app.stop().await;
+    }
+);
+
+/// Every file the service has written under its data folder's `files`.
+fn stored_files(app: &App) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut folders = vec![app.dir.join("files")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// Posts `raw` to the email webhook and returns the one message it became, checking that
+/// it was kept whole: its text as far as it was read, a note for the agent, and the whole
+/// mail as its one file, stored once.
+async fn kept_whole(app: &App, raw: Vec<u8>) -> Value {
+    let (s, receipt) = app
+        .raw("/webhooks/email", "message/rfc822", raw.clone())
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{receipt}");
+    let c = receipt["conversation_id"].as_str().unwrap();
+    let all = messages(app, c).await;
+    assert_eq!(all.len(), 1, "one message");
+    let m = all[0].clone();
+    let body = m["body"].as_str().unwrap();
+    assert!(body.contains("kept whole"), "the agent is told: {body}");
+    let files = m["attachments"].as_array().unwrap();
+    assert_eq!(
+        files.len(),
+        1,
+        "one file, not a file per part: {} files",
+        files.len()
+    );
+    assert_eq!(files[0]["content_type"], "message/rfc822");
+    let r = app
+        .client
+        .get(format!(
+            "{}/api/v1/attachments/{}",
+            app.base,
+            files[0]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.bytes().await.unwrap().as_ref(),
+        &raw[..],
+        "the whole mail"
+    );
+    assert_eq!(stored_files(app).len(), 1, "the mail's bytes, once");
+    m
+}
+
+/// The service with no acknowledgements, so a mail's conversation holds only its message.
+fn quiet(s: &mut Settings) {
+    s.email_acknowledgement = "off".into();
+}
+
+on_both_engines!(
+    a_mail_of_sixty_thousand_parts_is_kept_whole_not_taken_apart,
+    quiet,
+    |app| {
+        let mut raw = format!(
+            "From: Pat <pat@example.com>\r\nTo: {SUPPORT}\r\nSubject: Pages\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"P\"\r\n\r\n\
+--P\r\nContent-Type: text/plain\r\n\r\nPlease see the attached pages.\r\n"
+        );
+        for i in 0..60_000 {
+            raw.push_str(&format!(
+                "--P\r\nContent-Type: application/octet-stream\r\n\
+Content-Disposition: attachment\r\n\r\n{i}\r\n"
+            ));
+        }
+        raw.push_str("--P--\r\n");
+        let m = kept_whole(&app, raw.into_bytes()).await;
+        assert!(
+            m["body"]
+                .as_str()
+                .unwrap()
+                .starts_with("Please see the attached pages."),
+            "{m}"
+        );
+    }
+);
+
+on_both_engines!(mail_nested_past_the_limit_is_kept_whole, quiet, |app| {
+    // A hundred multiparts, one in the next: few parts, but deeper than any real mail.
+    let mut raw = format!(
+        "From: Pat <pat@example.com>\r\nTo: {SUPPORT}\r\nSubject: Deep\r\nMIME-Version: 1.0\r\n"
+    );
+    for level in 0..100 {
+        raw.push_str(&format!(
+            "Content-Type: multipart/mixed; boundary=\"L{level}\"\r\n\r\n--L{level}\r\n"
+        ));
+    }
+    raw.push_str("Content-Type: text/plain\r\n\r\nDeep down, a question.\r\n");
+    raw.push_str(
+        "--L99\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; \
+filename=\"deep.pdf\"\r\n\r\n%PDF-1.4\r\n",
+    );
+    for level in (0..100).rev() {
+        raw.push_str(&format!("--L{level}--\r\n"));
+    }
+    let m = kept_whole(&app, raw.into_bytes()).await;
+    assert!(
+        m["body"]
+            .as_str()
+            .unwrap()
+            .contains("Deep down, a question."),
+        "{m}"
+    );
+
+    // A hundred thousand mails, one in the next (3 MB): once enough to take the service
+    // down with a stack overflow while it was parsed.
+    let mut raw = format!(
+        "From: Pat <pat@example.com>\r\nTo: {SUPPORT}\r\nSubject: Deeper\r\n\
+Message-ID: <deeper@example.com>\r\n"
+    )
+    .into_bytes();
+    for _ in 0..100_000 {
+        raw.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+    }
+    raw.extend_from_slice(b"Subject: inside\r\n\r\nhello\r\n");
+    let (s, receipt) = app.raw("/webhooks/email", "message/rfc822", raw).await;
+    assert_eq!(s, StatusCode::CREATED, "{receipt}");
+    let m = &messages(&app, receipt["conversation_id"].as_str().unwrap()).await[0];
+    assert!(
+        m["body"].as_str().unwrap().contains("kept whole"),
+        "{}",
+        m["body"]
+    );
+    assert_eq!(m["attachments"].as_array().unwrap().len(), 1);
+});
+
+on_both_engines!(
+    mail_html_reaches_no_path_of_ours_but_its_own_inline_images,
+    quiet,
+    |app| {
+        let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+        let raw = format!(
+            "From: Eve <eve@example.com>\r\nTo: {SUPPORT}\r\nSubject: Look\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/related; boundary=\"R\"\r\n\r\n\
+--R\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Look at this:</p>\
+<img src=\"/api/v1/attachments/att_x/../../../notices/unsubscribe/TOKEN\">\
+<img src=\"cid:logo@example.com\"><img src=\"//evil.example/p.gif\">\
+<img src=\"/api/v1/attachments/att_0190d2c0a1b27c3d8e9f001122334455\">\
+<a href=\"/api/v1/conversations?status=open\">inbox</a> <a href=\"../../admin\">up</a> \
+<a href=\"https://shop.example/track\">track</a>\r\n\
+--R\r\nContent-Type: image/png\r\nContent-ID: <logo@example.com>\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n{png}\r\n--R--\r\n"
+        );
+        let (s, receipt) = app
+            .raw("/webhooks/email", "message/rfc822", raw.into_bytes())
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{receipt}");
+        let c = receipt["conversation_id"].as_str().unwrap();
+        let m = &messages(&app, c).await[0];
+        let logo = m["attachments"][0]["id"].as_str().unwrap();
+        let html = m["body_html"].as_str().unwrap();
+        assert!(
+            html.contains(&format!("<img src=\"/api/v1/attachments/{logo}\">")),
+            "{html}"
+        );
+        assert_eq!(html.matches("src=").count(), 1, "{html}");
+        for banned in [
+            "notices",
+            "..",
+            "evil.example",
+            "/api/v1/conversations",
+            "admin",
+            "att_0190",
+        ] {
+            assert!(!html.contains(banned), "{banned} in {html}");
+        }
+        assert!(
+            html.contains("href=\"https://shop.example/track\""),
+            "{html}"
+        );
+
+        // Shown to an agent, the HTML is sanitised again and keeps just its own image.
+        app.create_agent("ada@shop.example", "Ada Agent", "correct horse battery")
+            .await;
+        let (cookie, _) = app
+            .sign_in("ada@shop.example", "correct horse battery")
+            .await;
+        let page = app
+            .with_cookie(
+                reqwest::Method::GET,
+                &format!("/conversations/{c}"),
+                &cookie,
+            )
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let shown = page
+            .split_once("class=\"body html\"")
+            .map(|(_, rest)| rest.split_once("</div>").map_or(rest, |(h, _)| h))
+            .expect("the formatted mail is on the page");
+        assert!(
+            shown.contains(&format!("<img src=\"/api/v1/attachments/{logo}\">")),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("notices") && !shown.contains("href=\"/"),
+            "{shown}"
+        );
+    }
+);
+
+on_both_engines!(
+    mail_parts_are_served_as_what_their_bytes_are,
+    quiet,
+    |app| {
+        // A page that says it is a photo, shown inline by its Content-ID.
+        let raw = format!(
+        "From: Eve <eve@example.com>\r\nTo: {SUPPORT}\r\nSubject: Photo\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/related; boundary=\"R\"\r\n\r\n\
+--R\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>The photo:</p><img src=\"cid:photo@example.com\">\r\n\
+--R\r\nContent-Type: image/png; name=\"photo.png\"\r\nContent-ID: <photo@example.com>\r\n\r\n\
+<html><script>fetch('/api/v1/tokens')</script></html>\r\n--R--\r\n"
+    );
+        let (s, receipt) = app
+            .raw("/webhooks/email", "message/rfc822", raw.into_bytes())
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{receipt}");
+        let m = &messages(&app, receipt["conversation_id"].as_str().unwrap()).await[0];
+        let file = &m["attachments"][0];
+        assert_eq!(file["filename"], "photo.png");
+        assert_ne!(file["content_type"], "image/png", "{file}");
+        let html = m["body_html"].as_str().unwrap();
+        assert!(!html.contains("src="), "not shown as an image: {html}");
+        let r = app
+            .client
+            .get(format!(
+                "{}/api/v1/attachments/{}",
+                app.base,
+                file["id"].as_str().unwrap()
+            ))
+            .bearer_auth(&app.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-type"], "application/octet-stream");
+        assert!(r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment"));
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     }
 );
 

@@ -1117,7 +1117,11 @@ on_both_engines!(article_files_are_typed_limited_and_served_safely, |app| {
         .raw(
             &format!("/api/v1/articles/{id}/files?filename=how.mp4"),
             "video/mp4",
-            vec![0, 0, 0, 24, b'f', b't', b'y', b'p'],
+            // The start of an MP4: its `ftyp` box, brand `isom`.
+            vec![
+                0, 0, 0, 24, b'f', b't', b'y', b'p', b'i', b's', b'o', b'm', 0, 0, 2, 0, b'i',
+                b's', b'o', b'm', b'i', b's', b'o', b'2',
+            ],
         )
         .await;
     assert_eq!(s, 201);
@@ -1155,6 +1159,67 @@ on_both_engines!(article_files_are_typed_limited_and_served_safely, |app| {
     let (s, _, _) = Shopper::new(&app).get("/help/files/att_nope/x.png").await;
     assert_eq!(s, 404);
 });
+
+on_both_engines!(
+    article_files_are_what_their_bytes_are_not_what_they_claim,
+    |app| {
+        let a = article(
+            &app,
+            json!({"title": "Sizes", "body_markdown": "See the chart."}),
+        )
+        .await;
+        let id = a["id"].as_str().unwrap();
+        let page = b"<html><script>fetch('/api/v1/tokens')</script></html>".to_vec();
+        let (s, e) = app
+            .raw(
+                &format!("/api/v1/articles/{id}/files?filename=chart.png"),
+                "image/png",
+                page.clone(),
+            )
+            .await;
+        assert_eq!(s, 422, "a page is no picture: {e}");
+        assert_eq!(error_field(&e), "content_type", "{e}");
+        let png: Vec<u8> = vec![
+            0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, b'I', b'H', b'D', b'R', 0,
+            0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89,
+        ];
+        let (s, e) = app
+            .raw(
+                &format!("/api/v1/articles/{id}/files?filename=chart.jpg"),
+                "image/jpeg",
+                png,
+            )
+            .await;
+        assert_eq!(s, 422, "a PNG is not a JPEG: {e}");
+
+        // A file stored before its bytes were looked at, under the type it claimed: served as
+        // a download all the same.
+        use concierge_store::files::FileStore as _;
+        let key = concierge_store::files::LocalFiles::new(app.dir.join("files"))
+            .put(page)
+            .await
+            .unwrap();
+        let file = concierge_store::articles::ArticleFile {
+            id: concierge_domain::ids::AttachmentId::generate(),
+            article_id: concierge_domain::ids::ArticleId::parse(id).unwrap(),
+            filename: "chart.png".into(),
+            content_type: "image/png".into(),
+            size_bytes: 52,
+            storage_key: key,
+        };
+        app.store().add_article_file(&file).await.unwrap();
+        let r = reqwest::get(format!("{}/help/files/{}/chart.png", app.base, file.id))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/octet-stream");
+        assert!(r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment"));
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    }
+);
 
 #[tokio::test]
 async fn the_demo_knowledge_base_answers_shoppers_questions() {

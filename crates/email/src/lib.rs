@@ -12,13 +12,15 @@
 //! References pointing at the shopper's mail, and a Reply-To that carries the
 //! conversation's reply token, so the answer threads on both sides.
 //!
-//! Architecture invariant: parsing (`mime`, `quotes`, `html`) is pure and never touches
-//! storage; the SMTP session code knows nothing of conversations, only of the [`Mailroom`].
+//! Architecture invariant: parsing (`mime` with `parts`, `quotes`, `html`) is pure and never
+//! touches storage; the SMTP session code knows nothing of conversations, only of the
+//! [`Mailroom`].
 
 pub mod html;
 mod mailroom;
 pub mod mime;
 pub mod outbound;
+mod parts;
 pub mod quotes;
 pub mod smtp;
 

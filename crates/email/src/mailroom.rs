@@ -16,7 +16,6 @@ use concierge_store::conversations::{NewAttachment, NewMessage};
 use concierge_store::files::{content_key, FileStore};
 use concierge_store::mail::{InboundEmail, MailKind, Receipt};
 use concierge_store::{Store, StoreError};
-use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -231,8 +230,19 @@ impl Mailroom {
             .and_then(|s| Subject::parse(&one_line(s, Subject::MAX_CHARS)).ok());
 
         let acknowledgement = self.acknowledgement(&mail, &from, from_name.as_ref());
+        let raw_len = raw.len() as i64;
         let raw_key = self.files.put(raw).await?;
         let mut attachments = Vec::with_capacity(mail.files.len());
+        if mail.kept_whole.is_some() {
+            // Its one file is the whole mail: the bytes already stored as its original.
+            attachments.push(NewAttachment {
+                id: AttachmentId::generate(),
+                filename: WHOLE_MAIL.to_owned(),
+                content_type: "message/rfc822".to_owned(),
+                size_bytes: raw_len,
+                storage_key: raw_key.clone(),
+            });
+        }
         for (file, id) in mail.files.into_iter().zip(file_ids) {
             let size_bytes = file.bytes.len() as i64;
             let storage_key = self.files.put(file.bytes).await?;
@@ -253,6 +263,12 @@ impl Mailroom {
                 let names: Vec<&str> = attachments.iter().map(|a| a.filename.as_str()).collect();
                 format!("(no text; attached: {})", names.join(", "))
             };
+        }
+        if let Some(why) = mail.kept_whole {
+            visible.push_str(&format!(
+                "\n\n[This mail was kept whole, not taken apart, because {why}: its text is \
+                 shown as far as it was read, and all of it is in {WHOLE_MAIL}.]"
+            ));
         }
         if mail.damaged {
             visible.push_str(
@@ -318,6 +334,9 @@ impl Mailroom {
     }
 }
 
+/// The name of the one file of a mail kept whole: the mail itself.
+const WHOLE_MAIL: &str = "message.eml";
+
 /// The largest HTML body rendered as text and sanitised, in bytes. Real mail is far smaller;
 /// past this the agent sees the start, and the whole mail stays in the original.
 const MAX_HTML: usize = 2 * 1024 * 1024;
@@ -343,26 +362,13 @@ fn read(raw: &[u8]) -> Result<Read, mime::Unreadable> {
             html.truncate(cut);
         }
     }
-    let file_ids: Vec<AttachmentId> = mail
-        .files
-        .iter()
-        .map(|_| AttachmentId::generate())
-        .collect();
-    let inline: HashMap<String, String> = mail
-        .files
-        .iter()
-        .zip(&file_ids)
-        .filter_map(|(f, id)| {
-            let cid = f.content_id.clone()?;
-            Some((cid, format!("/api/v1/attachments/{id}")))
-        })
-        .collect();
+    let (inline, file_ids) = html::InlineImages::for_files(&mail.files);
     let reply = match (&mail.text, &mail.html) {
         (Some(text), _) => quotes::split(text),
         (None, Some(html)) => quotes::split_html(html),
         (None, None) => quotes::Reply::default(),
     };
-    let html = mail.html.as_deref().map(|h| html::sanitise(h, inline));
+    let html = mail.html.as_deref().map(|h| html::sanitise(h, &inline));
     Ok(Read {
         mail,
         reply,

@@ -5,6 +5,7 @@
 //!
 //! Nothing here touches storage: this is a pure function of the bytes.
 
+use crate::parts;
 use base64::Engine;
 use concierge_store::mail::MailKind;
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
@@ -44,6 +45,37 @@ pub struct Mail {
     /// Some part could not be decoded as declared (a wrong transfer encoding, a truncated
     /// part); what could be read is kept, and the original is there to look at.
     pub damaged: bool,
+    /// Why the mail was not taken apart, when it has more parts than [`MAX_PARTS`] or nests
+    /// them deeper than [`MAX_DEPTH`]: then `files` is empty, and the text and HTML are what
+    /// its first parts hold.
+    pub kept_whole: Option<KeptWhole>,
+}
+
+/// The most parts (bodies, files, the multiparts around them, mails inside the mail) a mail
+/// is taken apart into. Real mail has a few, a long thread forwarded with its attachments
+/// a few dozen.
+pub const MAX_PARTS: usize = 500;
+
+/// The deepest a mail's parts are taken apart when they nest (a multipart in a multipart, a
+/// mail in a mail). Real mail nests four or five deep, a forward of a forward a few more.
+pub const MAX_DEPTH: usize = 20;
+
+/// Why a mail was kept whole rather than taken apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeptWhole {
+    /// It has more than [`MAX_PARTS`] parts.
+    TooManyParts,
+    /// Its parts nest more than [`MAX_DEPTH`] deep.
+    TooDeep,
+}
+
+impl std::fmt::Display for KeptWhole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeptWhole::TooManyParts => write!(f, "it has more than {MAX_PARTS} parts"),
+            KeptWhole::TooDeep => write!(f, "its parts nest more than {MAX_DEPTH} deep"),
+        }
+    }
 }
 
 /// Who a mail says it is from.
@@ -57,7 +89,8 @@ pub struct Sender {
 #[derive(Debug, Clone)]
 pub struct File {
     pub filename: String,
-    /// `type/subtype`, lower case.
+    /// `type/subtype`, lower case: what its bytes are (see [`recorded_type`]), not what the
+    /// mail says they are.
     pub content_type: String,
     pub bytes: Vec<u8>,
     /// Its Content-ID without angle brackets, which the HTML refers to as `cid:…`.
@@ -76,13 +109,33 @@ pub fn read(raw: &[u8]) -> Result<Mail, Unreadable> {
             "the message has no header section (RFC 5322 header fields, then an empty line)".into(),
         ));
     }
+    // Past the limit only the start of the mail is parsed (its header, its first parts),
+    // so what parsing costs is bounded by the limit, not by what the sender made of it.
+    let count = parts::count(raw, MAX_PARTS);
+    let (parsed_bytes, mut kept_whole) = match count.over_at {
+        // The mail's own header is always read: who wrote, what about, what it answers.
+        Some(at) => (
+            &raw[..at.max(header_end(raw))],
+            Some(KeptWhole::TooManyParts),
+        ),
+        None => (raw, None),
+    };
     // The parser asserts its own invariants in debug builds, and a mail that trips one must
     // be refused like any unreadable mail, not take the session down.
-    let parsed = std::panic::catch_unwind(|| MessageParser::default().parse(raw));
+    let parsed = std::panic::catch_unwind(|| MessageParser::default().parse(parsed_bytes));
     let message = parsed
         .ok()
         .flatten()
         .ok_or_else(|| Unreadable("the message could not be parsed as RFC 5322".into()))?;
+    if kept_whole.is_none() {
+        let shape = Shape::of(&message);
+        // The count is an upper bound; this is the parser's own result, to the part.
+        if shape.parts > MAX_PARTS {
+            kept_whole = Some(KeptWhole::TooManyParts);
+        } else if shape.depth > MAX_DEPTH {
+            kept_whole = Some(KeptWhole::TooDeep);
+        }
+    }
     let from = message
         .from()
         .and_then(|a| a.first())
@@ -162,11 +215,53 @@ pub fn read(raw: &[u8]) -> Result<Mail, Unreadable> {
             .filter(|s| !s.is_empty()),
         text: (!text.is_empty()).then(|| text.join("\n\n")),
         html,
-        files: files(&message, cut_body),
+        files: match kept_whole {
+            Some(_) => Vec::new(),
+            None => files(&message, cut_body),
+        },
         kind,
         no_auto_answer,
-        damaged: message.parts.iter().any(|p| p.is_encoding_problem),
+        // A mail cut short on purpose is not damaged; the agent is told why it was kept.
+        damaged: kept_whole.is_none() && message.parts.iter().any(|p| p.is_encoding_problem),
+        kept_whole,
     })
+}
+
+/// How many parts a parsed mail has, those of the mails inside it included, and how deep
+/// they nest.
+struct Shape {
+    parts: usize,
+    depth: usize,
+}
+
+impl Shape {
+    fn of(message: &Message) -> Shape {
+        let mut shape = Shape {
+            parts: message.parts.len(),
+            depth: 0,
+        };
+        // Walked with a stack of its own: how deep a mail nests is what is being found out.
+        let mut todo = vec![(message, 0usize, 1usize)];
+        while let Some((message, id, depth)) = todo.pop() {
+            shape.depth = shape.depth.max(depth);
+            match message.parts.get(id).map(|p| &p.body) {
+                Some(PartType::Multipart(children)) => todo.extend(
+                    children
+                        .iter()
+                        .map(|&c| c as usize)
+                        // Children come after their parent; anything else is no tree.
+                        .filter(|&c| c > id)
+                        .map(|c| (message, c, depth + 1)),
+                ),
+                Some(PartType::Message(inner)) => {
+                    shape.parts += inner.parts.len();
+                    todo.push((inner, 0, depth + 1));
+                }
+                _ => {}
+            }
+        }
+        shape
+    }
 }
 
 /// Whether the bytes start with a header section: one of its first lines shaped like a
@@ -184,6 +279,19 @@ fn has_header_section(raw: &[u8]) -> bool {
                 i > 0 && line[..i].iter().all(|&b| b.is_ascii_graphic() && b != b':')
             })
         })
+}
+
+/// Where the mail's own header section ends (after its empty line), or the end of `raw`.
+fn header_end(raw: &[u8]) -> usize {
+    let mut line_start = 0;
+    while let Some(len) = raw[line_start..].iter().position(|&b| b == b'\n') {
+        let line = &raw[line_start..line_start + len];
+        line_start += len + 1;
+        if line.strip_suffix(b"\r").unwrap_or(line).is_empty() {
+            return line_start;
+        }
+    }
+    raw.len()
 }
 
 /// Whether a part is body text that was cut off: text, undecodable to its end, and neither
@@ -470,12 +578,27 @@ fn files(message: &Message, cut_body: bool) -> Vec<File> {
                 });
             Some(File {
                 filename,
-                content_type,
+                content_type: recorded_type(&bytes, content_type),
                 bytes,
                 content_id: part.content_id().and_then(clean_id),
             })
         })
         .collect()
+}
+
+/// The type a file is recorded as, from its bytes rather than from what the mail claims:
+/// the type its magic numbers show, when they show one (with the claim's parameters when
+/// they agree); a claim no magic number can check (text, a mail, SVG) as claimed, which
+/// never makes a file shown in a page; and `application/octet-stream` for a claim its bytes
+/// disprove, such as a page that says it is a PNG.
+pub fn recorded_type(bytes: &[u8], claimed: String) -> String {
+    let essence = claimed.split(';').next().unwrap_or("").trim();
+    match infer::get(bytes).map(|t| t.mime_type()) {
+        Some(sniffed) if sniffed == essence => claimed,
+        Some(sniffed) => sniffed.to_owned(),
+        None if infer::is_mime_supported(essence) => "application/octet-stream".to_owned(),
+        None => claimed,
+    }
 }
 
 /// A file name safe to show and to offer as a download: no path, no control characters,
@@ -571,6 +694,118 @@ Gr=FC=DFe aus K=F6ln, mit einem langen Satz der wei=\r\nter geht\r\n";
         let list = read(list).unwrap();
         assert_eq!(list.kind, MailKind::Personal);
         assert!(list.no_auto_answer);
+    }
+
+    /// A multipart/mixed mail: a text part, then `files` tiny files.
+    fn many_parts(files: usize) -> Vec<u8> {
+        let mut raw = b"From: a@x.example\r\nSubject: Pages\r\n\
+Content-Type: multipart/mixed; boundary=\"P\"\r\n\r\n\
+--P\r\nContent-Type: text/plain\r\n\r\nSee the pages.\r\n"
+            .to_vec();
+        for i in 0..files {
+            raw.extend_from_slice(
+                format!("--P\r\nContent-Type: application/octet-stream\r\n\r\n{i}\r\n").as_bytes(),
+            );
+        }
+        raw.extend_from_slice(b"--P--\r\n");
+        raw
+    }
+
+    #[test]
+    fn mail_of_many_parts_is_taken_apart_up_to_the_limit_and_kept_whole_past_it() {
+        let m = read(&many_parts(MAX_PARTS - 10)).unwrap();
+        assert_eq!(m.kept_whole, None);
+        assert_eq!(m.files.len(), MAX_PARTS - 10);
+        let m = read(&many_parts(60_000)).unwrap();
+        assert_eq!(m.kept_whole, Some(KeptWhole::TooManyParts));
+        assert!(m.files.is_empty());
+        assert_eq!(m.text.as_deref().map(str::trim), Some("See the pages."));
+        assert_eq!(m.subject.as_deref(), Some("Pages"));
+        assert!(!m.damaged, "cut short on purpose, not damaged");
+    }
+
+    #[test]
+    fn mail_nested_past_the_limit_is_kept_whole() {
+        let mut raw = b"From: a@x.example\r\n".to_vec();
+        for level in 0..MAX_DEPTH + 5 {
+            raw.extend_from_slice(
+                format!(
+                    "Content-Type: multipart/mixed; boundary=\"L{level}\"\r\n\r\n--L{level}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        raw.extend_from_slice(b"Content-Type: text/plain\r\n\r\nDeep down.\r\n");
+        let m = read(&raw).unwrap();
+        assert_eq!(m.kept_whole, Some(KeptWhole::TooDeep));
+        assert_eq!(m.text.as_deref().map(str::trim), Some("Deep down."));
+    }
+
+    /// `depth` mails, each the only part of the one around it, as a header line each;
+    /// base64-encoded as a whole when `encoded`.
+    fn mails_in_mails(depth: usize) -> Vec<u8> {
+        let mut raw = b"From: a@x.example\r\nSubject: Nested\r\n".to_vec();
+        for _ in 0..depth {
+            raw.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+        }
+        raw.extend_from_slice(b"Subject: inside\r\n\r\nhello\r\n");
+        raw
+    }
+
+    #[test]
+    fn a_hundred_thousand_mails_in_a_mail_are_counted_not_parsed() {
+        // Parsed, they once overflowed the stack and took the process down.
+        let m = read(&mails_in_mails(100_000)).unwrap();
+        assert!(m.kept_whole.is_some());
+        assert_eq!(m.subject.as_deref(), Some("Nested"));
+        assert!(m.files.is_empty());
+        assert_eq!(read(&mails_in_mails(3)).unwrap().kept_whole, None);
+    }
+
+    #[test]
+    fn parts_inside_an_encoded_mail_are_counted_too() {
+        let inner = base64::engine::general_purpose::STANDARD.encode(many_parts(60_000));
+        let lines: Vec<&str> = inner
+            .as_bytes()
+            .chunks(76)
+            .map(|l| std::str::from_utf8(l).unwrap())
+            .collect();
+        let raw = format!(
+            "From: a@x.example\r\nSubject: Forward\r\nContent-Type: multipart/mixed; boundary=\"F\"\r\n\r\n\
+--F\r\nContent-Type: text/plain\r\n\r\nForwarding this.\r\n\
+--F\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--F--\r\n",
+            lines.join("\r\n")
+        );
+        let m = read(raw.as_bytes()).unwrap();
+        assert_eq!(m.kept_whole, Some(KeptWhole::TooManyParts));
+        assert_eq!(m.text.as_deref().map(str::trim), Some("Forwarding this."));
+        let deep = base64::engine::general_purpose::STANDARD.encode(mails_in_mails(100_000));
+        let raw = format!(
+            "From: a@x.example\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n{deep}\r\n"
+        );
+        assert!(read(raw.as_bytes()).unwrap().kept_whole.is_some());
+    }
+
+    #[test]
+    fn files_are_recorded_as_what_their_bytes_are() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01";
+        let page = b"<html><script>alert(1)</script></html>";
+        assert_eq!(recorded_type(png, "image/png".into()), "image/png");
+        assert_eq!(recorded_type(png, "image/jpeg".into()), "image/png");
+        assert_eq!(recorded_type(png, "text/plain".into()), "image/png");
+        assert_eq!(recorded_type(page, "image/png".into()), "text/html");
+        assert_eq!(
+            recorded_type(b"not a picture", "image/png".into()),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            recorded_type(b"Hello", "text/plain; charset=utf-8".into()),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(
+            recorded_type(b"<svg/>", "image/svg+xml".into()),
+            "image/svg+xml"
+        );
     }
 
     #[test]

@@ -9,20 +9,25 @@
 //! nothing, and its sender will retry; a retry of a mail that was stored is recognised there
 //! by its Message-ID.
 //!
-//! Limits: a cap on concurrent sessions (past it, `421` at once), recipients per mail (past
-//! it, `452`, which tells the client to send the rest in another transaction), bytes per mail
-//! (`552`, after the client finishes sending), bytes per command line, bad commands per
-//! session, and an idle timeout on every read. One misbehaving client affects only its own
-//! session.
+//! Limits: a cap on concurrent sessions and a smaller one per client address (past either,
+//! `421` at once), recipients per mail (past it, `452`, which tells the client to send the
+//! rest in another transaction), bytes per mail (`552`, after the client finishes sending),
+//! bytes per command line, bad commands per session, an idle timeout on every read, and
+//! deadlines: one for the whole session, and one for each mail's DATA transfer that grows
+//! with the bytes received at a minimum rate. A client that sends a line now and then is
+//! never idle, so without the deadlines a few slow clients could hold every session. One
+//! misbehaving client affects only its own session; one address cannot take them all.
 
 use crate::mailroom::{Envelope, IntakeError, Mailroom};
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
@@ -37,6 +42,11 @@ const MAX_DATA_LINE: usize = 1024 * 1024;
 /// Bad or out-of-order commands a session may send before it is cut off.
 const MAX_ERRORS: u32 = 20;
 
+/// How long past its deadline a session may take to say its last words: the `421`, or the
+/// answer for a mail the mailroom is storing. Writes wait on the client, so without this a
+/// client that stops reading could keep its session.
+const LAST_WORDS: Duration = Duration::from_secs(10);
+
 /// How the listener is configured.
 #[derive(Clone)]
 pub struct SmtpConfig {
@@ -50,6 +60,14 @@ pub struct SmtpConfig {
     pub max_recipients: usize,
     /// How long the listener waits for the client's next line.
     pub timeout: Duration,
+    /// Sessions one client address (an IPv6 client's /64 network) may hold at once.
+    pub max_sessions_per_address: usize,
+    /// How long a whole session may last, however busy the client keeps it.
+    pub session_limit: Duration,
+    /// How long a DATA transfer may take before [`SmtpConfig::min_data_rate`] applies.
+    pub data_grace: Duration,
+    /// The least rate, in bytes a second, a DATA transfer must keep after its grace.
+    pub min_data_rate: u64,
     /// The certificate offered with STARTTLS; without one, STARTTLS is not offered.
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -90,6 +108,83 @@ pub struct SmtpListener {
     listener: TcpListener,
     shared: Arc<Shared>,
     sessions: Arc<Semaphore>,
+    addresses: Arc<Addresses>,
+}
+
+/// The sessions each client address holds, against the cap per address.
+struct Addresses {
+    cap: usize,
+    held: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// A session's place under its address's cap, given back when the session ends.
+struct AddressPlace {
+    addresses: Arc<Addresses>,
+    address: IpAddr,
+}
+
+impl Addresses {
+    fn new(cap: usize) -> Self {
+        Addresses {
+            cap: cap.max(1),
+            held: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A place for a session from `peer`, unless its address holds all it may.
+    fn take(self: &Arc<Self>, peer: IpAddr) -> Option<AddressPlace> {
+        let address = client_address(peer);
+        // Nothing panics while the lock is held, so a poisoned lock still holds true counts.
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let count = held.entry(address).or_insert(0);
+        if *count >= self.cap {
+            return None;
+        }
+        *count += 1;
+        Some(AddressPlace {
+            addresses: Arc::clone(self),
+            address,
+        })
+    }
+}
+
+impl Drop for AddressPlace {
+    fn drop(&mut self) {
+        let mut held = self
+            .addresses
+            .held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = held.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.address);
+            }
+        }
+    }
+}
+
+/// The address a client is counted by: an IPv4 address as it is, an IPv6 one by its /64
+/// network, since one host is usually given a whole /64 and could take a new address for
+/// every connection.
+fn client_address(peer: IpAddr) -> IpAddr {
+    match peer {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(network))
+            }
+        },
+    }
+}
+
+/// What a session holds while it is served: its place under the listener's cap and under
+/// its address's.
+struct Places {
+    _session: OwnedSemaphorePermit,
+    _address: AddressPlace,
 }
 
 impl SmtpListener {
@@ -100,6 +195,7 @@ impl SmtpListener {
     ) -> std::io::Result<SmtpListener> {
         let listener = TcpListener::bind(addr).await?;
         let sessions = Arc::new(Semaphore::new(config.max_sessions.max(1)));
+        let addresses = Arc::new(Addresses::new(config.max_sessions_per_address));
         let tls = config.tls.clone().map(TlsAcceptor::from);
         Ok(SmtpListener {
             listener,
@@ -109,6 +205,7 @@ impl SmtpListener {
                 tls,
             }),
             sessions,
+            addresses,
         })
     }
 
@@ -135,13 +232,22 @@ impl SmtpListener {
                         // one back for the previous one's ACK (Nagle) would only add delay.
                         let _ = tcp.set_nodelay(true);
                         let shared = Arc::clone(&self.shared);
+                        let host = &shared.config.hostname;
+                        let Some(address) = self.addresses.take(peer.ip()) else {
+                            tracing::debug!(%peer, "SMTP session refused: too many from its address");
+                            let line = format!("421 4.7.0 {host} too many connections from your address; try again later");
+                            sessions.spawn(refuse(tcp, line));
+                            continue;
+                        };
                         match Arc::clone(&self.sessions).try_acquire_owned() {
-                            Ok(permit) => {
+                            Ok(session) => {
                                 let span = tracing::debug_span!("smtp", %peer);
-                                sessions.spawn(serve(tcp, shared, shutdown.clone(), permit).instrument(span));
+                                let places = Places { _session: session, _address: address };
+                                sessions.spawn(serve(tcp, shared, shutdown.clone(), places).instrument(span));
                             }
                             Err(_) => {
-                                sessions.spawn(refuse(tcp, shared));
+                                let line = format!("421 4.3.2 {host} too many connections; try again later");
+                                sessions.spawn(refuse(tcp, line));
                             }
                         }
                     }
@@ -160,23 +266,41 @@ impl SmtpListener {
     }
 }
 
-/// Tells a client past the session cap to come back later.
-async fn refuse(mut tcp: TcpStream, shared: Arc<Shared>) {
-    let line = format!(
-        "421 4.3.2 {} too many connections; try again later\r\n",
-        shared.config.hostname
-    );
-    let _ = tokio::time::timeout(Duration::from_secs(5), tcp.write_all(line.as_bytes())).await;
-    let _ = tcp.shutdown().await;
+/// Tells a client past a session cap to come back later (`line`, a 421) and closes.
+async fn refuse(mut tcp: TcpStream, line: String) {
+    let said = async {
+        tcp.write_all(line.as_bytes()).await?;
+        tcp.write_all(b"\r\n").await?;
+        tcp.shutdown().await
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), said).await;
 }
 
+/// Serves one session to its end, or to its deadline and a little past it for its last
+/// words, whatever the client does.
 async fn serve(
     tcp: TcpStream,
     shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
-    _permit: OwnedSemaphorePermit,
+    shutdown: watch::Receiver<bool>,
+    _places: Places,
 ) {
-    let mut session = Session::new(&shared);
+    let deadline = Instant::now() + shared.config.session_limit;
+    let served = converse_all(tcp, &shared, shutdown, deadline);
+    if tokio::time::timeout_at(deadline + LAST_WORDS, served)
+        .await
+        .is_err()
+    {
+        tracing::debug!("SMTP session cut off past its deadline");
+    }
+}
+
+async fn converse_all(
+    tcp: TcpStream,
+    shared: &Shared,
+    mut shutdown: watch::Receiver<bool>,
+    deadline: Instant,
+) {
+    let mut session = Session::new(shared, deadline);
     let mut conn = Conn::new(tcp);
     let next = session.converse(&mut conn, &mut shutdown, true).await;
     if let Ok(Ending::StartTls) = next {
@@ -184,7 +308,8 @@ async fn serve(
             return;
         };
         let tcp = conn.into_inner();
-        let handshake = tokio::time::timeout(shared.config.timeout, acceptor.accept(tcp)).await;
+        let until = (Instant::now() + shared.config.timeout).min(deadline);
+        let handshake = tokio::time::timeout_at(until, acceptor.accept(tcp)).await;
         match handshake {
             Ok(Ok(tls)) => {
                 session.after_tls();
@@ -306,6 +431,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
 /// One client's session state.
 struct Session<'a> {
     shared: &'a Shared,
+    /// When the session ends, however busy the client keeps it.
+    deadline: Instant,
     helo: Option<String>,
     mail_from: Option<String>,
     recipients: Vec<String>,
@@ -313,16 +440,54 @@ struct Session<'a> {
     errors: u32,
 }
 
+/// Why a read was given up: what the client is told in its `421`.
+#[derive(Clone, Copy)]
+enum Expired {
+    Idle,
+    Session,
+    Transfer,
+}
+
+impl Expired {
+    fn reason(self, in_data: bool) -> &'static str {
+        match (self, in_data) {
+            (Expired::Idle, false) => "timeout waiting for a command",
+            (Expired::Idle, true) => "timeout receiving data",
+            (Expired::Session, _) => "session time limit reached; closing",
+            (Expired::Transfer, _) => "data arriving too slowly; closing",
+        }
+    }
+}
+
+/// The earliest of the deadlines, and which one it is.
+fn earliest(deadlines: &[(Instant, Expired)]) -> (Instant, Expired) {
+    deadlines
+        .iter()
+        .copied()
+        .min_by_key(|(at, _)| *at)
+        .expect("invariant: there is always the idle deadline")
+}
+
 impl<'a> Session<'a> {
-    fn new(shared: &'a Shared) -> Self {
+    fn new(shared: &'a Shared, deadline: Instant) -> Self {
         Session {
             shared,
+            deadline,
             helo: None,
             mail_from: None,
             recipients: Vec::new(),
             tls: false,
             errors: 0,
         }
+    }
+
+    /// By when the mail of a DATA transfer that started at `started` and has brought
+    /// `received` bytes so far must be in: the grace, and the time those bytes take at the
+    /// minimum rate.
+    fn transfer_deadline(&self, started: Instant, received: u64) -> Instant {
+        let config = &self.shared.config;
+        let micros = received.saturating_mul(1_000_000) / config.min_data_rate.max(1);
+        started + config.data_grace + Duration::from_micros(micros)
     }
 
     fn reset(&mut self) {
@@ -363,17 +528,21 @@ impl<'a> Session<'a> {
                 conn.flush().await?;
                 return Ok(Ending::Closed);
             }
-            let timeout = self.shared.config.timeout;
+            let (until, expired) = earliest(&[
+                (Instant::now() + self.shared.config.timeout, Expired::Idle),
+                (self.deadline, Expired::Session),
+            ]);
             let read = tokio::select! {
-                read = tokio::time::timeout(timeout, conn.read_line(&mut line, MAX_COMMAND_LINE)) => read,
+                read = tokio::time::timeout_at(until, conn.read_line(&mut line, MAX_COMMAND_LINE)) => read,
                 _ = shutdown.changed() => continue,
             };
             let read = match read {
                 Ok(read) => read?,
                 Err(_) => {
                     conn.reply(&format!(
-                        "421 4.4.2 {} timeout waiting for a command",
-                        self.host()
+                        "421 4.4.2 {} {}",
+                        self.host(),
+                        expired.reason(false)
                     ));
                     conn.flush().await?;
                     return Ok(Ending::Closed);
@@ -590,6 +759,9 @@ impl<'a> Session<'a> {
         let max = self.shared.config.max_message_bytes;
         let mut message = Vec::with_capacity(16 * 1024);
         let mut total = 0usize;
+        let started = Instant::now();
+        // Bytes off the wire, line ends and stuffed dots included, for the minimum rate.
+        let mut received = 0u64;
         let mut overlong = false;
         let mut line = Vec::with_capacity(1024);
         // The terminator is a dot alone on a line after a CRLF: a dot after a bare LF is
@@ -597,15 +769,24 @@ impl<'a> Session<'a> {
         // differently.
         let mut after_crlf = true;
         loop {
-            let read = tokio::time::timeout(
-                self.shared.config.timeout,
+            let (until, expired) = earliest(&[
+                (Instant::now() + self.shared.config.timeout, Expired::Idle),
+                (self.deadline, Expired::Session),
+                (self.transfer_deadline(started, received), Expired::Transfer),
+            ]);
+            let read = tokio::time::timeout_at(
+                until,
                 conn.read_line(&mut line, MAX_DATA_LINE.min(max + 3)),
             )
             .await;
             let read = match read {
                 Ok(read) => read?,
                 Err(_) => {
-                    conn.reply(&format!("421 4.4.2 {} timeout receiving data", self.host()));
+                    conn.reply(&format!(
+                        "421 4.4.2 {} {}",
+                        self.host(),
+                        expired.reason(true)
+                    ));
                     conn.flush().await?;
                     return Ok(None);
                 }
@@ -613,13 +794,14 @@ impl<'a> Session<'a> {
             match read {
                 Line::Eof => return Ok(None),
                 Line::TooLong { len, crlf } => {
+                    received = received.saturating_add(len as u64);
                     overlong = true;
                     total = total.saturating_add(len);
                     message = Vec::new();
                     after_crlf = crlf;
                     continue;
                 }
-                Line::Complete => {}
+                Line::Complete => received = received.saturating_add(line.len() as u64),
             }
             if after_crlf && line == b".\r\n" {
                 break;
@@ -701,6 +883,31 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clients_are_counted_by_address_and_ipv6_ones_by_network() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(client_address(ip("192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(client_address(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(
+            client_address(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
+            ip("2001:db8:1:2::")
+        );
+        let addresses = Arc::new(Addresses::new(2));
+        let first = addresses.take(ip("2001:db8::1"));
+        let second = addresses.take(ip("2001:db8::2"));
+        assert!(first.is_some() && second.is_some());
+        assert!(addresses.take(ip("2001:db8::3")).is_none(), "the same /64");
+        assert!(
+            addresses.take(ip("2001:db8:0:1::1")).is_some(),
+            "another /64"
+        );
+        drop(first);
+        assert!(
+            addresses.take(ip("2001:db8::3")).is_some(),
+            "a place given back"
+        );
+    }
 
     #[test]
     fn paths_are_split_from_their_parameters() {

@@ -6,8 +6,9 @@
 //! fixed, and a check added here is checked by the fuzzer too. Every check is a promise made
 //! by a doc comment in `mime`, `quotes` or `html`; nothing here pins down heuristics.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
+use concierge_email::html::InlineImages;
 use concierge_email::mime::{self, Mail};
 use concierge_email::{html, quotes};
 
@@ -21,9 +22,12 @@ pub fn exercise(data: &[u8]) {
         }
         if let Some(body) = &mail.html {
             check_split_html(body, &quotes::split_html(body));
-            check_sanitised(&html::sanitise(body, HashMap::new()), &HashMap::new());
-            let inline = inline_urls(&mail);
-            check_sanitised(&html::sanitise(body, inline.clone()), &inline);
+            check_sanitised(
+                &html::sanitise(body, &InlineImages::default()),
+                &HashSet::new(),
+            );
+            let (inline, urls) = inline_images(&mail);
+            check_sanitised(&html::sanitise(body, &inline), &urls);
         }
     }
     // The bytes as a body of their own: the splitters and the sanitiser see far stranger
@@ -31,21 +35,21 @@ pub fn exercise(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     check_split(&text, &quotes::split(&text));
     check_split_html(&text, &quotes::split_html(&text));
-    check_sanitised(&html::sanitise(&text, HashMap::new()), &HashMap::new());
+    check_sanitised(
+        &html::sanitise(&text, &InlineImages::default()),
+        &HashSet::new(),
+    );
 }
 
-/// Content-ID → the URL its stored attachment would be served at, as the mailroom builds it.
-fn inline_urls(mail: &Mail) -> HashMap<String, String> {
-    mail.files
+/// The mail's inline images as the mailroom gives them, and the URLs their stored
+/// attachments would be served at.
+fn inline_images(mail: &Mail) -> (InlineImages, HashSet<String>) {
+    let (inline, ids) = InlineImages::for_files(&mail.files);
+    let urls = ids
         .iter()
-        .enumerate()
-        .filter_map(|(i, f)| {
-            Some((
-                f.content_id.clone()?,
-                format!("/api/v1/attachments/att_{i}"),
-            ))
-        })
-        .collect()
+        .map(|id| format!("/api/v1/attachments/{id}"))
+        .collect();
+    (inline, urls)
 }
 
 // ---------------------------------------------------------------------------
@@ -91,6 +95,16 @@ fn check_mail(mail: &Mail) {
     if let Some(text) = &mail.text {
         assert!(!text.trim().is_empty(), "blank text body kept: {text:?}");
     }
+    // `MAX_PARTS`: a mail is taken apart into at most that many files, none when kept whole.
+    assert!(
+        mail.files.len() <= mime::MAX_PARTS,
+        "{} files kept",
+        mail.files.len()
+    );
+    assert!(
+        mail.kept_whole.is_none() || mail.files.is_empty(),
+        "files kept from a mail kept whole"
+    );
     for file in &mail.files {
         let name = &file.filename;
         // `clean_filename`: no path, no control characters, at most 200 characters; and
@@ -216,13 +230,11 @@ const SCRIPT_SCHEMES: &[&str] = &["javascript", "vbscript", "data"];
 /// Checks `html::sanitise`'s output. Its serialiser escapes `<` in text and `"` in attribute
 /// values and drops comments, so every `<` starts a tag and every attribute value is
 /// double-quoted: a plain scan reads the output exactly as a browser would.
-fn check_sanitised(out: &str, inline: &HashMap<String, String>) {
+fn check_sanitised(out: &str, inline_urls: &HashSet<String>) {
     assert!(
         !out.to_ascii_lowercase().contains("<script"),
         "<script survived: {out}"
     );
-    let inline_urls: std::collections::HashSet<&str> =
-        inline.values().map(String::as_str).collect();
     for tag in scan_tags(out) {
         assert!(
             !BANNED_ELEMENTS.contains(&tag.name.as_str()),
@@ -238,12 +250,14 @@ fn check_sanitised(out: &str, inline: &HashMap<String, String>) {
                 name != "style" && name != "srcset",
                 "{name} survived: {out}"
             );
-            if URL_ATTRIBUTES.contains(&name.as_str()) {
-                if let Some(scheme) = url_scheme(value) {
-                    assert!(
-                        ["http", "https", "mailto", "cid"].contains(&scheme.as_str()),
+            if URL_ATTRIBUTES.contains(&name.as_str()) && name != "src" {
+                // A link leads away: absolute, never a path of our own origin.
+                match url_scheme(value) {
+                    Some(scheme) => assert!(
+                        ["http", "https", "mailto"].contains(&scheme.as_str()),
                         "{name}=\"{value}\" with scheme {scheme}: survived: {out}"
-                    );
+                    ),
+                    None => panic!("{name}=\"{value}\", relative: survived: {out}"),
                 }
             }
             if REFERENCE_ATTRIBUTES.contains(&name.as_str()) {
@@ -254,11 +268,13 @@ fn check_sanitised(out: &str, inline: &HashMap<String, String>) {
                     );
                 }
             }
-            // Remote images are dropped; inline ones point at their stored attachment.
-            if tag.name == "img" && name == "src" {
+            // Remote images and paths of ours are dropped; inline ones point at their
+            // stored attachment.
+            if name == "src" {
                 assert!(
-                    inline_urls.contains(value.as_str()),
-                    "img src {value:?} is not an inline attachment's URL: {out}"
+                    tag.name == "img" && inline_urls.contains(value.as_str()),
+                    "<{} src={value:?}> is not an inline attachment's URL: {out}",
+                    tag.name
                 );
             }
         }

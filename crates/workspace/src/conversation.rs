@@ -201,7 +201,7 @@ fn message(c: &Conversation, m: &Message, agents: &HashMap<String, String>) -> M
             @if let Some(h) = &m.body_html {
                 details.formatted {
                     summary { "Show formatted message" }
-                    div.body.html { (layout::sanitised_html(h)) }
+                    div.body.html { (layout::sanitised_html(h, m.attachments.iter().map(|a| &a.id))) }
                 }
             }
             @if !m.attachments.is_empty() {

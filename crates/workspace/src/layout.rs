@@ -5,6 +5,7 @@ use crate::assets;
 use crate::Viewer;
 use chrono::{DateTime, Utc};
 use concierge_domain::conversation::{Channel, Priority};
+use concierge_domain::ids::AttachmentId;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 /// Which top-level section a page belongs to, for the navigation.
@@ -197,9 +198,14 @@ pub(crate) fn size(bytes: i64) -> String {
 }
 
 /// Stored HTML (an email's), sanitised once more on its way to the page by the same
-/// allow-list that sanitised it on the way in.
-pub(crate) fn sanitised_html(html: &str) -> Markup {
-    PreEscaped(concierge_email::html::sanitise(html, Default::default()))
+/// allow-list that sanitised it on the way in; its images may show only `attachments`, its
+/// message's own.
+pub(crate) fn sanitised_html<'a>(
+    html: &str,
+    attachments: impl IntoIterator<Item = &'a AttachmentId>,
+) -> Markup {
+    let images = concierge_email::html::InlineImages::of_attachments(attachments);
+    PreEscaped(concierge_email::html::sanitise(html, &images))
 }
 
 #[cfg(test)]
@@ -226,7 +232,7 @@ mod tests {
 
     #[test]
     fn email_html_loses_its_script() {
-        let out = sanitised_html("<p onclick=\"x()\">hi<script>alert(1)</script></p>").0;
+        let out = sanitised_html("<p onclick=\"x()\">hi<script>alert(1)</script></p>", []).0;
         assert_eq!(out, "<p>hi</p>");
     }
 }

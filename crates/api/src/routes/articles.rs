@@ -311,8 +311,9 @@ struct FileQuery {
 }
 
 /// Upload an image, video or PDF for an article: the raw bytes as the body, their type as
-/// `Content-Type` (PNG, JPEG, GIF, WebP, MP4, WebM or PDF; at most 20 MiB). The answer's
-/// `url` is where the help center serves it, for the article's Markdown.
+/// `Content-Type` (PNG, JPEG, GIF, WebP, MP4, WebM or PDF; at most 20 MiB). The bytes must
+/// be of that type (by their magic numbers), else 422. The answer's `url` is where the help
+/// center serves it, for the article's Markdown.
 #[utoipa::path(post, path = "/api/v1/articles/{id}/files", tag = "articles",
     params(("id" = String, Path), FileQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
@@ -329,32 +330,40 @@ async fn upload_file(
 ) -> Result<(StatusCode, axum::Json<ArticleFileOut>), ApiError> {
     let bytes = super::raw_body(bytes, MAX_ARTICLE_FILE_BYTES)?;
     let id = path_id("article", &id, ArticleId::parse)?;
-    let content_type = headers
+    let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase())
         .unwrap_or_default();
-    if !ARTICLE_FILE_TYPES.contains(&content_type.as_str()) {
-        return Err(ApiError::Validation {
-            field: "content_type".into(),
-            message: format!(
-                "articles take {} files; this one is {}",
-                ARTICLE_FILE_TYPES.join(", "),
-                if content_type.is_empty() {
-                    "untyped"
-                } else {
-                    &content_type
-                }
-            ),
-        });
-    }
     if bytes.is_empty() {
         return Err(ApiError::Validation {
             field: "body".into(),
             message: "the file is empty".into(),
         });
     }
+    // The bytes decide, not the label: a page called a PNG would otherwise be served as one.
+    let sniffed = infer::get(&bytes).map(|t| t.mime_type());
+    let content_type = match sniffed {
+        Some(t) if ARTICLE_FILE_TYPES.contains(&t) && (declared.is_empty() || declared == t) => {
+            t.to_owned()
+        }
+        _ => {
+            return Err(ApiError::Validation {
+                field: "content_type".into(),
+                message: format!(
+                    "articles take {} files; this one is {}{}",
+                    ARTICLE_FILE_TYPES.join(", "),
+                    sniffed.unwrap_or("of another kind"),
+                    if declared.is_empty() || sniffed == Some(declared.as_str()) {
+                        String::new()
+                    } else {
+                        format!(", not {declared}")
+                    }
+                ),
+            })
+        }
+    };
     let filename = file_name(&q.filename)?;
     state.store.article(&id).await?;
     let files = state.config.files.clone().ok_or(ApiError::Unavailable)?;

@@ -176,14 +176,16 @@ pub(crate) enum Audience {
     Public,
 }
 
-/// Content types a browser may show in the page. Everything else (HTML, SVG, PDF, …) is
-/// only ever downloaded, so a file from a stranger cannot run in our origin. The help
+/// Content types a browser may show in the page, when the file's bytes are of that type.
+/// Everything else (HTML, SVG, PDF, a file whose bytes are not what it is recorded as, …)
+/// is only ever downloaded, so a file from a stranger cannot run in our origin. The help
 /// center's videos play in the page too.
 const SHOWN_INLINE: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
 const PLAYED_INLINE: &[&str] = &["video/mp4", "video/webm"];
 
-/// A file as a download (or, for plain images and the help center's videos, shown inline),
-/// sandboxed.
+/// A file as a download (or, for plain images and the help center's videos whose bytes are
+/// what they are recorded as, shown inline), sandboxed. The bytes are looked at here too,
+/// not only when a file is taken in: files stored before that check are served by it.
 pub(crate) fn file_response(
     bytes: Vec<u8>,
     content_type: &str,
@@ -196,8 +198,9 @@ pub(crate) fn file_response(
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    let inline = SHOWN_INLINE.contains(&essence.as_str())
+    let shown = SHOWN_INLINE.contains(&essence.as_str())
         || (audience == Audience::Public && PLAYED_INLINE.contains(&essence.as_str()));
+    let inline = shown && infer::get(&bytes).is_some_and(|t| t.mime_type() == essence);
     let content_type = if inline {
         essence
     } else {

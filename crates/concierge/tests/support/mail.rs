@@ -233,6 +233,25 @@ impl RawSmtp {
     /// Connects and reads the greeting.
     pub async fn connect(addr: SocketAddr) -> (RawSmtp, Reply) {
         let stream = TcpStream::connect(addr).await.expect("connect to SMTP");
+        RawSmtp::greeted(stream).await
+    }
+
+    /// Connects from the local address `from` (any of 127.0.0.0/8 reaches a listener on
+    /// loopback), as a client elsewhere would, and reads the greeting.
+    pub async fn connect_from(from: std::net::IpAddr, addr: SocketAddr) -> (RawSmtp, Reply) {
+        let socket = match from {
+            std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+            std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+        }
+        .expect("a socket");
+        socket
+            .bind(SocketAddr::new(from, 0))
+            .expect("bind the client's address");
+        let stream = socket.connect(addr).await.expect("connect to SMTP");
+        RawSmtp::greeted(stream).await
+    }
+
+    async fn greeted(stream: TcpStream) -> (RawSmtp, Reply) {
         let (r, w) = stream.into_split();
         let mut conn = RawSmtp {
             reader: BufReader::new(r),
@@ -286,6 +305,35 @@ impl RawSmtp {
             .expect("the server closes in time")
             .ok();
         rest
+    }
+
+    /// Writes `line` again and again, one every `every`, as a client that sends just enough
+    /// to never be idle, until the server closes the connection; returns all it said.
+    pub async fn trickle(&mut self, line: &[u8], every: Duration) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut said = Vec::new();
+        let mut ticks = tokio::time::interval(every);
+        let mut writing = true;
+        let until_closed = async {
+            loop {
+                let mut chunk = [0u8; 4096];
+                tokio::select! {
+                    read = self.reader.read(&mut chunk) => match read {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => said.extend_from_slice(&chunk[..n]),
+                    },
+                    _ = ticks.tick(), if writing => {
+                        // Once the server stops reading, writing fails; what it said still
+                        // comes.
+                        writing = self.writer.write_all(line).await.is_ok();
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(PEER_TIMEOUT, until_closed)
+            .await
+            .expect("the server closes the connection in time");
+        String::from_utf8_lossy(&said).into_owned()
     }
 
     /// EHLO, MAIL FROM, RCPT TO, DATA with `body` (already dot-stuffed, ending in CRLF), and
