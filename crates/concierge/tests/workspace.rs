@@ -540,3 +540,35 @@ async fn assets_are_embedded_and_revalidated() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_favicon_is_served_and_every_page_names_it() {
+    let app = App::start("sqlite", |_| {}).await.unwrap();
+    let r = app
+        .client
+        .get(format!("{}/favicon.ico", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let kind = r.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(kind.starts_with("image/"), "{kind}");
+    let icon = r.bytes().await.unwrap();
+    assert!(icon.starts_with(&[0, 0, 1, 0]), "an ICO file");
+    for path in ["/login", "/help"] {
+        let page = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains(r#"<link rel="icon" href="/favicon.ico">"#),
+            "{path} names no icon"
+        );
+    }
+    app.stop().await;
+}

@@ -124,6 +124,7 @@ pub(crate) fn frame(
                 @for (locale, path) in &head.alternates {
                     link rel="alternate" hreflang=(locale) href={ (public) (path) };
                 }
+                link rel="icon" href="/favicon.ico";
                 link rel="stylesheet" href=(assets().url("help.css"));
                 script type="module" src=(assets().url("help.js")) {}
                 @for block in &head.json_ld {
@@ -187,6 +188,7 @@ pub(crate) fn message_page(title: &str, message: &str) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex";
                 title { (title) }
+                link rel="icon" href="/favicon.ico";
                 link rel="stylesheet" href=(assets().url("help.css"));
             }
             body {

@@ -66,6 +66,7 @@ fn head(title: &str) -> Markup {
         meta charset="utf-8";
         meta name="viewport" content="width=device-width, initial-scale=1";
         title { (title) " · Concierge" }
+        link rel="icon" href="/favicon.ico";
         link rel="stylesheet" href=(assets::url("app.css"));
         script type="module" src=(assets::url("app.js")) {}
     }
