@@ -507,6 +507,44 @@ on_both_engines!(
     }
 );
 
+on_both_engines!(
+    a_search_that_finds_nothing_suggests_only_what_would_widen_it,
+    |app| {
+        app.open_conversation(
+            "ann@example.com",
+            "Where is my parcel?",
+            "It was due Tuesday.",
+        )
+        .await;
+        app.create_agent("sam@shop.example", "Sam Agent", PASSWORD)
+            .await;
+        let (agent, _) = app.sign_in("sam@shop.example", PASSWORD).await;
+        let empty = |path: &'static str| {
+            let request = app.with_cookie(reqwest::Method::GET, path, &agent);
+            async move {
+                let page = request.send().await.unwrap().text().await.unwrap();
+                assert!(page.contains("Nothing matches"), "{path} found something");
+                page
+            }
+        };
+        // Searching is already across every status: no link to do what it does.
+        let every_status = empty("/inbox?q=umbrella").await;
+        assert!(
+            !every_status.contains("search every status"),
+            "{every_status}"
+        );
+        // Searching one view: every status would find more.
+        let open_only = empty("/inbox?view=open&q=umbrella").await;
+        assert!(open_only.contains("search every status"), "{open_only}");
+        // Every status, but one channel: it is the filter that narrows.
+        let filtered = empty("/inbox?view=all&channel=chat&q=parcel").await;
+        assert!(
+            !filtered.contains("search every status") && filtered.contains("without the filters"),
+            "{filtered}"
+        );
+    }
+);
+
 #[tokio::test]
 async fn assets_are_embedded_and_revalidated() {
     let app = App::start("sqlite", |_| {}).await.unwrap();
