@@ -1231,15 +1231,33 @@ async fn agents_act_on_orders_and_admins_mind_webhooks_notices_and_the_assistant
             .iter()
             .all(|r| r["customised"] == false));
 
-        // Business hours: a bad span is named in place; good ones are kept and followed.
+        // Business hours: every bad day is named by its label, with how to write it, and
+        // marked; good ones are kept and followed.
         b.goto(&format!("{}/admin/hours", app.base)).await.unwrap();
         ready(&b).await;
         wait_text(&b, ".admin-body .status", "Always open").await;
         let field = |name: &str| format!("#hours-form input[name='{name}']");
         type_into(&b, &field("timezone"), "Europe/London").await;
-        type_into(&b, &field("day-monday"), "17:00-09:00").await;
+        type_into(&b, &field("day-monday"), "9-17").await;
+        type_into(&b, &field("day-friday"), "9").await;
         click(&b, "#hours-form button[type=submit]").await;
-        wait_text(&b, "#hours-form .error", "week.monday").await;
+        wait_text(
+            &b,
+            "#hours-form .error",
+            "Monday: `9-17` is not a span of time: write it as 09:00-17:00",
+        )
+        .await;
+        wait_text(
+            &b,
+            "#hours-form .error",
+            "Friday: `9` is not a span like 09:00-17:00",
+        )
+        .await;
+        find(&b, &format!("{}[aria-invalid='true']", field("day-monday"))).await;
+        find(&b, &format!("{}[aria-invalid='true']", field("day-friday"))).await;
+        find(&b, &format!("{}:not([aria-invalid])", field("timezone"))).await;
+        screenshot(&b, "hours-errors").await;
+        find(&b, &field("day-friday")).await.clear().await.unwrap();
         let monday = find(&b, &field("day-monday")).await;
         monday.clear().await.unwrap();
         monday.send_keys("09:00-12:30, 13:30-17:00").await.unwrap();

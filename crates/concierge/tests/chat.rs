@@ -1143,6 +1143,63 @@ on_both_engines!(
     }
 );
 
+on_both_engines!(
+    business_hours_that_are_refused_name_every_bad_day_and_how_to_write_it,
+    |app| {
+        let (s, v) = app
+            .send(
+                reqwest::Method::PUT,
+                "/api/v1/business-hours",
+                Some(json!({
+                    "timezone": "Europe/Berlin",
+                    "week": {
+                        "monday": ["9-17"],
+                        "wednesday": ["09:00-17:00"],
+                        "friday": ["09:00-12:00", "9"],
+                        "funday": ["09:00-17:00"],
+                    },
+                    "closed_dates": ["2026-12-24", "25.12.2026"],
+                })),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let error = &v["error"];
+        assert_eq!(error["code"], "validation_failed", "{v}");
+        // The first bad field, Monday first, as the error format names one.
+        assert_eq!(error["field"], "week.monday", "{v}");
+        // Each bad field with its own words, in the order of the form.
+        let fields: Vec<(&str, &str)> = error["fields"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no list of fields: {v}"))
+            .iter()
+            .map(|f| (f["field"].as_str().unwrap(), f["message"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                (
+                    "week.monday",
+                    "`9-17` is not a span of time: write it as 09:00-17:00"
+                ),
+                ("week.friday", "`9` is not a span like 09:00-17:00"),
+                ("week.funday", "not a day: monday to sunday"),
+                (
+                    "closed_dates",
+                    "`25.12.2026` is not a date: write it as 2026-12-25"
+                ),
+            ],
+            "{v}"
+        );
+        // The message alone says all of it.
+        let message = error["message"].as_str().unwrap();
+        for (field, words) in &fields {
+            assert!(message.contains(&format!("{field}: {words}")), "{message}");
+        }
+        let (_, v) = app.get("/api/v1/business-hours").await;
+        assert_eq!(v["always_open"], true, "nothing was stored: {v}");
+    }
+);
+
 /// What the widget is told about the team (`GET /api/widget/v1/team`).
 async fn widget_team(app: &App) -> Value {
     reqwest::get(format!("{}/api/widget/v1/team", app.base))

@@ -5,13 +5,15 @@ const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.content ?
 
 export const me = () => meta('agent-id');
 
-/** An API failure, with the error format's code, message and field. */
+/** An API failure, with the error format's code, message and field(s). */
 export class ApiError extends Error {
   constructor(status, body) {
     super(body?.error?.message ?? `The server answered ${status}.`);
     this.status = status;
     this.code = body?.error?.code;
     this.field = body?.error?.field;
+    /** Every field at fault, `[{field, message}]`, when the server names several. */
+    this.fields = body?.error?.fields ?? [];
   }
 }
 

@@ -350,17 +350,19 @@ async fn business_hours(
         }
         form #hours-form .stack {
             label { "Time zone" input name="timezone" required placeholder="Europe/London"
+                data-field="timezone" data-label="Time zone"
                 value=[hours.as_ref().map(|h| h.timezone())]; }
             fieldset {
                 legend { "Opening hours, e.g. " code { "09:00-12:30, 13:30-17:00" } "; leave a day empty when closed" }
                 @for (day, name) in DAYS {
                     label { (capitalised(name))
                         input name={"day-" (name)} placeholder="closed"
+                            data-field={"week." (name)} data-label=(capitalised(name))
                             value=(hours.as_ref().map(|h| h.day(day).iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default()); }
                 }
             }
             label { "Closed on these dates (holidays), e.g. " code { "2026-12-25, 2026-12-26" }
-                input name="closed_dates"
+                input name="closed_dates" data-field="closed_dates" data-label="Closed on"
                     value=(hours.as_ref().map(|h| h.closed_dates().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default()); }
             p.error role="alert" {}
             div {
