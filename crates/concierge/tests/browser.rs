@@ -355,7 +355,7 @@ async fn an_agent_signs_in_replies_notes_assigns_and_resolves() {
 
     // A private note: n switches the box, Ctrl+Enter sends.
     type_into(&b, "body", "n").await;
-    find(&b, "#composer.note-mode").await;
+    find(&b, "#composer[data-mode='note']").await;
     let body = find(&b, "#body").await;
     body.send_keys("Carrier says Friday").await.unwrap();
     body.send_keys(&format!("{}{}", Key::Control, Key::Enter))
@@ -407,6 +407,167 @@ async fn an_agent_signs_in_replies_notes_assigns_and_resolves() {
     }
 
     app.stop().await;
+    })
+    .await;
+}
+
+/// Presses keys as an agent does: into whatever has the focus now, not into an element the
+/// test picks (which WebDriver would focus first).
+async fn press(b: &Client, keys: &str) {
+    b.active_element()
+        .await
+        .unwrap()
+        .send_keys(keys)
+        .await
+        .unwrap();
+}
+
+/// Runs `script` in the page and returns what it returns.
+async fn page_value(b: &Client, script: &str) -> Value {
+    b.execute(script, vec![]).await.unwrap()
+}
+
+/// The agent's messages in a conversation, through the API, once there are `n`.
+async fn agent_messages(app: &App, id: &str, n: usize) -> Vec<Value> {
+    let read = || async {
+        let (_, c) = app.get(&format!("/api/v1/conversations/{id}")).await;
+        c["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["sender_type"] == "agent")
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    eventually("the agent's messages are stored", || async {
+        read().await.len() >= n
+    })
+    .await;
+    read().await
+}
+
+#[tokio::test]
+async fn a_note_written_straight_after_a_reply_never_reaches_the_customer() {
+    run(|driver| async move {
+        let app = App::start("sqlite", |_| {}).await.unwrap();
+        agent(&app, "ada@shop.example", "Ada Admin", "admin").await;
+        let id = open_conversation(
+            &app,
+            "ann@example.com",
+            "Where is my parcel?",
+            "It was due Tuesday.",
+        )
+        .await;
+        let b = driver.browser().await;
+        sign_in(&b, &app, "ada@shop.example", None).await;
+        b.goto(&format!("{}/conversations/{id}", app.base))
+            .await
+            .unwrap();
+        ready(&b).await;
+
+        // A reply, sent from the box with Ctrl+Enter.
+        click(&b, "#body").await;
+        press(&b, "Your parcel is with DHL.").await;
+        press(&b, &format!("{}{}", Key::Control, Key::Enter)).await;
+        wait_text(&b, "#thread .message.agent", "Your parcel is with DHL.").await;
+
+        // The sequence that leaked: n (the note key, as the page shows it), the note, and
+        // Ctrl+Enter, each into whatever has the focus.
+        press(&b, "n").await;
+        press(&b, "Carrier says Friday").await;
+        let mode_shown = page_value(
+            &b,
+            "const f = document.getElementById('composer'); return [f.dataset.mode ?? null, \
+             document.getElementById('mode-label')?.textContent ?? null, \
+             document.getElementById('send').textContent];",
+        )
+        .await;
+        press(&b, &format!("{}{}", Key::Control, Key::Enter)).await;
+
+        let messages = agent_messages(&app, &id, 2).await;
+        let second = &messages[1];
+        assert!(
+            second["private"] == true,
+            "what the agent wrote as a note went to the customer: {second}"
+        );
+        assert_eq!(
+            second["body"], "Carrier says Friday",
+            "the n was a shortcut, not text"
+        );
+        assert!(
+            !messages
+                .iter()
+                .any(|m| m["private"] == false && m["body"].as_str().unwrap().contains("Friday")),
+            "{messages:?}"
+        );
+        // While the note was written the page said it was one.
+        assert_eq!(
+            mode_shown,
+            json!([
+                "note",
+                "Private note — only your team sees this",
+                "Add note"
+            ])
+        );
+        wait_text(&b, "#thread .message.note", "Carrier says Friday").await;
+        wait_text(&b, "#composer-sent", "Note added: only your team sees it.").await;
+        find(&b, "#composer[data-mode='note'] #mode-note:checked").await;
+        screenshot(&b, "composer-note").await;
+
+        // Esc leaves the box, with what was typed kept; then r is a key, not a letter.
+        click(&b, "#body").await;
+        press(&b, "Hello Ann").await;
+        press(&b, &Key::Escape.to_string()).await;
+        assert_eq!(
+            page_value(
+                &b,
+                "return document.activeElement === document.getElementById('body');"
+            )
+            .await,
+            json!(false),
+            "Esc left the box"
+        );
+        press(&b, "r").await;
+        find(&b, "#composer[data-mode='reply'] #mode-reply:checked").await;
+        wait_text(&b, "#mode-label", "Reply — Ann Lee gets this by email").await;
+        wait_text(&b, "#send", "Send reply").await;
+        screenshot(&b, "composer-reply").await;
+        assert_eq!(
+            page_value(
+                &b,
+                "return [document.activeElement.id, document.activeElement.value];"
+            )
+            .await,
+            json!(["body", "Hello Ann"]),
+            "r put the focus back in the box, typing nothing"
+        );
+        // Quicker than any answer: a reply and a note, each sent before the last is stored.
+        press(&b, ", it comes Friday.").await;
+        press(&b, &format!("{}{}", Key::Control, Key::Enter)).await;
+        press(&b, "n").await;
+        press(&b, "Told her Friday").await;
+        press(&b, &format!("{}{}", Key::Control, Key::Enter)).await;
+        let messages = agent_messages(&app, &id, 4).await;
+        let sent: Vec<(&str, bool)> = messages
+            .iter()
+            .map(|m| (m["body"].as_str().unwrap(), m["private"] == true))
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                ("Your parcel is with DHL.", false),
+                ("Carrier says Friday", true),
+                ("Hello Ann, it comes Friday.", false),
+                ("Told her Friday", true),
+            ]
+        );
+        // On a phone the tabs and the label fit.
+        b.set_window_size(390, 844).await.unwrap();
+        assert!(fits_the_width(&b).await, "the composer scrolls sideways");
+        find(&b, "#body").await.click().await.unwrap();
+        screenshot(&b, "composer-note-phone").await;
+
+        app.stop().await;
     })
     .await;
 }

@@ -70,8 +70,14 @@ export function say(el, message) {
   if (el) el.textContent = message ?? '';
 }
 
-/** Whether a key event happened while typing somewhere. */
+/** Inputs that take no typed text: a letter pressed on one of them is a shortcut. */
+const KEYLESS_INPUTS = new Set(['button', 'checkbox', 'color', 'file', 'image', 'radio', 'range', 'reset', 'submit']);
+
+/** Whether a key event happened while typing somewhere: a text field, a text box, a list to
+ * pick from, or editable content. */
 export function typing(event) {
   const t = event.target;
-  return t instanceof HTMLElement && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
+  if (!(t instanceof HTMLElement)) return false;
+  if (t.isContentEditable || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT') return true;
+  return t.tagName === 'INPUT' && !KEYLESS_INPUTS.has(t.type);
 }

@@ -107,18 +107,22 @@ fn help_dialog() -> Markup {
         ("j / k", "next / previous conversation"),
         ("o or Enter", "open the selected conversation"),
         ("x", "select the conversation for a bulk action"),
-        ("r", "reply to the customer"),
-        ("n", "write a private note"),
+        ("r", "write a reply to the customer"),
+        ("n", "write a private note (only your team sees it)"),
         ("e", "resolve"),
         ("a", "assign to me"),
         ("/", "search"),
-        ("Ctrl+Enter", "send the reply or note"),
+        (
+            "Ctrl+Enter",
+            "send the reply or add the note, and leave the box",
+        ),
         ("?", "this help"),
         ("Esc", "close dialogs, leave the text box"),
     ];
     html! {
         dialog #help aria-labelledby="help-title" {
             h2 #help-title { "Keyboard shortcuts" }
+            p { "Letters are shortcuts outside text boxes; in a text box they are only letters." }
             dl.shortcuts {
                 @for (k, what) in keys {
                     dt { kbd { (k) } }
