@@ -1735,14 +1735,15 @@ async fn on_the_demo_storefront_a_shopper_asks_where_their_order_is_then_for_a_p
 async fn when_the_team_is_away_the_widget_offers_replies_by_email_and_a_transcript() {
     run(|driver| async move {
         let app = App::start("sqlite", |_| {}).await.unwrap();
-        // Open only tomorrow (UTC): closed now, whatever the time.
-        let tomorrow = chrono::Datelike::weekday(&(chrono::Utc::now() + chrono::Duration::days(1)));
-        let day = concierge_domain::hours::DAYS[tomorrow.num_days_from_monday() as usize].1;
+        // A shop in Berlin open only the day after tomorrow: closed now, whatever the time
+        // (the browser's clock is another zone's: UTC here).
+        let day_after = chrono::Datelike::weekday(&(chrono::Utc::now() + chrono::Duration::days(2)));
+        let day = concierge_domain::hours::DAYS[day_after.num_days_from_monday() as usize].1;
         let (s, v) = app
             .send(
                 reqwest::Method::PUT,
                 "/api/v1/business-hours",
-                Some(json!({"timezone": "UTC", "week": { day: ["09:00-17:00"] }})),
+                Some(json!({"timezone": "Europe/Berlin", "week": { day: ["09:00-17:00"] }})),
             )
             .await;
         assert_eq!(s, reqwest::StatusCode::OK, "{v}");
@@ -1770,6 +1771,21 @@ async fn when_the_team_is_away_the_widget_offers_replies_by_email_and_a_transcri
         );
         widget_say(&b, "Do you ship to Norway?").await;
         wait_widget_text(&b, "[data-sender='customer']", "Norway").await;
+
+        // The panel and the assistant give one time for the team's return: the shop's 09:00.
+        widget_say(&b, "Can I talk to a person please?").await;
+        wait_widget_text(&b, "[data-sender='bot']", "away right now and back").await;
+        let said = in_widget(
+            &b,
+            "const back = (t) => t.split(' and back ')[1]?.split('. ')[0]?.replace(/\\.$/, ''); \
+             const bot = [...root.querySelectorAll(\"[data-sender='bot']\")].map(e => e.textContent).find(t => t.includes(' and back ')); \
+             return [back(root.querySelector('.away-text').textContent), back(bot)];",
+            json!(null),
+        )
+        .await;
+        assert_eq!(said[0], said[1], "the panel and the assistant disagree: {said}");
+        assert!(said[0].as_str().unwrap_or_default().contains("09:00"), "{said}");
+        screenshot(&b, "widget-closed-phone").await;
 
         // A bad address is refused in place; a good one is kept for replies.
         in_widget(

@@ -1123,11 +1123,11 @@ on_both_engines!(
         let mut socket = connect(&app, &token, None).await;
         say(&mut socket, "can I talk to a person please?", "h-1").await;
         let answer = next_bot(&mut socket).await;
-        let day_name = format!("{:?}", tomorrow.weekday());
         assert!(
-            answer.contains("Our team is away right now and back")
-                && answer.contains(" 09:00 (UTC)")
-                && answer.contains(&day_name[..3]),
+            answer.contains(&format!(
+                "Our team is away right now and back {}, 09:00 UTC.",
+                tomorrow.format("%A, %-d %B")
+            )),
             "{answer}"
         );
 
@@ -1197,6 +1197,45 @@ on_both_engines!(
         }
         let (_, v) = app.get("/api/v1/business-hours").await;
         assert_eq!(v["always_open"], true, "nothing was stored: {v}");
+    }
+);
+
+on_both_engines!(
+    the_widget_and_the_assistant_say_one_time_for_when_the_team_is_back,
+    |app| {
+        // A shop in Berlin open only the day after tomorrow: closed now, wherever the day
+        // is in Berlin.
+        let day_after = (chrono::Utc::now() + chrono::Duration::days(2)).date_naive();
+        let day =
+            concierge_domain::hours::DAYS[day_after.weekday().num_days_from_monday() as usize].1;
+        let (s, v) = app
+            .send(
+                reqwest::Method::PUT,
+                "/api/v1/business-hours",
+                Some(json!({"timezone": "Europe/Berlin", "week": { day: ["09:00-17:00"] }})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+
+        // The widget is told when, as the shop's clock says it.
+        let team = widget_team(&app).await;
+        let opens = team["opens"].as_str().unwrap_or_else(|| panic!("{team}"));
+        let weekday = day_after.format("%A").to_string();
+        let date = day_after.format("%-d %B").to_string();
+        assert!(
+            opens.starts_with(&format!("{weekday}, {date}, 09:00 ")),
+            "{team}"
+        );
+
+        // Asked for a person, the assistant says the very same.
+        let (token, _) = session(&app).await;
+        let mut socket = connect(&app, &token, None).await;
+        say(&mut socket, "can I talk to a person please?", "b-1").await;
+        let answer = next_bot(&mut socket).await;
+        assert!(
+            answer.contains(&format!("back {opens}.")),
+            "{answer} / {opens}"
+        );
     }
 );
 

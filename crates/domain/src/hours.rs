@@ -183,12 +183,11 @@ pub struct BusinessHours {
     closed: BTreeSet<NaiveDate>,
 }
 
-/// When the team is next in, as an instant and as the shop says it.
+/// When the team is next in. Shoppers are told it by [`crate::dates::Calendar::day_time`],
+/// in the shop's time zone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Opening {
     pub at: DateTime<Utc>,
-    /// "Monday 09:00 (Europe/London)".
-    pub local: String,
 }
 
 /// Business hours refused: every problem found, each with its place, in the order the
@@ -316,8 +315,15 @@ impl BusinessHours {
         }
     }
 
+    /// The time zone's IANA name.
     pub fn timezone(&self) -> &str {
         self.timezone.name()
+    }
+
+    /// The shop's time zone: the one its hours are in, and the one shoppers are told
+    /// dates and times in.
+    pub fn zone(&self) -> Tz {
+        self.timezone
     }
 
     pub fn day(&self, day: Weekday) -> &[Span] {
@@ -354,16 +360,8 @@ impl BusinessHours {
                 .day(date.weekday())
                 .iter()
                 .find(|s| ahead > 0 || s.from > now_minute)?;
-            let starts = self.instant(date, span.from);
             Some(Opening {
-                at: starts,
-                local: format!(
-                    "{} {:02}:{:02} ({})",
-                    weekday_name(date.weekday()),
-                    span.from / 60,
-                    span.from % 60,
-                    self.timezone.name()
-                ),
+                at: self.instant(date, span.from),
             })
         })
     }
@@ -383,18 +381,6 @@ impl BusinessHours {
 
 fn minute_of_day(time: &impl Timelike) -> u16 {
     (time.hour() * 60 + time.minute()) as u16
-}
-
-fn weekday_name(day: Weekday) -> &'static str {
-    match day {
-        Weekday::Mon => "Monday",
-        Weekday::Tue => "Tuesday",
-        Weekday::Wed => "Wednesday",
-        Weekday::Thu => "Thursday",
-        Weekday::Fri => "Friday",
-        Weekday::Sat => "Saturday",
-        Weekday::Sun => "Sunday",
-    }
 }
 
 #[cfg(test)]
@@ -579,13 +565,11 @@ mod tests {
         );
         let evening = h.next_opening(utc("2026-12-01T18:00:00Z")).unwrap();
         assert_eq!(evening.at, utc("2026-12-02T09:00:00Z"));
-        assert_eq!(evening.local, "Wednesday 09:00 (Europe/London)");
         let early = h.next_opening(utc("2026-12-02T07:00:00Z")).unwrap();
         assert_eq!(early.at, utc("2026-12-02T09:00:00Z"));
         // Thursday 24th evening: Friday is Christmas, then the weekend.
         let christmas = h.next_opening(utc("2026-12-24T18:00:00Z")).unwrap();
         assert_eq!(christmas.at, utc("2026-12-28T09:00:00Z"));
-        assert_eq!(christmas.local, "Monday 09:00 (Europe/London)");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form, Json};
 use chrono::{Duration, Utc};
 use concierge_api::AppState;
+use concierge_domain::dates::Language;
 use concierge_domain::knowledge::Locale;
 use concierge_knowledge::{Hit, Search};
 use concierge_store::articles::{Article, ArticleFilter, Category, SlugTarget};
@@ -702,6 +703,7 @@ pub(crate) async fn article(
     };
     let related = related(&state, &langs, &article);
     let w = words(langs.chosen.as_str());
+    let calendar = store.calendar(Language::of(langs.chosen.as_str())).await?;
     let path = article_path(&article.slug);
     let url = langs.here(&path);
     let public = &help.settings.public_url;
@@ -752,7 +754,7 @@ pub(crate) async fn article(
             h1 { (article.title) }
             p.updated.muted {
                 (w.updated) " "
-                time datetime=(article.updated_at.format("%Y-%m-%d")) { (w.date(article.updated_at)) }
+                time datetime=(article.updated_at.format("%Y-%m-%d")) { (calendar.date(article.updated_at)) }
             }
             div.body { (PreEscaped(&article.body_html)) }
         }

@@ -15,6 +15,7 @@ use concierge_assistant::words::{Reply, Wording, MAX_TEMPLATE_CHARS};
 use concierge_commerce::notices::wordings;
 use concierge_commerce::variables::NOTICE_VARIABLES;
 use concierge_domain::access::Role;
+use concierge_domain::dates::{Calendar, Language};
 use concierge_domain::hours::DAYS;
 use concierge_domain::replies::VARIABLES;
 use concierge_store::platforms::DeliveryState;
@@ -337,6 +338,7 @@ async fn business_hours(
     AdminAgent(viewer): AdminAgent,
 ) -> PageResult {
     let hours = state.store.business_hours().await?;
+    let calendar = Calendar::of_shop(hours.as_ref(), Language::English);
     let now = chrono::Utc::now();
     let body = html! {
         p { "When the team answers. Outside these hours the chat widget says when you are back and offers to reply by email, "
@@ -345,7 +347,7 @@ async fn business_hours(
             None => p.status { strong { "Always open." } " Set hours below to have the widget and the assistant follow them." },
             Some(h) => p.status {
                 @if h.is_open(now) { strong { "Open now." } }
-                @else { strong { "Closed now." } @if let Some(o) = h.next_opening(now) { " Back " (o.local) "." } }
+                @else { strong { "Closed now." } @if let Some(o) = h.next_opening(now) { " Back " (calendar.day_time(o.at)) ", as shoppers are told." } }
             },
         }
         form #hours-form .stack {

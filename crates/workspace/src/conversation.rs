@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse};
 use axum::Extension;
 use concierge_api::AppState;
+use concierge_domain::commerce::Arrival;
 use concierge_domain::conversation::{
     Channel, ConversationStatus, DeliveryStatus, Priority, SenderType,
 };
@@ -525,8 +526,10 @@ fn sidebar(customer: &Customer, orders: &[Order], others: &[Conversation]) -> Ma
                                         " · " (layout::time(e.occurred_at))
                                     }
                                 }
-                                @if let Some(eta) = s.estimated_delivery {
-                                    p { "Expected " (layout::time(eta)) }
+                                @match s.arrival() {
+                                    Some(Arrival::Expected(at)) => p { "Expected " (layout::time(at)) },
+                                    Some(Arrival::Delivered(at)) => p { "Delivered " (layout::time(at)) },
+                                    None => {},
                                 }
                                 p { a href={"/track/" (s.tracking_token)} target="_blank" rel="noopener" { "Shopper's tracking page" } }
                             }
