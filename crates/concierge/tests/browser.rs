@@ -1066,6 +1066,71 @@ async fn a_shopper_on_a_phone_finds_the_returns_policy_and_writes_in() {
 }
 
 #[tokio::test]
+async fn a_shopper_reading_german_follows_their_parcel_on_a_phone() {
+    run(|driver| async move {
+        let app = App::start("sqlite", |_| {}).await.unwrap();
+        concierge_demo::seed_knowledge(app.store()).await.unwrap();
+        app.running
+            .as_ref()
+            .unwrap()
+            .refresh_knowledge()
+            .await
+            .unwrap();
+        let (s, v) = app
+            .send(
+                reqwest::Method::PUT,
+                "/api/v1/business-hours",
+                Some(json!({"timezone": "Europe/Berlin", "week": {"monday": ["09:00-17:00"]}})),
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::OK, "{v}");
+        let (order, shipment) = app
+            .shipped_order("lea@example.com", "#5005", "JD5005")
+            .await;
+        let (s, v) = app
+            .post(
+                &format!("/api/v1/shipments/{shipment}/events"),
+                json!({"status": "info_received", "occurred_at": "2029-12-30T23:15:00Z", "location": "Hamburg"}),
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::CREATED, "{v}");
+        let (_, o) = app.get(&format!("/api/v1/orders/{order}")).await;
+        let token = o["shipments"][0]["tracking_token"].as_str().unwrap().to_owned();
+
+        // The shopper chose German in the help center; their tracking page follows.
+        let b = driver.phone().await;
+        b.goto(&format!("{}/help?lang=de", app.base)).await.unwrap();
+        find(&b, "h1").await;
+        b.goto(&format!("{}/track/{token}", app.base)).await.unwrap();
+        wait_text(&b, "h1", "Versandetikett erstellt").await;
+        wait_text(&b, ".eta", "Voraussichtlich am Donnerstag, 3. Januar 2030").await;
+        // 23:15 UTC on the 30th is a quarter past midnight on the 31st in Berlin.
+        wait_text(&b, ".timeline", "31. Dezember 2029, 00:15 Uhr CET").await;
+        assert!(fits_the_width(&b).await, "the tracking page fits a phone");
+        // Long German words wrap inside the progress steps rather than push the last off.
+        let steps_fit = b
+            .execute(
+                "return [...document.querySelectorAll('.progress li')].every(li => \
+                 li.getBoundingClientRect().right <= document.documentElement.clientWidth \
+                 && li.scrollWidth <= li.clientWidth);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(steps_fit, json!(true), "a progress step is cut off");
+        screenshot(&b, "tracking-phone-de").await;
+
+        // Back to English from the page's own switcher, which the help center remembers.
+        click(&b, "nav.languages a[hreflang='en']").await;
+        wait_text(&b, ".eta", "Expected by Thursday, 3 January 2030").await;
+        b.goto(&format!("{}/help", app.base)).await.unwrap();
+        wait_text(&b, "h1", "How can we help?").await;
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn agents_edit_articles_with_a_live_preview_and_put_them_in_replies() {
     run(|driver| async move {
         let app = App::start("sqlite", |_| {}).await.unwrap();

@@ -112,6 +112,20 @@ pub(crate) fn frame(
     } else {
         head.alternates.clone()
     };
+    // The switcher names its language even for the first one, whose pages have plain URLs:
+    // a plain URL would be read in the language remembered from before, so a reader who
+    // once chose German could not go back to English.
+    let switch_to: Vec<(String, String)> = switch_to
+        .into_iter()
+        .map(|(locale, path)| match path.contains("lang=") {
+            true => (locale, path),
+            false => {
+                let sep = if path.contains('?') { '&' } else { '?' };
+                let path = format!("{path}{sep}lang={locale}");
+                (locale, path)
+            }
+        })
+        .collect();
     html! {
         (DOCTYPE)
         html lang=(langs.chosen.as_str()) {

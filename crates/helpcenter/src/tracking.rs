@@ -34,6 +34,8 @@ fn valid_token(t: &str) -> bool {
 #[derive(Deserialize)]
 pub(crate) struct TrackQuery {
     sent: Option<String>,
+    /// The language the reader picked with the switcher.
+    lang: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -65,7 +67,7 @@ pub(crate) async fn page(
         .await?
         .email
         .is_none();
-    let page = Parcel::of(&state, &reader).await?;
+    let page = Parcel::of(&state, &reader, q.lang.as_deref()).await?;
     Ok(show(
         &help,
         &reader,
@@ -88,8 +90,12 @@ struct Parcel {
 }
 
 impl Parcel {
-    async fn of(state: &AppState, reader: &Reader) -> Result<Parcel, HelpError> {
-        let langs = Languages::pick(state, None, reader).await?;
+    async fn of(
+        state: &AppState,
+        reader: &Reader,
+        asked: Option<&str>,
+    ) -> Result<Parcel, HelpError> {
+        let langs = Languages::pick(state, asked, reader).await?;
         let calendar = state
             .store
             .calendar(Language::of(langs.chosen.as_str()))
@@ -120,6 +126,13 @@ fn show(
         w.tracking_status(s.status)
     ));
     head.noindex = true;
+    // The language switcher stays on this page.
+    let here = format!("/track/{token}");
+    head.alternates = langs
+        .available
+        .iter()
+        .map(|l| (l.as_str().to_owned(), langs.url(&here, l.as_str())))
+        .collect();
     let mut events = s.events.clone();
     events.sort_by_key(|e| std::cmp::Reverse(e.occurred_at));
     let step = |st: TrackingStatus| match (s.status, st) {
@@ -241,7 +254,7 @@ pub(crate) async fn ask(
         match EmailAddress::parse(&form.email) {
             Ok(e) => Some(e),
             Err(_) => {
-                let page = Parcel::of(&state, &reader).await?;
+                let page = Parcel::of(&state, &reader, None).await?;
                 let w = words(page.langs.chosen.as_str());
                 return Ok(show(
                     &help,
@@ -263,7 +276,7 @@ pub(crate) async fn ask(
     let body = match MessageBody::parse(&form.message) {
         Ok(b) => b,
         Err(e) => {
-            let page = Parcel::of(&state, &reader).await?;
+            let page = Parcel::of(&state, &reader, None).await?;
             let w = words(page.langs.chosen.as_str());
             let why = if form.message.trim().is_empty() {
                 w.tell_whats_wrong.to_owned()

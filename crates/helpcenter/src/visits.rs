@@ -151,7 +151,8 @@ impl Reader {
 pub(crate) fn lang_cookie(locale: &str, secure: bool) -> Option<HeaderValue> {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{LANG_COOKIE}={locale}; Path=/help; SameSite=Lax; Max-Age=31536000{secure}"
+        // Site-wide: the language a shopper picked holds on their tracking pages too.
+        "{LANG_COOKIE}={locale}; Path=/; SameSite=Lax; Max-Age=31536000{secure}"
     ))
     .ok()
 }
