@@ -387,10 +387,13 @@ fn composer(c: &Conversation, replies: &[CannedReply]) -> Markup {
         (suggestion())
         form.composer #composer aria-label="Reply or private note" data-mode="reply" autocomplete="off"
             data-reply-label=(reply_label) data-note-label="Private note — only your team sees this" {
-            fieldset.mode {
-                legend.visually-hidden { "Write a" }
-                label { input #mode-reply type="radio" name="mode" value="reply" checked; " Reply " kbd { "r" } }
-                label { input #mode-note type="radio" name="mode" value="note"; " Private note " kbd { "n" } }
+            div.composer-head {
+                fieldset.mode {
+                    legend.visually-hidden { "Write a" }
+                    label { input #mode-reply type="radio" name="mode" value="reply" checked; " Reply " kbd { "r" } }
+                    label { input #mode-note type="radio" name="mode" value="note"; " Private note " kbd { "n" } }
+                }
+                span.keys-hint { kbd { "Ctrl+Enter" } " sends · " kbd { "Esc" } " leaves the box" }
             }
             p #mode-label .mode-label aria-live="polite" { (reply_label) }
             label for="body" .visually-hidden { "Message" }
@@ -414,7 +417,6 @@ fn composer(c: &Conversation, replies: &[CannedReply]) -> Markup {
                 }
                 span #composer-status .error role="alert" {}
                 span #composer-sent .composer-sent role="status" {}
-                span.keys-hint { kbd { "Ctrl+Enter" } " sends · " kbd { "Esc" } " leaves the box" }
                 button #send type="submit" { "Send reply" }
             }
         }
