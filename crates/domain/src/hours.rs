@@ -38,19 +38,18 @@ impl Span {
     /// `"09:00-17:30"`; `24:00` ends a day. A shift past midnight is two spans, one on each
     /// day. A span written loosely (`9-17`, `9am-5pm`) is refused with how to write it.
     pub fn parse(text: &str) -> Result<Span, Invalid> {
-        let Some((from, to)) = text.split_once('-') else {
+        let Some((from_text, to_text)) = text.split_once('-') else {
             return Err(Invalid::new(format!(
                 "`{text}` is not a span like 09:00-17:00"
             )));
         };
-        let (from, to) = match (clock(from.trim()), clock(to.trim())) {
+        let (from_text, to_text) = (from_text.trim(), to_text.trim());
+        let (from, to) = match (clock(from_text), clock(to_text)) {
             (Ok(from), Ok(to)) => (from, to),
             (from, to) => {
                 // Both ends read as times, only not written so: say the whole span as it
                 // should be, rather than one end at a time.
-                if let (Some(f), Some(t)) =
-                    (loose_clock(from_text(text)), loose_clock(to_text(text)))
-                {
+                if let (Some(f), Some(t)) = (loose_clock(from_text), loose_clock(to_text)) {
                     if f < t {
                         return Err(Invalid::new(format!(
                             "`{text}` is not a span of time: write it as {}-{}",
@@ -75,16 +74,6 @@ impl Span {
     fn contains(&self, minute: u16) -> bool {
         (self.from..self.to).contains(&minute)
     }
-}
-
-/// The start of a span's text, before its dash.
-fn from_text(span: &str) -> &str {
-    span.split_once('-').map_or(span, |(from, _)| from.trim())
-}
-
-/// The end of a span's text, after its dash.
-fn to_text(span: &str) -> &str {
-    span.split_once('-').map_or(span, |(_, to)| to.trim())
 }
 
 impl fmt::Display for Span {

@@ -67,7 +67,7 @@ pub(crate) async fn page(
         .await?
         .email
         .is_none();
-    let page = Parcel::of(&state, &reader, q.lang.as_deref()).await?;
+    let page = PageLanguage::of(&state, &reader, q.lang.as_deref()).await?;
     Ok(show(
         &help,
         &reader,
@@ -84,23 +84,23 @@ pub(crate) async fn page(
 
 /// What a tracking page is written with: the reader's language (as the help center picks
 /// it), and dates in the shop's time zone in that language.
-struct Parcel {
+struct PageLanguage {
     langs: Languages,
     calendar: Calendar,
 }
 
-impl Parcel {
+impl PageLanguage {
     async fn of(
         state: &AppState,
         reader: &Reader,
         asked: Option<&str>,
-    ) -> Result<Parcel, HelpError> {
+    ) -> Result<PageLanguage, HelpError> {
         let langs = Languages::pick(state, asked, reader).await?;
         let calendar = state
             .store
             .calendar(Language::of(langs.chosen.as_str()))
             .await?;
-        Ok(Parcel { langs, calendar })
+        Ok(PageLanguage { langs, calendar })
     }
 }
 
@@ -108,7 +108,7 @@ impl Parcel {
 fn show(
     help: &HelpCenter,
     reader: &Reader,
-    page: &Parcel,
+    page: &PageLanguage,
     token: &str,
     s: &Shipment,
     order: &Order,
@@ -254,7 +254,7 @@ pub(crate) async fn ask(
         match EmailAddress::parse(&form.email) {
             Ok(e) => Some(e),
             Err(_) => {
-                let page = Parcel::of(&state, &reader, None).await?;
+                let page = PageLanguage::of(&state, &reader, None).await?;
                 let w = words(page.langs.chosen.as_str());
                 return Ok(show(
                     &help,
@@ -276,7 +276,7 @@ pub(crate) async fn ask(
     let body = match MessageBody::parse(&form.message) {
         Ok(b) => b,
         Err(e) => {
-            let page = Parcel::of(&state, &reader, None).await?;
+            let page = PageLanguage::of(&state, &reader, None).await?;
             let w = words(page.langs.chosen.as_str());
             let why = if form.message.trim().is_empty() {
                 w.tell_whats_wrong.to_owned()
