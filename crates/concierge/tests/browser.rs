@@ -1076,14 +1076,7 @@ async fn a_shopper_reading_german_follows_their_parcel_on_a_phone() {
             .refresh_knowledge()
             .await
             .unwrap();
-        let (s, v) = app
-            .send(
-                reqwest::Method::PUT,
-                "/api/v1/business-hours",
-                Some(json!({"timezone": "Europe/Berlin", "week": {"monday": ["09:00-17:00"]}})),
-            )
-            .await;
-        assert_eq!(s, reqwest::StatusCode::OK, "{v}");
+        app.set_hours(json!({"timezone": "Europe/Berlin", "week": {"monday": ["09:00-17:00"]}})).await;
         let (order, shipment) = app
             .shipped_order("lea@example.com", "#5005", "JD5005")
             .await;
@@ -1804,14 +1797,7 @@ async fn when_the_team_is_away_the_widget_offers_replies_by_email_and_a_transcri
         // (the browser's clock is another zone's: UTC here).
         let day_after = chrono::Datelike::weekday(&(chrono::Utc::now() + chrono::Duration::days(2)));
         let day = concierge_domain::hours::DAYS[day_after.num_days_from_monday() as usize].1;
-        let (s, v) = app
-            .send(
-                reqwest::Method::PUT,
-                "/api/v1/business-hours",
-                Some(json!({"timezone": "Europe/Berlin", "week": { day: ["09:00-17:00"] }})),
-            )
-            .await;
-        assert_eq!(s, reqwest::StatusCode::OK, "{v}");
+        app.set_hours(json!({"timezone": "Europe/Berlin", "week": { day: ["09:00-17:00"] }})).await;
         let page = store_page(&app.base, "").await;
         let b = driver.phone().await;
         b.goto(&page).await.unwrap();
