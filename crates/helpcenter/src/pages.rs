@@ -1,7 +1,7 @@
 //! The pages: home, category, article, search results; the vote on an article; suggestions
 //! as the reader types. Also the frame every page shares.
 
-use crate::visits::{lang_cookie, Reader};
+use crate::visits::{lang_cookie, old_lang_cookie_cleared, Reader};
 use crate::words::words;
 use crate::{assets, library, HelpCenter, HelpError, HelpResult, Languages};
 use axum::extract::{Path, Query, State};
@@ -247,7 +247,13 @@ pub(crate) fn respond(
         headers.append(header::SET_COOKIE, c);
     }
     if langs.asked {
-        if let Some(c) = lang_cookie(langs.chosen.as_str(), help.secure_cookies) {
+        for c in [
+            old_lang_cookie_cleared(),
+            lang_cookie(langs.chosen.as_str(), help.secure_cookies),
+        ]
+        .into_iter()
+        .flatten()
+        {
             headers.append(header::SET_COOKIE, c);
         }
     }
