@@ -858,24 +858,25 @@ button { cursor: pointer; }
   // --- Away: closed or nobody online, replies by email, the transcript -------------------------
   // Asked each time the panel opens: whether the team is in (business hours) and online now.
   let teamOnline = null;
-  let teamBack = null; // outside business hours: when the team is next in, as a Date
+  let teamBack = null; // outside business hours: when the team is next in, as the server words it
   let awayPurpose = "replies"; // what the away form's address is for: "replies" or "transcript"
   async function checkTeam() {
     try {
       const r = await call("GET", TEAM);
       if (r.status === 200 && r.data) {
         teamOnline = r.data.online === true;
-        teamBack = r.data.open === false && r.data.opens_at ? new Date(r.data.opens_at) : null;
+        teamBack = r.data.open === false && typeof r.data.opens === "string" ? r.data.opens : null;
       }
     } catch (e) { /* unknown: say nothing */ }
     renderAway();
   }
 
-  // "We're closed until Monday 09:00" in the shopper's own time and language.
+  // "We're closed right now and back Monday, 7 December, 09:00 CET": the shop's time, as
+  // the server writes it, word for word what the assistant says in the chat. (Written here
+  // in the shopper's own zone, the two would give two times for one opening.)
   function awayWords() {
-    if (!teamBack || isNaN(teamBack.getTime())) return "We're away right now.";
-    const when = teamBack.toLocaleString(undefined, { weekday: "long", hour: "2-digit", minute: "2-digit" });
-    return "We're closed right now and back " + when + ".";
+    if (!teamBack) return "We're away right now.";
+    return "We're closed right now and back " + teamBack + ".";
   }
 
   function renderAway() {

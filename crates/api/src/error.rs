@@ -30,6 +30,10 @@ pub enum ApiError {
     /// Input that parsed as JSON but is not acceptable; `field` names the offender.
     #[error("{message}")]
     Validation { field: String, message: String },
+    /// Several fields are not acceptable (a form's worth): each with why, in the form's
+    /// order. Never empty.
+    #[error("{}", FieldProblem::sentence(.0))]
+    Fields(Vec<FieldProblem>),
     /// The body is not JSON at all (or not UTF-8).
     #[error("{0}")]
     BadRequest(String),
@@ -81,6 +85,34 @@ pub fn parse<T>(
     parser(value).map_err(|e| invalid(field, e))
 }
 
+/// One field at fault and why, in a 422 that names several.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldProblem {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldProblem {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// All of them in one message: one alone as it is, several each after its field.
+    fn sentence(problems: &[FieldProblem]) -> String {
+        match problems {
+            [one] => one.message.clone(),
+            _ => problems
+                .iter()
+                .map(|p| format!("{}: {}", p.field, p.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    }
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
@@ -91,9 +123,14 @@ pub struct ErrorDetail {
     /// Stable machine-readable code, e.g. `validation_failed`.
     pub code: &'static str,
     pub message: String,
-    /// The request field at fault, for validation errors and conflicts.
+    /// The request field at fault, for validation errors and conflicts (the first, when
+    /// several are).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Every field at fault with its own message, when a request can have several (business
+    /// hours); `message` then says all of them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldProblem>,
 }
 
 impl ApiError {
@@ -105,7 +142,9 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) | ApiError::RouteNotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
-            ApiError::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ApiError::Validation { .. } | ApiError::Fields(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+            }
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType => {
@@ -130,12 +169,17 @@ impl ApiError {
         let field = match self {
             ApiError::Validation { field, .. } => Some(field.clone()),
             ApiError::Conflict { field, .. } => Some((*field).to_owned()),
+            ApiError::Fields(all) => all.first().map(|p| p.field.clone()),
             _ => None,
         };
         ErrorDetail {
             code: self.status_and_code().1,
             message: self.to_string(),
             field,
+            fields: match self {
+                ApiError::Fields(all) => all.clone(),
+                _ => vec![],
+            },
         }
     }
 

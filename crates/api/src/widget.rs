@@ -31,6 +31,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use concierge_domain::contact::EmailAddress;
 use concierge_domain::conversation::{ConversationStatus, SenderType};
+use concierge_domain::dates::Language;
 use concierge_domain::ids::{AttachmentId, MessageId};
 use concierge_domain::text::{MessageBody, PersonName};
 use concierge_store::chat::{ChatMail, ChatMailOutcome, ChatSession, NewChatSession};
@@ -459,14 +460,27 @@ async fn transcript(
 }
 
 /// `GET /api/widget/v1/team`: whether anyone on the team can answer now (within business
-/// hours, with an agent online), when it is next in while closed, and the usual wait for a
-/// first answer, so the widget can say so (and offer email when nobody can).
+/// hours, with an agent online), when it is next in while closed — the instant, and `opens`,
+/// the words the widget shows: the shop's time, written as the assistant writes it in our
+/// (English) wording, so the panel and the chat never give two times — and the usual wait
+/// for a first answer, so the widget can say so (and offer email when nobody can).
 async fn team(State(state): State<AppState>) -> Result<axum::Json<Value>, ApiError> {
     let staffing = state.store.chat_staffing().await?;
+    let opens = match &staffing.opening {
+        Some(o) => Some(
+            state
+                .store
+                .calendar(Language::English)
+                .await?
+                .day_time(o.at),
+        ),
+        None => None,
+    };
     Ok(axum::Json(json!({
         "online": staffing.answering(),
         "open": staffing.open,
         "opens_at": staffing.opening.as_ref().map(|o| o.at),
+        "opens": opens,
         "typical_wait_minutes": staffing.typical_wait.map(|w| w.num_minutes().max(1)),
     })))
 }

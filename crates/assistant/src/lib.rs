@@ -17,8 +17,10 @@ pub mod words;
 use concierge_assist::intents::{NEUTRAL, UNKNOWN};
 use concierge_commerce::variables::order_in_question;
 use concierge_domain::access::Actor;
+use concierge_domain::commerce::Arrival;
 use concierge_domain::contact::Identity;
 use concierge_domain::conversation::{ConversationStatus, Priority, SenderType};
+use concierge_domain::dates::Calendar;
 use concierge_domain::ids::{ChatSessionId, MessageId};
 use concierge_domain::text::MessageBody;
 use concierge_jobs::{payload_field, Handler, JobError};
@@ -198,6 +200,7 @@ impl Answer {
             shopper(&session, &conversation),
             &self.shop_name,
             &self.public_url,
+            self.store.shop_calendar().await?,
         );
         let mut decision = self
             .decide(&voice, &session, &conversation, intent, &asked.body)
@@ -372,7 +375,7 @@ impl Answer {
         };
         // An answer (not a request handed over) may be reworded, from the order's data; a
         // brief one is not, so that nothing held back can find its way in.
-        let facts = (handover.is_none() && !brief).then(|| order_facts(&order));
+        let facts = (handover.is_none() && !brief).then(|| order_facts(&order, &voice.english()));
         Ok(Decision {
             reply,
             facts,
@@ -606,12 +609,12 @@ fn shopper(session: &ChatSession, conversation: &Conversation) -> CustomerSummar
 }
 
 /// An order as facts for a language model to word an answer from: only what the shopper
-/// may see about their own order.
-fn order_facts(order: &Order) -> String {
+/// may see about their own order, with dates as the answer writes them.
+fn order_facts(order: &Order, calendar: &Calendar) -> String {
     let mut out = format!(
         "Order {} placed {}; status {}, payment {}, fulfilment {}; total {} {}",
         order.number,
-        order.placed_at.format("%Y-%m-%d"),
+        calendar.date(order.placed_at),
         order.status.as_str(),
         order.financial_status.as_str(),
         order.fulfillment_status.as_str(),
@@ -628,13 +631,19 @@ fn order_facts(order: &Order) -> String {
             s.tracking_number,
             s.status.as_str()
         ));
-        if let Some(eta) = s.estimated_delivery {
-            out.push_str(&format!(", expected {}", eta.format("%Y-%m-%d")));
+        match s.arrival() {
+            Some(Arrival::Expected(at)) => {
+                out.push_str(&format!(", expected {}", calendar.day(at)))
+            }
+            Some(Arrival::Delivered(at)) => {
+                out.push_str(&format!(", delivered on {}", calendar.day(at)))
+            }
+            None => {}
         }
         if let Some(e) = s.events.last() {
             out.push_str(&format!(
                 ", last scan {} {} {}",
-                e.occurred_at.format("%Y-%m-%d %H:%M"),
+                calendar.date_time(e.occurred_at),
                 e.location.as_deref().unwrap_or(""),
                 e.message.as_deref().unwrap_or("")
             ));

@@ -9,7 +9,9 @@
 
 use crate::Handover;
 use concierge_commerce::variables::Context;
+use concierge_domain::commerce::Arrival;
 use concierge_domain::conversation::SenderType;
+use concierge_domain::dates::{Calendar, Language};
 use concierge_domain::replies::{check_variables, fill};
 use concierge_domain::Invalid;
 use concierge_store::assistant::AssistantReply;
@@ -77,7 +79,7 @@ const WAIT: &[Variable] = &[(
 
 const OPENS: &[Variable] = &[(
     "opens",
-    "when the team is next in, e.g. Monday 09:00 (Europe/London)",
+    "when the team is next in, in the shop's time, e.g. Monday, 7 December, 09:00 GMT",
 )];
 
 /// One thing the assistant says to shoppers, which the shop may word its own way.
@@ -497,41 +499,63 @@ pub struct Voice<'a> {
     shop_name: &'a str,
     /// The base of links to our own pages, without a trailing slash.
     public_url: &'a str,
+    /// The shop's calendar: its time zone, and its language for its own wording.
+    calendar: Calendar,
 }
 
 impl<'a> Voice<'a> {
-    /// `shopper`: what the shopper told this chat (see [`SHOPPER`]'s note).
+    /// `shopper`: what the shopper told this chat (see [`SHOPPER`]'s note); `calendar`: the
+    /// shop's (`Store::shop_calendar`).
     pub fn new(
         wording: &'a Wording,
         shopper: CustomerSummary,
         shop_name: &'a str,
         public_url: &'a str,
+        calendar: Calendar,
     ) -> Self {
         Voice {
             wording,
             shopper,
             shop_name,
             public_url,
+            calendar,
         }
+    }
+
+    /// Dates in the language of the words around them: the shop's in its own wording of
+    /// `reply`, English in ours.
+    fn calendar_for(&self, reply: Reply) -> Calendar {
+        match self.wording.changed(reply) {
+            Some(_) => self.calendar,
+            None => self.calendar.in_language(Language::English),
+        }
+    }
+
+    /// Dates in what is written here in code (English): an order's parcels, facts for a
+    /// language model.
+    pub fn english(&self) -> Calendar {
+        self.calendar.in_language(Language::English)
     }
 
     /// A reply in the wording in effect, filled. A variable without a value here becomes
     /// empty text, never `{{…}}` before a shopper; a shop's wording that comes out blank
     /// that way is replaced by ours, so the shopper is always told something.
     fn say(&self, reply: Reply, facts: Facts<'_>) -> String {
+        let calendar = self.calendar_for(reply);
         let context = Context {
             customer: Some(&self.shopper),
             order: facts.order,
             shipment: facts.shipment,
             public_url: self.public_url,
             shop_name: self.shop_name,
+            calendar: &calendar,
         };
         let value = |name: &str| {
             if let Some((_, v)) = facts.own.iter().find(|(n, _)| *n == name) {
                 return Some((*v).to_owned());
             }
             match (name, facts.order) {
-                ("order.placed_at", Some(o)) => Some(o.placed_at.format("%-d %B %Y").to_string()),
+                ("order.placed_at", Some(o)) => Some(calendar.date(o.placed_at)),
                 ("order.state", Some(o)) => Some(order_state(o).to_owned()),
                 ("order.refunded_total", Some(o)) => o
                     .refunded_total
@@ -631,10 +655,12 @@ impl<'a> Voice<'a> {
     /// Whether anyone is there to answer a chat handed over, and how soon: said as it is.
     pub fn wait(&self, staffing: &Staffing) -> String {
         if let (false, Some(opening)) = (staffing.open, &staffing.opening) {
+            // As the widget's panel says it (`GET /api/widget/v1/team`'s `opens`).
+            let opens = self.calendar_for(Reply::WaitClosed).day_time(opening.at);
             return self.say(
                 Reply::WaitClosed,
                 Facts {
-                    own: &[("opens", &opening.local)],
+                    own: &[("opens", &opens)],
                     ..Facts::default()
                 },
             );
@@ -668,6 +694,7 @@ impl<'a> Voice<'a> {
     /// Where an order is: its status, and for each shipment the carrier, last scan, expected
     /// date and tracking page.
     pub fn order_status(&self, order: &Order) -> String {
+        let calendar = self.english();
         let mut out = self.about_order(Reply::OrderStatus, order);
         for s in &order.shipments {
             out.push_str(&format!(
@@ -679,7 +706,7 @@ impl<'a> Voice<'a> {
             if let Some(e) = s.events.last() {
                 out.push_str(&format!(
                     " (last update {}{}{})",
-                    e.occurred_at.format("%-d %B, %H:%M"),
+                    calendar.date_time(e.occurred_at),
                     e.location
                         .as_deref()
                         .map_or(String::new(), |l| format!(", {l}")),
@@ -689,10 +716,14 @@ impl<'a> Voice<'a> {
                 ));
             }
             out.push('.');
-            if let Some(eta) = s.estimated_delivery {
-                if !s.status.is_final() {
-                    out.push_str(&format!(" Expected by {}.", eta.format("%A %-d %B")));
+            match s.arrival() {
+                Some(Arrival::Expected(at)) => {
+                    out.push_str(&format!(" Expected by {}.", calendar.day(at)))
                 }
+                Some(Arrival::Delivered(at)) => {
+                    out.push_str(&format!(" Delivered on {}.", calendar.day(at)))
+                }
+                None => {}
             }
             out.push(' ');
             out.push_str(&self.tracking_link(order, s));
@@ -708,9 +739,19 @@ impl<'a> Voice<'a> {
     /// easier to guess than an email address: its state and each parcel's, without
     /// carriers, tracking numbers, scans or links.
     pub fn order_status_brief(&self, order: &Order) -> String {
+        let calendar = self.english();
         let mut out = self.about_order(Reply::OrderStatus, order);
         for s in &order.shipments {
             out.push_str(&format!("\n\nParcel: {}.", s.status.for_shoppers()));
+            match s.arrival() {
+                Some(Arrival::Expected(at)) => {
+                    out.push_str(&format!(" Expected by {}.", calendar.day(at)))
+                }
+                Some(Arrival::Delivered(at)) => {
+                    out.push_str(&format!(" Delivered on {}.", calendar.day(at)))
+                }
+                None => {}
+            }
         }
         if order.shipments.is_empty() && order.fulfillment_status.as_str() != "fulfilled" {
             out.push(' ');
@@ -860,6 +901,14 @@ mod tests {
         o
     }
 
+    /// A shop in London that words its own messages in `language`.
+    fn shop(language: Language) -> Calendar {
+        let hours =
+            concierge_domain::hours::BusinessHours::new("Europe/London", Default::default(), [])
+                .unwrap();
+        Calendar::of_shop(Some(&hours), language)
+    }
+
     fn ann() -> CustomerSummary {
         CustomerSummary {
             id: CustomerId::generate(),
@@ -917,7 +966,13 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join("|");
             let wording = shop_wording(*reply, &template);
-            let voice = Voice::new(&wording, ann(), "Acme", "https://acme.example");
+            let voice = Voice::new(
+                &wording,
+                ann(),
+                "Acme",
+                "https://acme.example",
+                shop(Language::English),
+            );
             let facts = Facts {
                 order: Some(&order),
                 shipment: Some(&shipment),
@@ -943,7 +998,13 @@ mod tests {
     #[test]
     fn our_wording_says_what_the_assistant_always_said() {
         let ours = Wording::default();
-        let voice = Voice::new(&ours, ann(), "Acme", "https://acme.example");
+        let voice = Voice::new(
+            &ours,
+            ann(),
+            "Acme",
+            "https://acme.example",
+            shop(Language::English),
+        );
         assert_eq!(
             voice.handing_over(Handover::Asked),
             "Of course. I'm passing you to a person on our team now; they can see everything \
@@ -979,15 +1040,14 @@ mod tests {
         let closed = Staffing {
             open: false,
             opening: Some(concierge_domain::hours::Opening {
-                at: chrono::Utc::now(),
-                local: "Monday 09:00 (Europe/London)".into(),
+                at: Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap(),
             }),
             ..online.clone()
         };
         assert!(
             voice
                 .wait(&closed)
-                .starts_with("Our team is away right now and back Monday 09:00 (Europe/London)."),
+                .starts_with("Our team is away right now and back Monday, 7 December, 09:00 GMT."),
             "{}",
             voice.wait(&closed)
         );
@@ -1007,7 +1067,13 @@ mod tests {
             Reply::HandoverAsked,
             "Right away, {{customer.first_name}}! Someone from {{shop.name}} will take over.",
         );
-        let voice = Voice::new(&wording, ann(), "Acme", "https://acme.example");
+        let voice = Voice::new(
+            &wording,
+            ann(),
+            "Acme",
+            "https://acme.example",
+            shop(Language::English),
+        );
         assert_eq!(
             voice.handing_over(Handover::Asked),
             "Right away, Ann! Someone from Acme will take over."
@@ -1021,7 +1087,13 @@ mod tests {
             name: None,
             ..ann()
         };
-        let voice = Voice::new(&wording, nameless, "Acme", "https://acme.example");
+        let voice = Voice::new(
+            &wording,
+            nameless,
+            "Acme",
+            "https://acme.example",
+            shop(Language::English),
+        );
         assert_eq!(
             voice.handing_over(Handover::Asked),
             "Right away, ! Someone from Acme will take over."
@@ -1035,7 +1107,13 @@ mod tests {
             name: None,
             ..ann()
         };
-        let voice = Voice::new(&wording, nameless, "Acme", "https://acme.example");
+        let voice = Voice::new(
+            &wording,
+            nameless,
+            "Acme",
+            "https://acme.example",
+            shop(Language::English),
+        );
         assert_eq!(
             voice.did_not_understand(),
             Reply::DidNotUnderstand.default_template()
@@ -1058,5 +1136,75 @@ mod tests {
         assert!(Reply::Refunded
             .check("{{order.refunded_total}} for {{order.number}}")
             .is_ok());
+    }
+
+    #[test]
+    fn dates_are_the_shops_and_a_delivered_parcel_is_never_expected() {
+        let ours = Wording::default();
+        let voice = Voice::new(
+            &ours,
+            ann(),
+            "Acme",
+            "https://acme.example",
+            shop(Language::English),
+        );
+        let mut order = shipped();
+        let parcel = &mut order.shipments[0];
+        parcel.estimated_delivery = Some(Utc.with_ymd_and_hms(2026, 10, 25, 12, 0, 0).unwrap());
+        let status = voice.order_status(&order);
+        assert!(
+            status.contains("Expected by Sunday, 25 October 2026."),
+            "{status}"
+        );
+        // Scanned delivered at 23:30 UTC on the 23rd: 00:30 on the 24th in London (BST).
+        let parcel = &mut order.shipments[0];
+        parcel.status = TrackingStatus::Delivered;
+        parcel
+            .events
+            .push(concierge_store::commerce::TrackingEvent {
+                id: concierge_domain::ids::TrackingEventId::generate(),
+                shipment_id: parcel.id.clone(),
+                status: TrackingStatus::Delivered,
+                occurred_at: Utc.with_ymd_and_hms(2026, 10, 23, 23, 30, 0).unwrap(),
+                location: Some("Leeds".into()),
+                message: None,
+                created_at: Utc::now(),
+            });
+        let status = voice.order_status(&order);
+        assert!(
+            status.contains("(last update 24 October 2026, 00:30 BST, Leeds).")
+                && status.contains("Delivered on Saturday, 24 October 2026.")
+                && !status.contains("Expected"),
+            "{status}"
+        );
+
+        // The shop's own wording, in German, gets German dates; ours stays English.
+        let german = shop_wording(
+            Reply::WaitClosed,
+            "Wir sind gerade nicht da und ab {{opens}} wieder für dich da.",
+        );
+        let voice = Voice::new(
+            &german,
+            ann(),
+            "Acme",
+            "https://acme.example",
+            shop(Language::German),
+        );
+        let closed = Staffing {
+            agents_online: 0,
+            typical_wait: None,
+            open: false,
+            opening: Some(concierge_domain::hours::Opening {
+                at: Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap(),
+            }),
+        };
+        assert_eq!(
+            voice.wait(&closed),
+            "Wir sind gerade nicht da und ab Montag, 7. Dezember, 09:00 Uhr GMT wieder für dich da."
+        );
+        assert!(
+            voice.order_status(&order).contains("Delivered on Saturday"),
+            "our own words stay English"
+        );
     }
 }

@@ -10,7 +10,8 @@
 
 use crate::variables::{Context, NOTICE_VARIABLES};
 use chrono::{DateTime, Duration, Utc};
-use concierge_domain::commerce::NoticeKind;
+use concierge_domain::commerce::{Arrival, NoticeKind};
+use concierge_domain::dates::Language;
 use concierge_domain::ids::ShipmentId;
 use concierge_domain::replies::{check_variables, fill};
 use concierge_domain::text::{MessageBody, Subject};
@@ -178,18 +179,25 @@ impl SendNotice {
         };
         let public = self.settings.public_url.trim_end_matches('/');
         let unsubscribe = format!("{public}/notices/unsubscribe/{token}");
+        let wording = wordings(&self.store)
+            .await?
+            .into_iter()
+            .find(|w| w.kind == kind)
+            .ok_or_else(|| JobError::Permanent(format!("no wording for {kind}")))?;
+        // Dates in the language of the words around them: the shop's for its own wording,
+        // English for ours.
+        let mut calendar = self.store.shop_calendar().await?;
+        if !wording.customized {
+            calendar = calendar.in_language(Language::English);
+        }
         let ctx = Context {
             customer: Some(&summary),
             order: Some(&order),
             shipment: Some(&shipment),
             public_url: public,
             shop_name: &self.settings.mail.support_name,
+            calendar: &calendar,
         };
-        let wording = wordings(&self.store)
-            .await?
-            .into_iter()
-            .find(|w| w.kind == kind)
-            .ok_or_else(|| JobError::Permanent(format!("no wording for {kind}")))?;
         let (subject, body) = (wording.subject.as_str(), wording.body.as_str());
         let value = |name: &str| match name {
             "unsubscribe_url" => Some(unsubscribe.clone()),
@@ -284,12 +292,14 @@ impl OpenDeliveryIssue {
         } else {
             shipment.carrier.as_str()
         };
+        // For the team, in the shop's time.
+        let calendar = self.store.calendar(Language::English).await?;
         let last = shipment.events.iter().max_by_key(|e| e.occurred_at);
         let last_word = match last {
             Some(e) => format!(
                 "Last scan: {} on {}{}{}.",
                 e.status.as_str().replace('_', " "),
-                e.occurred_at.format("%Y-%m-%d %H:%M UTC"),
+                calendar.date_time(e.occurred_at),
                 e.location
                     .as_deref()
                     .map(|l| format!(" at {l}"))
@@ -301,10 +311,10 @@ impl OpenDeliveryIssue {
             ),
             None => "No scan from the carrier yet.".to_owned(),
         };
-        let eta = shipment
-            .estimated_delivery
-            .map(|d| format!(" Expected by {}.", d.format("%Y-%m-%d")))
-            .unwrap_or_default();
+        let eta = match shipment.arrival() {
+            Some(Arrival::Expected(at)) => format!(" Expected by {}.", calendar.day(at)),
+            _ => String::new(),
+        };
         let what = match kind {
             NoticeKind::Late => format!(
                 "Order {}: the parcel with {carrier} ({}) is late.",

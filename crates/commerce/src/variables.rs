@@ -1,6 +1,8 @@
 //! The values of `{{customer.*}}`, `{{order.*}}`, `{{shipment.*}}` and `{{shop.*}}` in
 //! canned replies and notices: one place that knows how an order reads in a message.
 
+use concierge_domain::commerce::Arrival;
+use concierge_domain::dates::{Calendar, Language};
 use concierge_domain::replies::first_name;
 use concierge_store::commerce::{Order, Shipment};
 use concierge_store::customers::CustomerSummary;
@@ -21,7 +23,10 @@ pub const NOTICE_VARIABLES: &[(&str, &str)] = &[
         "our tracking page for the shipment",
     ),
     ("shipment.status", "its tracking status"),
-    ("shipment.estimated_delivery", "its expected delivery date"),
+    (
+        "shipment.estimated_delivery",
+        "its expected delivery date, or \"delivered on …\" once it came",
+    ),
     ("shop.name", "the shop's name"),
     ("unsubscribe_url", "the link that stops these notices"),
 ];
@@ -34,6 +39,8 @@ pub struct Context<'a> {
     /// The base of links to our own pages, without a trailing slash.
     pub public_url: &'a str,
     pub shop_name: &'a str,
+    /// How dates are written for the shopper: the shop's time zone, the message's language.
+    pub calendar: &'a Calendar,
 }
 
 impl Context<'_> {
@@ -60,12 +67,25 @@ impl Context<'_> {
             "shipment.tracking_url" => shipment.and_then(|s| s.tracking_url.clone()),
             "shipment.tracking_page" => shipment.map(|s| tracking_page(self.public_url, s)),
             "shipment.status" => shipment.map(|s| s.status.as_str().replace('_', " ")),
-            "shipment.estimated_delivery" => shipment
-                .and_then(|s| s.estimated_delivery)
-                .map(|d| d.format("%Y-%m-%d").to_string()),
+            "shipment.estimated_delivery" => shipment.and_then(|s| self.arrival(s)),
             "shop.name" => Some(self.shop_name.to_owned()),
             _ => None,
         }
+    }
+}
+
+impl Context<'_> {
+    /// When a parcel arrives, as a date the shopper reads: "Wednesday, 9 December 2026"
+    /// while it is expected, "delivered on …" once it came — never an expected date for a
+    /// parcel already delivered.
+    pub fn arrival(&self, shipment: &Shipment) -> Option<String> {
+        Some(match shipment.arrival()? {
+            Arrival::Expected(at) => self.calendar.day(at),
+            Arrival::Delivered(at) => match self.calendar.language() {
+                Language::English => format!("delivered on {}", self.calendar.day(at)),
+                Language::German => format!("zugestellt am {}", self.calendar.day(at)),
+            },
+        })
     }
 }
 
@@ -111,8 +131,11 @@ pub fn tracking_page(public_url: &str, s: &Shipment) -> String {
 mod tests {
     use super::*;
     use chrono::Utc;
-    use concierge_domain::commerce::{FinancialStatus, FulfillmentStatus, OrderStatus};
-    use concierge_domain::ids::{CustomerId, OrderId};
+    use concierge_domain::commerce::{
+        FinancialStatus, FulfillmentStatus, OrderStatus, TrackingStatus,
+    };
+    use concierge_domain::ids::{CustomerId, OrderId, ShipmentId, TrackingEventId};
+    use concierge_store::commerce::TrackingEvent;
 
     fn order(number: &str) -> Order {
         Order {
@@ -135,6 +158,79 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }
+    }
+
+    fn shipment(status: TrackingStatus, events: &[(TrackingStatus, &str)]) -> Shipment {
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        Shipment {
+            id: ShipmentId::generate(),
+            order_id: OrderId::generate(),
+            external_id: None,
+            tracking_token: "t".into(),
+            carrier: "DHL".into(),
+            tracking_number: "JD1".into(),
+            tracking_url: None,
+            status,
+            estimated_delivery: Some(at("2026-10-25T12:00:00Z")),
+            last_event_at: events.last().map(|e| at(e.1)),
+            events: events
+                .iter()
+                .map(|(status, occurred)| TrackingEvent {
+                    id: TrackingEventId::generate(),
+                    shipment_id: ShipmentId::generate(),
+                    status: *status,
+                    occurred_at: at(occurred),
+                    location: None,
+                    message: None,
+                    created_at: at(occurred),
+                })
+                .collect(),
+            created_at: at("2026-10-20T08:00:00Z"),
+            updated_at: at("2026-10-24T08:00:00Z"),
+        }
+    }
+
+    #[test]
+    fn a_delivered_parcel_says_when_it_came_not_when_it_was_expected() {
+        let berlin = |language| Calendar::new(chrono_tz::Europe::Berlin, language);
+        let value = |s: &Shipment, calendar: &Calendar| {
+            Context {
+                customer: None,
+                order: None,
+                shipment: Some(s),
+                public_url: "https://shop.example",
+                shop_name: "Shop",
+                calendar,
+            }
+            .value("shipment.estimated_delivery")
+        };
+        let english = berlin(Language::English);
+        let on_its_way = shipment(
+            TrackingStatus::InTransit,
+            &[(TrackingStatus::InTransit, "2026-10-21T09:00:00Z")],
+        );
+        assert_eq!(
+            value(&on_its_way, &english).as_deref(),
+            Some("Sunday, 25 October 2026")
+        );
+        // Delivered on the 23rd at 23:10 UTC: the 24th in Berlin.
+        let delivered = shipment(
+            TrackingStatus::Delivered,
+            &[
+                (TrackingStatus::InTransit, "2026-10-21T09:00:00Z"),
+                (TrackingStatus::Delivered, "2026-10-23T23:10:00Z"),
+            ],
+        );
+        assert_eq!(
+            value(&delivered, &english).as_deref(),
+            Some("delivered on Saturday, 24 October 2026")
+        );
+        assert_eq!(
+            value(&delivered, &berlin(Language::German)).as_deref(),
+            Some("zugestellt am Samstag, 24. Oktober 2026")
+        );
+        let returned = shipment(TrackingStatus::Returned, &[]);
+        assert_eq!(value(&returned, &english), None);
     }
 
     #[test]

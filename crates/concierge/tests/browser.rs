@@ -355,7 +355,7 @@ async fn an_agent_signs_in_replies_notes_assigns_and_resolves() {
 
     // A private note: n switches the box, Ctrl+Enter sends.
     type_into(&b, "body", "n").await;
-    find(&b, "#composer.note-mode").await;
+    find(&b, "#composer[data-mode='note']").await;
     let body = find(&b, "#body").await;
     body.send_keys("Carrier says Friday").await.unwrap();
     body.send_keys(&format!("{}{}", Key::Control, Key::Enter))
@@ -407,6 +407,167 @@ async fn an_agent_signs_in_replies_notes_assigns_and_resolves() {
     }
 
     app.stop().await;
+    })
+    .await;
+}
+
+/// Presses keys as an agent does: into whatever has the focus now, not into an element the
+/// test picks (which WebDriver would focus first).
+async fn press(b: &Client, keys: &str) {
+    b.active_element()
+        .await
+        .unwrap()
+        .send_keys(keys)
+        .await
+        .unwrap();
+}
+
+/// Runs `script` in the page and returns what it returns.
+async fn page_value(b: &Client, script: &str) -> Value {
+    b.execute(script, vec![]).await.unwrap()
+}
+
+/// The agent's messages in a conversation, through the API, once there are `n`.
+async fn agent_messages(app: &App, id: &str, n: usize) -> Vec<Value> {
+    let read = || async {
+        let (_, c) = app.get(&format!("/api/v1/conversations/{id}")).await;
+        c["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["sender_type"] == "agent")
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    eventually("the agent's messages are stored", || async {
+        read().await.len() >= n
+    })
+    .await;
+    read().await
+}
+
+#[tokio::test]
+async fn a_note_written_straight_after_a_reply_never_reaches_the_customer() {
+    run(|driver| async move {
+        let app = App::start("sqlite", |_| {}).await.unwrap();
+        agent(&app, "ada@shop.example", "Ada Admin", "admin").await;
+        let id = open_conversation(
+            &app,
+            "ann@example.com",
+            "Where is my parcel?",
+            "It was due Tuesday.",
+        )
+        .await;
+        let b = driver.browser().await;
+        sign_in(&b, &app, "ada@shop.example", None).await;
+        b.goto(&format!("{}/conversations/{id}", app.base))
+            .await
+            .unwrap();
+        ready(&b).await;
+
+        // A reply, sent from the box with Ctrl+Enter.
+        click(&b, "#body").await;
+        press(&b, "Your parcel is with DHL.").await;
+        press(&b, &format!("{}{}", Key::Control, Key::Enter)).await;
+        wait_text(&b, "#thread .message.agent", "Your parcel is with DHL.").await;
+
+        // The sequence that leaked: n (the note key, as the page shows it), the note, and
+        // Ctrl+Enter, each into whatever has the focus.
+        press(&b, "n").await;
+        press(&b, "Carrier says Friday").await;
+        let mode_shown = page_value(
+            &b,
+            "const f = document.getElementById('composer'); return [f.dataset.mode ?? null, \
+             document.getElementById('mode-label')?.textContent ?? null, \
+             document.getElementById('send').textContent];",
+        )
+        .await;
+        press(&b, &format!("{}{}", Key::Control, Key::Enter)).await;
+
+        let messages = agent_messages(&app, &id, 2).await;
+        let second = &messages[1];
+        assert!(
+            second["private"] == true,
+            "what the agent wrote as a note went to the customer: {second}"
+        );
+        assert_eq!(
+            second["body"], "Carrier says Friday",
+            "the n was a shortcut, not text"
+        );
+        assert!(
+            !messages
+                .iter()
+                .any(|m| m["private"] == false && m["body"].as_str().unwrap().contains("Friday")),
+            "{messages:?}"
+        );
+        // While the note was written the page said it was one.
+        assert_eq!(
+            mode_shown,
+            json!([
+                "note",
+                "Private note — only your team sees this",
+                "Add note"
+            ])
+        );
+        wait_text(&b, "#thread .message.note", "Carrier says Friday").await;
+        wait_text(&b, "#composer-sent", "Note added: only your team sees it.").await;
+        find(&b, "#composer[data-mode='note'] #mode-note:checked").await;
+        screenshot(&b, "composer-note").await;
+
+        // Esc leaves the box, with what was typed kept; then r is a key, not a letter.
+        click(&b, "#body").await;
+        press(&b, "Hello Ann").await;
+        press(&b, &Key::Escape.to_string()).await;
+        assert_eq!(
+            page_value(
+                &b,
+                "return document.activeElement === document.getElementById('body');"
+            )
+            .await,
+            json!(false),
+            "Esc left the box"
+        );
+        press(&b, "r").await;
+        find(&b, "#composer[data-mode='reply'] #mode-reply:checked").await;
+        wait_text(&b, "#mode-label", "Reply — Ann Lee gets this by email").await;
+        wait_text(&b, "#send", "Send reply").await;
+        screenshot(&b, "composer-reply").await;
+        assert_eq!(
+            page_value(
+                &b,
+                "return [document.activeElement.id, document.activeElement.value];"
+            )
+            .await,
+            json!(["body", "Hello Ann"]),
+            "r put the focus back in the box, typing nothing"
+        );
+        // Quicker than any answer: a reply and a note, each sent before the last is stored.
+        press(&b, ", it comes Friday.").await;
+        press(&b, &format!("{}{}", Key::Control, Key::Enter)).await;
+        press(&b, "n").await;
+        press(&b, "Told her Friday").await;
+        press(&b, &format!("{}{}", Key::Control, Key::Enter)).await;
+        let messages = agent_messages(&app, &id, 4).await;
+        let sent: Vec<(&str, bool)> = messages
+            .iter()
+            .map(|m| (m["body"].as_str().unwrap(), m["private"] == true))
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                ("Your parcel is with DHL.", false),
+                ("Carrier says Friday", true),
+                ("Hello Ann, it comes Friday.", false),
+                ("Told her Friday", true),
+            ]
+        );
+        // On a phone the tabs and the label fit.
+        b.set_window_size(390, 844).await.unwrap();
+        assert!(fits_the_width(&b).await, "the composer scrolls sideways");
+        find(&b, "#body").await.click().await.unwrap();
+        screenshot(&b, "composer-note-phone").await;
+
+        app.stop().await;
     })
     .await;
 }
@@ -905,6 +1066,64 @@ async fn a_shopper_on_a_phone_finds_the_returns_policy_and_writes_in() {
 }
 
 #[tokio::test]
+async fn a_shopper_reading_german_follows_their_parcel_on_a_phone() {
+    run(|driver| async move {
+        let app = App::start("sqlite", |_| {}).await.unwrap();
+        concierge_demo::seed_knowledge(app.store()).await.unwrap();
+        app.running
+            .as_ref()
+            .unwrap()
+            .refresh_knowledge()
+            .await
+            .unwrap();
+        app.set_hours(json!({"timezone": "Europe/Berlin", "week": {"monday": ["09:00-17:00"]}})).await;
+        let (order, shipment) = app
+            .shipped_order("lea@example.com", "#5005", "JD5005")
+            .await;
+        let (s, v) = app
+            .post(
+                &format!("/api/v1/shipments/{shipment}/events"),
+                json!({"status": "info_received", "occurred_at": "2029-12-30T23:15:00Z", "location": "Hamburg"}),
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::CREATED, "{v}");
+        let (_, o) = app.get(&format!("/api/v1/orders/{order}")).await;
+        let token = o["shipments"][0]["tracking_token"].as_str().unwrap().to_owned();
+
+        // The shopper chose German in the help center; their tracking page follows.
+        let b = driver.phone().await;
+        b.goto(&format!("{}/help?lang=de", app.base)).await.unwrap();
+        find(&b, "h1").await;
+        b.goto(&format!("{}/track/{token}", app.base)).await.unwrap();
+        wait_text(&b, "h1", "Versandetikett erstellt").await;
+        wait_text(&b, ".eta", "Voraussichtlich am Donnerstag, 3. Januar 2030").await;
+        // 23:15 UTC on the 30th is a quarter past midnight on the 31st in Berlin.
+        wait_text(&b, ".timeline", "31. Dezember 2029, 00:15 Uhr CET").await;
+        assert!(fits_the_width(&b).await, "the tracking page fits a phone");
+        // Long German words wrap inside the progress steps rather than push the last off.
+        let steps_fit = b
+            .execute(
+                "return [...document.querySelectorAll('.progress li')].every(li => \
+                 li.getBoundingClientRect().right <= document.documentElement.clientWidth \
+                 && li.scrollWidth <= li.clientWidth);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(steps_fit, json!(true), "a progress step is cut off");
+        screenshot(&b, "tracking-phone-de").await;
+
+        // Back to English from the page's own switcher, which the help center remembers.
+        click(&b, "nav.languages a[hreflang='en']").await;
+        wait_text(&b, ".eta", "Expected by Thursday, 3 January 2030").await;
+        b.goto(&format!("{}/help", app.base)).await.unwrap();
+        wait_text(&b, "h1", "How can we help?").await;
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn agents_edit_articles_with_a_live_preview_and_put_them_in_replies() {
     run(|driver| async move {
         let app = App::start("sqlite", |_| {}).await.unwrap();
@@ -1231,15 +1450,33 @@ async fn agents_act_on_orders_and_admins_mind_webhooks_notices_and_the_assistant
             .iter()
             .all(|r| r["customised"] == false));
 
-        // Business hours: a bad span is named in place; good ones are kept and followed.
+        // Business hours: every bad day is named by its label, with how to write it, and
+        // marked; good ones are kept and followed.
         b.goto(&format!("{}/admin/hours", app.base)).await.unwrap();
         ready(&b).await;
         wait_text(&b, ".admin-body .status", "Always open").await;
         let field = |name: &str| format!("#hours-form input[name='{name}']");
         type_into(&b, &field("timezone"), "Europe/London").await;
-        type_into(&b, &field("day-monday"), "17:00-09:00").await;
+        type_into(&b, &field("day-monday"), "9-17").await;
+        type_into(&b, &field("day-friday"), "9").await;
         click(&b, "#hours-form button[type=submit]").await;
-        wait_text(&b, "#hours-form .error", "week.monday").await;
+        wait_text(
+            &b,
+            "#hours-form .error",
+            "Monday: `9-17` is not a span of time: write it as 09:00-17:00",
+        )
+        .await;
+        wait_text(
+            &b,
+            "#hours-form .error",
+            "Friday: `9` is not a span like 09:00-17:00",
+        )
+        .await;
+        find(&b, &format!("{}[aria-invalid='true']", field("day-monday"))).await;
+        find(&b, &format!("{}[aria-invalid='true']", field("day-friday"))).await;
+        find(&b, &format!("{}:not([aria-invalid])", field("timezone"))).await;
+        screenshot(&b, "hours-errors").await;
+        find(&b, &field("day-friday")).await.clear().await.unwrap();
         let monday = find(&b, &field("day-monday")).await;
         monday.clear().await.unwrap();
         monday.send_keys("09:00-12:30, 13:30-17:00").await.unwrap();
@@ -1556,17 +1793,11 @@ async fn on_the_demo_storefront_a_shopper_asks_where_their_order_is_then_for_a_p
 async fn when_the_team_is_away_the_widget_offers_replies_by_email_and_a_transcript() {
     run(|driver| async move {
         let app = App::start("sqlite", |_| {}).await.unwrap();
-        // Open only tomorrow (UTC): closed now, whatever the time.
-        let tomorrow = chrono::Datelike::weekday(&(chrono::Utc::now() + chrono::Duration::days(1)));
-        let day = concierge_domain::hours::DAYS[tomorrow.num_days_from_monday() as usize].1;
-        let (s, v) = app
-            .send(
-                reqwest::Method::PUT,
-                "/api/v1/business-hours",
-                Some(json!({"timezone": "UTC", "week": { day: ["09:00-17:00"] }})),
-            )
-            .await;
-        assert_eq!(s, reqwest::StatusCode::OK, "{v}");
+        // A shop in Berlin open only the day after tomorrow: closed now, whatever the time
+        // (the browser's clock is another zone's: UTC here).
+        let day_after = chrono::Datelike::weekday(&(chrono::Utc::now() + chrono::Duration::days(2)));
+        let day = concierge_domain::hours::DAYS[day_after.num_days_from_monday() as usize].1;
+        app.set_hours(json!({"timezone": "Europe/Berlin", "week": { day: ["09:00-17:00"] }})).await;
         let page = store_page(&app.base, "").await;
         let b = driver.phone().await;
         b.goto(&page).await.unwrap();
@@ -1591,6 +1822,21 @@ async fn when_the_team_is_away_the_widget_offers_replies_by_email_and_a_transcri
         );
         widget_say(&b, "Do you ship to Norway?").await;
         wait_widget_text(&b, "[data-sender='customer']", "Norway").await;
+
+        // The panel and the assistant give one time for the team's return: the shop's 09:00.
+        widget_say(&b, "Can I talk to a person please?").await;
+        wait_widget_text(&b, "[data-sender='bot']", "away right now and back").await;
+        let said = in_widget(
+            &b,
+            "const back = (t) => t.split(' and back ')[1]?.split('. ')[0]?.replace(/\\.$/, ''); \
+             const bot = [...root.querySelectorAll(\"[data-sender='bot']\")].map(e => e.textContent).find(t => t.includes(' and back ')); \
+             return [back(root.querySelector('.away-text').textContent), back(bot)];",
+            json!(null),
+        )
+        .await;
+        assert_eq!(said[0], said[1], "the panel and the assistant disagree: {said}");
+        assert!(said[0].as_str().unwrap_or_default().contains("09:00"), "{said}");
+        screenshot(&b, "widget-closed-phone").await;
 
         // A bad address is refused in place; a good one is kept for replies.
         in_widget(

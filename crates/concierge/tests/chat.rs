@@ -1123,11 +1123,11 @@ on_both_engines!(
         let mut socket = connect(&app, &token, None).await;
         say(&mut socket, "can I talk to a person please?", "h-1").await;
         let answer = next_bot(&mut socket).await;
-        let day_name = format!("{:?}", tomorrow.weekday());
         assert!(
-            answer.contains("Our team is away right now and back")
-                && answer.contains(" 09:00 (UTC)")
-                && answer.contains(&day_name[..3]),
+            answer.contains(&format!(
+                "Our team is away right now and back {}, 09:00 UTC.",
+                tomorrow.format("%A, %-d %B")
+            )),
             "{answer}"
         );
 
@@ -1140,6 +1140,96 @@ on_both_engines!(
         let team = widget_team(&app).await;
         assert_eq!(team["open"], true, "{team}");
         assert_eq!(team["opens_at"], Value::Null, "{team}");
+    }
+);
+
+on_both_engines!(
+    business_hours_that_are_refused_name_every_bad_day_and_how_to_write_it,
+    |app| {
+        let (s, v) = app
+            .send(
+                reqwest::Method::PUT,
+                "/api/v1/business-hours",
+                Some(json!({
+                    "timezone": "Europe/Berlin",
+                    "week": {
+                        "monday": ["9-17"],
+                        "wednesday": ["09:00-17:00"],
+                        "friday": ["09:00-12:00", "9"],
+                        "funday": ["09:00-17:00"],
+                    },
+                    "closed_dates": ["2026-12-24", "25.12.2026"],
+                })),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let error = &v["error"];
+        assert_eq!(error["code"], "validation_failed", "{v}");
+        // The first bad field, Monday first, as the error format names one.
+        assert_eq!(error["field"], "week.monday", "{v}");
+        // Each bad field with its own words, in the order of the form.
+        let fields: Vec<(&str, &str)> = error["fields"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no list of fields: {v}"))
+            .iter()
+            .map(|f| (f["field"].as_str().unwrap(), f["message"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                (
+                    "week.monday",
+                    "`9-17` is not a span of time: write it as 09:00-17:00"
+                ),
+                ("week.friday", "`9` is not a span like 09:00-17:00"),
+                ("week.funday", "not a day: monday to sunday"),
+                (
+                    "closed_dates",
+                    "`25.12.2026` is not a date: write it as 2026-12-25"
+                ),
+            ],
+            "{v}"
+        );
+        // The message alone says all of it.
+        let message = error["message"].as_str().unwrap();
+        for (field, words) in &fields {
+            assert!(message.contains(&format!("{field}: {words}")), "{message}");
+        }
+        let (_, v) = app.get("/api/v1/business-hours").await;
+        assert_eq!(v["always_open"], true, "nothing was stored: {v}");
+    }
+);
+
+on_both_engines!(
+    the_widget_and_the_assistant_say_one_time_for_when_the_team_is_back,
+    |app| {
+        // A shop in Berlin open only the day after tomorrow: closed now, wherever the day
+        // is in Berlin.
+        let day_after = (chrono::Utc::now() + chrono::Duration::days(2)).date_naive();
+        let day =
+            concierge_domain::hours::DAYS[day_after.weekday().num_days_from_monday() as usize].1;
+        app.set_hours(json!({"timezone": "Europe/Berlin", "week": { day: ["09:00-17:00"] }}))
+            .await;
+
+        // The widget is told when, as the shop's clock says it.
+        let team = widget_team(&app).await;
+        let opens = team["opens"].as_str().unwrap_or_else(|| panic!("{team}"));
+        let weekday = day_after.format("%A").to_string();
+        let date = day_after.format("%-d %B").to_string();
+        assert!(
+            opens.starts_with(&format!("{weekday}, {date}, 09:00 ")),
+            "{team}"
+        );
+
+        // Asked for a person, the assistant says the very same.
+        let (token, _) = session(&app).await;
+        let mut socket = connect(&app, &token, None).await;
+        say(&mut socket, "can I talk to a person please?", "b-1").await;
+        let answer = next_bot(&mut socket).await;
+        assert!(
+            answer.contains(&format!("back {opens}.")),
+            "{answer} / {opens}"
+        );
     }
 );
 

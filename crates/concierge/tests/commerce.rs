@@ -811,3 +811,143 @@ on_both_engines!(
         let _ = newer;
     }
 );
+
+on_both_engines!(
+    the_tracking_page_tells_the_shops_time_in_the_shoppers_language_and_when_it_was_delivered,
+    |app| {
+        // A shop in Berlin, with help articles in English and German.
+        app.set_hours(json!({"timezone": "Europe/Berlin", "week": {"monday": ["09:00-17:00"]}}))
+            .await;
+        for (title, locale) in [("Delivery times", "en"), ("Lieferzeiten", "de")] {
+            let (s, a) = app
+                .post(
+                    "/api/v1/articles",
+                    json!({"title": title, "body_markdown": "2–3 days.", "locale": locale}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{a}");
+        }
+        let (s, order) = app
+            .post(
+                "/api/v1/orders",
+                json!({"external_id": "7001", "number": "#7001", "customer": {"email": "ida@example.com", "name": "Ida Berg"},
+                       "status": "open", "financial_status": "paid", "fulfillment_status": "fulfilled",
+                       "currency": "EUR", "total": "30.00", "placed_at": "2026-12-01T10:00:00Z", "line_items": []}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{order}");
+        let (s, shipment) = app
+            .post(
+                &format!("/api/v1/orders/{}/shipments", order["id"].as_str().unwrap()),
+                json!({"carrier": "DHL", "tracking_number": "JD7001", "status": "in_transit",
+                       "estimated_delivery": "2026-12-09T12:00:00Z"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{shipment}");
+        let app = &app;
+        let events = format!(
+            "/api/v1/shipments/{}/events",
+            shipment["id"].as_str().unwrap()
+        );
+        let scan = |status: &str, at: &str| {
+            let (path, body) = (
+                events.clone(),
+                json!({"status": status, "occurred_at": at, "location": "Leipzig"}),
+            );
+            async move { app.post(&path, body).await }
+        };
+        // 14:05 UTC is 15:05 in Berlin.
+        let (s, e) = scan("in_transit", "2026-12-07T14:05:00Z").await;
+        assert_eq!(s, StatusCode::CREATED, "{e}");
+        let page = |language: &'static str| {
+            let request = app
+                .client
+                .get(format!(
+                    "{}/track/{}",
+                    app.base,
+                    shipment["tracking_token"].as_str().unwrap()
+                ))
+                .header("accept-language", language);
+            async move {
+                let res = request.send().await.unwrap();
+                assert_eq!(res.status(), StatusCode::OK);
+                words_of(&res.text().await.unwrap())
+            }
+        };
+        let english = page("en-GB,en;q=0.8").await;
+        assert!(
+            english.contains("Expected by Wednesday, 9 December 2026"),
+            "{english}"
+        );
+        assert!(english.contains("7 December 2026, 15:05 CET"), "{english}");
+        assert!(!english.contains("UTC"), "{english}");
+        let german = page("de-DE,de;q=0.9").await;
+        assert!(
+            german.contains("Voraussichtlich am Mittwoch, 9. Dezember 2026"),
+            "{german}"
+        );
+        assert!(
+            german.contains("7. Dezember 2026, 15:05 Uhr CET"),
+            "{german}"
+        );
+
+        // A canned reply says when it is expected, as the shopper reads dates.
+        let (_, c) = app
+            .post(
+                "/api/v1/conversations",
+                conversation("ida@example.com", "email", "Parcel", "Where is 7001?"),
+            )
+            .await;
+        let (s, reply) = app
+            .post(
+                "/api/v1/canned-replies",
+                json!({"shortcut": "eta", "title": "When", "body": "It arrives: {{shipment.estimated_delivery}}"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{reply}");
+        let fill = format!(
+            "/api/v1/conversations/{}/canned-replies/{}",
+            c["id"].as_str().unwrap(),
+            reply["id"].as_str().unwrap()
+        );
+        let (_, filled) = app.get(&fill).await;
+        assert_eq!(filled["body"], "It arrives: Wednesday, 9 December 2026");
+
+        // Delivered a day early, at 23:30 UTC — already the 9th in Berlin: no expected date
+        // any more, only when it came.
+        let (s, e) = scan("delivered", "2026-12-08T23:30:00Z").await;
+        assert_eq!(s, StatusCode::CREATED, "{e}");
+        let english = page("en").await;
+        assert!(
+            english.contains("Delivered on Wednesday, 9 December 2026"),
+            "{english}"
+        );
+        assert!(!english.contains("Expected"), "{english}");
+        let german = page("de").await;
+        assert!(
+            german.contains("Zugestellt am Mittwoch, 9. Dezember 2026"),
+            "{german}"
+        );
+        assert!(!german.contains("Voraussichtlich"), "{german}");
+        let (_, filled) = app.get(&fill).await;
+        assert_eq!(
+            filled["body"],
+            "It arrives: delivered on Wednesday, 9 December 2026"
+        );
+    }
+);
+
+/// A page's words without its markup, as a reader sees them.
+fn words_of(html: &str) -> String {
+    let mut words = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => words.push(c),
+            _ => {}
+        }
+    }
+    words
+}

@@ -324,8 +324,10 @@ on_both_engines!(translations_follow_the_shoppers_language, |app| {
         page.contains("hreflang=\"en\""),
         "the switcher and alternates name English"
     );
+    // The switcher names the language it goes to, even the first one: a plain URL would be
+    // read in the language remembered.
     assert!(
-        page.contains("href=\"/help/articles/returns-policy\""),
+        page.contains("href=\"/help/articles/returns-policy?lang=en\""),
         "{page}"
     );
     // … unless they pick English in the switcher, which is remembered.
@@ -338,6 +340,29 @@ on_both_engines!(translations_follow_the_shoppers_language, |app| {
     assert!(
         home.contains("<html lang=\"en\">"),
         "the picked language wins over the header"
+    );
+
+    // The choice holds site-wide (tracking pages follow it); the cookie once set under /help
+    // is cleared, or it would be sent first on help pages and outvote the new one.
+    let r = reqwest::Client::new()
+        .get(format!("{}/help?lang=de", app.base))
+        .send()
+        .await
+        .unwrap();
+    let set: Vec<&str> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(
+        set.iter().any(|c| c.starts_with("help_lang=de; Path=/;")),
+        "{set:?}"
+    );
+    assert!(
+        set.iter()
+            .any(|c| c.starts_with("help_lang=; Path=/help;") && c.contains("Max-Age=0")),
+        "{set:?}"
     );
 
     // An English reader, and one whose language the shop does not have, read English.

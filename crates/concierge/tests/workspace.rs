@@ -573,6 +573,44 @@ on_both_engines!(
     }
 );
 
+on_both_engines!(
+    a_search_that_finds_nothing_suggests_only_what_would_widen_it,
+    |app| {
+        app.open_conversation(
+            "ann@example.com",
+            "Where is my parcel?",
+            "It was due Tuesday.",
+        )
+        .await;
+        app.create_agent("sam@shop.example", "Sam Agent", PASSWORD)
+            .await;
+        let (agent, _) = app.sign_in("sam@shop.example", PASSWORD).await;
+        let empty = |path: &'static str| {
+            let request = app.with_cookie(reqwest::Method::GET, path, &agent);
+            async move {
+                let page = request.send().await.unwrap().text().await.unwrap();
+                assert!(page.contains("Nothing matches"), "{path} found something");
+                page
+            }
+        };
+        // Searching is already across every status: no link to do what it does.
+        let every_status = empty("/inbox?q=umbrella").await;
+        assert!(
+            !every_status.contains("search every status"),
+            "{every_status}"
+        );
+        // Searching one view: every status would find more.
+        let open_only = empty("/inbox?view=open&q=umbrella").await;
+        assert!(open_only.contains("search every status"), "{open_only}");
+        // Every status, but one channel: it is the filter that narrows.
+        let filtered = empty("/inbox?view=all&channel=chat&q=parcel").await;
+        assert!(
+            !filtered.contains("search every status") && filtered.contains("without the filters"),
+            "{filtered}"
+        );
+    }
+);
+
 #[tokio::test]
 async fn assets_are_embedded_and_revalidated() {
     let app = App::start("sqlite", |_| {}).await.unwrap();
@@ -604,5 +642,37 @@ async fn assets_are_embedded_and_revalidated() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_favicon_is_served_and_every_page_names_it() {
+    let app = App::start("sqlite", |_| {}).await.unwrap();
+    let r = app
+        .client
+        .get(format!("{}/favicon.ico", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let kind = r.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(kind.starts_with("image/"), "{kind}");
+    let icon = r.bytes().await.unwrap();
+    assert!(icon.starts_with(&[0, 0, 1, 0]), "an ICO file");
+    for path in ["/login", "/help"] {
+        let page = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains(r#"<link rel="icon" href="/favicon.ico">"#),
+            "{path} names no icon"
+        );
+    }
     app.stop().await;
 }

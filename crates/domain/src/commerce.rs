@@ -275,10 +275,62 @@ pub fn is_late(
     now - quiet_since >= stall || estimated_delivery.is_some_and(|eta| now > eta)
 }
 
+/// Where a parcel's arrival stands, as a shopper is told it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// It arrived, at this moment.
+    Delivered(chrono::DateTime<chrono::Utc>),
+    /// The carrier's estimate, while the parcel is still on its way.
+    Expected(chrono::DateTime<chrono::Utc>),
+}
+
+impl Arrival {
+    /// A delivered parcel is told when it came (`delivered_at`, the carrier's first
+    /// "delivered" scan; `last_change` when it has none), never an expected date; one on its
+    /// way is told the estimate, if any. Returned or no longer tracked: nothing.
+    pub fn of(
+        status: TrackingStatus,
+        estimated: Option<chrono::DateTime<chrono::Utc>>,
+        delivered_at: Option<chrono::DateTime<chrono::Utc>>,
+        last_change: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Arrival> {
+        match status {
+            TrackingStatus::Delivered => {
+                Some(Arrival::Delivered(delivered_at.unwrap_or(last_change)))
+            }
+            s if s.is_final() => None,
+            _ => estimated.map(Arrival::Expected),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn a_delivered_parcel_is_never_expected() {
+        let eta = Utc.with_ymd_and_hms(2026, 10, 25, 12, 0, 0).unwrap();
+        let came = Utc.with_ymd_and_hms(2026, 10, 23, 9, 0, 0).unwrap();
+        let changed = Utc.with_ymd_and_hms(2026, 10, 24, 9, 0, 0).unwrap();
+        use TrackingStatus::*;
+        assert_eq!(
+            Arrival::of(Delivered, Some(eta), Some(came), changed),
+            Some(Arrival::Delivered(came))
+        );
+        assert_eq!(
+            Arrival::of(Delivered, Some(eta), None, changed),
+            Some(Arrival::Delivered(changed)),
+            "no delivered scan: when it became delivered"
+        );
+        assert_eq!(
+            Arrival::of(InTransit, Some(eta), None, changed),
+            Some(Arrival::Expected(eta))
+        );
+        assert_eq!(Arrival::of(AttemptFailed, None, None, changed), None);
+        assert_eq!(Arrival::of(Returned, Some(eta), None, changed), None);
+    }
 
     #[test]
     fn amounts_are_exact_decimals_from_strings() {

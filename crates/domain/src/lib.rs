@@ -10,6 +10,7 @@ pub mod access;
 pub mod commerce;
 pub mod contact;
 pub mod conversation;
+pub mod dates;
 pub mod hours;
 pub mod ids;
 pub mod jobs;

@@ -48,7 +48,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("shipment.tracking_url", "the carrier's tracking link"),
     ("shipment.tracking_page", "our tracking page for the shipment"),
     ("shipment.status", "its tracking status"),
-    ("shipment.estimated_delivery", "its expected delivery date"),
+    (
+        "shipment.estimated_delivery",
+        "its expected delivery date, or \"delivered on …\" once it came",
+    ),
 ];
 
 /// Checks a canned reply: every `{{…}}` must name one of [`VARIABLES`], and braces must close.

@@ -1,7 +1,7 @@
 //! The pages: home, category, article, search results; the vote on an article; suggestions
 //! as the reader types. Also the frame every page shares.
 
-use crate::visits::{lang_cookie, Reader};
+use crate::visits::{lang_cookie, old_lang_cookie_cleared, Reader};
 use crate::words::words;
 use crate::{assets, library, HelpCenter, HelpError, HelpResult, Languages};
 use axum::extract::{Path, Query, State};
@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form, Json};
 use chrono::{Duration, Utc};
 use concierge_api::AppState;
+use concierge_domain::dates::Language;
 use concierge_domain::knowledge::Locale;
 use concierge_knowledge::{Hit, Search};
 use concierge_store::articles::{Article, ArticleFilter, Category, SlugTarget};
@@ -111,6 +112,20 @@ pub(crate) fn frame(
     } else {
         head.alternates.clone()
     };
+    // The switcher names its language even for the first one, whose pages have plain URLs:
+    // a plain URL would be read in the language remembered from before, so a reader who
+    // once chose German could not go back to English.
+    let switch_to: Vec<(String, String)> = switch_to
+        .into_iter()
+        .map(|(locale, path)| match path.contains("lang=") {
+            true => (locale, path),
+            false => {
+                let sep = if path.contains('?') { '&' } else { '?' };
+                let path = format!("{path}{sep}lang={locale}");
+                (locale, path)
+            }
+        })
+        .collect();
     html! {
         (DOCTYPE)
         html lang=(langs.chosen.as_str()) {
@@ -124,6 +139,7 @@ pub(crate) fn frame(
                 @for (locale, path) in &head.alternates {
                     link rel="alternate" hreflang=(locale) href={ (public) (path) };
                 }
+                link rel="icon" href="/favicon.ico";
                 link rel="stylesheet" href=(assets().url("help.css"));
                 script type="module" src=(assets().url("help.js")) {}
                 @for block in &head.json_ld {
@@ -187,6 +203,7 @@ pub(crate) fn message_page(title: &str, message: &str) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex";
                 title { (title) }
+                link rel="icon" href="/favicon.ico";
                 link rel="stylesheet" href=(assets().url("help.css"));
             }
             body {
@@ -230,7 +247,13 @@ pub(crate) fn respond(
         headers.append(header::SET_COOKIE, c);
     }
     if langs.asked {
-        if let Some(c) = lang_cookie(langs.chosen.as_str(), help.secure_cookies) {
+        for c in [
+            old_lang_cookie_cleared(),
+            lang_cookie(langs.chosen.as_str(), help.secure_cookies),
+        ]
+        .into_iter()
+        .flatten()
+        {
             headers.append(header::SET_COOKIE, c);
         }
     }
@@ -700,6 +723,7 @@ pub(crate) async fn article(
     };
     let related = related(&state, &langs, &article);
     let w = words(langs.chosen.as_str());
+    let calendar = store.calendar(Language::of(langs.chosen.as_str())).await?;
     let path = article_path(&article.slug);
     let url = langs.here(&path);
     let public = &help.settings.public_url;
@@ -750,7 +774,7 @@ pub(crate) async fn article(
             h1 { (article.title) }
             p.updated.muted {
                 (w.updated) " "
-                time datetime=(article.updated_at.format("%Y-%m-%d")) { (w.date(article.updated_at)) }
+                time datetime=(article.updated_at.format("%Y-%m-%d")) { (calendar.date(article.updated_at)) }
             }
             div.body { (PreEscaped(&article.body_html)) }
         }

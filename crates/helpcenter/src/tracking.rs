@@ -1,5 +1,6 @@
 //! The shopper's side of a parcel: the tracking page `/track/{token}` (where it is, the
-//! carrier's scans, when it should arrive, the carrier's own link) with "get help with this
+//! carrier's scans, when it should arrive or did, the carrier's own link — in the reader's
+//! language, times in the shop's time zone) with "get help with this
 //! order", which opens a conversation already attached to the order; and the link in every
 //! notice that stops them (`/notices/unsubscribe/{token}`), honoured at once.
 //!
@@ -8,6 +9,7 @@
 
 use crate::pages::{frame, respond, Head};
 use crate::visits::Reader;
+use crate::words::words;
 use crate::{HelpCenter, HelpError, HelpResult, Languages};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -15,8 +17,9 @@ use axum::response::{IntoResponse, Redirect};
 use axum::{Extension, Form};
 use concierge_api::error::ApiError;
 use concierge_api::AppState;
-use concierge_domain::commerce::TrackingStatus;
+use concierge_domain::commerce::{Arrival, TrackingStatus};
 use concierge_domain::contact::EmailAddress;
+use concierge_domain::dates::{Calendar, Language};
 use concierge_domain::text::{MessageBody, Subject};
 use concierge_store::commerce::{Order, Shipment};
 use maud::{html, Markup};
@@ -31,6 +34,8 @@ fn valid_token(t: &str) -> bool {
 #[derive(Deserialize)]
 pub(crate) struct TrackQuery {
     sent: Option<String>,
+    /// The language the reader picked with the switcher.
+    lang: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -62,11 +67,11 @@ pub(crate) async fn page(
         .await?
         .email
         .is_none();
-    let langs = Languages::of_shop(&state).await?;
+    let page = PageLanguage::of(&state, &reader, q.lang.as_deref()).await?;
     Ok(show(
         &help,
         &reader,
-        &langs,
+        &page,
         &token,
         &shipment,
         &order,
@@ -77,11 +82,33 @@ pub(crate) async fn page(
     ))
 }
 
+/// What a tracking page is written with: the reader's language (as the help center picks
+/// it), and dates in the shop's time zone in that language.
+struct PageLanguage {
+    langs: Languages,
+    calendar: Calendar,
+}
+
+impl PageLanguage {
+    async fn of(
+        state: &AppState,
+        reader: &Reader,
+        asked: Option<&str>,
+    ) -> Result<PageLanguage, HelpError> {
+        let langs = Languages::pick(state, asked, reader).await?;
+        let calendar = state
+            .store
+            .calendar(Language::of(langs.chosen.as_str()))
+            .await?;
+        Ok(PageLanguage { langs, calendar })
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn show(
     help: &HelpCenter,
     reader: &Reader,
-    langs: &Languages,
+    page: &PageLanguage,
     token: &str,
     s: &Shipment,
     order: &Order,
@@ -90,12 +117,22 @@ fn show(
     problem: Option<&str>,
     status: StatusCode,
 ) -> axum::response::Response {
+    let (langs, calendar) = (&page.langs, &page.calendar);
+    let w = words(langs.chosen.as_str());
     let mut head = Head::titled(format!(
-        "Order {}: {}",
+        "{} {}: {}",
+        w.order,
         order.number,
-        TrackingStatus::for_shoppers(s.status)
+        w.tracking_status(s.status)
     ));
     head.noindex = true;
+    // The language switcher stays on this page.
+    let here = format!("/track/{token}");
+    head.alternates = langs
+        .available
+        .iter()
+        .map(|l| (l.as_str().to_owned(), langs.url(&here, l.as_str())))
+        .collect();
     let mut events = s.events.clone();
     events.sort_by_key(|e| std::cmp::Reverse(e.occurred_at));
     let step = |st: TrackingStatus| match (s.status, st) {
@@ -110,37 +147,39 @@ fn show(
     };
     let main: Markup = html! {
         section.tracking aria-labelledby="track-title" {
-            p.lead { "Order " (order.number) }
-            h1 #track-title { (TrackingStatus::for_shoppers(s.status)) }
-            @if let Some(eta) = s.estimated_delivery.filter(|_| !s.status.is_final()) {
-                p.eta { "Expected by " time datetime=(eta.to_rfc3339()) { (eta.format("%A, %-d %B %Y")) } }
+            p.lead { (w.order) " " (order.number) }
+            h1 #track-title { (w.tracking_status(s.status)) }
+            @match s.arrival() {
+                Some(Arrival::Expected(at)) => p.eta { (w.expected_by) " " time datetime=(at.to_rfc3339()) { (calendar.day(at)) } },
+                Some(Arrival::Delivered(at)) => p.eta { (w.delivered_on) " " time datetime=(at.to_rfc3339()) { (calendar.day(at)) } },
+                None => {},
             }
             ol.progress {
-                @for (st, label) in [(TrackingStatus::InfoReceived, "Label created"), (TrackingStatus::InTransit, "On its way"), (TrackingStatus::OutForDelivery, "Out for delivery"), (TrackingStatus::Delivered, "Delivered")] {
-                    li class=(step(st)) { (label) }
+                @for st in [TrackingStatus::InfoReceived, TrackingStatus::InTransit, TrackingStatus::OutForDelivery, TrackingStatus::Delivered] {
+                    li class=(step(st)) { (w.tracking_status(st)) }
                 }
             }
             dl.parcel {
-                @if !s.carrier.is_empty() { dt { "Carrier" } dd { (s.carrier) } }
+                @if !s.carrier.is_empty() { dt { (w.carrier) } dd { (s.carrier) } }
                 @if !s.tracking_number.is_empty() {
-                    dt { "Tracking number" }
+                    dt { (w.tracking_number) }
                     dd {
                         @match s.tracking_url.as_deref().filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
-                            Some(url) => a href=(url) rel="noopener noreferrer nofollow" { (s.tracking_number) " (on the carrier's site)" },
+                            Some(url) => a href=(url) rel="noopener noreferrer nofollow" { (s.tracking_number) " " (w.on_carriers_site) },
                             None => (s.tracking_number),
                         }
                     }
                 }
             }
-            h2 { "Journey" }
+            h2 { (w.journey) }
             @if events.is_empty() {
-                p.empty { "No scans from the carrier yet. They usually appear within a day of the label being created." }
+                p.empty { (w.no_scans) }
             } @else {
                 ol.timeline {
                     @for e in &events {
                         li {
-                            time datetime=(e.occurred_at.to_rfc3339()) { (e.occurred_at.format("%-d %b %Y, %H:%M UTC")) }
-                            strong { (TrackingStatus::for_shoppers(e.status)) }
+                            time datetime=(e.occurred_at.to_rfc3339()) { (calendar.date_time(e.occurred_at)) }
+                            strong { (w.tracking_status(e.status)) }
                             @if let Some(m) = &e.message { span.message { (m) } }
                             @if let Some(l) = &e.location { span.location { (l) } }
                         }
@@ -149,27 +188,27 @@ fn show(
             }
         }
         section.order-help aria-labelledby="order-help-title" {
-            h2 #order-help-title { "Get help with this order" }
+            h2 #order-help-title { (w.order_help) }
             @if sent {
-                p role="status" { "Thanks, we have your message about order " (order.number) ". We'll reply by email." }
+                p role="status" { (w.order_help_thanks) " " (order.number) ". " (w.order_help_reply) }
             } @else {
                 @if let Some(p) = problem { div.problems role="alert" { p { (p) } } }
                 form.contact method="post" action={ "/track/" (token) "/help" } {
                     @if needs_email {
                         div.field {
-                            label for="help-email" { "Your email" }
+                            label for="help-email" { (w.your_email) }
                             input #help-email type="email" name="email" maxlength="254" autocomplete="email" required;
                         }
                     }
                     div.field {
-                        label for="help-message" { "What's wrong?" }
+                        label for="help-message" { (w.whats_wrong) }
                         textarea #help-message name="message" rows="5" maxlength="10000" required {}
                     }
                     div.trap aria-hidden="true" {
-                        label for="help-website" { "Leave this empty" }
+                        label for="help-website" { (w.leave_empty) }
                         input #help-website type="text" name="website" tabindex="-1" autocomplete="off";
                     }
-                    button type="submit" { "Send" }
+                    button type="submit" { (w.send) }
                 }
             }
         }
@@ -215,17 +254,18 @@ pub(crate) async fn ask(
         match EmailAddress::parse(&form.email) {
             Ok(e) => Some(e),
             Err(_) => {
-                let langs = Languages::of_shop(&state).await?;
+                let page = PageLanguage::of(&state, &reader, None).await?;
+                let w = words(page.langs.chosen.as_str());
                 return Ok(show(
                     &help,
                     &reader,
-                    &langs,
+                    &page,
                     &token,
                     &shipment,
                     &order,
                     true,
                     false,
-                    Some("Please give an email address we can reply to."),
+                    Some(w.need_reply_address),
                     StatusCode::UNPROCESSABLE_ENTITY,
                 ));
             }
@@ -236,16 +276,17 @@ pub(crate) async fn ask(
     let body = match MessageBody::parse(&form.message) {
         Ok(b) => b,
         Err(e) => {
-            let langs = Languages::of_shop(&state).await?;
+            let page = PageLanguage::of(&state, &reader, None).await?;
+            let w = words(page.langs.chosen.as_str());
             let why = if form.message.trim().is_empty() {
-                "Please tell us what's wrong.".to_owned()
+                w.tell_whats_wrong.to_owned()
             } else {
-                format!("Your message: {e}.")
+                format!("{} {e}.", w.bad_message)
             };
             return Ok(show(
                 &help,
                 &reader,
-                &langs,
+                &page,
                 &token,
                 &shipment,
                 &order,
@@ -278,13 +319,14 @@ pub(crate) async fn unsubscribe(
         return Err(HelpError::NotFound);
     }
     state.store.unsubscribe_notices(&token).await?;
-    let langs = Languages::of_shop(&state).await?;
-    let mut head = Head::titled("Unsubscribed");
+    let langs = Languages::pick(&state, None, &reader).await?;
+    let w = words(langs.chosen.as_str());
+    let mut head = Head::titled(w.unsubscribed_title);
     head.noindex = true;
     let main = html! {
         section.sent {
-            h1 { "You're unsubscribed" }
-            p { "We won't email you delivery updates any more. Your orders and messages are not affected." }
+            h1 { (w.unsubscribed_heading) }
+            p { (w.unsubscribed_text) }
         }
     };
     Ok(respond(

@@ -148,10 +148,21 @@ impl Reader {
 }
 
 /// The language cookie, set when a reader picks a language.
+/// Clears the language cookie as it was first set, under `Path=/help`: beside the site-wide
+/// one it would be sent first on help pages (the longer path wins the order) and outvote a
+/// new choice.
+pub(crate) fn old_lang_cookie_cleared() -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "{LANG_COOKIE}=; Path=/help; SameSite=Lax; Max-Age=0"
+    ))
+    .ok()
+}
+
 pub(crate) fn lang_cookie(locale: &str, secure: bool) -> Option<HeaderValue> {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{LANG_COOKIE}={locale}; Path=/help; SameSite=Lax; Max-Age=31536000{secure}"
+        // Site-wide: the language a shopper picked holds on their tracking pages too.
+        "{LANG_COOKIE}={locale}; Path=/; SameSite=Lax; Max-Age=31536000{secure}"
     ))
     .ok()
 }

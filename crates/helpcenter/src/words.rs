@@ -1,6 +1,9 @@
 //! The help center's own words (headings, buttons, messages) in the languages it speaks.
 //! Articles come in the shop's languages; the frame around them follows the page's language
-//! where we have its words here, and is English otherwise.
+//! where we have its words here, and is English otherwise. Dates are written by
+//! `concierge_domain::dates`, in the shop's time zone and the page's language.
+
+use concierge_domain::commerce::TrackingStatus;
 
 /// One language's words.
 pub(crate) struct Words {
@@ -32,9 +35,6 @@ pub(crate) struct Words {
     pub breadcrumbs: &'static str,
     pub none_in_language: &'static str,
     pub updated: &'static str,
-    /// `chrono` format of a date.
-    pub date_format: &'static str,
-    pub months: [&'static str; 12],
     pub thanks_yes: &'static str,
     pub glad: &'static str,
     pub thanks_no: &'static str,
@@ -60,6 +60,30 @@ pub(crate) struct Words {
     pub sent_heading: &'static str,
     pub sent_text: &'static str,
     pub back: &'static str,
+    // The tracking page.
+    pub order: &'static str,
+    /// Before the day a parcel is expected.
+    pub expected_by: &'static str,
+    /// Before the day it was delivered.
+    pub delivered_on: &'static str,
+    /// A tracking status in a shopper's words, in [`TrackingStatus::ALL`]'s order.
+    pub tracking: [&'static str; 8],
+    pub carrier: &'static str,
+    pub tracking_number: &'static str,
+    pub on_carriers_site: &'static str,
+    pub journey: &'static str,
+    pub no_scans: &'static str,
+    pub order_help: &'static str,
+    /// Followed by the order's number.
+    pub order_help_thanks: &'static str,
+    pub order_help_reply: &'static str,
+    pub whats_wrong: &'static str,
+    pub leave_empty: &'static str,
+    pub need_reply_address: &'static str,
+    pub tell_whats_wrong: &'static str,
+    pub unsubscribed_title: &'static str,
+    pub unsubscribed_heading: &'static str,
+    pub unsubscribed_text: &'static str,
 }
 
 const EN: Words = Words {
@@ -90,21 +114,6 @@ const EN: Words = Words {
     breadcrumbs: "Breadcrumbs",
     none_in_language: "There are no articles in this topic in your language yet.",
     updated: "Updated",
-    date_format: "{d} {month} {y}",
-    months: [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
     thanks_yes: "Thanks for letting us know!",
     glad: "We're glad this helped.",
     thanks_no: "Thanks for letting us know.",
@@ -131,6 +140,34 @@ const EN: Words = Words {
     sent_text:
         "We'll reply by email, usually within one working day. You don't need to write again.",
     back: "Back to the help center",
+    order: "Order",
+    expected_by: "Expected by",
+    delivered_on: "Delivered on",
+    tracking: [
+        "Label created",
+        "On its way",
+        "Out for delivery",
+        "Delivered",
+        "Delivery attempted",
+        "Delivery problem",
+        "Returned to sender",
+        "No longer tracked",
+    ],
+    carrier: "Carrier",
+    tracking_number: "Tracking number",
+    on_carriers_site: "(on the carrier's site)",
+    journey: "Journey",
+    no_scans: "No scans from the carrier yet. They usually appear within a day of the label being created.",
+    order_help: "Get help with this order",
+    order_help_thanks: "Thanks, we have your message about order",
+    order_help_reply: "We'll reply by email.",
+    whats_wrong: "What's wrong?",
+    leave_empty: "Leave this empty",
+    need_reply_address: "Please give an email address we can reply to.",
+    tell_whats_wrong: "Please tell us what's wrong.",
+    unsubscribed_title: "Unsubscribed",
+    unsubscribed_heading: "You're unsubscribed",
+    unsubscribed_text: "We won't email you delivery updates any more. Your orders and messages are not affected.",
 };
 
 const DE: Words = Words {
@@ -161,11 +198,6 @@ const DE: Words = Words {
     breadcrumbs: "Navigationspfad",
     none_in_language: "Zu diesem Thema gibt es noch keine Artikel in deiner Sprache.",
     updated: "Aktualisiert am",
-    date_format: "{d}. {month} {y}",
-    months: [
-        "Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
-        "Oktober", "November", "Dezember",
-    ],
     thanks_yes: "Danke für deine Rückmeldung!",
     glad: "Schön, dass es geholfen hat.",
     thanks_no: "Danke für deine Rückmeldung.",
@@ -191,6 +223,34 @@ const DE: Words = Words {
     sent_heading: "Danke, deine Nachricht ist da",
     sent_text: "Wir antworten per E-Mail, meist innerhalb eines Werktags. Du musst nicht noch einmal schreiben.",
     back: "Zurück zum Hilfe-Center",
+    order: "Bestellung",
+    expected_by: "Voraussichtlich am",
+    delivered_on: "Zugestellt am",
+    tracking: [
+        "Versandetikett erstellt",
+        "Unterwegs",
+        "In Zustellung",
+        "Zugestellt",
+        "Zustellversuch",
+        "Problem bei der Zustellung",
+        "Zurück an den Absender",
+        "Keine Sendungsverfolgung mehr",
+    ],
+    carrier: "Versanddienstleister",
+    tracking_number: "Sendungsnummer",
+    on_carriers_site: "(beim Versanddienstleister)",
+    journey: "Sendungsverlauf",
+    no_scans: "Noch keine Scans vom Versanddienstleister. Sie erscheinen meist innerhalb eines Tages, nachdem das Etikett erstellt wurde.",
+    order_help: "Hilfe zu dieser Bestellung",
+    order_help_thanks: "Danke, wir haben deine Nachricht zur Bestellung",
+    order_help_reply: "Wir antworten per E-Mail.",
+    whats_wrong: "Was ist los?",
+    leave_empty: "Dieses Feld leer lassen",
+    need_reply_address: "Bitte gib eine E-Mail-Adresse an, an die wir antworten können.",
+    tell_whats_wrong: "Bitte sag uns, was los ist.",
+    unsubscribed_title: "Abgemeldet",
+    unsubscribed_heading: "Du bist abgemeldet",
+    unsubscribed_text: "Wir schicken dir keine Versand-Updates mehr per E-Mail. Deine Bestellungen und Nachrichten sind davon nicht betroffen.",
 };
 
 /// The words for a locale's language; English when we have none of its own.
@@ -202,30 +262,28 @@ pub(crate) fn words(locale: &str) -> &'static Words {
 }
 
 impl Words {
-    /// A date, as this language writes it.
-    pub(crate) fn date(&self, at: chrono::DateTime<chrono::Utc>) -> String {
-        use chrono::Datelike;
-        self.date_format
-            .replace("{d}", &at.day().to_string())
-            .replace("{month}", self.months[at.month0() as usize])
-            .replace("{y}", &at.year().to_string())
+    /// A parcel's status in this language.
+    pub(crate) fn tracking_status(&self, status: TrackingStatus) -> &'static str {
+        let at = TrackingStatus::ALL
+            .iter()
+            .position(|s| *s == status)
+            .expect("every status is in TrackingStatus::ALL");
+        self.tracking[at]
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
 
     #[test]
-    fn dates_read_as_each_language_writes_them() {
-        let at = chrono::Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap();
-        assert_eq!(words("en").date(at), "2 March 2026");
-        assert_eq!(words("de-AT").date(at), "2. März 2026");
+    fn english_tracking_words_are_the_domains() {
+        for status in TrackingStatus::ALL {
+            assert_eq!(words("en").tracking_status(*status), status.for_shoppers());
+        }
         assert_eq!(
-            words("ja").date(at),
-            "2 March 2026",
-            "English where we have no words"
+            words("de-AT").tracking_status(TrackingStatus::Delivered),
+            "Zugestellt"
         );
     }
 }

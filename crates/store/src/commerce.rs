@@ -8,8 +8,8 @@ use crate::{on_engine, on_tx, At, Cursor, Page, PageRequest, Store, StoreError, 
 use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
 use concierge_domain::commerce::{
-    Amount, Currency, FinancialStatus, FulfillmentStatus, NoticeKind, OrderNumber, OrderStatus,
-    Quantity, TrackingStatus,
+    Amount, Arrival, Currency, FinancialStatus, FulfillmentStatus, NoticeKind, OrderNumber,
+    OrderStatus, Quantity, TrackingStatus,
 };
 use concierge_domain::ids::{
     CustomerId, LineItemId, OrderId, RefundId, ShipmentId, TrackingEventId,
@@ -153,6 +153,25 @@ pub struct Shipment {
     pub events: Vec<TrackingEvent>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Shipment {
+    /// Where its arrival stands for the shopper (see [`Arrival::of`]): delivered at the
+    /// carrier's first "delivered" scan, or expected while on its way.
+    pub fn arrival(&self) -> Option<Arrival> {
+        let delivered_at = self
+            .events
+            .iter()
+            .filter(|e| e.status == TrackingStatus::Delivered)
+            .map(|e| e.occurred_at)
+            .min();
+        Arrival::of(
+            self.status,
+            self.estimated_delivery,
+            delivered_at,
+            self.last_event_at.unwrap_or(self.updated_at),
+        )
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -6,10 +6,29 @@ use crate::args::Batch;
 use crate::{on_engine, At, Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use concierge_domain::access::Actor;
+use concierge_domain::dates::{Calendar, Language};
 use concierge_domain::hours::{BusinessHours, Span, DAYS};
 use serde_json::json;
 
 impl Store {
+    /// How dates and times are written for shoppers in `language`: in the shop's time zone,
+    /// its business hours' (UTC until it sets them).
+    pub async fn calendar(&self, language: Language) -> Result<Calendar, StoreError> {
+        Ok(Calendar::of_shop(
+            self.business_hours().await?.as_ref(),
+            language,
+        ))
+    }
+
+    /// How dates and times are written in the shop's own words (canned replies, its
+    /// wording of notices and of the assistant's replies): its time zone, and its language
+    /// (see [`Language::of_shop`]).
+    pub async fn shop_calendar(&self) -> Result<Calendar, StoreError> {
+        let published = self.published_locales().await?;
+        self.calendar(Language::of_shop(published.iter().map(String::as_str)))
+            .await
+    }
+
     /// The shop's hours, when it set any.
     pub async fn business_hours(&self) -> Result<Option<BusinessHours>, StoreError> {
         let row: Option<(String, String, String)> = on_engine!(self, |pool, pg| sqlx::query_as(

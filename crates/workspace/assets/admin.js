@@ -7,6 +7,22 @@ import { start as startKnowledge } from './knowledge.js';
 const fields = (form) => Object.fromEntries(new FormData(form).entries());
 const errorOf = (form) => form.querySelector('.error');
 
+/**
+ * Shows why the server refused `form`: every field it names, each by the label of the input
+ * that holds it (`data-field`) and marked invalid, one per line; else its one message.
+ */
+function showRefusal(form, err) {
+  for (const input of form.querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
+  const problems = err.fields?.length ? err.fields : (err.field ? [{ field: err.field, message: err.message }] : []);
+  if (!problems.length) return say(errorOf(form), err.message);
+  const lines = problems.map(({ field, message }) => {
+    const input = form.querySelector(`[data-field="${CSS.escape(field)}"]`);
+    input?.setAttribute('aria-invalid', 'true');
+    return `${input?.dataset.label ?? field}: ${message}`;
+  });
+  say(errorOf(form), lines.join('\n'));
+}
+
 /** Submits `form` with `action(values)`, showing failures in its alert and reloading after. */
 function onSubmit(form, action, { reload = true } = {}) {
   form?.addEventListener('submit', async (e) => {
@@ -16,7 +32,7 @@ function onSubmit(form, action, { reload = true } = {}) {
       await action(fields(form));
       if (reload) location.reload();
     } catch (err) {
-      say(errorOf(form), err.field ? `${err.field}: ${err.message}` : err.message);
+      showRefusal(form, err);
     }
   });
 }

@@ -5,13 +5,15 @@ const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.content ?
 
 export const me = () => meta('agent-id');
 
-/** An API failure, with the error format's code, message and field. */
+/** An API failure, with the error format's code, message and field(s). */
 export class ApiError extends Error {
   constructor(status, body) {
     super(body?.error?.message ?? `The server answered ${status}.`);
     this.status = status;
     this.code = body?.error?.code;
     this.field = body?.error?.field;
+    /** Every field at fault, `[{field, message}]`, when the server names several. */
+    this.fields = body?.error?.fields ?? [];
   }
 }
 
@@ -68,8 +70,14 @@ export function say(el, message) {
   if (el) el.textContent = message ?? '';
 }
 
-/** Whether a key event happened while typing somewhere. */
+/** Inputs that take no typed text: a letter pressed on one of them is a shortcut. */
+const KEYLESS_INPUTS = new Set(['button', 'checkbox', 'color', 'file', 'image', 'radio', 'range', 'reset', 'submit']);
+
+/** Whether a key event happened while typing somewhere: a text field, a text box, a list to
+ * pick from, or editable content. */
 export function typing(event) {
   const t = event.target;
-  return t instanceof HTMLElement && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
+  if (!(t instanceof HTMLElement)) return false;
+  if (t.isContentEditable || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT') return true;
+  return t.tagName === 'INPUT' && !KEYLESS_INPUTS.has(t.type);
 }

@@ -1,5 +1,6 @@
 // One conversation: live thread and controls, who else is here (collision detection), the
-// reply box with canned replies and a suggested reply, and the r/n/e/a keys.
+// reply box (reply or private note, with canned replies and a suggested reply), and the
+// r/n/e/a keys, which work outside text boxes only.
 
 import { api, fragment, me, say } from './api.js';
 import { connect } from './live.js';
@@ -138,23 +139,32 @@ function bindControls() {
   });
 }
 
-function mode(value) {
-  const radio = document.querySelector(`#composer input[name="mode"][value="${value}"]`);
-  if (radio) radio.checked = true;
+/**
+ * Reply or private note: the one state both what the agent sees and what is sent read
+ * (`#composer[data-mode]`). The tab, the label above the box, its colour (by the stylesheet),
+ * the placeholder and the button all follow it here; sending reads it. `focus` puts the
+ * cursor back in the box, where it was.
+ */
+function setMode(value, { focus = true } = {}) {
   const form = document.getElementById('composer');
-  form.classList.toggle('note-mode', value === 'note');
+  const note = value === 'note';
+  form.dataset.mode = note ? 'note' : 'reply';
+  const radio = document.getElementById(note ? 'mode-note' : 'mode-reply');
+  if (radio) radio.checked = true;
+  document.getElementById('mode-label').textContent = note ? form.dataset.noteLabel : form.dataset.replyLabel;
   const body = document.getElementById('body');
-  body.placeholder = value === 'note'
-    ? 'Write a private note for the team… Ctrl+Enter saves.'
-    : 'Write a reply… Type / for canned replies. Ctrl+Enter sends.';
-  document.getElementById('send').textContent = value === 'note' ? 'Add note' : 'Send';
-  body.focus();
+  body.placeholder = note
+    ? 'Write a private note for the team…'
+    : 'Write a reply… Type / for canned replies.';
+  document.getElementById('send').textContent = note ? 'Add note' : 'Send reply';
+  if (focus) body.focus();
 }
 
 function bindComposer() {
   const form = document.getElementById('composer');
   const body = document.getElementById('body');
   const status = document.getElementById('composer-status');
+  const sent = document.getElementById('composer-sent');
   const list = document.getElementById('canned-list');
   const options = () => [...list.querySelectorAll('li')].filter((li) => !li.hidden);
   let typingTimer = null;
@@ -167,8 +177,10 @@ function bindComposer() {
     typingSent = 0;
   };
 
+  // A browser may bring back the checked tab from before a reload: the mode follows it.
+  setMode(form.querySelector('input[name="mode"]:checked')?.value, { focus: false });
   form.addEventListener('change', (e) => {
-    if (e.target.name === 'mode') mode(e.target.value);
+    if (e.target.name === 'mode') setMode(e.target.value);
   });
 
   const insert = async (replyId) => {
@@ -203,6 +215,7 @@ function bindComposer() {
   };
 
   body.addEventListener('input', () => {
+    say(sent, ''); // what was last sent is old news once the next message is begun
     filterList();
     const now = Date.now();
     if (now - typingSent > 2000) {
@@ -250,24 +263,43 @@ function bindComposer() {
     e.target.value = '';
   });
 
-  form.addEventListener('submit', async (e) => {
+  // Messages go out one after another, in the order they were written, however fast.
+  let queue = Promise.resolve();
+
+  const deliver = async (text, mode) => {
+    try {
+      await api('POST', url('/messages'), { body: text, private: mode === 'note' });
+      say(sent, mode === 'note' ? 'Note added: only your team sees it.' : 'Reply sent to the customer.');
+      await refreshThread();
+    } catch (err) {
+      say(sent, '');
+      // Nothing is lost: the text comes back in its own mode when the box is still empty.
+      if (!body.value.trim()) {
+        body.value = text;
+        setMode(mode);
+        say(status, `Not sent: ${err.message} It is back in the box.`);
+      } else {
+        say(status, `Not sent: ${err.message} You wrote: “${text}”`);
+      }
+    }
+  };
+
+  form.addEventListener('submit', (e) => {
     e.preventDefault();
     say(status, '');
     const text = body.value.trim();
     if (!text) return say(status, 'Write something first.');
-    const isNote = form.querySelector('input[name="mode"]:checked')?.value === 'note';
-    const button = document.getElementById('send');
-    button.disabled = true;
-    try {
-      await api('POST', url('/messages'), { body: text, private: isNote });
-      body.value = '';
-      stopTyping();
-      await refreshThread();
-    } catch (err) {
-      say(status, err.message);
-    } finally {
-      button.disabled = false;
-    }
+    // Sent in the mode the page shows, and reported in it.
+    const mode = form.dataset.mode === 'note' ? 'note' : 'reply';
+    say(sent, mode === 'note' ? 'Adding the note…' : 'Sending the reply…');
+    // The box is emptied and left at once, before the server answers: the next key is a
+    // shortcut again (n for a note, r for a reply), never a letter typed into a box the
+    // agent has stopped looking at. The focus waits on the tab of the mode it sent in.
+    body.value = '';
+    list.hidden = true;
+    stopTyping();
+    document.getElementById(mode === 'note' ? 'mode-note' : 'mode-reply')?.focus();
+    queue = queue.then(() => deliver(text, mode));
   });
 }
 
@@ -326,7 +358,7 @@ function bindSuggestion() {
     const s = suggestion.shown;
     if (!s) return;
     done();
-    mode('reply');
+    setMode('reply');
     putInReply(s.body);
     const status = document.getElementById('composer-status');
     say(status, s.missing.length ? `No value here for: ${s.missing.join(', ')}. Fill those in before sending.` : '');
@@ -504,8 +536,8 @@ export function start() {
   bindOrderActions();
   shortcuts((key) => {
     switch (key) {
-      case 'r': mode('reply'); return false;
-      case 'n': mode('note'); return false;
+      case 'r': setMode('reply'); return false;
+      case 'n': setMode('note'); return false;
       case 'e': patch({ status: 'resolved' }); return false;
       case 'a': patch({ assignee_id: me() }); return false;
       default: return true;

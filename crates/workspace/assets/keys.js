@@ -2,7 +2,11 @@
 
 import { typing } from './api.js';
 
-/** Calls `handler(key, event)` for shortcut keys pressed outside text boxes. */
+/**
+ * Calls `handler(key, event)` for shortcut keys pressed outside text boxes; in one, a key is
+ * only ever the letter it types. A handler that returns false has used the key: its default
+ * is prevented, so a shortcut that moves the focus into a box (n, r) types nothing there.
+ */
 export function shortcuts(handler) {
   document.addEventListener('keydown', (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;

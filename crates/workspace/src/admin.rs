@@ -15,6 +15,7 @@ use concierge_assistant::words::{Reply, Wording, MAX_TEMPLATE_CHARS};
 use concierge_commerce::notices::wordings;
 use concierge_commerce::variables::NOTICE_VARIABLES;
 use concierge_domain::access::Role;
+use concierge_domain::dates::{Calendar, Language};
 use concierge_domain::hours::DAYS;
 use concierge_domain::replies::VARIABLES;
 use concierge_store::platforms::DeliveryState;
@@ -337,6 +338,7 @@ async fn business_hours(
     AdminAgent(viewer): AdminAgent,
 ) -> PageResult {
     let hours = state.store.business_hours().await?;
+    let calendar = Calendar::of_shop(hours.as_ref(), Language::English);
     let now = chrono::Utc::now();
     let body = html! {
         p { "When the team answers. Outside these hours the chat widget says when you are back and offers to reply by email, "
@@ -345,22 +347,24 @@ async fn business_hours(
             None => p.status { strong { "Always open." } " Set hours below to have the widget and the assistant follow them." },
             Some(h) => p.status {
                 @if h.is_open(now) { strong { "Open now." } }
-                @else { strong { "Closed now." } @if let Some(o) = h.next_opening(now) { " Back " (o.local) "." } }
+                @else { strong { "Closed now." } @if let Some(o) = h.next_opening(now) { " Back " (calendar.day_time(o.at)) ", as shoppers are told." } }
             },
         }
         form #hours-form .stack {
             label { "Time zone" input name="timezone" required placeholder="Europe/London"
+                data-field="timezone" data-label="Time zone"
                 value=[hours.as_ref().map(|h| h.timezone())]; }
             fieldset {
                 legend { "Opening hours, e.g. " code { "09:00-12:30, 13:30-17:00" } "; leave a day empty when closed" }
                 @for (day, name) in DAYS {
                     label { (capitalised(name))
                         input name={"day-" (name)} placeholder="closed"
+                            data-field={"week." (name)} data-label=(capitalised(name))
                             value=(hours.as_ref().map(|h| h.day(day).iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default()); }
                 }
             }
             label { "Closed on these dates (holidays), e.g. " code { "2026-12-25, 2026-12-26" }
-                input name="closed_dates"
+                input name="closed_dates" data-field="closed_dates" data-label="Closed on"
                     value=(hours.as_ref().map(|h| h.closed_dates().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default()); }
             p.error role="alert" {}
             div {

@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse};
 use axum::Extension;
 use concierge_api::AppState;
+use concierge_domain::commerce::Arrival;
 use concierge_domain::conversation::{
     Channel, ConversationStatus, Delivery, DeliveryStatus, Priority, SenderType,
 };
@@ -102,7 +103,7 @@ pub(crate) async fn conversation_page(
                 (controls(&c, &agents, &teams, &others, assistant))
                 h2.visually-hidden { "Messages" }
                 (thread(&c, &messages, &agents))
-                (composer(&replies))
+                (composer(&c, &replies))
             }
             (sidebar(&customer, &orders, &others))
         }
@@ -362,18 +363,45 @@ fn suggestion() -> Markup {
     }
 }
 
-fn composer(replies: &[CannedReply]) -> Markup {
+/// How a reply reaches the customer on a channel, for the reply box's label.
+fn reaches(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => " by email",
+        Channel::Chat => " in the chat",
+        Channel::Sms | Channel::Phone => " by text message",
+        Channel::Whatsapp => " on WhatsApp",
+        Channel::Messenger => " on Messenger",
+        Channel::Instagram => " on Instagram",
+        Channel::Api => "",
+    }
+}
+
+/// The reply box. Reply or private note is a mode the agent always sees — the tab, the
+/// label above the box (which turns yellow for a note) and the button — and sending reads
+/// that same mode (`data-mode`, kept by `conversation.js`), so what goes out is what the page
+/// said. Shortcuts never type here: the box is left after each send and with Esc.
+fn composer(c: &Conversation, replies: &[CannedReply]) -> Markup {
+    let reply_label = format!(
+        "Reply — {} gets this{}",
+        display_name(c),
+        reaches(c.channel)
+    );
     html! {
         (suggestion())
-        form.composer #composer aria-label="Reply" {
-            fieldset.mode {
-                legend.visually-hidden { "Write a" }
-                label { input type="radio" name="mode" value="reply" checked; " Reply (r)" }
-                label { input type="radio" name="mode" value="note"; " Private note (n)" }
+        form.composer #composer aria-label="Reply or private note" data-mode="reply" autocomplete="off"
+            data-reply-label=(reply_label) data-note-label="Private note — only your team sees this" {
+            div.composer-head {
+                fieldset.mode {
+                    legend.visually-hidden { "Write a" }
+                    label { input #mode-reply type="radio" name="mode" value="reply" checked; " Reply " kbd { "r" } }
+                    label { input #mode-note type="radio" name="mode" value="note"; " Private note " kbd { "n" } }
+                }
+                span.keys-hint { kbd { "Ctrl+Enter" } " sends · " kbd { "Esc" } " leaves the box" }
             }
+            p #mode-label .mode-label aria-live="polite" { (reply_label) }
             label for="body" .visually-hidden { "Message" }
-            textarea #body name="body" rows="4" required
-                placeholder="Write a reply… Type / for canned replies. Ctrl+Enter sends." {}
+            textarea #body name="body" rows="4" required aria-describedby="mode-label"
+                placeholder="Write a reply… Type / for canned replies." {}
             ul #canned-list .canned role="listbox" aria-label="Canned replies" hidden {
                 @for r in replies {
                     li role="option" data-id=(r.id.as_str()) data-shortcut=(r.shortcut) {
@@ -391,7 +419,8 @@ fn composer(replies: &[CannedReply]) -> Markup {
                     }
                 }
                 span #composer-status .error role="alert" {}
-                button #send type="submit" { "Send" }
+                span #composer-sent .composer-sent role="status" {}
+                button #send type="submit" { "Send reply" }
             }
         }
         details.kb #kb {
@@ -502,8 +531,10 @@ fn sidebar(customer: &Customer, orders: &[Order], others: &[Conversation]) -> Ma
                                         " · " (layout::time(e.occurred_at))
                                     }
                                 }
-                                @if let Some(eta) = s.estimated_delivery {
-                                    p { "Expected " (layout::time(eta)) }
+                                @match s.arrival() {
+                                    Some(Arrival::Expected(at)) => p { "Expected " (layout::time(at)) },
+                                    Some(Arrival::Delivered(at)) => p { "Delivered " (layout::time(at)) },
+                                    None => {},
                                 }
                                 p { a href={"/track/" (s.tracking_token)} target="_blank" rel="noopener" { "Shopper's tracking page" } }
                             }

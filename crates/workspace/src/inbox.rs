@@ -63,6 +63,30 @@ impl InboxQuery {
         q.url()
     }
 
+    /// Whether a filter beside the view and the words narrows the list.
+    fn filtered(&self) -> bool {
+        [
+            &self.channel,
+            &self.tag,
+            &self.team_id,
+            &self.priority,
+            &self.intent,
+        ]
+        .into_iter()
+        .any(|f| blank(f).is_some())
+    }
+
+    /// This query's URL with only its view, words and sort.
+    fn without_filters(&self) -> String {
+        InboxQuery {
+            view: self.view.clone(),
+            q: self.q.clone(),
+            sort: self.sort.clone(),
+            ..InboxQuery::default()
+        }
+        .url()
+    }
+
     fn url(&self) -> String {
         let pairs = [
             ("view", &self.view),
@@ -264,9 +288,17 @@ fn live_parts(
         div #inbox-list {
             @if rows.is_empty() {
                 div.empty {
-                    @if blank(&q.q).is_some() {
-                        p { "Nothing matches “" (blank(&q.q).unwrap_or_default()) "”." }
-                        p { "Try fewer words, or " a href=(q.url_with_view("all")) { "search every status" } "." }
+                    @if let Some(words) = blank(&q.q) {
+                        p { "Nothing matches “" (words) "”." }
+                        // Only what would widen this search: a view already over every
+                        // status is not offered again.
+                        @if view != "all" {
+                            p { "Try fewer words, or " a href=(q.url_with_view("all")) { "search every status" } "." }
+                        } @else if q.filtered() {
+                            p { "Try fewer words, or " a href=(q.without_filters()) { "search without the filters" } "." }
+                        } @else {
+                            p { "Try fewer or other words: search looks at subjects and every message." }
+                        }
                     } @else {
                         p { "No conversations here. When a customer writes, it appears at once." }
                     }

@@ -67,6 +67,7 @@ fn head(title: &str) -> Markup {
         meta charset="utf-8";
         meta name="viewport" content="width=device-width, initial-scale=1";
         title { (title) " · Concierge" }
+        link rel="icon" href="/favicon.ico";
         link rel="stylesheet" href=(assets::url("app.css"));
         script type="module" src=(assets::url("app.js")) {}
     }
@@ -107,18 +108,22 @@ fn help_dialog() -> Markup {
         ("j / k", "next / previous conversation"),
         ("o or Enter", "open the selected conversation"),
         ("x", "select the conversation for a bulk action"),
-        ("r", "reply to the customer"),
-        ("n", "write a private note"),
+        ("r", "write a reply to the customer"),
+        ("n", "write a private note (only your team sees it)"),
         ("e", "resolve"),
         ("a", "assign to me"),
         ("/", "search"),
-        ("Ctrl+Enter", "send the reply or note"),
+        (
+            "Ctrl+Enter",
+            "send the reply or add the note, and leave the box",
+        ),
         ("?", "this help"),
         ("Esc", "close dialogs, leave the text box"),
     ];
     html! {
         dialog #help aria-labelledby="help-title" {
             h2 #help-title { "Keyboard shortcuts" }
+            p { "Letters are shortcuts outside text boxes; in a text box they are only letters." }
             dl.shortcuts {
                 @for (k, what) in keys {
                     dt { kbd { (k) } }

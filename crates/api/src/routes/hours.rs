@@ -2,14 +2,13 @@
 //! and the assistant says when the team is back. Agents read them; admins set them.
 
 use crate::auth::{Admin, Caller};
-use crate::error::{invalid, ApiError};
+use crate::error::{ApiError, FieldProblem};
 use crate::extract::Json;
 use crate::wire::{BusinessHoursOut, SetBusinessHours};
 use crate::AppState;
 use axum::extract::State;
-use chrono::{NaiveDate, Utc};
-use concierge_domain::hours::{BusinessHours, Span, DAYS};
-use concierge_domain::Invalid;
+use chrono::Utc;
+use concierge_domain::hours::{day_key, BusinessHours, Place, DAYS};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -31,9 +30,9 @@ async fn get_hours(
     )))
 }
 
-/// Sets the shop's business hours (admins). 422 names the field at fault: `timezone` (not an
-/// IANA name), `week.DAY` (an unknown day, a span not like `09:00-17:00`, or spans that
-/// overlap) or `closed_dates`.
+/// Sets the shop's business hours (admins). 422 names every field at fault, in `fields` (the
+/// first also as `field`): `timezone` (not an IANA name), `week.DAY` (an unknown day, a span
+/// not like `09:00-17:00` — with how to write it — or spans that overlap) or `closed_dates`.
 #[utoipa::path(put, path = "/api/v1/business-hours", tag = "settings",
     request_body = SetBusinessHours,
     responses((status = 200, body = BusinessHoursOut), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)), security(("bearer" = [])))]
@@ -61,37 +60,41 @@ async fn clear_hours(
     Ok(axum::Json(BusinessHoursOut::new(None, Utc::now())))
 }
 
+/// Reads the hours as sent, naming every field at fault at once: the time zone, each bad day
+/// (Monday first, then names that are no day) and the holidays.
 fn parse(req: SetBusinessHours) -> Result<BusinessHours, ApiError> {
-    let mut week: [Vec<Span>; 7] = Default::default();
-    for (name, spans) in &req.week {
-        let field = format!("week.{name}");
-        let day = DAYS
-            .iter()
-            .position(|(_, n)| n == name)
-            .ok_or_else(|| invalid(&field, Invalid::new("not a day: monday to sunday")))?;
-        week[day] = spans
-            .iter()
-            .map(|s| Span::parse(s))
-            .collect::<Result<_, _>>()
-            .map_err(|e| invalid(&field, e))?;
-    }
-    let closed = req
-        .closed_dates
-        .iter()
-        .map(|d| {
-            NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                invalid(
-                    "closed_dates",
-                    Invalid::new(format!("`{d}` is not a date like 2026-12-25")),
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    BusinessHours::new(&req.timezone, week, closed).map_err(|e| {
-        // The domain names the day its spans overlap on; otherwise it is the time zone.
-        match DAYS.iter().find(|(_, n)| e.0.starts_with(&format!("{n}:"))) {
-            Some((_, day)) => invalid(format!("week.{day}"), e),
-            None => invalid("timezone", e),
+    let mut week: [Vec<String>; 7] = Default::default();
+    let mut problems = Vec::new();
+    for (name, spans) in req.week {
+        match DAYS.iter().position(|(_, n)| *n == name) {
+            Some(day) => week[day] = spans,
+            None => problems.push(FieldProblem::new(
+                format!("week.{name}"),
+                "not a day: monday to sunday",
+            )),
         }
-    })
+    }
+    let refused = match BusinessHours::read(&req.timezone, &week, &req.closed_dates) {
+        Ok(hours) if problems.is_empty() => return Ok(hours),
+        Ok(_) => vec![],
+        Err(refused) => refused.0,
+    };
+    let mut fields: Vec<FieldProblem> = refused
+        .into_iter()
+        .map(|(place, why)| {
+            let field = match place {
+                Place::TimeZone => "timezone".to_owned(),
+                Place::Day(day) => format!("week.{}", day_key(day)),
+                Place::ClosedDates => "closed_dates".to_owned(),
+            };
+            FieldProblem::new(field, why.0)
+        })
+        .collect();
+    // Names that are no day come after the days, before the holidays.
+    let at = fields
+        .iter()
+        .position(|f| f.field == "closed_dates")
+        .unwrap_or(fields.len());
+    fields.splice(at..at, problems);
+    Err(ApiError::Fields(fields))
 }

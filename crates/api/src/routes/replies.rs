@@ -155,12 +155,14 @@ pub(super) async fn fill_for(
         .map(|m| m.body.as_str())
         .collect();
     let order = order_in_question(&orders, &attached, &texts);
+    let calendar = state.store.shop_calendar().await?;
     let ctx = Context {
         customer: Some(customer),
         order,
         shipment: order.and_then(|o| o.shipments.last()),
         public_url: &state.config.public_url,
         shop_name: "",
+        calendar: &calendar,
     };
     Ok(replies::fill(template, |name| match name {
         "agent.name" => agent.as_ref().map(|a| a.name.clone()),

@@ -1,4 +1,5 @@
-//! Unauthenticated service routes: `/healthz`, `/metrics`, `/api/openapi.json`.
+//! Unauthenticated service routes: `/healthz`, `/metrics`, `/api/openapi.json`, and the
+//! site's icon at `/favicon.ico`.
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -15,6 +16,22 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/healthz", get(health))
         .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(openapi))
+        .route("/favicon.ico", get(favicon))
+}
+
+/// The icon browsers show in tabs and bookmarks for every page we serve (the workspace, the
+/// help center, tracking pages): a blue rounded square with a white speech bubble, 32×32,
+/// one PNG inside an ICO file, so that the path browsers ask for by themselves answers too.
+const FAVICON: &[u8] = include_bytes!("../../assets/favicon.ico");
+
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/x-icon"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
+    )
 }
 
 async fn health(State(state): State<AppState>) -> Result<axum::Json<Health>, ApiError> {

@@ -260,6 +260,15 @@ impl App {
         (order, sh["id"].as_str().unwrap().to_owned())
     }
 
+    /// Sets the shop's business hours (`PUT /api/v1/business-hours`); fails the test unless
+    /// they are taken.
+    pub async fn set_hours(&self, hours: Value) {
+        let (s, v) = self
+            .send(reqwest::Method::PUT, "/api/v1/business-hours", Some(hours))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+
     pub async fn create_agent(&self, email: &str, name: &str, password: &str) {
         use concierge_domain::contact::EmailAddress;
         use concierge_domain::text::PersonName;
