@@ -11,6 +11,7 @@ pub mod embedded;
 pub mod error;
 mod extract;
 mod guesses;
+pub mod idempotency;
 pub mod live;
 mod metrics;
 mod openapi;

@@ -1792,7 +1792,10 @@ async fn on_the_demo_storefront_a_shopper_asks_where_their_order_is_then_for_a_p
 #[tokio::test]
 async fn when_the_team_is_away_the_widget_offers_replies_by_email_and_a_transcript() {
     run(|driver| async move {
-        let app = App::start("sqlite", |_| {}).await.unwrap();
+        // A relay that takes nothing: what matters here is what the widget says.
+        let app = App::start("sqlite", |s| s.smtp_relay = Some("smtp://127.0.0.1:9".into()))
+            .await
+            .unwrap();
         // A shop in Berlin open only the day after tomorrow: closed now, whatever the time
         // (the browser's clock is another zone's: UTC here).
         let day_after = chrono::Datelike::weekday(&(chrono::Utc::now() + chrono::Duration::days(2)));
@@ -1870,16 +1873,17 @@ async fn when_the_team_is_away_the_widget_offers_replies_by_email_and_a_transcri
             .send_keys(&format!("ana@example.com{}", Key::Enter))
             .await
             .unwrap();
+        // An address the shop did not vouch for is proved first, by a link mailed to it.
         wait_widget_text(
             &b,
             ".away",
-            "We'll reply here and by email to ana@example.com",
+            "Once you confirm ana@example.com with the link we sent, we'll reply there too.",
         )
         .await;
         wait_widget_text(
             &b,
             "[data-sender='system']",
-            "We'll also reply to ana@example.com",
+            "We've sent a link to ana@example.com. Open it to confirm it's your address",
         )
         .await;
 
@@ -1889,12 +1893,7 @@ async fn when_the_team_is_away_the_widget_offers_replies_by_email_and_a_transcri
             json!(null),
         )
         .await;
-        wait_widget_text(
-            &b,
-            "[data-sender='system']",
-            "We've emailed this chat to ana@example.com",
-        )
-        .await;
+        wait_widget_text(&b, "[data-sender='system']", "and the chat will follow").await;
         // A photo, picked as a shopper would (the file chooser's answer set on the input).
         in_widget(
             &b,
@@ -1908,7 +1907,7 @@ async fn when_the_team_is_away_the_widget_offers_replies_by_email_and_a_transcri
         wait_widget_text(&b, "[data-sender='customer'][data-id]", "\u{1f4ce} box.png").await;
         screenshot(&b, "widget-away").await;
 
-        // The team sees where replies go.
+        // Nothing goes to the address before it is proved, and the team is told nothing will.
         let conversation = in_widget(
             &b,
             "return JSON.parse(localStorage.getItem('concierge.widget.v1')).conversationId;",
@@ -1922,16 +1921,64 @@ async fn when_the_team_is_away_the_widget_offers_replies_by_email_and_a_transcri
             ))
             .await;
         assert!(
-            msgs["items"]
+            !msgs["items"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|m| m["private"] == true
-                    && m["body"]
-                        .as_str()
-                        .unwrap_or("")
-                        .contains("replies by email too, at ana@example.com")),
+                .any(|m| m["body"].as_str().unwrap_or("").contains("ana@example.com")),
             "{msgs}"
+        );
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn without_a_mail_relay_the_widget_says_it_cannot_email_the_chat() {
+    run(|driver| async move {
+        let app = App::start("sqlite", |_| {}).await.unwrap();
+        let page = store_page(&app.base, "").await;
+        let b = driver.phone().await;
+        b.goto(&page).await.unwrap();
+        wait_widget_text(&b, "*", "").await;
+        in_widget(
+            &b,
+            "root.querySelector('.launcher').click(); return true;",
+            json!(null),
+        )
+        .await;
+        widget_say(&b, "Do you ship to Norway?").await;
+        wait_widget_text(&b, "[data-sender='customer']", "Norway").await;
+        in_widget(
+            &b,
+            "root.querySelector('.transcript').click(); return true;",
+            json!(null),
+        )
+        .await;
+        wait_widget_text(&b, ".away:not([hidden])", "Where should we send this chat?").await;
+        in_widget(
+            &b,
+            "const i = root.querySelector('.away-email'); i.value = ''; i.focus(); return true;",
+            json!(null),
+        )
+        .await;
+        b.active_element()
+            .await
+            .unwrap()
+            .send_keys(&format!("ana@example.com{}", Key::Enter))
+            .await
+            .unwrap();
+        wait_widget_text(
+            &b,
+            ".away .field-error",
+            "we can't send email from this chat",
+        )
+        .await;
+        let all = in_widget(&b, "return root.textContent;", json!(null)).await;
+        let all = all.as_str().unwrap_or_default();
+        assert!(
+            !all.contains("emailed") && !all.contains("We're emailing"),
+            "{all}"
         );
         app.stop().await;
     })

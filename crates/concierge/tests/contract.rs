@@ -817,6 +817,78 @@ async fn private_answers_are_not_stored_and_browsers_are_told_what_they_may_do()
     app.stop().await;
 }
 
+/// The conversations of the customer at `email`.
+async fn conversations_of(app: &App, email: &str) -> usize {
+    let (_, customers) = app.get(&format!("/api/v1/customers?email={email}")).await;
+    let Some(customer) = customers["items"][0]["id"].as_str() else {
+        return 0;
+    };
+    let (_, list) = app
+        .get(&format!("/api/v1/conversations?customer_id={customer}"))
+        .await;
+    list["items"].as_array().unwrap().len()
+}
+
+on_both_engines!(
+    a_post_sent_again_with_its_idempotency_key_is_answered_once,
+    |app| {
+        let url = format!("{}/api/v1/conversations", app.base);
+        let send = |key: &str, body: &Value| {
+            app.client
+                .post(&url)
+                .bearer_auth(&app.token)
+                .header("Idempotency-Key", key)
+                .json(body)
+                .send()
+        };
+        let body = conversation("idem@example.com", "api", "Lost answer", "Hello?");
+        let first = send("retry-1", &body).await.unwrap();
+        assert_eq!(first.status(), StatusCode::CREATED);
+        assert!(!first.headers().contains_key("idempotent-replayed"));
+        let first: Value = first.json().await.unwrap();
+        // The answer was lost; the client asks again with the same key.
+        let again = send("retry-1", &body).await.unwrap();
+        assert_eq!(again.status(), StatusCode::CREATED);
+        assert_eq!(again.headers()["idempotent-replayed"], "true");
+        let again: Value = again.json().await.unwrap();
+        assert_eq!(again["id"], first["id"]);
+        assert_eq!(conversations_of(&app, "idem@example.com").await, 1);
+
+        // The same key for something else is refused.
+        let other = conversation("idem@example.com", "api", "Another", "Hi");
+        let r = send("retry-1", &other).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let e: Value = r.json().await.unwrap();
+        assert_eq!(e["error"]["field"], "Idempotency-Key");
+
+        // Ten at once with one key: one conversation, whatever each was told.
+        let body = conversation("burst@example.com", "api", "Burst", "Hello?");
+        let statuses: Vec<StatusCode> =
+            futures::future::join_all((0..10).map(|_| send("burst-1", &body)))
+                .await
+                .into_iter()
+                .map(|r| r.unwrap().status())
+                .collect();
+        assert!(
+            statuses
+                .iter()
+                .all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT),
+            "{statuses:?}"
+        );
+        assert_eq!(conversations_of(&app, "burst@example.com").await, 1);
+
+        // A bad key is refused; without a key, every POST is its own.
+        let r = send("has space", &body).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = conversation("twice@example.com", "api", "Twice", "Hello?");
+        for _ in 0..2 {
+            let (s, _) = app.post("/api/v1/conversations", body.clone()).await;
+            assert_eq!(s, StatusCode::CREATED);
+        }
+        assert_eq!(conversations_of(&app, "twice@example.com").await, 2);
+    }
+);
+
 on_both_engines!(a_database_that_is_down_answers_503, |app| {
     app.running.as_ref().unwrap().store.close().await;
     let (s, e) = app.get("/api/v1/conversations").await;

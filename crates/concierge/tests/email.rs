@@ -2165,6 +2165,113 @@ mail_test!(
     }
 );
 
+mail_test!(
+    a_chat_that_only_says_whose_it_is_shows_none_of_their_orders_until_proved,
+    |engine| {
+        let Some((app, mut sink)) = with_sink(engine, &[], |s| {
+            s.email_acknowledgement = "off".into();
+        })
+        .await
+        else {
+            return;
+        };
+        let (order, _) = app
+            .shipped_order("bob@example.com", "#7007", "TRACK7007")
+            .await;
+        let (_, bob) = app.get("/api/v1/customers?email=bob@example.com").await;
+        let bob = bob["items"][0]["id"].as_str().unwrap().to_owned();
+
+        // A stranger opens a chat saying they are Bob.
+        let (token, conversation) =
+            chat_session(&app, json!({"name": "Bob", "email": "bob@example.com"})).await;
+        let (s, _) = as_shopper(
+            &app,
+            &token,
+            "/api/widget/v1/messages",
+            json!({"body": "what did I order?", "client_id": "b-1"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (_, c) = app
+            .get(&format!("/api/v1/conversations/{conversation}"))
+            .await;
+        assert_ne!(
+            c["customer"]["id"],
+            bob.as_str(),
+            "not Bob's until proved: {c}"
+        );
+        app.create_agent("sam@shop.example", "Sam Agent", "correct horse battery")
+            .await;
+        let (cookie, _) = app
+            .sign_in("sam@shop.example", "correct horse battery")
+            .await;
+        let page = app
+            .with_cookie(
+                reqwest::Method::GET,
+                &format!("/conversations/{conversation}"),
+                &cookie,
+            )
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("Not verified") && page.contains("existing customer"),
+            "the agent is told: {page}"
+        );
+        assert!(
+            !page.contains("#7007") && !page.contains(&order),
+            "no orders of Bob's"
+        );
+
+        // The real Bob follows the link mailed to his address: the chat is his.
+        let (s, v) = as_shopper(&app, &token, "/api/widget/v1/transcript", json!({})).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+        // (Bob's shipping notice may come first.)
+        let body = loop {
+            let mail = sink.next().await;
+            let body = mail.message().body_text(0).unwrap_or_default().into_owned();
+            if body.contains("/chat/confirm/") {
+                break body;
+            }
+        };
+        let link = body
+            .split_whitespace()
+            .find(|w| w.contains("/chat/confirm/"))
+            .unwrap()
+            .to_owned();
+        let path = &link[link.find("/chat/confirm/").unwrap()..];
+        let r = reqwest::Client::new()
+            .post(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let (_, c) = app
+            .get(&format!("/api/v1/conversations/{conversation}"))
+            .await;
+        assert_eq!(c["customer"]["id"], bob.as_str(), "{c}");
+        let page = app
+            .with_cookie(
+                reqwest::Method::GET,
+                &format!("/conversations/{conversation}"),
+                &cookie,
+            )
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("Proved bob@example.com"), "{page}");
+        assert!(page.contains("#7007"), "Bob's orders beside his chat");
+        sink.stop().await;
+        app.stop().await;
+    }
+);
+
 /// A widget request with the session's token.
 async fn as_shopper(app: &App, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
     let res = reqwest::Client::new()

@@ -626,11 +626,57 @@ impl Store {
         }
         tx.commit_with(batch).await?;
         self.events_committed();
+        if opened > 0 {
+            self.join_proved_customer(&session, &email).await?;
+        }
         let mut session = session;
         session.email = Some(email);
         session.email_confirmed = true;
         session.email_replies |= what == ChatMail::Replies;
         Ok(Some((session, what)))
+    }
+
+    /// A chat whose shopper proved their address joins the customer it belongs to (or its
+    /// customer takes the address): from then on the team sees their orders beside it.
+    async fn join_proved_customer(
+        &self,
+        session: &ChatSession,
+        email: &EmailAddress,
+    ) -> Result<(), StoreError> {
+        let chat_customer = self
+            .conversation(&session.conversation_id)
+            .await?
+            .customer
+            .id;
+        let owners = self
+            .customers(
+                &crate::customers::CustomerFilter {
+                    email: Some(email.clone()),
+                    ..Default::default()
+                },
+                &crate::PageRequest {
+                    limit: Some(1),
+                    cursor: None,
+                },
+            )
+            .await?;
+        match owners.items.first() {
+            Some(owner) if owner.id != chat_customer => {
+                self.merge_customers(&chat_customer, &owner.id, &Actor::System)
+                    .await?;
+            }
+            Some(_) => {}
+            None => {
+                self.resolve_customer(&CustomerRef {
+                    name: None,
+                    email: Some(email.clone()),
+                    phone: None,
+                    external: Some(("widget".to_owned(), session.id.as_str().to_owned())),
+                })
+                .await?;
+            }
+        }
+        Ok(())
     }
 
     /// The chat session of a conversation, if it is a chat.
@@ -794,9 +840,12 @@ impl Store {
         } else {
             let new = NewConversation {
                 channel: Channel::Chat,
+                // An address is the shopper's only once proved (or vouched for): until then
+                // the chat is its own customer's, so a stranger who types someone's email
+                // sees, and is shown, none of that customer's orders.
                 customer: CustomerRef {
                     name: session.name.clone(),
-                    email: session.email.clone(),
+                    email: session.email.clone().filter(|_| session.email_confirmed),
                     phone: None,
                     external: Some(("widget".to_owned(), session.id.as_str().to_owned())),
                 },

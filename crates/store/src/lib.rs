@@ -30,6 +30,7 @@ pub mod events;
 pub mod files;
 pub mod help;
 pub mod hours;
+pub mod idempotency;
 pub mod jobs;
 pub mod mail;
 pub mod notices;

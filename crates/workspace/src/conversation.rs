@@ -14,6 +14,7 @@ use concierge_domain::conversation::{
     Channel, ConversationStatus, Delivery, DeliveryStatus, Priority, SenderType,
 };
 use concierge_domain::ids::ConversationId;
+use concierge_store::chat::ChatSession;
 use concierge_store::commerce::{Order, OrderFilter};
 use concierge_store::conversations::{Conversation, ConversationFilter, Message};
 use concierge_store::customers::Customer;
@@ -82,7 +83,8 @@ pub(crate) async fn conversation_page(
         .await?
         .items;
     let others = others(&state, &c).await?;
-    let assistant = assistant_of(&state, &c).await?;
+    let chat = chat_of(&state, &c).await?;
+    let assistant = chat.as_ref().map(|chat| chat.session.assistant);
     let teams = store.teams().await?;
     let replies = store.canned_replies().await?;
     let who = display_name(&c);
@@ -98,6 +100,7 @@ pub(crate) async fn conversation_page(
                         p.notice { "This conversation was merged. Its messages are now in "
                             a href={"/conversations/" (into.as_str())} { "the other conversation" } "." }
                     }
+                    @if let Some(chat) = &chat { (chat_identity(chat)) }
                 }
                 div #presence .presence role="status" aria-live="polite" hidden {}
                 (controls(&c, &agents, &teams, &others, assistant))
@@ -243,14 +246,65 @@ fn message(c: &Conversation, m: &Message, agents: &HashMap<String, String>) -> M
 
 /// For a chat, whether the virtual assistant answers it; `None` for other channels.
 async fn assistant_of(state: &AppState, c: &Conversation) -> Result<Option<bool>, PageError> {
+    Ok(chat_of(state, c).await?.map(|chat| chat.session.assistant))
+}
+
+/// A chat's session, and whether the address its shopper gave (unproved) is an existing
+/// customer's.
+struct Chat {
+    session: ChatSession,
+    claims_a_customer: bool,
+}
+
+async fn chat_of(state: &AppState, c: &Conversation) -> Result<Option<Chat>, PageError> {
     if c.channel != Channel::Chat {
         return Ok(None);
     }
-    Ok(state
-        .store
-        .chat_session_of(&c.id)
-        .await?
-        .map(|s| s.assistant))
+    let Some(session) = state.store.chat_session_of(&c.id).await? else {
+        return Ok(None);
+    };
+    let claims_a_customer = match &session.email {
+        Some(email) if !session.email_confirmed => !state
+            .store
+            .customers(
+                &concierge_store::customers::CustomerFilter {
+                    email: Some(email.clone()),
+                    ..Default::default()
+                },
+                &PageRequest {
+                    limit: Some(1),
+                    cursor: None,
+                },
+            )
+            .await?
+            .items
+            .is_empty(),
+        _ => false,
+    };
+    Ok(Some(Chat {
+        session,
+        claims_a_customer,
+    }))
+}
+
+/// Who the shopper in a chat is, as far as anyone knows: the shop vouched for them, they
+/// proved their address, or they only said it (marked, so nobody takes it for proof).
+fn chat_identity(chat: &Chat) -> Markup {
+    let s = &chat.session;
+    html! {
+        @match (&s.email, s.verified, s.email_confirmed) {
+            (Some(email), true, _) => p.identity.verified { "Signed in on the shop as " (email.as_str()) "." },
+            (Some(email), false, true) => p.identity.verified { "Proved " (email.as_str()) " is theirs (followed the link we mailed)." },
+            (Some(email), false, false) => p.identity.unverified role="note" {
+                strong { "Not verified: " }
+                "says they are " (email.as_str()) ", but has not proved it."
+                @if chat.claims_a_customer {
+                    " That is an existing customer's address: their orders and conversations are not shown here until this shopper proves it (an order number with its email, or the link we mail them)."
+                }
+            },
+            _ => {}
+        }
+    }
 }
 
 fn controls(

@@ -66,6 +66,10 @@ pub(crate) fn router(state: AppState, pages: Router<AppState>) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            crate::idempotency::answer_once,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             crate::rate::limit,
         ))
         .layer(axum::middleware::from_fn_with_state(
