@@ -572,8 +572,31 @@ on_both_engines!(
                 .find(|w| w.contains("/notices/unsubscribe/"))
                 .expect("an unsubscribe link")
                 .to_owned();
+            // Opening the link (as a mail scanner does) only asks; the button unsubscribes.
             let res = app.client.get(&unsubscribe).send().await.unwrap();
             assert_eq!(res.status(), StatusCode::OK);
+            let page = res.text().await.unwrap();
+            assert!(page.contains("method=\"post\""), "{page}");
+            let unsubscribed = || async {
+                let (_, audit) = app.get("/api/v1/audit-log").await;
+                audit["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|e| e["action"] == "customer.notices_off")
+            };
+            assert!(!unsubscribed().await, "a GET unsubscribed the shopper");
+            // One click, as RFC 8058 mail clients send it.
+            let res = app
+                .client
+                .post(&unsubscribe)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("List-Unsubscribe=One-Click")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            assert!(unsubscribed().await);
             aftership(
                 &app,
                 &tracking_body("evt-2", "Delivered", "2030-01-06T12:00:00+01:00"),

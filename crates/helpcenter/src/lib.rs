@@ -109,7 +109,7 @@ pub fn pages(help: Arc<HelpCenter>) -> Router<AppState> {
         )
         .route(
             "/notices/unsubscribe/{token}",
-            get(tracking::unsubscribe).post(tracking::unsubscribe),
+            get(tracking::ask_unsubscribe).post(tracking::unsubscribe),
         )
         .layer(Extension(help))
 }

@@ -307,8 +307,43 @@ pub(crate) async fn ask(
     Ok(Redirect::to(&thanks).into_response())
 }
 
-/// `GET` and `POST /notices/unsubscribe/{token}`: no more delivery notices, from now on.
-/// POST is RFC 8058's one click (`List-Unsubscribe-Post`), which mail clients send.
+/// `GET /notices/unsubscribe/{token}`: asks before stopping the notices. Mail scanners open
+/// every link in a mail; only the button (a `POST`) unsubscribes.
+pub(crate) async fn ask_unsubscribe(
+    State(state): State<AppState>,
+    Extension(help): Extension<Arc<HelpCenter>>,
+    reader: Reader,
+    Path(token): Path<String>,
+) -> HelpResult {
+    if !valid_token(&token) {
+        return Err(HelpError::NotFound);
+    }
+    let langs = Languages::pick(&state, None, &reader).await?;
+    let w = words(langs.chosen.as_str());
+    let mut head = Head::titled(w.unsubscribe_title);
+    head.noindex = true;
+    let action = format!("/notices/unsubscribe/{token}");
+    let main = html! {
+        section.sent {
+            h1 { (w.unsubscribe_heading) }
+            p { (w.unsubscribe_text) }
+            form method="post" action=(action) {
+                button type="submit" { (w.unsubscribe_button) }
+            }
+        }
+    };
+    Ok(respond(
+        &help,
+        &reader,
+        &langs,
+        StatusCode::OK,
+        frame(&help, &langs, &head, "", main),
+    ))
+}
+
+/// `POST /notices/unsubscribe/{token}`: no more delivery notices, from now on. It is the
+/// button of the page above and RFC 8058's one click (`List-Unsubscribe-Post`), which mail
+/// clients send.
 pub(crate) async fn unsubscribe(
     State(state): State<AppState>,
     Extension(help): Extension<Arc<HelpCenter>>,
