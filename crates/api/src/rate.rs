@@ -62,7 +62,7 @@ pub(crate) async fn limit(State(state): State<AppState>, request: Request, next:
         &state.rate,
         request.extensions().get::<ConnectInfo<SocketAddr>>(),
     ) {
-        if let Err(secs) = rate.check(peer.ip()) {
+        if let Err(secs) = rate.check(concierge_domain::access::counted_address(peer.ip())) {
             let mut refused = ApiError::RateLimited(secs.max(1)).into_response();
             refused.extensions_mut().insert(crate::metrics::RateLimited);
             // The chat widget calls from the shop's origin: its refusal must be readable
@@ -79,8 +79,9 @@ pub(crate) async fn limit(State(state): State<AppState>, request: Request, next:
     next.run(request).await
 }
 
-/// The address a request came from: the peer of its connection. Requests without one (only
-/// in-process tests) count as coming from the unspecified address.
+/// The address a request came from, as limits count it: the peer of its connection (an IPv6
+/// peer by its /64 network, see `counted_address`). Requests without one (only in-process
+/// tests) count as coming from the unspecified address.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientAddress(pub IpAddr);
 
@@ -95,7 +96,9 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
+                .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| {
+                    concierge_domain::access::counted_address(c.0.ip())
+                }),
         ))
     }
 }

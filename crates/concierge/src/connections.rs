@@ -120,7 +120,7 @@ impl Listener for CappedListener {
                 .await
                 .expect("invariant: the connection semaphore is never closed");
             let (stream, addr) = Listener::accept(&mut self.listener).await;
-            let ip = addr.ip();
+            let ip = concierge_domain::access::counted_address(addr.ip());
             {
                 let mut open = self
                     .per_address

@@ -25,6 +25,23 @@ impl Role {
     }
 }
 
+/// The address a client is counted by in limits and throttles: an IPv4 address as it is, an
+/// IPv6 one by its /64 network, since one host is usually given a whole /64 and could take a
+/// new address for every request (an IPv4 address written as IPv6 is the IPv4 one).
+pub fn counted_address(peer: std::net::IpAddr) -> std::net::IpAddr {
+    use std::net::{IpAddr, Ipv6Addr};
+    match peer {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(network))
+            }
+        },
+    }
+}
+
 /// Who did something, as the audit log records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
@@ -66,4 +83,32 @@ pub fn check_password_strength(password: &str) -> Result<(), crate::Invalid> {
         return Err(crate::Invalid::new("password must be at most 1024 bytes"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod counted_address_tests {
+    use super::counted_address;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_network() {
+        assert_eq!(counted_address(ip("192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(
+            counted_address(ip("2001:db8::3")),
+            counted_address(ip("2001:db8::ffff:1"))
+        );
+        assert_ne!(
+            counted_address(ip("2001:db8::3")),
+            counted_address(ip("2001:db8:0:1::3"))
+        );
+        assert_eq!(counted_address(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(
+            counted_address(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
+            ip("2001:db8:1:2::")
+        );
+    }
 }

@@ -20,7 +20,7 @@
 
 use crate::mailroom::{Envelope, IntakeError, Mailroom};
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
@@ -133,7 +133,7 @@ impl Addresses {
 
     /// A place for a session from `peer`, unless its address holds all it may.
     fn take(self: &Arc<Self>, peer: IpAddr) -> Option<AddressPlace> {
-        let address = client_address(peer);
+        let address = concierge_domain::access::counted_address(peer);
         // Nothing panics while the lock is held, so a poisoned lock still holds true counts.
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
         let count = held.entry(address).or_insert(0);
@@ -161,22 +161,6 @@ impl Drop for AddressPlace {
                 held.remove(&self.address);
             }
         }
-    }
-}
-
-/// The address a client is counted by: an IPv4 address as it is, an IPv6 one by its /64
-/// network, since one host is usually given a whole /64 and could take a new address for
-/// every connection.
-fn client_address(peer: IpAddr) -> IpAddr {
-    match peer {
-        IpAddr::V4(v4) => IpAddr::V4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let network = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(Ipv6Addr::from(network))
-            }
-        },
     }
 }
 
@@ -887,12 +871,6 @@ mod tests {
     #[test]
     fn clients_are_counted_by_address_and_ipv6_ones_by_network() {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        assert_eq!(client_address(ip("192.0.2.7")), ip("192.0.2.7"));
-        assert_eq!(client_address(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
-        assert_eq!(
-            client_address(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
-            ip("2001:db8:1:2::")
-        );
         let addresses = Arc::new(Addresses::new(2));
         let first = addresses.take(ip("2001:db8::1"));
         let second = addresses.take(ip("2001:db8::2"));
