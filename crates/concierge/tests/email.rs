@@ -2226,9 +2226,19 @@ mail_test!(
             "no orders of Bob's"
         );
 
-        // The real Bob follows the link mailed to his address: the chat is his.
+        // The real Bob follows the link mailed to his address: the chat is his. (Asked for the
+        // chat and for replies, he gets one link for both.)
         let (s, v) = as_shopper(&app, &token, "/api/widget/v1/transcript", json!({})).await;
         assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+        let (s, v) = as_shopper(
+            &app,
+            &token,
+            "/api/widget/v1/email",
+            json!({"email": "bob@example.com"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+        assert_eq!(v["confirmation_sent"], true);
         // (Bob's shipping notice may come first.)
         let body = loop {
             let mail = sink.next().await;
@@ -2253,6 +2263,18 @@ mail_test!(
             .get(&format!("/api/v1/conversations/{conversation}"))
             .await;
         assert_eq!(c["customer"]["id"], bob.as_str(), "{c}");
+        loop {
+            let m = sink.next().await;
+            if m.header("Subject").as_deref() == Some("Your chat with Acme Support") {
+                break;
+            }
+        }
+        let links = sink
+            .all()
+            .iter()
+            .filter(|m| String::from_utf8_lossy(m).contains("Subject: Confirm your email"))
+            .count();
+        assert_eq!(links, 1, "one link for both requests");
         let page = app
             .with_cookie(
                 reqwest::Method::GET,

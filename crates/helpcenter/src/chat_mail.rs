@@ -7,6 +7,7 @@
 
 use crate::pages::{frame, respond, Head};
 use crate::visits::Reader;
+use crate::words::words;
 use crate::{HelpCenter, HelpError, HelpResult, Languages};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -32,18 +33,19 @@ pub(crate) async fn ask(
     if !valid_token(&token) {
         return Err(HelpError::NotFound);
     }
-    let langs = Languages::of_shop(&state).await?;
-    let mut head = Head::titled("Confirm your email address");
+    let langs = Languages::pick(&state, None, &reader).await?;
+    let w = words(langs.chosen.as_str());
+    let mut head = Head::titled(w.confirm_title);
     head.noindex = true;
     let action = format!("/chat/confirm/{token}");
     let main = html! {
         section.sent {
-            h1 { "Is this your email address?" }
-            p { "You asked, in a chat with us, for email at this address. Press the button to confirm it's yours; until then we send it nothing more." }
+            h1 { (w.confirm_heading) }
+            p { (w.confirm_text) }
             form method="post" action=(action) {
-                button type="submit" { "Yes, it's mine" }
+                button type="submit" { (w.confirm_button) }
             }
-            p { "If it wasn't you, close this page: nothing more will be sent." }
+            p { (w.confirm_not_you) }
         }
     };
     Ok(respond(
@@ -71,16 +73,19 @@ pub(crate) async fn confirm(
     if let Some(worker) = &state.config.worker {
         worker.notify_one();
     }
-    let langs = Languages::of_shop(&state).await?;
-    let mut head = Head::titled("Email address confirmed");
+    let langs = Languages::pick(&state, None, &reader).await?;
+    let w = words(langs.chosen.as_str());
+    let mut head = Head::titled(w.confirmed_title);
     head.noindex = true;
     let address = session.email.as_ref().map_or("", |e| e.as_str()).to_owned();
     let main = html! {
         section.sent {
-            h1 { "Thank you" }
-            @match what {
-                ChatMail::Replies => p { "Our answers in your chat will also be sent to " strong { (address) } "." },
-                ChatMail::Transcript => p { "Your chat is on its way to " strong { (address) } "." },
+            h1 { (w.confirmed_heading) }
+            @if what.contains(&ChatMail::Replies) {
+                p { (w.confirmed_replies) " " strong { (address) } "." }
+            }
+            @if what.contains(&ChatMail::Transcript) {
+                p { (w.confirmed_transcript) " " strong { (address) } "." }
             }
         }
     };

@@ -119,6 +119,11 @@ impl ChatMail {
             _ => None,
         }
     }
+
+    /// The requests a confirmation carries: its words, separated by spaces.
+    fn read_all(s: &str) -> Vec<ChatMail> {
+        s.split_whitespace().filter_map(ChatMail::parse).collect()
+    }
 }
 
 /// Mail a chat may make us send in a day to one address (links to confirm it, transcripts).
@@ -473,6 +478,31 @@ impl Store {
         let source_digest = token_digest(source);
         let since = At(now - chrono::Duration::days(1));
         let mut tx = self.begin().await?;
+        if !proved {
+            // A link to this address already on its way for this chat (the widget asks for
+            // replies and the transcript in one go) carries this request too: one mail.
+            let pending: Option<(String, String)> = on_tx!(read &mut tx, |conn, pg| sqlx::query_as(
+                "SELECT token_digest, purpose FROM chat_email_confirmations \
+                 WHERE session_id = $1 AND email = $2 AND confirmed_at IS NULL AND created_at >= $3 \
+                 ORDER BY created_at DESC LIMIT 1"
+            )
+            .bind(session.id.as_str())
+            .bind(email.as_str())
+            .bind(At(now - chrono::Duration::days(1)))
+            .fetch_optional(conn)
+            .await?);
+            if let Some((digest, purposes)) = pending {
+                if !ChatMail::read_all(&purposes).contains(&what) {
+                    let mut batch = Batch::default();
+                    batch
+                        .add("UPDATE chat_email_confirmations SET purpose = $2 WHERE token_digest = $1")
+                        .text(digest)
+                        .text(format!("{purposes} {}", what.as_str()));
+                    tx.commit_with(batch).await?;
+                }
+                return Ok(ChatMailOutcome::ConfirmationSent);
+            }
+        }
         let (to_address, from_source): (i64, i64) = on_tx!(read &mut tx, |conn, pg| sqlx::query_as(
             "SELECT (SELECT count(*) FROM chat_mail_sent WHERE address_digest = $1 AND sent_at >= $3), \
                     (SELECT count(*) FROM chat_mail_sent WHERE source_digest = $2 AND sent_at >= $3)"
@@ -554,13 +584,14 @@ impl Store {
     }
 
     /// The shopper followed the link mailed to an address they gave in a chat: the address is
-    /// theirs, and what they asked for goes there (replies from now on, or the chat so far).
+    /// theirs, and what they asked for goes there (replies from now on, the chat so far, or
+    /// both), which is returned.
     /// `None` for a link we never made, or one older than a week. Following it again changes
     /// nothing.
     pub async fn confirm_chat_email(
         &self,
         token: &str,
-    ) -> Result<Option<(ChatSession, ChatMail)>, StoreError> {
+    ) -> Result<Option<(ChatSession, Vec<ChatMail>)>, StoreError> {
         let now = At::now();
         let row: Option<(String, String, String, Option<At>)> =
             on_engine!(self, |pool, pg| sqlx::query_as(
@@ -578,11 +609,17 @@ impl Store {
             .chat_session_by_id(&ChatSessionId::from_trusted(session_id))
             .await?;
         let email = EmailAddress::parse(&email).map_err(StoreError::corrupt)?;
-        let what = ChatMail::parse(&purpose)
-            .ok_or_else(|| StoreError::corrupt(format!("a chat mail purpose `{purpose}`")))?;
-        if confirmed_at.is_some() {
-            return Ok(Some((session, what)));
+        let asked = ChatMail::read_all(&purpose);
+        if asked.is_empty() {
+            return Err(StoreError::corrupt(format!(
+                "a chat mail purpose `{purpose}`"
+            )));
         }
+        if confirmed_at.is_some() {
+            return Ok(Some((session, asked)));
+        }
+        let replies = asked.contains(&ChatMail::Replies);
+        let transcript = asked.contains(&ChatMail::Transcript);
         let mut tx = self.begin().await?;
         let opened: i64 = on_tx!(read &mut tx, |conn, pg| sqlx::query_scalar(
             "SELECT count(*) FROM conversations WHERE id = $1"
@@ -602,8 +639,8 @@ impl Store {
             )
             .text(session.id.as_str())
             .text(email.as_str())
-            .bool(what == ChatMail::Replies);
-        if what == ChatMail::Transcript {
+            .bool(replies);
+        if transcript {
             jobs::enqueue(
                 &mut batch,
                 NewJob::now(TRANSCRIPT_JOB, json!({ "session_id": session.id.as_str() }))
@@ -612,9 +649,12 @@ impl Store {
             );
         }
         if opened > 0 {
-            let said = match what {
-                ChatMail::Replies => "Your answers in this chat are sent there as well.",
-                ChatMail::Transcript => "The chat so far was sent there.",
+            let said = match (replies, transcript) {
+                (true, true) => {
+                    "Your answers in this chat are sent there as well, and the chat so far was sent there."
+                }
+                (true, false) => "Your answers in this chat are sent there as well.",
+                _ => "The chat so far was sent there.",
             };
             let note = MessageBody::parse(&format!(
                 "The shopper proved {email} is theirs (they followed the link mailed to it). {said}"
@@ -632,8 +672,8 @@ impl Store {
         let mut session = session;
         session.email = Some(email);
         session.email_confirmed = true;
-        session.email_replies |= what == ChatMail::Replies;
-        Ok(Some((session, what)))
+        session.email_replies |= replies;
+        Ok(Some((session, asked)))
     }
 
     /// A chat whose shopper proved their address joins the customer it belongs to (or its

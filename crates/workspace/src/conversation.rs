@@ -435,11 +435,19 @@ fn reaches(channel: Channel) -> &'static str {
 /// that same mode (`data-mode`, kept by `conversation.js`), so what goes out is what the page
 /// said. Shortcuts never type here: the box is left after each send and with Esc.
 fn composer(c: &Conversation, replies: &[CannedReply]) -> Markup {
-    let reply_label = format!(
-        "Reply — {} gets this{}",
-        display_name(c),
-        reaches(c.channel)
-    );
+    let reply_label = match c.channel.delivery() {
+        // Said before sending, not only after: nothing can carry it.
+        Delivery::Unavailable => format!(
+            "Reply — Concierge cannot send {} messages yet: it would be kept here, not sent to {}",
+            c.channel.name(),
+            display_name(c)
+        ),
+        Delivery::Read | Delivery::Outbox => format!(
+            "Reply — {} gets this{}",
+            display_name(c),
+            reaches(c.channel)
+        ),
+    };
     html! {
         (suggestion())
         form.composer #composer aria-label="Reply or private note" data-mode="reply" autocomplete="off"
