@@ -63,6 +63,15 @@ pub async fn run(dir: &Path, sockets: usize, rate: usize, seconds: u64) -> anyho
         .env("CONCIERGE_SMTP_ADDR", "off")
         .env("CONCIERGE_RATE_LIMIT_PER_SECOND", "0")
         .env("CONCIERGE_WIDGET_MAX_SOCKETS", (sockets + 100).to_string())
+        // Every shopper here is on one machine: the per-address caps would stop it at 50.
+        .env(
+            "CONCIERGE_WIDGET_MAX_SOCKETS_PER_ADDRESS",
+            (sockets + 100).to_string(),
+        )
+        .env(
+            "CONCIERGE_HTTP_MAX_CONNECTIONS_PER_ADDRESS",
+            (sockets + 1000).to_string(),
+        )
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)

@@ -224,6 +224,8 @@ async fn start(args: &Args) -> anyhow::Result<Bench> {
         // The load comes from one address on purpose: measure the service, not the limit.
         rate_limit_per_second: 0,
         smtp_max_sessions_per_address: usize::MAX,
+        http_max_connections_per_address: usize::MAX,
+        widget_max_sockets_per_address: usize::MAX,
         shopify_webhook_secret: Some(commerce::SECRET.into()),
         ..Settings::default()
     };
