@@ -1,4 +1,4 @@
-//! `Idempotency-Key` on the API's `POST`s: a client that sends one and asks again with the
+//! `Idempotency-Key` on the API's JSON `POST`s: a client that sends one and asks again with the
 //! same key (its answer was lost on the way) gets the first answer again, marked
 //! `Idempotent-Replayed: true`, instead of a second conversation or message.
 //!
@@ -35,7 +35,18 @@ pub(crate) async fn answer_once(
     request: Request,
     next: Next,
 ) -> Response {
-    if request.method() != Method::POST || !request.uri().path().starts_with("/api/v1/") {
+    // JSON requests only: a file upload's bytes are the file's, and may be far larger than
+    // what a request is buffered for here.
+    let json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|c| {
+            c.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if request.method() != Method::POST || !request.uri().path().starts_with("/api/v1/") || !json {
         return next.run(request).await;
     }
     let Some(key) = request.headers().get(HEADER) else {
