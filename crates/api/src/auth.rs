@@ -181,11 +181,14 @@ impl FromRequestParts<AppState> for Admin {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let caller = Caller::from_request_parts(parts, state).await?;
-        if !caller.role.is_admin() {
-            return Err(ApiError::Forbidden("this action needs an admin token"));
-        }
-        Ok(Admin(caller))
+        caller_who(
+            parts,
+            state,
+            Role::is_admin,
+            "this action needs an admin token",
+        )
+        .await
+        .map(Admin)
     }
 }
 
@@ -196,12 +199,28 @@ impl FromRequestParts<AppState> for Editor {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let caller = Caller::from_request_parts(parts, state).await?;
-        if !caller.role.edits_help_center() {
-            return Err(ApiError::Forbidden(
-                "only admins change the help center (articles, files, categories, synonyms)",
-            ));
-        }
-        Ok(Editor(caller))
+        caller_who(
+            parts,
+            state,
+            Role::edits_help_center,
+            "only admins change the help center (articles, files, categories, synonyms)",
+        )
+        .await
+        .map(Editor)
+    }
+}
+
+/// The caller, if their role may do what is asked; otherwise 403 with `refusal`.
+async fn caller_who(
+    parts: &mut Parts,
+    state: &AppState,
+    may: fn(Role) -> bool,
+    refusal: &'static str,
+) -> Result<Caller, ApiError> {
+    let caller = Caller::from_request_parts(parts, state).await?;
+    if may(caller.role) {
+        Ok(caller)
+    } else {
+        Err(ApiError::Forbidden(refusal))
     }
 }

@@ -716,15 +716,7 @@ impl<'a> Voice<'a> {
                 ));
             }
             out.push('.');
-            match s.arrival() {
-                Some(Arrival::Expected(at)) => {
-                    out.push_str(&format!(" Expected by {}.", calendar.day(at)))
-                }
-                Some(Arrival::Delivered(at)) => {
-                    out.push_str(&format!(" Delivered on {}.", calendar.day(at)))
-                }
-                None => {}
-            }
+            out.push_str(&arrival(s, &calendar));
             out.push(' ');
             out.push_str(&self.tracking_link(order, s));
         }
@@ -743,15 +735,7 @@ impl<'a> Voice<'a> {
         let mut out = self.about_order(Reply::OrderStatus, order);
         for s in &order.shipments {
             out.push_str(&format!("\n\nParcel: {}.", s.status.for_shoppers()));
-            match s.arrival() {
-                Some(Arrival::Expected(at)) => {
-                    out.push_str(&format!(" Expected by {}.", calendar.day(at)))
-                }
-                Some(Arrival::Delivered(at)) => {
-                    out.push_str(&format!(" Delivered on {}.", calendar.day(at)))
-                }
-                None => {}
-            }
+            out.push_str(&arrival(s, &calendar));
         }
         if order.shipments.is_empty() && order.fulfillment_status.as_str() != "fulfilled" {
             out.push(' ');
@@ -846,6 +830,16 @@ pub fn story(why: Handover, messages: &[Message], orders: &[Order]) -> String {
         }
     }
     out
+}
+
+/// When a parcel comes or came, as a sentence after its status (" Expected by …."), or
+/// nothing when nobody knows.
+fn arrival(shipment: &Shipment, calendar: &Calendar) -> String {
+    match shipment.arrival() {
+        Some(Arrival::Expected(at)) => format!(" Expected by {}.", calendar.day(at)),
+        Some(Arrival::Delivered(at)) => format!(" Delivered on {}.", calendar.day(at)),
+        None => String::new(),
+    }
 }
 
 #[cfg(test)]

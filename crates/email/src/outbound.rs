@@ -515,38 +515,23 @@ impl SendTranscript {
         };
         let shop = header_text(&self.settings.support_name);
         let text = transcript_text(&shop, &chat.messages);
-        let support = &self.settings.support_address;
-        let from = Mailbox::new(
-            Some(shop.clone()),
-            support
-                .as_str()
-                .parse()
-                .map_err(|e| JobError::Permanent(format!("the support address: {e}")))?,
-        );
+        let from = shop_mailbox(&self.settings)?;
         let reply_to = match &chat.reply_token {
-            Some(token) => reply_mailbox(token, support, &self.settings.support_name)
-                .map_err(JobError::Permanent)?,
+            Some(token) => reply_mailbox(
+                token,
+                &self.settings.support_address,
+                &self.settings.support_name,
+            )
+            .map_err(JobError::Permanent)?,
             None => from.clone(),
         };
-        let to = Mailbox::new(
-            chat.session.name.as_ref().map(|n| header_text(n.as_str())),
-            email
-                .as_str()
-                .parse()
-                .map_err(|e| JobError::Permanent(format!("the shopper's address: {e}")))?,
-        );
-        let mail = Message::builder()
-            .from(from)
-            .reply_to(reply_to)
-            .to(to)
-            .subject(format!("Your chat with {shop}"))
-            .header(AutoSubmitted)
-            .multipart(
-                MultiPart::alternative()
-                    .singlepart(SinglePart::plain(text.clone()))
-                    .singlepart(SinglePart::html(text_to_html(&text))),
-            )
-            .map_err(|e| JobError::Permanent(format!("the mail could not be built: {e}")))?;
+        let name = chat.session.name.as_ref().map(|n| header_text(n.as_str()));
+        let mail = shop_mail(
+            Message::builder().from(from).reply_to(reply_to),
+            shopper_mailbox(name, email)?,
+            format!("Your chat with {shop}"),
+            &text,
+        )?;
         send(&self.relay, &mail).await
     }
 }
@@ -586,21 +571,6 @@ impl ConfirmChatEmail {
             Ok::<_, concierge_domain::Invalid>(t.to_owned())
         })?;
         let shop = header_text(&self.settings.support_name);
-        let support = &self.settings.support_address;
-        let from = Mailbox::new(
-            Some(shop.clone()),
-            support
-                .as_str()
-                .parse()
-                .map_err(|e| JobError::Permanent(format!("the support address: {e}")))?,
-        );
-        let to = Mailbox::new(
-            None,
-            email
-                .as_str()
-                .parse()
-                .map_err(|e| JobError::Permanent(format!("the shopper's address: {e}")))?,
-        );
         let text = format!(
             "Hello,\n\nIn a chat with {shop}, this address was given for email about the chat. \
              To confirm it is yours, open this link and press the button:\n\n\
@@ -608,17 +578,12 @@ impl ConfirmChatEmail {
              If it wasn't you, ignore this email: nothing more will be sent.\n\n{shop}\n",
             self.public_url
         );
-        let mail = Message::builder()
-            .from(from)
-            .to(to)
-            .subject(format!("Confirm your email address for {shop}"))
-            .header(AutoSubmitted)
-            .multipart(
-                MultiPart::alternative()
-                    .singlepart(SinglePart::plain(text.clone()))
-                    .singlepart(SinglePart::html(text_to_html(&text))),
-            )
-            .map_err(|e| JobError::Permanent(format!("the mail could not be built: {e}")))?;
+        let mail = shop_mail(
+            Message::builder().from(shop_mailbox(&self.settings)?),
+            shopper_mailbox(None, &email)?,
+            format!("Confirm your email address for {shop}"),
+            &text,
+        )?;
         send(&self.relay, &mail).await
     }
 }
@@ -631,6 +596,51 @@ impl Handler for ConfirmChatEmail {
     fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
         self.send(job).boxed()
     }
+}
+
+/// The shop as a mail's sender: its name on the support address.
+fn shop_mailbox(settings: &MailSettings) -> Result<Mailbox, JobError> {
+    Ok(Mailbox::new(
+        Some(header_text(&settings.support_name)),
+        settings
+            .support_address
+            .as_str()
+            .parse()
+            .map_err(|e| JobError::Permanent(format!("the support address: {e}")))?,
+    ))
+}
+
+fn shopper_mailbox(
+    name: Option<String>,
+    email: &concierge_domain::contact::EmailAddress,
+) -> Result<Mailbox, JobError> {
+    Ok(Mailbox::new(
+        name,
+        email
+            .as_str()
+            .parse()
+            .map_err(|e| JobError::Permanent(format!("the shopper's address: {e}")))?,
+    ))
+}
+
+/// A mail from the shop that no conversation holds (a transcript, a link to confirm an
+/// address): automatic, as text and the same text as HTML.
+fn shop_mail(
+    builder: lettre::message::MessageBuilder,
+    to: Mailbox,
+    subject: String,
+    text: &str,
+) -> Result<Message, JobError> {
+    builder
+        .to(to)
+        .subject(subject)
+        .header(AutoSubmitted)
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(SinglePart::plain(text.to_owned()))
+                .singlepart(SinglePart::html(text_to_html(text))),
+        )
+        .map_err(|e| JobError::Permanent(format!("the mail could not be built: {e}")))
 }
 
 /// A chat as plain text: who said what, when (UTC). What the shopper wrote is quoted and

@@ -15,8 +15,8 @@
 //! and pages read the store and the search index but write only shoppers' votes, their
 //! contact messages and the visit records.
 
-mod chat_mail;
 mod contact;
+mod mail_links;
 mod pages;
 mod seo;
 mod tracking;
@@ -105,11 +105,11 @@ pub fn pages(help: Arc<HelpCenter>) -> Router<AppState> {
         .route("/track/{token}/help", post(tracking::ask))
         .route(
             "/chat/confirm/{token}",
-            get(chat_mail::ask).post(chat_mail::confirm),
+            get(mail_links::ask_confirm).post(mail_links::confirm),
         )
         .route(
             "/notices/unsubscribe/{token}",
-            get(tracking::ask_unsubscribe).post(tracking::unsubscribe),
+            get(mail_links::ask_unsubscribe).post(mail_links::unsubscribe),
         )
         .layer(Extension(help))
 }

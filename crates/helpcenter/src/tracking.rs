@@ -1,8 +1,8 @@
 //! The shopper's side of a parcel: the tracking page `/track/{token}` (where it is, the
 //! carrier's scans, when it should arrive or did, the carrier's own link — in the reader's
 //! language, times in the shop's time zone) with "get help with this
-//! order", which opens a conversation already attached to the order; and the link in every
-//! notice that stops them (`/notices/unsubscribe/{token}`), honoured at once.
+//! order", which opens a conversation already attached to the order. (The link in every
+//! notice that stops them is in `mail_links`.)
 //!
 //! The token in the link is the only key: 122 random bits, never an id. Pages are not
 //! indexed by search engines.
@@ -305,70 +305,4 @@ pub(crate) async fn ask(
         .await?;
     tracing::info!(conversation = %id, order = %order.id, "a tracking page opened a conversation");
     Ok(Redirect::to(&thanks).into_response())
-}
-
-/// `GET /notices/unsubscribe/{token}`: asks before stopping the notices. Mail scanners open
-/// every link in a mail; only the button (a `POST`) unsubscribes.
-pub(crate) async fn ask_unsubscribe(
-    State(state): State<AppState>,
-    Extension(help): Extension<Arc<HelpCenter>>,
-    reader: Reader,
-    Path(token): Path<String>,
-) -> HelpResult {
-    if !valid_token(&token) {
-        return Err(HelpError::NotFound);
-    }
-    let langs = Languages::pick(&state, None, &reader).await?;
-    let w = words(langs.chosen.as_str());
-    let mut head = Head::titled(w.unsubscribe_title);
-    head.noindex = true;
-    let action = format!("/notices/unsubscribe/{token}");
-    let main = html! {
-        section.sent {
-            h1 { (w.unsubscribe_heading) }
-            p { (w.unsubscribe_text) }
-            form method="post" action=(action) {
-                button type="submit" { (w.unsubscribe_button) }
-            }
-        }
-    };
-    Ok(respond(
-        &help,
-        &reader,
-        &langs,
-        StatusCode::OK,
-        frame(&help, &langs, &head, "", main),
-    ))
-}
-
-/// `POST /notices/unsubscribe/{token}`: no more delivery notices, from now on. It is the
-/// button of the page above and RFC 8058's one click (`List-Unsubscribe-Post`), which mail
-/// clients send.
-pub(crate) async fn unsubscribe(
-    State(state): State<AppState>,
-    Extension(help): Extension<Arc<HelpCenter>>,
-    reader: Reader,
-    Path(token): Path<String>,
-) -> HelpResult {
-    if !valid_token(&token) {
-        return Err(HelpError::NotFound);
-    }
-    state.store.unsubscribe_notices(&token).await?;
-    let langs = Languages::pick(&state, None, &reader).await?;
-    let w = words(langs.chosen.as_str());
-    let mut head = Head::titled(w.unsubscribed_title);
-    head.noindex = true;
-    let main = html! {
-        section.sent {
-            h1 { (w.unsubscribed_heading) }
-            p { (w.unsubscribed_text) }
-        }
-    };
-    Ok(respond(
-        &help,
-        &reader,
-        &langs,
-        StatusCode::OK,
-        frame(&help, &langs, &head, "", main),
-    ))
 }
