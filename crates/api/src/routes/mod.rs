@@ -11,11 +11,11 @@ mod customers;
 mod hours;
 mod knowledge;
 pub(crate) mod mail;
-mod platforms;
+pub(crate) mod platforms;
 mod replies;
 mod session;
 mod suggestion;
-mod system;
+pub(crate) mod system;
 
 pub use articles::MAX_ARTICLE_FILE_BYTES;
 pub use platforms::{PlatformSecrets, MAX_WEBHOOK_BYTES};
