@@ -118,6 +118,7 @@ fn shared_responses() -> Value {
         "NotFound": error("`not_found`: no record has this id"),
         "TooLarge": error("`payload_too_large`: the body is over the limit"),
         "UnsupportedMediaType": error("`unsupported_media_type`: a JSON body needs `Content-Type: application/json`"),
+        "CursorElsewhere": error("`conflict`: the cursor is of another list"),
         "ValidationFailed": error("`validation_failed`: a value is not acceptable; `field` names it"),
         "RateLimited": rate_limited,
         "Unavailable": error("`service_unavailable`: the database does not answer; try again shortly"),
@@ -163,6 +164,17 @@ fn complete_operation(method: &str, op: &mut Map<String, Value>) {
         .get("security")
         .and_then(Value::as_array)
         .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+    let takes_session_only = !takes_token
+        && op
+            .get("security")
+            .and_then(Value::as_array)
+            .is_some_and(|s| s.iter().any(|r| r.get("session").is_some()));
+    if takes_session_only {
+        shared.push(("401", "Unauthenticated"));
+        if write {
+            shared.push(("403", "Forbidden"));
+        }
+    }
     let takes_chat_session = op
         .get("security")
         .and_then(Value::as_array)
@@ -196,6 +208,12 @@ fn complete_operation(method: &str, op: &mut Map<String, Value>) {
     }
     if params.iter().any(|p| p["in"] == "query") {
         shared.push(("422", "ValidationFailed"));
+    }
+    if params
+        .iter()
+        .any(|p| p["in"] == "query" && p["name"] == "cursor")
+    {
+        shared.push(("409", "CursorElsewhere"));
     }
     if let Some(content) = op
         .get("requestBody")

@@ -698,7 +698,7 @@ fn chat_message<'a>(
     }
     let body = crate::error::parse("body", body, MessageBody::parse)?;
     let client_id = client_id.map(str::trim).filter(|c| !c.is_empty());
-    if client_id.is_some_and(|c| c.len() > 64) {
+    if client_id.is_some_and(|c| c.chars().count() > 64) {
         return Err(ApiError::Validation {
             field: "client_id".into(),
             message: "client_id is at most 64 characters".into(),

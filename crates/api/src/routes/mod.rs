@@ -18,6 +18,7 @@ mod suggestion;
 pub(crate) mod system;
 
 pub use articles::MAX_ARTICLE_FILE_BYTES;
+pub(crate) use assist::MAX_CLASSIFY_CHARS;
 pub use platforms::{PlatformSecrets, MAX_WEBHOOK_BYTES};
 pub(crate) use session::LoginThrottle;
 

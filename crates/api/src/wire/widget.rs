@@ -11,9 +11,9 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenChatSession {
-    #[schema(max_length = 200)]
+    #[schema(schema_with = super::schema::person_name_or_blank)]
     pub name: Option<String>,
-    #[schema(max_length = 254)]
+    #[schema(schema_with = super::schema::email_or_blank)]
     pub email: Option<String>,
     /// A logged-in store customer, vouched for by the shop.
     pub identity: Option<SignedIdentity>,
@@ -24,7 +24,7 @@ pub struct OpenChatSession {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignedIdentity {
-    #[schema(max_length = 254)]
+    #[schema(schema_with = super::schema::email_address)]
     pub email: String,
     pub signature: String,
 }
@@ -45,7 +45,7 @@ pub struct ChatSessionOut {
 #[serde(deny_unknown_fields)]
 pub struct SayInChat {
     /// At most 4,000 characters.
-    #[schema(max_length = 4000)]
+    #[schema(schema_with = super::schema::chat_body)]
     pub body: String,
     /// Any string up to 64 characters: sending again with the same one (after a lost
     /// answer) stores the message once.
@@ -229,7 +229,7 @@ pub struct ChatTeamOut {
 #[serde(deny_unknown_fields)]
 pub struct RepliesByEmail {
     /// Ignored when the shop vouched for the shopper: theirs is used.
-    #[schema(max_length = 254)]
+    #[schema(schema_with = super::schema::email_address)]
     pub email: String,
 }
 
