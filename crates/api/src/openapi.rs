@@ -118,6 +118,7 @@ fn shared_responses() -> Value {
         "NotFound": error("`not_found`: no record has this id"),
         "TooLarge": error("`payload_too_large`: the body is over the limit"),
         "UnsupportedMediaType": error("`unsupported_media_type`: a JSON body needs `Content-Type: application/json`"),
+        "IdempotencyKeyBusy": error("`conflict`: the first request with this `Idempotency-Key` is still running"),
         "CursorElsewhere": error("`conflict`: the cursor is of another list"),
         "ValidationFailed": error("`validation_failed`: a value is not acceptable; `field` names it"),
         "RateLimited": rate_limited,
@@ -145,15 +146,38 @@ pub(crate) fn complete(doc: &mut Value) {
     let Some(paths) = root.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
-    for item in paths.values_mut() {
+    for (path, item) in paths.iter_mut() {
         let Some(item) = item.as_object_mut() else {
             continue;
         };
         for method in METHODS {
             if let Some(op) = item.get_mut(method).and_then(Value::as_object_mut) {
                 complete_operation(method, op);
+                if method == "post" && path.starts_with("/api/v1/") {
+                    take_idempotency_key(op);
+                }
             }
         }
+    }
+}
+
+/// `Idempotency-Key` (`crate::idempotency`) on the API's `POST`s.
+fn take_idempotency_key(op: &mut Map<String, Value>) {
+    let parameters = op.entry("parameters").or_insert_with(|| json!([]));
+    if let Some(parameters) = parameters.as_array_mut() {
+        parameters.push(json!({
+            "name": "Idempotency-Key", "in": "header", "required": false,
+            "description": "Sent again with the same request (its answer was lost), the first answer is given again, marked `Idempotent-Replayed: true`; with another request 422, while the first still runs 409. Keys belong to the credential and are kept a day.",
+            "schema": {"type": "string", "pattern": "^[\\x21-\\x7E]{1,255}$"}
+        }));
+    }
+    if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+        responses
+            .entry("409")
+            .or_insert_with(|| json!({"$ref": "#/components/responses/IdempotencyKeyBusy"}));
+        responses
+            .entry("422")
+            .or_insert_with(|| json!({"$ref": "#/components/responses/ValidationFailed"}));
     }
 }
 

@@ -112,6 +112,10 @@ async fn schemathesis_finds_nothing_the_document_does_not_say() {
         // The tokens of the document's security schemes (`tests/schemathesis.toml`).
         .env("CONCIERGE_FUZZ_TOKEN", &app.token)
         .env("CONCIERGE_FUZZ_CHAT_TOKEN", &chat_token)
+        .env(
+            "CONCIERGE_FUZZ_HOOKS",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schemathesis_hooks.py"),
+        )
         .current_dir(&app.dir)
         .stdin(Stdio::null())
         .kill_on_drop(true);
