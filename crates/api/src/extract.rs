@@ -1,12 +1,14 @@
 //! A JSON body extractor whose every rejection answers in the API's error format: syntax
 //! errors are 400, well-formed JSON of the wrong shape is 422 naming the field, bodies over
-//! the limit are 413.
+//! the limit are 413. A body is one JSON object: serde would otherwise fill a struct from an
+//! array of its fields in order (`[null, null]` as an agent's update).
 
 use crate::error::ApiError;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
-use serde::de::DeserializeOwned;
+use serde::de::{Deserialize, DeserializeOwned, Deserializer, MapAccess, Visitor};
+use std::marker::PhantomData;
 
 pub struct Json<T>(pub T);
 
@@ -19,10 +21,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             .get::<BodyLimit>()
             .map(|l| l.0)
             .unwrap_or(0);
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
+        match axum::Json::<Object<T>>::from_request(req, state).await {
+            Ok(axum::Json(Object(v))) => Ok(Json(v)),
             Err(rejection) => Err(map_rejection(rejection, limit)),
         }
+    }
+}
+
+/// `T`, read only from a JSON object.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Fields<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer
+            .deserialize_map(Fields(PhantomData))
+            .map(Object)
     }
 }
 
@@ -118,6 +141,39 @@ fn serde_urlencoded_from_str<T: DeserializeOwned>(query: &str) -> Result<T, ApiE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    struct Update {
+        role: Option<String>,
+        active: Option<bool>,
+    }
+
+    async fn extract(body: &str) -> Result<Update, ApiError> {
+        let request = axum::http::Request::builder()
+            .method("PATCH")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_owned()))
+            .unwrap();
+        Json::<Update>::from_request(request, &())
+            .await
+            .map(|j| j.0)
+    }
+
+    #[tokio::test]
+    async fn a_body_is_an_object_not_an_array_of_its_fields() {
+        let e = extract("[null, null]").await.unwrap_err();
+        assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        let e = extract("[\"admin\", true]").await.unwrap_err();
+        assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        let ok = extract(r#"{"role": "admin", "active": null}"#)
+            .await
+            .unwrap();
+        assert_eq!(ok.role.as_deref(), Some("admin"));
+        assert!(ok.active.is_none());
+        let e = extract(r#"{"colour": 1}"#).await.unwrap_err();
+        assert_eq!(e.detail().field.as_deref(), Some("colour"));
+    }
 
     #[test]
     fn field_paths_are_extracted() {

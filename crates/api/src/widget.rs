@@ -20,6 +20,11 @@ use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::live::{Frame, Live};
 use crate::rate::ClientAddress;
+use crate::wire::{
+    ChatAfter, ChatFileQuery, ChatMessageOut, ChatSessionOut, ChatSocketQuery, ChatStatus,
+    ChatTeamOut, ChatTranscript, OpenChatSession, RepliesByEmail, RepliesByEmailOut, SayInChat,
+    TranscriptMailOut, TranscriptMailStatus,
+};
 use crate::AppState;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -344,29 +349,16 @@ impl FromRequestParts<AppState> for Shopper {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OpenSession {
-    name: Option<String>,
-    email: Option<String>,
-    /// A logged-in store customer, vouched for by the shop.
-    identity: Option<SignedIdentity>,
-}
-
-/// The shop's word for who is chatting: the customer's email and the hex HMAC-SHA256 of it
-/// under the shared secret (`CONCIERGE_WIDGET_IDENTITY_SECRET`).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignedIdentity {
-    email: String,
-    signature: String,
-}
-
-async fn open_session(
+/// Opens a chat: a session whose token the widget keeps, and the id its conversation will
+/// have once the shopper writes. `identity` is the shop's word for a logged-in customer
+/// (401 when its signature does not match; 422 when no secret is set up).
+#[utoipa::path(post, path = "/api/widget/v1/sessions", tag = "chat widget", request_body = OpenChatSession,
+    responses((status = 201, body = ChatSessionOut), (status = 401, body = crate::error::ErrorBody)))]
+pub(crate) async fn open_session(
     State(state): State<AppState>,
     ClientAddress(source): ClientAddress,
-    Json(req): Json<OpenSession>,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    Json(req): Json<OpenChatSession>,
+) -> Result<(StatusCode, axum::Json<ChatSessionOut>), ApiError> {
     let name = optional("name", req.name.as_deref(), PersonName::parse)?;
     let (email, verified) = match req.identity {
         Some(identity) => {
@@ -407,11 +399,11 @@ async fn open_session(
         .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({
-            "session_token": token,
-            "conversation_id": session.conversation_id.as_str(),
-            "verified": session.verified,
-        })),
+        axum::Json(ChatSessionOut {
+            session_token: token,
+            conversation_id: session.conversation_id.as_str().to_owned(),
+            verified: session.verified,
+        }),
     ))
 }
 
@@ -428,17 +420,15 @@ fn optional<T>(
     }
 }
 
-#[derive(Deserialize)]
-struct After {
-    /// The last message id the widget has; only later ones are sent.
-    after: Option<String>,
-}
-
-async fn transcript(
+/// The chat's public messages (after `after`), oldest first, and where it stands: the
+/// widget's way to read without a socket.
+#[utoipa::path(get, path = "/api/widget/v1/messages", tag = "chat widget", params(ChatAfter),
+    responses((status = 200, body = ChatTranscript)), security(("widget_session" = [])))]
+pub(crate) async fn transcript(
     State(state): State<AppState>,
     Shopper(session): Shopper,
-    Query(q): Query<After>,
-) -> Result<axum::Json<Value>, ApiError> {
+    Query(q): Query<ChatAfter>,
+) -> Result<axum::Json<ChatTranscript>, ApiError> {
     let after = match q.after.as_deref().and_then(|a| MessageId::parse(a).ok()) {
         Some(a) => state
             .store
@@ -451,12 +441,12 @@ async fn transcript(
         .store
         .messages_after(&session.conversation_id, after, true)
         .await?;
-    let items: Vec<Value> = messages
+    let items = messages
         .iter()
-        .map(|(_, m)| message_frame(m, None))
+        .map(|(_, m)| ChatMessageOut::new(m, None))
         .collect();
     let status = status_of(&state, &session).await?;
-    Ok(axum::Json(json!({ "items": items, "status": status })))
+    Ok(axum::Json(ChatTranscript { items, status }))
 }
 
 /// `GET /api/widget/v1/team`: whether anyone on the team can answer now (within business
@@ -464,7 +454,11 @@ async fn transcript(
 /// the words the widget shows: the shop's time, written as the assistant writes it in our
 /// (English) wording, so the panel and the chat never give two times — and the usual wait
 /// for a first answer, so the widget can say so (and offer email when nobody can).
-async fn team(State(state): State<AppState>) -> Result<axum::Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/widget/v1/team", tag = "chat widget",
+    responses((status = 200, body = ChatTeamOut)))]
+pub(crate) async fn team(
+    State(state): State<AppState>,
+) -> Result<axum::Json<ChatTeamOut>, ApiError> {
     let staffing = state.store.chat_staffing().await?;
     let opens = match &staffing.opening {
         Some(o) => Some(
@@ -476,31 +470,31 @@ async fn team(State(state): State<AppState>) -> Result<axum::Json<Value>, ApiErr
         ),
         None => None,
     };
-    Ok(axum::Json(json!({
-        "online": staffing.answering(),
-        "open": staffing.open,
-        "opens_at": staffing.opening.as_ref().map(|o| o.at),
-        "opens": opens,
-        "typical_wait_minutes": staffing.typical_wait.map(|w| w.num_minutes().max(1)),
-    })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RepliesByEmail {
-    email: String,
+    Ok(axum::Json(ChatTeamOut {
+        online: staffing.answering(),
+        open: staffing.open,
+        opens_at: staffing.opening.as_ref().map(|o| o.at),
+        opens,
+        typical_wait_minutes: staffing.typical_wait.map(|w| w.num_minutes().max(1)),
+    }))
 }
 
 /// `POST /api/widget/v1/email`: "reply to me by email too, at this address". The team's
 /// answers in the chat are then mailed there as well, and a reply to that mail comes back
 /// to the chat's conversation. An address the shop did not vouch for is first sent a link
 /// to prove it is the shopper's (202); the replies follow the click.
-async fn replies_by_email(
+#[utoipa::path(post, path = "/api/widget/v1/email", tag = "chat widget", request_body = RepliesByEmail,
+    responses((status = 200, body = RepliesByEmailOut, description = "answers are mailed from now on"),
+        (status = 202, body = RepliesByEmailOut, description = "a link was mailed to prove the address first"),
+        (status = 429, body = crate::error::ErrorBody, description = "`mail_limit`: the address, or this client, had its share of mail from chats today (or `rate_limited`)"),
+        (status = 503, body = crate::error::ErrorBody, description = "`mail_unavailable`: this shop sends no email (or `service_unavailable`)")),
+    security(("widget_session" = [])))]
+pub(crate) async fn replies_by_email(
     State(state): State<AppState>,
     Shopper(session): Shopper,
     ClientAddress(source): ClientAddress,
     Json(req): Json<RepliesByEmail>,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+) -> Result<(StatusCode, axum::Json<RepliesByEmailOut>), ApiError> {
     let email = if session.verified {
         // A vouched-for shopper's address is the shop's word; it is not replaced.
         session.email.clone().ok_or(ApiError::Unauthenticated)?
@@ -515,11 +509,11 @@ async fn replies_by_email(
         } else {
             StatusCode::OK
         },
-        axum::Json(json!({
-            "email": email.as_str(),
-            "replies_by_email": !confirming,
-            "confirmation_sent": confirming,
-        })),
+        axum::Json(RepliesByEmailOut {
+            email: email.as_str().to_owned(),
+            replies_by_email: !confirming,
+            confirmation_sent: confirming,
+        }),
     ))
 }
 
@@ -527,11 +521,17 @@ async fn replies_by_email(
 /// address (given at the start, or with `/email`). `status` says what happened: `queued`,
 /// or `confirmation_sent` when the address must first be proved the shopper's by the link
 /// mailed to it (the chat follows the click).
-async fn send_transcript(
+#[utoipa::path(post, path = "/api/widget/v1/transcript", tag = "chat widget",
+    responses((status = 202, body = TranscriptMailOut),
+        (status = 422, body = crate::error::ErrorBody, description = "`validation_failed`: no address yet (`email`), or nothing said yet (`messages`)"),
+        (status = 429, body = crate::error::ErrorBody, description = "`mail_limit`: the address, or this client, had its share of mail from chats today (or `rate_limited`)"),
+        (status = 503, body = crate::error::ErrorBody, description = "`mail_unavailable`: this shop sends no email (or `service_unavailable`)")),
+    security(("widget_session" = [])))]
+pub(crate) async fn send_transcript(
     State(state): State<AppState>,
     Shopper(session): Shopper,
     ClientAddress(source): ClientAddress,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+) -> Result<(StatusCode, axum::Json<TranscriptMailOut>), ApiError> {
     let Some(email) = session.email.clone() else {
         return Err(ApiError::Validation {
             field: "email".into(),
@@ -539,8 +539,8 @@ async fn send_transcript(
         });
     };
     let status = match ask_for_mail(&state, &session, &email, ChatMail::Transcript, source).await {
-        Ok(ChatMailOutcome::ConfirmationSent) => "confirmation_sent",
-        Ok(_) => "queued",
+        Ok(ChatMailOutcome::ConfirmationSent) => TranscriptMailStatus::ConfirmationSent,
+        Ok(_) => TranscriptMailStatus::Queued,
         Err(ApiError::NotFound(_)) => {
             return Err(ApiError::Validation {
                 field: "messages".into(),
@@ -551,7 +551,10 @@ async fn send_transcript(
     };
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(json!({ "email": email.as_str(), "status": status })),
+        axum::Json(TranscriptMailOut {
+            email: email.as_str().to_owned(),
+            status,
+        }),
     ))
 }
 
@@ -577,22 +580,24 @@ async fn ask_for_mail(
     Ok(outcome)
 }
 
-#[derive(Deserialize)]
-struct FileQuery {
-    filename: String,
-    client_id: Option<String>,
-}
-
 /// `POST /api/widget/v1/files?filename=…&client_id=…`: a photo or PDF the shopper sends,
 /// as the raw body with its `Content-Type`. Stored as a message named for the file, which
 /// the team sees with the file attached.
-async fn send_file(
+#[utoipa::path(post, path = "/api/widget/v1/files", tag = "chat widget", params(ChatFileQuery),
+    request_body(description = "the file's bytes (at most 10 MiB), with its type",
+        content((Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/gif"), (Vec<u8> = "image/webp"), (Vec<u8> = "application/pdf"))),
+    responses((status = 201, body = ChatMessageOut, description = "stored"),
+        (status = 200, body = ChatMessageOut, description = "stored before under this `client_id`"),
+        (status = 422, body = crate::error::ErrorBody, description = "`validation_failed`: not a photo or PDF, or not what its type says (`content_type`), or a bad `filename`"),
+        (status = 429, body = crate::error::ErrorBody, description = "`rate_limited`: the chat's messages come too fast (10 at once, then one every two seconds), or the address's requests")),
+    security(("widget_session" = [])))]
+pub(crate) async fn send_file(
     State(state): State<AppState>,
     Shopper(session): Shopper,
-    Query(q): Query<FileQuery>,
+    Query(q): Query<ChatFileQuery>,
     headers: HeaderMap,
     bytes: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+) -> Result<(StatusCode, axum::Json<ChatMessageOut>), ApiError> {
     if !state.chats.may_send(&session) {
         return Err(ApiError::RateLimited(2));
     }
@@ -642,21 +647,23 @@ async fn send_file(
     } else {
         StatusCode::OK
     };
-    Ok((status, axum::Json(message_frame(&said.message, client_id))))
+    Ok((
+        status,
+        axum::Json(ChatMessageOut::new(&said.message, client_id)),
+    ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Say {
-    body: String,
-    client_id: Option<String>,
-}
-
-async fn say(
+/// A shopper's message, without a socket: the same as the socket's `message` frame.
+#[utoipa::path(post, path = "/api/widget/v1/messages", tag = "chat widget", request_body = SayInChat,
+    responses((status = 201, body = ChatMessageOut, description = "stored"),
+        (status = 200, body = ChatMessageOut, description = "stored before under this `client_id`"),
+        (status = 429, body = crate::error::ErrorBody, description = "`rate_limited`: the chat's messages come too fast (10 at once, then one every two seconds), or the address's requests")),
+    security(("widget_session" = [])))]
+pub(crate) async fn say(
     State(state): State<AppState>,
     Shopper(session): Shopper,
-    Json(req): Json<Say>,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    Json(req): Json<SayInChat>,
+) -> Result<(StatusCode, axum::Json<ChatMessageOut>), ApiError> {
     if !state.chats.may_send(&session) {
         return Err(ApiError::RateLimited(2));
     }
@@ -671,7 +678,10 @@ async fn say(
     } else {
         StatusCode::OK
     };
-    Ok((status, axum::Json(message_frame(&said.message, client_id))))
+    Ok((
+        status,
+        axum::Json(ChatMessageOut::new(&said.message, client_id)),
+    ))
 }
 
 /// A chat message and its client id, checked.
@@ -688,7 +698,7 @@ fn chat_message<'a>(
     }
     let body = crate::error::parse("body", body, MessageBody::parse)?;
     let client_id = client_id.map(str::trim).filter(|c| !c.is_empty());
-    if client_id.is_some_and(|c| c.len() > 64) {
+    if client_id.is_some_and(|c| c.chars().count() > 64) {
         return Err(ApiError::Validation {
             field: "client_id".into(),
             message: "client_id is at most 64 characters".into(),
@@ -705,34 +715,18 @@ fn poke_worker(state: &AppState) {
     }
 }
 
-async fn status_of(state: &AppState, session: &ChatSession) -> Result<&'static str, ApiError> {
+async fn status_of(state: &AppState, session: &ChatSession) -> Result<ChatStatus, ApiError> {
     match state.store.conversation(&session.conversation_id).await {
-        Ok(c) => Ok(c.lifecycle.status.as_str()),
+        Ok(c) => Ok(c.lifecycle.status.into()),
         // No message yet, so no conversation yet.
-        Err(concierge_store::StoreError::NotFound(_)) => Ok("new"),
+        Err(concierge_store::StoreError::NotFound(_)) => Ok(ChatStatus::New),
         Err(e) => Err(e.into()),
     }
 }
 
+/// A message as the socket's `message` frame.
 fn message_frame(m: &Message, client_id: Option<&str>) -> Value {
-    let mut frame = json!({
-        "type": "message",
-        "id": m.id.as_str(),
-        "sender_type": m.sender_type.as_str(),
-        "body": m.body,
-        "created_at": m.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-    });
-    if let Some(c) = client_id {
-        frame["client_id"] = json!(c);
-    }
-    if !m.attachments.is_empty() {
-        frame["attachments"] = m
-            .attachments
-            .iter()
-            .map(|a| json!({"filename": a.filename, "content_type": a.content_type, "size_bytes": a.size_bytes}))
-            .collect();
-    }
-    frame
+    serde_json::to_value(ChatMessageOut::new(m, client_id)).unwrap_or_else(|_| json!({}))
 }
 
 #[derive(Deserialize)]
@@ -745,11 +739,20 @@ enum ClientFrame {
     Typing,
 }
 
-async fn socket(
+/// The chat's WebSocket (see the module's comment for its frames): every message of the
+/// chat as it is stored, the status as it changes, agents typing. 426 without the upgrade
+/// handshake; 429 past 5 sockets for a session or the address's share; 503 when the
+/// service's sockets are all taken.
+#[utoipa::path(get, path = "/api/widget/v1/ws", tag = "chat widget", params(ChatSocketQuery),
+    responses((status = 101, description = "switched to the WebSocket protocol"),
+        (status = 426, body = crate::error::ErrorBody, description = "`upgrade_required`: not a WebSocket handshake"),
+        (status = 429, body = crate::error::ErrorBody, description = "`rate_limited`: this session or address has its share of sockets open, or the address's requests")),
+    security(("widget_session" = [])))]
+pub(crate) async fn socket(
     State(state): State<AppState>,
     Shopper(session): Shopper,
     ClientAddress(address): ClientAddress,
-    Query(q): Query<SocketQuery>,
+    Query(q): Query<ChatSocketQuery>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let upgrade = upgrade.map_err(|_| ApiError::UpgradeRequired)?;
@@ -768,20 +771,13 @@ async fn socket(
         .on_upgrade(move |ws| serve(state, session, ws, after, (permit, place))))
 }
 
-#[derive(Deserialize)]
-struct SocketQuery {
-    after: Option<String>,
-    #[allow(dead_code)] // read by `Shopper`
-    token: Option<String>,
-}
-
 /// What one socket has told its widget so far.
 struct Told {
     /// The number of the last message sent from the store.
     last: i64,
     /// Messages echoed on receipt, not to be sent again when the store read reaches them.
     echoed: HashSet<MessageId>,
-    status: &'static str,
+    status: Option<ChatStatus>,
     /// What of the last pulse was looked at.
     pulse: Pulse,
     agent_typing: bool,
@@ -821,7 +817,7 @@ async fn serve(
         let mut told = Told {
             last,
             echoed: HashSet::new(),
-            status: "",
+            status: None,
             pulse: *pulses.borrow_and_update(),
             agent_typing: false,
             typing_told: None,
@@ -844,7 +840,7 @@ async fn serve(
                         // A status is read from the store, never taken from the pulse: a
                         // pulse may carry an event older than the socket's first read.
                         status: pulse.missed != told.pulse.missed
-                            || pulse.status.is_some_and(|s| s.as_str() != told.status),
+                            || pulse.status.is_some_and(|s| Some(ChatStatus::from(s)) != told.status),
                     };
                     told.pulse = pulse;
                     catch_up(&state, &session, &mut ws, &mut told, look).await?;
@@ -972,9 +968,9 @@ async fn catch_up(
         return Ok(());
     }
     let status = status_of(state, session).await.map_err(drop)?;
-    if status != told.status {
-        told.status = status;
-        send(ws, json!({"type": "status", "status": status})).await?;
+    if Some(status) != told.status {
+        told.status = Some(status);
+        send(ws, json!({"type": "status", "status": status.as_str()})).await?;
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Longer texts are refused: the model reads messages, not documents.
-const MAX_CLASSIFY_CHARS: usize = 10_000;
+pub(crate) const MAX_CLASSIFY_CHARS: usize = 10_000;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

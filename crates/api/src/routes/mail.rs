@@ -45,7 +45,8 @@ pub(super) fn webhook(state: &AppState) -> axum::Router<AppState> {
 /// Message-ID), 422 when it is not a mail, 413 past the size limit, 503 when it could not be
 /// stored (retry later). The answer comes only after the mail is stored.
 #[utoipa::path(post, path = "/webhooks/email", tag = "email",
-    request_body(content = String, content_type = "message/rfc822", description = "one raw RFC 5322 message"),
+    request_body(description = "one raw RFC 5322 message, of any content type (`message/rfc822` is usual); at most the SMTP listener's size limit",
+        content((String = "message/rfc822"), (String = "text/plain"))),
     responses((status = 201, body = MailReceipt), (status = 200, body = MailReceipt),
         (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]

@@ -11,13 +11,14 @@ mod customers;
 mod hours;
 mod knowledge;
 pub(crate) mod mail;
-mod platforms;
+pub(crate) mod platforms;
 mod replies;
 mod session;
 mod suggestion;
-mod system;
+pub(crate) mod system;
 
 pub use articles::MAX_ARTICLE_FILE_BYTES;
+pub(crate) use assist::MAX_CLASSIFY_CHARS;
 pub use platforms::{PlatformSecrets, MAX_WEBHOOK_BYTES};
 pub(crate) use session::LoginThrottle;
 

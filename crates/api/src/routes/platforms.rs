@@ -167,7 +167,7 @@ fn digest(body: &[u8]) -> String {
     request_body(content = String, content_type = "application/json", description = "the resource of the topic, as Shopify sends it"),
     responses((status = 200, body = WebhookReceipt), (status = 400, body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-async fn receive_shopify(
+pub(crate) async fn receive_shopify(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -195,7 +195,7 @@ async fn receive_shopify(
     request_body(content = String, content_type = "application/json", description = "the REST API v3 resource of the topic"),
     responses((status = 200, body = WebhookReceipt), (status = 400, body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-async fn receive_woocommerce(
+pub(crate) async fn receive_woocommerce(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -239,7 +239,7 @@ async fn receive_woocommerce(
     request_body(content = String, content_type = "application/json", description = "an AfterShip tracking webhook"),
     responses((status = 200, body = WebhookReceipt), (status = 400, body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-async fn receive_aftership(
+pub(crate) async fn receive_aftership(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,

@@ -272,7 +272,8 @@ fn normalise_recovery(code: &str) -> String {
 
 /// Start turning on two-factor sign-in: a new secret for an authenticator app.
 #[utoipa::path(post, path = "/api/v1/session/totp", tag = "access",
-    responses((status = 201, body = TotpEnrollment), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = TotpEnrollment), (status = 401, body = crate::error::ErrorBody)),
+    security(("session" = [], "csrf" = [])))]
 async fn start_totp(
     State(state): State<AppState>,
     Session(session): Session,
@@ -298,7 +299,8 @@ async fn start_totp(
 /// codes, shown this once.
 #[utoipa::path(post, path = "/api/v1/session/totp/confirm", tag = "access", request_body = TotpCode,
     responses((status = 200, body = RecoveryCodes), (status = 409, body = crate::error::ErrorBody),
-        (status = 422, body = crate::error::ErrorBody)))]
+        (status = 422, body = crate::error::ErrorBody)),
+    security(("session" = [], "csrf" = [])))]
 async fn confirm_totp(
     State(state): State<AppState>,
     Session(session): Session,

@@ -34,7 +34,11 @@ async fn favicon() -> impl IntoResponse {
     )
 }
 
-async fn health(State(state): State<AppState>) -> Result<axum::Json<Health>, ApiError> {
+/// Whether the service and its database answer: 200 `{"status": "ok"}`, 503 when the
+/// database does not.
+#[utoipa::path(get, path = "/healthz", tag = "service",
+    responses((status = 200, body = Health)))]
+pub(crate) async fn health(State(state): State<AppState>) -> Result<axum::Json<Health>, ApiError> {
     state.store.health().await.map_err(|e| {
         tracing::warn!(error = %e, "health check failed");
         ApiError::Unavailable
@@ -42,7 +46,13 @@ async fn health(State(state): State<AppState>) -> Result<axum::Json<Health>, Api
     Ok(axum::Json(Health { status: "ok" }))
 }
 
-async fn metrics(
+/// The service's metrics in the OpenMetrics text format. Needs a token unless
+/// `CONCIERGE_METRICS_PUBLIC` is set.
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "OpenMetrics text",
+        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String)),
+    security(("bearer" = [])))]
+pub(crate) async fn metrics(
     State(state): State<AppState>,
     mut parts: Parts,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -59,7 +69,10 @@ async fn metrics(
     ))
 }
 
-async fn openapi() -> impl IntoResponse {
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "service",
+    responses((status = 200, description = "the OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
+pub(crate) async fn openapi() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],
         crate::openapi::openapi_json(),

@@ -53,10 +53,14 @@ pub struct ArticleQuery {
     /// synonyms).
     pub q: Option<String>,
     pub category: Option<String>,
+    #[param(schema_with = super::schema::locale_or_blank)]
     pub locale: Option<String>,
     /// `true` for published articles only.
     pub published: Option<bool>,
+    /// Rows per page: default 50, at most 200.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    #[param(schema_with = super::schema::cursor)]
     pub cursor: Option<String>,
 }
 

@@ -15,10 +15,13 @@ mod assistant;
 mod hours;
 mod knowledge;
 mod platforms;
+pub(crate) mod schema;
+mod widget;
 pub use assistant::*;
 pub use hours::*;
 pub use knowledge::*;
 pub use platforms::*;
+pub use widget::*;
 
 /// Distinguishes a field that is absent (`None`) from one set to null (`Some(None)`).
 fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
@@ -51,8 +54,10 @@ impl<T> List<T> {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Rows per page: default 50, at most 200.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
+    #[param(schema_with = schema::cursor)]
     pub cursor: Option<String>,
 }
 
@@ -61,16 +66,21 @@ pub struct PageQuery {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerIn {
+    #[schema(schema_with = schema::email_or_blank)]
     pub email: Option<String>,
+    #[schema(schema_with = schema::person_name_or_blank)]
     pub name: Option<String>,
+    #[schema(schema_with = schema::phone_or_blank)]
     pub phone: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FirstMessageIn {
+    #[schema(schema_with = schema::message_body)]
     pub body: String,
     /// `customer` (default: the shopper wrote in) or `agent` (an outbound conversation).
+    #[schema(schema_with = schema::written_as_or_null)]
     pub sender_type: Option<String>,
 }
 
@@ -78,13 +88,17 @@ pub struct FirstMessageIn {
 #[serde(deny_unknown_fields)]
 pub struct CreateConversation {
     /// `email`, `chat`, `sms`, `whatsapp`, `messenger`, `instagram`, `phone` or `api`.
+    #[schema(schema_with = schema::channel)]
     pub channel: String,
     pub customer: CustomerIn,
+    #[schema(schema_with = schema::subject_or_blank)]
     pub subject: Option<String>,
     pub message: FirstMessageIn,
     /// `low`, `normal` (default), `high` or `urgent`.
+    #[schema(schema_with = schema::priority_or_null)]
     pub priority: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = schema::tags)]
     pub tags: Vec<String>,
 }
 
@@ -92,47 +106,59 @@ pub struct CreateConversation {
 #[serde(deny_unknown_fields)]
 pub struct UpdateConversation {
     /// `open`, `pending`, `snoozed`, `resolved` or `closed`.
+    #[schema(schema_with = schema::status_or_null)]
     pub status: Option<String>,
     /// Required with `snoozed`: when the conversation reopens (RFC 3339).
     pub snooze_until: Option<DateTime<Utc>>,
+    #[schema(schema_with = schema::priority_or_null)]
     pub priority: Option<String>,
     /// An agent id, or null to unassign.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schema::agent_id_or_null)]
     pub assignee_id: Option<Option<String>>,
     /// A team id, or null to clear.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schema::team_id_or_null)]
     pub team_id: Option<Option<String>>,
     /// Replaces the tags.
+    #[schema(schema_with = schema::tags_or_null)]
     pub tags: Option<Vec<String>>,
     /// Adds these tags to the ones the conversation has.
     #[serde(default)]
+    #[schema(schema_with = schema::tags)]
     pub add_tags: Vec<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMessage {
+    #[schema(schema_with = schema::message_body)]
     pub body: String,
     /// A private note for the team, never delivered to the shopper.
     #[serde(default)]
     pub private: bool,
     /// `agent` (default) or `customer`.
+    #[schema(schema_with = schema::written_as_or_null)]
     pub sender_type: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ConversationQuery {
+    #[param(schema_with = schema::status_or_blank)]
     pub status: Option<String>,
     /// An agent id, or `none` for unassigned conversations.
+    #[param(schema_with = schema::assignee_or_blank)]
     pub assignee_id: Option<String>,
+    #[param(schema_with = schema::customer_id_or_blank)]
     pub customer_id: Option<String>,
+    #[param(schema_with = schema::channel_or_blank)]
     pub channel: Option<String>,
     pub tag: Option<String>,
+    #[param(schema_with = schema::team_id_or_blank)]
     pub team_id: Option<String>,
     /// `low`, `normal`, `high` or `urgent`.
+    #[param(schema_with = schema::priority_or_blank)]
     pub priority: Option<String>,
     /// A detected intent, e.g. `track_order`.
     pub intent: Option<String>,
@@ -140,8 +166,12 @@ pub struct ConversationQuery {
     pub q: Option<String>,
     /// `newest` (newest activity first, the default) or `waiting` (the shopper waiting
     /// longest for an answer first; only conversations awaiting one).
+    #[param(schema_with = schema::sort_or_blank)]
     pub sort: Option<String>,
+    /// Rows per page: default 50, at most 200.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    #[param(schema_with = schema::cursor)]
     pub cursor: Option<String>,
 }
 
@@ -149,6 +179,7 @@ pub struct ConversationQuery {
 #[serde(deny_unknown_fields)]
 pub struct MergeConversation {
     /// The conversation (of the same customer) that receives this one's messages.
+    #[schema(schema_with = schema::conversation_id)]
     pub into: String,
 }
 
@@ -156,13 +187,15 @@ pub struct MergeConversation {
 #[serde(deny_unknown_fields)]
 pub struct MergeCustomer {
     /// The customer who receives this one's identities, conversations and orders.
+    #[schema(schema_with = schema::customer_id)]
     pub into: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkUpdate {
-    /// Up to 200 conversation ids.
+    /// 1 to 200 conversation ids.
+    #[schema(min_items = 1, max_items = 200)]
     pub ids: Vec<String>,
     /// The change to apply to each, as for `PATCH /api/v1/conversations/{id}`.
     pub patch: UpdateConversation,
@@ -281,6 +314,7 @@ pub struct IntentOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClassifyRequest {
+    #[schema(schema_with = schema::classify_text)]
     pub text: String,
 }
 
@@ -394,11 +428,16 @@ impl ConversationOut {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CustomerQuery {
+    #[param(schema_with = schema::email_or_blank)]
     pub email: Option<String>,
+    #[param(schema_with = schema::phone_or_blank)]
     pub phone: Option<String>,
     /// Matches the start of a name or email.
     pub q: Option<String>,
+    /// Rows per page: default 50, at most 200.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    #[param(schema_with = schema::cursor)]
     pub cursor: Option<String>,
 }
 
@@ -479,10 +518,13 @@ pub struct UpsertOrder {
     pub number: String,
     pub customer: CustomerIn,
     /// `open`, `closed` or `cancelled`.
+    #[schema(schema_with = schema::order_status)]
     pub status: String,
     /// `pending`, `authorized`, `partially_paid`, `paid`, `partially_refunded`, `refunded` or `voided`.
+    #[schema(schema_with = schema::financial_status)]
     pub financial_status: String,
     /// `unfulfilled`, `partial`, `fulfilled` or `restocked`.
+    #[schema(schema_with = schema::fulfillment_status)]
     pub fulfillment_status: String,
     pub currency: String,
     /// Decimal string, e.g. `"149.70"`; never a number.
@@ -499,8 +541,12 @@ pub struct UpsertOrder {
 pub struct OrderQuery {
     /// The order number, with or without `#`.
     pub number: Option<String>,
+    #[param(schema_with = schema::customer_id_or_blank)]
     pub customer_id: Option<String>,
+    /// Rows per page: default 50, at most 200.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    #[param(schema_with = schema::cursor)]
     pub cursor: Option<String>,
 }
 
@@ -579,6 +625,7 @@ pub struct CreateShipment {
     pub tracking_number: String,
     pub tracking_url: Option<String>,
     /// Defaults to `info_received`.
+    #[schema(schema_with = schema::tracking_status_or_null)]
     pub status: Option<String>,
     pub estimated_delivery: Option<DateTime<Utc>>,
 }
@@ -587,6 +634,7 @@ pub struct CreateShipment {
 #[serde(deny_unknown_fields)]
 pub struct CreateTrackingEvent {
     /// `info_received`, `in_transit`, `out_for_delivery`, `delivered`, `attempt_failed`, `exception`, `returned` or `expired`.
+    #[schema(schema_with = schema::tracking_status)]
     pub status: String,
     pub occurred_at: DateTime<Utc>,
     pub location: Option<String>,
@@ -663,8 +711,10 @@ impl From<Shipment> for ShipmentOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
+    #[schema(schema_with = schema::label)]
     pub name: String,
     /// `admin` or `agent` (default).
+    #[schema(schema_with = schema::role_or_null)]
     pub role: Option<String>,
 }
 
@@ -724,6 +774,7 @@ impl From<concierge_store::access::Agent> for AgentOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTeam {
+    #[schema(schema_with = schema::label)]
     pub name: String,
 }
 
@@ -750,8 +801,12 @@ impl From<concierge_store::access::Team> for TeamOut {
 #[into_params(parameter_in = Query)]
 pub struct JobQuery {
     /// `queued`, `running`, `done` or `dead`.
+    #[param(schema_with = schema::job_status_or_blank)]
     pub status: Option<String>,
+    /// Rows per page: default 50, at most 200.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    #[param(schema_with = schema::cursor)]
     pub cursor: Option<String>,
 }
 
@@ -793,7 +848,10 @@ pub struct AuditQuery {
     /// With `subject_id`: only entries about this record (`conversation`, `order`, …).
     pub subject_type: Option<String>,
     pub subject_id: Option<String>,
+    /// Rows per page: default 50, at most 200.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    #[param(schema_with = schema::cursor)]
     pub cursor: Option<String>,
 }
 
@@ -835,6 +893,7 @@ pub struct Health {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSession {
+    #[schema(schema_with = schema::email_address)]
     pub email: String,
     pub password: String,
     /// For agents with two-factor sign-in: the authenticator's 6-digit code, or one of the
@@ -885,17 +944,22 @@ impl From<concierge_store::sessions::AgentSession> for SessionOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAgent {
+    #[schema(schema_with = schema::email_address)]
     pub email: String,
+    #[schema(schema_with = schema::person_name)]
     pub name: String,
     /// `admin` or `agent` (default).
+    #[schema(schema_with = schema::role_or_null)]
     pub role: Option<String>,
     /// At least 10 characters; stored only as an argon2id hash.
+    #[schema(min_length = 10)]
     pub password: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAgent {
+    #[schema(schema_with = schema::role_or_blank)]
     pub role: Option<String>,
     /// `false` deactivates the agent and signs all their sessions out.
     pub active: Option<bool>,

@@ -55,8 +55,12 @@ impl DeliveryOut {
 #[derive(Deserialize, IntoParams)]
 pub struct DeliveryQuery {
     /// Only deliveries in this state.
+    #[param(schema_with = super::schema::delivery_state_or_blank)]
     pub status: Option<String>,
+    /// Rows per page: default 50, at most 200.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    #[param(schema_with = super::schema::cursor)]
     pub cursor: Option<String>,
 }
 
@@ -118,6 +122,7 @@ impl From<Notice> for NoticeOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkOrder {
+    #[schema(schema_with = super::schema::order_id)]
     pub order_id: String,
 }
 
