@@ -22,7 +22,7 @@ const PREPARED_PER_SECOND: usize = 5_000;
 fn order_fixture() -> anyhow::Result<Value> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/shopify/order.json"
+        "/../../fixtures/shopify/order.json"
     );
     Ok(serde_json::from_slice(
         &std::fs::read(path).context("read the order fixture")?,

@@ -66,7 +66,7 @@ pub enum AssistCommand {
     /// Prints a line per intent (total, correct, what misses were taken for), the time one
     /// classification took (median and 99th percentile) and, last, `accuracy: 0.NNNN`.
     ///
-    ///   concierge assist eval ../shared/data/bitext/Bitext_Sample_Customer_Service_Validation_Dataset.csv
+    ///   concierge assist eval crates/assist/data/bitext/Bitext_Sample_Customer_Service_Validation_Dataset.csv
     ///   concierge assist eval crates/assist/eval/shoppers.csv
     Eval(AssistEvalArgs),
     /// Train the intent model from the Bitext data and write the artefact the binary embeds
@@ -97,7 +97,7 @@ pub struct AssistEvalArgs {
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// The folder holding the Bitext CSV files.
-    #[arg(long, value_name = "DIR", default_value = "../shared/data/bitext")]
+    #[arg(long, value_name = "DIR", default_value = "crates/assist/data/bitext")]
     pub bitext: PathBuf,
     /// Where the model goes.
     #[arg(

@@ -58,7 +58,7 @@ fn classify_prints_one_json_line_with_intent_category_and_confidence() {
 #[test]
 fn eval_reaches_the_targets_on_the_validation_split_and_on_shoppers_messages() {
     let validation = format!(
-        "{}/../../../shared/data/bitext/Bitext_Sample_Customer_Service_Validation_Dataset.csv",
+        "{}/../assist/data/bitext/Bitext_Sample_Customer_Service_Validation_Dataset.csv",
         env!("CARGO_MANIFEST_DIR")
     );
     if std::path::Path::new(&validation).exists() {

@@ -1,6 +1,6 @@
 //! Store platforms and shipment tracking, end to end on both engines: Shopify and WooCommerce
 //! webhooks signed exactly as the platforms sign them (from the published example payloads in
-//! `../shared/fixtures/`), AfterShip tracking updates, shipment notices received by a real
+//! `fixtures/` at the repository root), AfterShip tracking updates, shipment notices received by a real
 //! SMTP server on loopback, late parcels found on an injected clock, and the shopper's
 //! tracking page.
 
@@ -21,7 +21,7 @@ const AFTERSHIP_SECRET: &str = "aftership-secret";
 
 fn fixture(path: &str) -> Vec<u8> {
     let full = format!(
-        "{}/../../../shared/fixtures/{path}",
+        "{}/../../fixtures/{path}",
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))

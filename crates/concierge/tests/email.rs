@@ -1974,10 +1974,10 @@ mail_test!(
     }
 );
 
-/// The shared fixtures' mails (../shared/fixtures/email), when they are there.
+/// The shared fixtures' mails (fixtures/email), when they are there.
 fn fixture_mails() -> Vec<(String, Vec<u8>)> {
     let root =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/email");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/email");
     let mut out = Vec::new();
     for folder in ["parsing", "eml", "reply_stripping"] {
         let Ok(entries) = std::fs::read_dir(root.join(folder)) else {
@@ -2000,7 +2000,7 @@ mail_test!(
     |engine| {
         let mails = fixture_mails();
         if mails.is_empty() {
-            eprintln!("skipped: ../shared/fixtures/email is not here");
+            eprintln!("skipped: fixtures/email is not here");
             return;
         }
         let Some(app) = App::start_with(engine, |s| {

@@ -1,4 +1,4 @@
-//! Real mail from real clients and libraries' test suites (`../shared/fixtures/email`, see
+//! Real mail from real clients and libraries' test suites (`fixtures/email`, see
 //! SOURCES.md there), read the way the intake reads it: each parses, and what the upstream
 //! project's own tests assert about it (its `*.expected.json`) holds for us too, where it
 //! describes the mail rather than that library's quirks. The few places we differ on
@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/email");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/email");
     if dir.is_dir() {
         Some(dir)
     } else {

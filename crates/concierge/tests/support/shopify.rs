@@ -20,7 +20,7 @@ pub const WEBHOOK_SECRET: &str = "shpss_test_secret_0123456789";
 
 pub fn fixture(path: &str) -> Value {
     let full = format!(
-        "{}/../../../shared/fixtures/shopify/{path}",
+        "{}/../../fixtures/shopify/{path}",
         env!("CARGO_MANIFEST_DIR")
     );
     serde_json::from_slice(&std::fs::read(&full).unwrap()).unwrap()

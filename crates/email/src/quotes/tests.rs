@@ -3,7 +3,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Fixture folder, relative to this crate's manifest directory.
-const FIXTURES: &str = "../../../shared/fixtures/email/reply_stripping";
+const FIXTURES: &str = "../../fixtures/email/reply_stripping";
 
 /// Fixtures whose upstream expectation we deliberately do not follow;
 /// `deviations_behave_as_documented` pins down what we do instead.
