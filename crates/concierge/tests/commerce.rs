@@ -20,10 +20,7 @@ const WOO_SECRET: &str = "woo secret";
 const AFTERSHIP_SECRET: &str = "aftership-secret";
 
 fn fixture(path: &str) -> Vec<u8> {
-    let full = format!(
-        "{}/../../fixtures/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let full = format!("{}/../../fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
 

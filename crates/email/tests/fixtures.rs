@@ -10,14 +10,11 @@ use concierge_store::mail::MailKind;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-fn fixtures() -> Option<PathBuf> {
+/// The fixtures, which the repository carries.
+fn fixtures() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/email");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: {} is not here", dir.display());
-        None
-    }
+    assert!(dir.is_dir(), "{} is missing", dir.display());
+    dir
 }
 
 fn mail(dir: &Path, name: &str) -> Mail {
@@ -45,7 +42,7 @@ fn names(m: &Mail) -> Vec<&str> {
 
 #[test]
 fn every_fixture_mail_parses() {
-    let Some(dir) = fixtures() else { return };
+    let dir = fixtures();
     let mut seen = 0;
     for folder in ["parsing", "eml", "reply_stripping"] {
         for entry in std::fs::read_dir(dir.join(folder)).unwrap() {
@@ -68,7 +65,7 @@ fn every_fixture_mail_parses() {
 
 #[test]
 fn charsets_and_encoded_words_decode() {
-    let Some(dir) = fixtures() else { return };
+    let dir = fixtures();
     let d = dir.join("parsing");
     let cases = [
         (
@@ -128,7 +125,7 @@ fn charsets_and_encoded_words_decode() {
 /// attachments with their names, sizes and types.
 #[test]
 fn php_mime_mail_parser_expectations_hold() {
-    let Some(dir) = fixtures() else { return };
+    let dir = fixtures();
     let d = dir.join("parsing");
     let mut checked = 0;
     for name in [
@@ -201,7 +198,7 @@ fn php_mime_mail_parser_expectations_hold() {
 
 #[test]
 fn attachments_keep_their_names_and_forwarded_mail_stays_whole() {
-    let Some(dir) = fixtures() else { return };
+    let dir = fixtures();
     let d = dir.join("parsing");
     assert_eq!(
         names(&mail(&d, "mikel_mail__attachment_nonascii_filename.eml")),
@@ -246,7 +243,7 @@ fn attachments_keep_their_names_and_forwarded_mail_stays_whole() {
 
 #[test]
 fn threading_headers_are_read() {
-    let Some(dir) = fixtures() else { return };
+    let dir = fixtures();
     let d = dir.join("parsing");
     let m = mail(&d, "mikel_mail__raw_email_reply.eml");
     // Replying to it, upstream sets In-Reply-To to its id and References to its chain and id:
@@ -280,7 +277,7 @@ fn threading_headers_are_read() {
 
 #[test]
 fn bounces_are_recognised_with_what_they_report_on() {
-    let Some(dir) = fixtures() else { return };
+    let dir = fixtures();
     let d = dir.join("parsing");
     for (name, original, reason) in [
         (
@@ -318,7 +315,7 @@ fn bounces_are_recognised_with_what_they_report_on() {
 /// talon's own client samples, whole mails: the reply is "Hello" in each.
 #[test]
 fn replies_from_common_clients_show_only_the_new_text() {
-    let Some(dir) = fixtures() else { return };
+    let dir = fixtures();
     let d = dir.join("reply_stripping");
     for client in [
         "android",
@@ -343,7 +340,7 @@ fn replies_from_common_clients_show_only_the_new_text() {
 
 #[test]
 fn malformed_structures_are_read_as_far_as_they_go() {
-    let Some(dir) = fixtures() else { return };
+    let dir = fixtures();
     let d = dir.join("parsing");
     // A fuzzed mail whose first header line is broken: the rest is still a mail.
     let m = mail(&d, "stalwart__malformed_019.eml");

@@ -244,9 +244,17 @@ fn message(c: &Conversation, m: &Message, agents: &HashMap<String, String>) -> M
     }
 }
 
-/// For a chat, whether the virtual assistant answers it; `None` for other channels.
+/// For a chat, whether the virtual assistant answers it; `None` for other channels. (The
+/// controls are fetched again on every change: this reads the session alone.)
 async fn assistant_of(state: &AppState, c: &Conversation) -> Result<Option<bool>, PageError> {
-    Ok(chat_of(state, c).await?.map(|chat| chat.session.assistant))
+    if c.channel != Channel::Chat {
+        return Ok(None);
+    }
+    Ok(state
+        .store
+        .chat_session_of(&c.id)
+        .await?
+        .map(|s| s.assistant))
 }
 
 /// A chat's session, and whether the address its shopper gave (unproved) is an existing
