@@ -3,7 +3,7 @@
 //! for its best article, worded here as a reply. Pure: the route reads the records, fills the
 //! canned reply's variables and searches the articles.
 
-use concierge_assist::features::tokens;
+use concierge_intents::features::tokens;
 use concierge_domain::conversation::SenderType;
 use concierge_domain::replies::{self, first_name};
 use concierge_store::conversations::{Intent, Message};
@@ -37,13 +37,13 @@ pub(crate) fn intent_of(question: &Message) -> Option<String> {
 /// order"), in the shopper's words the model was trained on, so the title alone is read
 /// first; the body, in the agent's words, only when the title says nothing clearly.
 fn answers(reply: &CannedReply) -> String {
-    let by_title = concierge_assist::classify(&reply.title);
-    if by_title.intent != concierge_assist::intents::UNKNOWN {
+    let by_title = concierge_intents::classify(&reply.title);
+    if by_title.intent != concierge_intents::intents::UNKNOWN {
         return by_title.intent;
     }
     // Filling every variable with nothing leaves the template's own words.
     let words = replies::fill(&reply.body, |_| None).text;
-    concierge_assist::classify(&format!("{}. {words}", reply.title)).intent
+    concierge_intents::classify(&format!("{}. {words}", reply.title)).intent
 }
 
 /// The canned reply for a question of this intent: among those that answer the same intent,
@@ -165,7 +165,7 @@ mod tests {
         let mut m = message(SenderType::Customer, false, "where is my order #1001?");
         assert_eq!(intent_of(&m).as_deref(), Some("track_order"));
         m.intent = Some(Intent {
-            name: concierge_assist::intents::UNKNOWN.to_owned(),
+            name: concierge_intents::intents::UNKNOWN.to_owned(),
             confidence: 0.3,
         });
         assert_eq!(intent_of(&m), None);

@@ -14,7 +14,7 @@ pub mod llm;
 pub mod proof;
 pub mod words;
 
-use concierge_assist::intents::{NEUTRAL, UNKNOWN};
+use concierge_intents::intents::{NEUTRAL, UNKNOWN};
 use concierge_commerce::variables::order_in_question;
 use concierge_domain::access::Actor;
 use concierge_domain::commerce::Arrival;
@@ -131,7 +131,7 @@ impl Answer {
 pub enum Handover {
     Asked,
     Complaint,
-    /// The shopper sounds angry (see `concierge_assist::sentiment`).
+    /// The shopper sounds angry (see `concierge_intents::sentiment`).
     Upset,
     /// An order to cancel or change before it ships, or money to sort out.
     OrderChange,
@@ -263,7 +263,7 @@ impl Answer {
         match intent {
             "contact_human_agent" => return Ok(hand_over(Handover::Asked, vec![])),
             "complaint" => return Ok(hand_over(Handover::Complaint, vec![])),
-            _ if concierge_assist::sentiment::upset(text) => {
+            _ if concierge_intents::sentiment::upset(text) => {
                 return Ok(hand_over(Handover::Upset, vec![]))
             }
             _ => {}

@@ -2,7 +2,7 @@
 
 use crate::cli::TrainArgs;
 use anyhow::Context;
-use concierge_assist::{corpus, eval, train, Model};
+use concierge_intents::{corpus, eval, train, Model};
 use std::path::Path;
 
 pub fn classify(text: &str) -> anyhow::Result<()> {
@@ -13,7 +13,7 @@ pub fn classify(text: &str) -> anyhow::Result<()> {
         category: &'a str,
         confidence: f64,
     }
-    let verdict = concierge_assist::classify(text);
+    let verdict = concierge_intents::classify(text);
     let line = Line {
         intent: &verdict.intent,
         category: verdict.category,
@@ -33,7 +33,7 @@ pub fn eval(file: &Path, model: Option<&Path>) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let model = loaded.as_ref().unwrap_or_else(|| concierge_assist::model());
+    let model = loaded.as_ref().unwrap_or_else(|| concierge_intents::model());
     let report = eval::evaluate(model, &file.display().to_string(), &bytes)?;
     anyhow::ensure!(
         report.total() > 0,

@@ -66,11 +66,11 @@ pub enum AssistCommand {
     /// Prints a line per intent (total, correct, what misses were taken for), the time one
     /// classification took (median and 99th percentile) and, last, `accuracy: 0.NNNN`.
     ///
-    ///   concierge assist eval crates/assist/data/bitext/Bitext_Sample_Customer_Service_Validation_Dataset.csv
-    ///   concierge assist eval crates/assist/eval/shoppers.csv
+    ///   concierge assist eval crates/intents/data/bitext/Bitext_Sample_Customer_Service_Validation_Dataset.csv
+    ///   concierge assist eval crates/intents/eval/shoppers.csv
     Eval(AssistEvalArgs),
     /// Train the intent model from the Bitext data and write the artefact the binary embeds
-    /// (crates/assist/model/intents.bin); rebuild to use it.
+    /// (crates/intents/model/intents.bin); rebuild to use it.
     ///
     /// The validation split's utterances are left out of training. The same data gives the
     /// same model.
@@ -97,13 +97,13 @@ pub struct AssistEvalArgs {
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// The folder holding the Bitext CSV files.
-    #[arg(long, value_name = "DIR", default_value = "crates/assist/data/bitext")]
+    #[arg(long, value_name = "DIR", default_value = "crates/intents/data/bitext")]
     pub bitext: PathBuf,
     /// Where the model goes.
     #[arg(
         long,
         value_name = "FILE",
-        default_value = "crates/assist/model/intents.bin"
+        default_value = "crates/intents/model/intents.bin"
     )]
     pub out: PathBuf,
 }

@@ -283,7 +283,7 @@ pub async fn start_demo(mut settings: Settings) -> anyhow::Result<Running> {
 
 async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Running> {
     // The intent model is read now, so the first shopper's message does not wait for it.
-    let intents = concierge_assist::model();
+    let intents = concierge_intents::model();
     tracing::info!(classes = intents.classes().len(), "intent model loaded");
     let (store, applied) = open_store(&settings).await?;
     tracing::info!(

@@ -68,7 +68,7 @@ fn eval_reaches_the_targets_on_the_validation_split_and_on_shoppers_messages() {
     let a = accuracy(&concierge(&[
         "assist",
         "eval",
-        &repo_file("crates/assist/eval/shoppers.csv"),
+        &repo_file("crates/intents/eval/shoppers.csv"),
     ]));
     assert!(a >= 0.90, "shoppers' messages accuracy {a}");
 }

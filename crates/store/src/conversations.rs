@@ -107,7 +107,7 @@ impl Intent {
             Some((i, _)) => &body[..i],
             None => body,
         };
-        let verdict = concierge_assist::classify(start);
+        let verdict = concierge_intents::classify(start);
         Intent {
             name: verdict.intent,
             confidence: f64::from(verdict.confidence),
@@ -116,7 +116,7 @@ impl Intent {
 
     /// Whether the model named an intent (rather than `unknown`).
     pub fn is_known(&self) -> bool {
-        self.name != concierge_assist::intents::UNKNOWN
+        self.name != concierge_intents::intents::UNKNOWN
     }
 }
 

@@ -74,5 +74,5 @@ async fn classify(
             message: format!("text must be at most {MAX_CLASSIFY_CHARS} characters"),
         });
     }
-    Ok(axum::Json(concierge_assist::classify(text).into()))
+    Ok(axum::Json(concierge_intents::classify(text).into()))
 }

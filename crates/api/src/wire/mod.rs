@@ -330,8 +330,8 @@ pub struct Classification {
     pub confidence: f64,
 }
 
-impl From<concierge_assist::Verdict> for Classification {
-    fn from(v: concierge_assist::Verdict) -> Self {
+impl From<concierge_intents::Verdict> for Classification {
+    fn from(v: concierge_intents::Verdict) -> Self {
         Classification {
             confidence: v.reported_confidence(),
             category: v.category,
