@@ -1,12 +1,13 @@
-//! Agent assist: which answer to suggest for the shopper's open question. A canned reply
+//! Reply suggestions: which answer to suggest to the agent for the shopper's open question. A canned reply
 //! that answers the question's intent comes first; otherwise the route asks the help center
 //! for its best article, worded here as a reply. Pure: the route reads the records, fills the
 //! canned reply's variables and searches the articles.
 
-use concierge_intents::features::tokens;
 use concierge_domain::conversation::SenderType;
+use concierge_domain::intents::Intent;
 use concierge_domain::replies::{self, first_name};
-use concierge_store::conversations::{Intent, Message};
+use concierge_intents::features::tokens;
+use concierge_store::conversations::Message;
 use concierge_store::replies::CannedReply;
 use std::collections::HashSet;
 
@@ -25,20 +26,19 @@ pub(crate) fn open_question(messages: &[Message]) -> Option<&Message> {
 /// What the question asks, as the model read it when the message was stored (or reads it now,
 /// for a message stored before intents were); `None` when the model could not tell, and then
 /// nothing is suggested: a guess would put the wrong answer in front of the agent.
-pub(crate) fn intent_of(question: &Message) -> Option<String> {
-    let intent = question
+pub(crate) fn intent_of(question: &Message) -> Option<Intent> {
+    let reading = question
         .intent
-        .clone()
-        .unwrap_or_else(|| Intent::read(&question.body));
-    intent.is_known().then_some(intent.name)
+        .unwrap_or_else(|| concierge_intents::read(&question.body));
+    reading.intent.is_known().then_some(reading.intent)
 }
 
 /// The intent a canned reply answers. Titles name the question a reply is for ("Where is my
 /// order"), in the shopper's words the model was trained on, so the title alone is read
 /// first; the body, in the agent's words, only when the title says nothing clearly.
-fn answers(reply: &CannedReply) -> String {
+fn answers(reply: &CannedReply) -> Intent {
     let by_title = concierge_intents::classify(&reply.title);
-    if by_title.intent != concierge_intents::intents::UNKNOWN {
+    if by_title.intent.is_known() {
         return by_title.intent;
     }
     // Filling every variable with nothing leaves the template's own words.
@@ -52,7 +52,7 @@ fn answers(reply: &CannedReply) -> String {
 /// never judged by its old text.
 pub(crate) fn canned_reply_for<'r>(
     question: &str,
-    intent: &str,
+    intent: Intent,
     replies: &'r [CannedReply],
 ) -> Option<&'r CannedReply> {
     let asked = words(question);
@@ -110,6 +110,7 @@ mod tests {
     use super::*;
     use chrono::Utc;
     use concierge_domain::ids::{CannedReplyId, ConversationId, MessageId};
+    use concierge_domain::intents::IntentReading;
 
     fn message(sender_type: SenderType, private: bool, body: &str) -> Message {
         Message {
@@ -163,9 +164,9 @@ mod tests {
     #[test]
     fn a_question_the_model_cannot_read_asks_for_nothing() {
         let mut m = message(SenderType::Customer, false, "where is my order #1001?");
-        assert_eq!(intent_of(&m).as_deref(), Some("track_order"));
-        m.intent = Some(Intent {
-            name: concierge_intents::intents::UNKNOWN.to_owned(),
+        assert_eq!(intent_of(&m), Some(Intent::TrackOrder));
+        m.intent = Some(IntentReading {
+            intent: Intent::Unknown,
             confidence: 0.3,
         });
         assert_eq!(intent_of(&m), None);
@@ -188,13 +189,15 @@ mod tests {
             reply("thanks", "Thanks", "Thanks {{customer.first_name}}!"),
         ];
         let q = "Where is my order #1001? DHL says nothing.";
-        let chosen = canned_reply_for(q, "track_order", &replies).map(|r| r.shortcut.as_str());
+        let chosen = canned_reply_for(q, Intent::TrackOrder, &replies).map(|r| r.shortcut.as_str());
         assert_eq!(chosen, Some("wismo-dhl"));
         // Equal words: the first by shortcut.
-        let chosen = canned_reply_for("where is it", "track_order", &replies);
+        let chosen = canned_reply_for("where is it", Intent::TrackOrder, &replies);
         assert_eq!(chosen.map(|r| r.shortcut.as_str()), Some("wismo"));
         // No reply answers the intent: none, however many words it shares.
-        assert!(canned_reply_for("where is my order refund", "cancel_order", &replies).is_none());
+        assert!(
+            canned_reply_for("where is my order refund", Intent::CancelOrder, &replies).is_none()
+        );
     }
 
     #[test]

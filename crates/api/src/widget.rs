@@ -35,12 +35,12 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use concierge_domain::contact::EmailAddress;
-use concierge_domain::conversation::{ConversationStatus, SenderType};
+use concierge_domain::conversation::ConversationStatus;
 use concierge_domain::dates::Language;
 use concierge_domain::ids::{AttachmentId, MessageId};
 use concierge_domain::text::{MessageBody, PersonName};
 use concierge_store::chat::{ChatMail, ChatMailOutcome, ChatSession, NewChatSession};
-use concierge_store::conversations::{Message, NewAttachment};
+use concierge_store::conversations::{Message, NewAttachment, NewMessage};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -628,6 +628,7 @@ pub(crate) async fn send_file(
     let files = state.config.files.clone().ok_or(ApiError::Unavailable)?;
     let size_bytes = bytes.len() as i64;
     let storage_key = files.put(bytes.to_vec()).await?;
+    let intent = concierge_intents::read(&filename);
     let said = state
         .store
         .chat_send_file(
@@ -639,6 +640,7 @@ pub(crate) async fn send_file(
                 size_bytes,
                 storage_key,
             },
+            intent,
             client_id,
         )
         .await?;
@@ -670,7 +672,7 @@ pub(crate) async fn say(
     let (body, client_id) = chat_message(&req.body, req.client_id.as_deref())?;
     let said = state
         .store
-        .chat_say(&session, SenderType::Customer, body, client_id)
+        .chat_say(&session, shoppers(body), client_id)
         .await?;
     poke_worker(&state);
     let status = if said.new {
@@ -908,7 +910,7 @@ async fn received(
             };
             match state
                 .store
-                .chat_say(session, SenderType::Customer, body, client_id)
+                .chat_say(session, shoppers(body), client_id)
                 .await
             {
                 Ok(said) => {
@@ -985,4 +987,10 @@ async fn send(ws: &mut WebSocket, frame: Value) -> Result<(), ()> {
         Ok(Ok(())) => Ok(()),
         _ => Err(()),
     }
+}
+
+/// A shopper's chat message, read for its intent before it reaches the store.
+fn shoppers(body: MessageBody) -> NewMessage {
+    let intent = concierge_intents::read(body.as_str());
+    NewMessage::from_shopper(body, intent)
 }

@@ -14,7 +14,6 @@ pub mod llm;
 pub mod proof;
 pub mod words;
 
-use concierge_intents::intents::{NEUTRAL, UNKNOWN};
 use concierge_commerce::variables::order_in_question;
 use concierge_domain::access::Actor;
 use concierge_domain::commerce::Arrival;
@@ -22,6 +21,7 @@ use concierge_domain::contact::Identity;
 use concierge_domain::conversation::{ConversationStatus, Priority, SenderType};
 use concierge_domain::dates::Calendar;
 use concierge_domain::ids::{ChatSessionId, MessageId};
+use concierge_domain::intents::Intent;
 use concierge_domain::text::MessageBody;
 use concierge_jobs::{payload_field, Handler, JobError};
 use concierge_knowledge::{Library, Search};
@@ -36,40 +36,89 @@ use futures::FutureExt;
 use std::sync::Arc;
 use words::{Voice, Wording};
 
-/// Intents the help center answers best: the shop's policies and options.
-const ARTICLE_INTENTS: &[&str] = &[
-    "check_refund_policy",
-    "delivery_options",
-    "delivery_period",
-    "check_payment_methods",
-    "check_cancellation_fee",
-    "place_order",
-    "get_invoice",
-    "check_invoice",
-    "newsletter_subscription",
-    "create_account",
-    "delete_account",
-    "edit_account",
-    "recover_password",
-    "registration_problems",
-    "switch_account",
-    "set_up_shipping_address",
-    "review",
-    "contact_customer_service",
-];
+/// What the assistant does with a question, decided by its intent alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// The shopper asked for a person, or complained: a person takes the chat at once.
+    Person(Handover),
+    /// Answered from one of the shopper's own orders.
+    Order(OrderQuestion),
+    /// A person must act on money (a refund, a payment that failed): handed over, with the
+    /// order in the note when the assistant knows it.
+    Money,
+    /// The shop's policies and options: the help center answers best.
+    Article,
+    /// Nothing the assistant can tell.
+    Unclear,
+}
 
-/// Intents answered from one of the shopper's orders.
-const ORDER_QUESTIONS: &[&str] = &[
-    "track_order",
-    "track_refund",
-    "cancel_order",
-    "change_order",
-    "change_shipping_address",
-];
+impl Route {
+    /// Every intent is named here once, so one added to the vocabulary cannot be forgotten.
+    fn of(intent: Intent) -> Route {
+        use Intent::*;
+        match intent {
+            ContactHumanAgent => Route::Person(Handover::Asked),
+            Complaint => Route::Person(Handover::Complaint),
+            TrackOrder => Route::Order(OrderQuestion::Track),
+            TrackRefund => Route::Order(OrderQuestion::TrackRefund),
+            CancelOrder => Route::Order(OrderQuestion::Change(OrderChange::Cancel)),
+            ChangeOrder => Route::Order(OrderQuestion::Change(OrderChange::Items)),
+            ChangeShippingAddress => {
+                Route::Order(OrderQuestion::Change(OrderChange::ShippingAddress))
+            }
+            GetRefund | PaymentIssue => Route::Money,
+            CheckRefundPolicy
+            | DeliveryOptions
+            | DeliveryPeriod
+            | CheckPaymentMethods
+            | CheckCancellationFee
+            | PlaceOrder
+            | GetInvoice
+            | CheckInvoice
+            | NewsletterSubscription
+            | CreateAccount
+            | DeleteAccount
+            | EditAccount
+            | RecoverPassword
+            | RegistrationProblems
+            | SwitchAccount
+            | SetUpShippingAddress
+            | Review
+            | ContactCustomerService => Route::Article,
+            Unknown => Route::Unclear,
+        }
+    }
+}
 
-/// Intents that need a person to act on money (a refund, a payment that failed): the
-/// assistant hands them over, with the order in the note when it knows it.
-const MONEY: &[&str] = &["get_refund", "payment_issue"];
+/// A question about one of the shopper's orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OrderQuestion {
+    Track,
+    TrackRefund,
+    Change(OrderChange),
+}
+
+impl OrderQuestion {
+    /// The intent it is remembered by while the assistant waits for an order proof.
+    fn intent(self) -> Intent {
+        match self {
+            OrderQuestion::Track => Intent::TrackOrder,
+            OrderQuestion::TrackRefund => Intent::TrackRefund,
+            OrderQuestion::Change(OrderChange::Cancel) => Intent::CancelOrder,
+            OrderQuestion::Change(OrderChange::Items) => Intent::ChangeOrder,
+            OrderQuestion::Change(OrderChange::ShippingAddress) => Intent::ChangeShippingAddress,
+        }
+    }
+}
+
+/// A change to an order that only a person makes, and only before it ships.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderChange {
+    Cancel,
+    ShippingAddress,
+    /// Anything else about it (its items, sizes, quantities).
+    Items,
+}
 
 /// Failed order proofs a chat may make; the next hands it to a person.
 const CHECKS_PER_CHAT: i64 = 3;
@@ -193,7 +242,7 @@ impl Answer {
         }
         let asked = self.store.message(message).await?;
         let conversation = self.store.conversation(&session.conversation_id).await?;
-        let intent = asked.intent.as_ref().map_or(UNKNOWN, |i| i.name.as_str());
+        let intent = asked.intent.map_or(Intent::Unknown, |i| i.intent);
         let wording = Wording::load(&self.store).await?;
         let voice = Voice::new(
             &wording,
@@ -237,7 +286,7 @@ impl Answer {
         voice: &Voice<'_>,
         session: &ChatSession,
         conversation: &Conversation,
-        intent: &str,
+        intent: Intent,
         text: &str,
     ) -> Result<Decision, JobError> {
         // By default it starts afresh: nothing missed, no question waiting.
@@ -260,37 +309,41 @@ impl Answer {
             orders,
             memory: memory.clone(),
         };
-        match intent {
-            "contact_human_agent" => return Ok(hand_over(Handover::Asked, vec![])),
-            "complaint" => return Ok(hand_over(Handover::Complaint, vec![])),
+        let route = Route::of(intent);
+        match route {
+            Route::Person(why) => return Ok(hand_over(why, vec![])),
             _ if concierge_intents::sentiment::upset(text) => {
                 return Ok(hand_over(Handover::Upset, vec![]))
             }
             _ => {}
         }
-        // The question an order proof answers: the one waiting for it, or this one.
-        let question = match &session.memory.awaiting {
-            Some(waiting) if !ORDER_QUESTIONS.contains(&intent) => waiting.as_str(),
-            // An order number with nothing else recognisable ("#1042, ana@example.com"):
-            // they want to know where it is.
-            _ if matches!(intent, UNKNOWN | NEUTRAL) && proof::Claim::read(text).is_some() => {
-                "track_order"
-            }
-            _ => intent,
+        // The question an order proof answers: this one, or the one waiting for it.
+        let question = match route {
+            Route::Order(asked) => Some(asked),
+            _ => match session.memory.awaiting.map(Route::of) {
+                Some(Route::Order(waiting)) => Some(waiting),
+                Some(_) => None,
+                // An order number with nothing else recognisable ("#1042, ana@example.com"):
+                // they want to know where it is.
+                None if !intent.is_known() && proof::Claim::read(text).is_some() => {
+                    Some(OrderQuestion::Track)
+                }
+                None => None,
+            },
         };
-        if ORDER_QUESTIONS.contains(&question) {
+        if let Some(question) = question {
             return self
                 .order_question(voice, session, conversation, question, text, memory)
                 .await;
         }
-        if MONEY.contains(&intent) {
+        if route == Route::Money {
             let orders = self.shoppers_order(session, conversation, text).await?;
             return Ok(hand_over(
                 Handover::OrderChange,
                 orders.into_iter().collect(),
             ));
         }
-        if ARTICLE_INTENTS.contains(&intent) {
+        if route == Route::Article {
             if let Some((title, summary, slug)) = self.article(text) {
                 let url = format!("{}/help/articles/{slug}", self.public_url);
                 let mut decision = answer(voice.article(&title, &summary, &url), vec![]);
@@ -310,7 +363,7 @@ impl Answer {
         voice: &Voice<'_>,
         session: &ChatSession,
         conversation: &Conversation,
-        question: &str,
+        question: OrderQuestion,
         text: &str,
         mut memory: AssistantMemory,
     ) -> Result<Decision, JobError> {
@@ -326,7 +379,7 @@ impl Answer {
                     // Proved earlier in this chat.
                     Some(id) => self.store.order(id).await?,
                     None => {
-                        memory.awaiting = Some(question.to_owned());
+                        memory.awaiting = Some(question.intent());
                         return Ok(Decision {
                             reply: voice.ask_for_proof(),
                             facts: None,
@@ -337,7 +390,7 @@ impl Answer {
                     }
                 },
                 Proved::Failed => {
-                    memory.awaiting = Some(question.to_owned());
+                    memory.awaiting = Some(question.intent());
                     return Ok(Decision {
                         reply: voice.proof_failed(),
                         facts: None,
@@ -361,10 +414,10 @@ impl Answer {
         // is told its state, not where its parcels are.
         let brief = !session.verified && memory.order_proof != Some(OrderProof::Email);
         let (reply, handover) = match question {
-            "track_order" if brief => (voice.order_status_brief(&order), None),
-            "track_order" => (voice.order_status(&order), None),
-            "track_refund" => (voice.refund_status(&order), None),
-            change => match voice.change_refused(&order, change) {
+            OrderQuestion::Track if brief => (voice.order_status_brief(&order), None),
+            OrderQuestion::Track => (voice.order_status(&order), None),
+            OrderQuestion::TrackRefund => (voice.refund_status(&order), None),
+            OrderQuestion::Change(change) => match voice.change_refused(&order, change) {
                 // Too late: it says why, and what can still be done.
                 Some(why_not) => (why_not, None),
                 None => (

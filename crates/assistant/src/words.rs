@@ -7,9 +7,9 @@
 //! chat. What is a list rather than a sentence — a shipment's carrier, scans and dates in an
 //! order's status — and the private note to the team ([`story`]) are written here in code.
 
-use crate::Handover;
+use crate::{Handover, OrderChange};
 use concierge_commerce::variables::Context;
-use concierge_domain::commerce::Arrival;
+use concierge_domain::commerce::{Arrival, FulfillmentStatus, OrderStatus};
 use concierge_domain::conversation::SenderType;
 use concierge_domain::dates::{Calendar, Language};
 use concierge_domain::replies::{check_variables, fill};
@@ -615,8 +615,8 @@ impl<'a> Voice<'a> {
 
     /// Why an order can no longer be cancelled or changed, and what can still be done;
     /// `None` while it can (it has not shipped).
-    pub fn change_refused(&self, order: &Order, change: &str) -> Option<String> {
-        if order.status.as_str() == "cancelled" {
+    pub fn change_refused(&self, order: &Order, change: OrderChange) -> Option<String> {
+        if order.status == OrderStatus::Cancelled {
             let reply = if order.refunded_total.is_some() {
                 Reply::AlreadyRefunded
             } else {
@@ -624,15 +624,15 @@ impl<'a> Voice<'a> {
             };
             return Some(self.about_order(reply, order));
         }
-        let shipped =
-            order.fulfillment_status.as_str() != "unfulfilled" || !order.shipments.is_empty();
+        let shipped = order.fulfillment_status != FulfillmentStatus::Unfulfilled
+            || !order.shipments.is_empty();
         if !shipped {
             return None;
         }
         let reply = match change {
-            "cancel_order" => Reply::ShippedNoCancel,
-            "change_shipping_address" => Reply::ShippedNoAddressChange,
-            _ => Reply::ShippedNoChange,
+            OrderChange::Cancel => Reply::ShippedNoCancel,
+            OrderChange::ShippingAddress => Reply::ShippedNoAddressChange,
+            OrderChange::Items => Reply::ShippedNoChange,
         };
         let mut out = self.about_order(reply, order);
         if let Some(s) = order.shipments.first() {
@@ -643,11 +643,11 @@ impl<'a> Voice<'a> {
     }
 
     /// The request an order that has not shipped goes to the team with.
-    pub fn change_requested(&self, order: &Order, change: &str) -> String {
+    pub fn change_requested(&self, order: &Order, change: OrderChange) -> String {
         let reply = match change {
-            "cancel_order" => Reply::CancelRequested,
-            "change_shipping_address" => Reply::AddressChangeRequested,
-            _ => Reply::ChangeRequested,
+            OrderChange::Cancel => Reply::CancelRequested,
+            OrderChange::ShippingAddress => Reply::AddressChangeRequested,
+            OrderChange::Items => Reply::ChangeRequested,
         };
         self.about_order(reply, order)
     }
@@ -809,7 +809,7 @@ pub fn story(why: Handover, messages: &[Message], orders: &[Order]) -> String {
                 let intent = m
                     .intent
                     .as_ref()
-                    .map_or(String::new(), |i| format!(" [{}]", i.name));
+                    .map_or(String::new(), |i| format!(" [{}]", i.intent));
                 out.push_str(&format!("\nShopper{intent}: {line}"));
             }
             SenderType::Bot => out.push_str(&format!("\nAssistant: {line}")),
@@ -1010,7 +1010,9 @@ mod tests {
              you'll get an email with the tracking link when it does."
         );
         assert_eq!(
-            voice.change_refused(&shipped(), "cancel_order").unwrap(),
+            voice
+                .change_refused(&shipped(), OrderChange::Cancel)
+                .unwrap(),
             "Order #1042 has already shipped, so it can't be cancelled any more. Once it \
              arrives you can send it back for a refund; ask me about returns to see how. \
              Follow it here: https://acme.example/track/tok"

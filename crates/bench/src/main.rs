@@ -371,10 +371,13 @@ async fn seed(store: &Store, messages: usize) -> anyhow::Result<()> {
                 let mut at = opened;
                 let mut next = |rng: &mut StdRng, sender: SenderType| {
                     at += chrono::Duration::minutes(rng.gen_range(1..600));
-                    anyhow::Ok(NewMessage {
-                        at: Some(at),
-                        ..NewMessage::text(sender, MessageBody::parse(&sentence(rng))?)
-                    })
+                    anyhow::Ok(
+                        NewMessage {
+                            at: Some(at),
+                            ..NewMessage::text(sender, MessageBody::parse(&sentence(rng))?)
+                        }
+                        .read_with(concierge_intents::read),
+                    )
                 };
                 let first = NewMessage {
                     at: Some(opened),
@@ -382,7 +385,8 @@ async fn seed(store: &Store, messages: usize) -> anyhow::Result<()> {
                         SenderType::Customer,
                         MessageBody::parse(&sentence(&mut rng))?,
                     )
-                };
+                }
+                .read_with(concierge_intents::read);
                 let rest = (0..9)
                     .map(|k| {
                         let sender = if k % 2 == 0 {
@@ -691,7 +695,8 @@ async fn workspace(b: &Bench, args: &Args) -> anyhow::Result<()> {
                 subject: Some(Subject::parse("A long thread")?),
                 priority: Priority::Normal,
                 tags: vec![Label::parse("wismo")?],
-                message: NewMessage::text(SenderType::Customer, body(0)?),
+                message: NewMessage::text(SenderType::Customer, body(0)?)
+                    .read_with(concierge_intents::read),
             },
             (1..100)
                 .map(|i| {
@@ -700,7 +705,7 @@ async fn workspace(b: &Bench, args: &Args) -> anyhow::Result<()> {
                     } else {
                         SenderType::Agent
                     };
-                    Ok(NewMessage::text(sender, body(i)?))
+                    Ok(NewMessage::text(sender, body(i)?).read_with(concierge_intents::read))
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?,
             &Actor::System,

@@ -15,8 +15,8 @@ pub fn classify(text: &str) -> anyhow::Result<()> {
     }
     let verdict = concierge_intents::classify(text);
     let line = Line {
-        intent: &verdict.intent,
-        category: verdict.category,
+        intent: verdict.intent.as_str(),
+        category: verdict.category().as_str(),
         confidence: verdict.reported_confidence(),
     };
     println!("{}", serde_json::to_string(&line)?);
@@ -33,7 +33,9 @@ pub fn eval(file: &Path, model: Option<&Path>) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let model = loaded.as_ref().unwrap_or_else(|| concierge_intents::model());
+    let model = loaded
+        .as_ref()
+        .unwrap_or_else(|| concierge_intents::model());
     let report = eval::evaluate(model, &file.display().to_string(), &bytes)?;
     anyhow::ensure!(
         report.total() > 0,

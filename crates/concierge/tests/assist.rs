@@ -58,7 +58,7 @@ fn classify_prints_one_json_line_with_intent_category_and_confidence() {
 #[test]
 fn eval_reaches_the_targets_on_the_validation_split_and_on_shoppers_messages() {
     let validation = format!(
-        "{}/../assist/data/bitext/Bitext_Sample_Customer_Service_Validation_Dataset.csv",
+        "{}/../intents/data/bitext/Bitext_Sample_Customer_Service_Validation_Dataset.csv",
         env!("CARGO_MANIFEST_DIR")
     );
     let out = concierge(&["assist", "eval", &validation]);

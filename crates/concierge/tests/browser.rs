@@ -708,7 +708,8 @@ async fn changes_arrive_live_in_other_sessions_with_collision_warnings() {
                 concierge_store::conversations::NewMessage::text(
                     concierge_domain::conversation::SenderType::Customer,
                     concierge_domain::text::MessageBody::parse("Sent while you were away").unwrap(),
-                ),
+                )
+                .read_with(concierge_intents::read),
             )
             .await
             .unwrap();

@@ -15,6 +15,7 @@ use concierge_domain::commerce::{
 use concierge_domain::contact::{EmailAddress, PhoneNumber};
 use concierge_domain::conversation::{Channel, ConversationStatus, Priority, SenderType};
 use concierge_domain::ids::AgentId;
+use concierge_domain::intents::IntentReading;
 use concierge_domain::knowledge::{Locale, Slug, Synonyms};
 use concierge_domain::text::{Label, MessageBody, PersonName, Subject};
 use concierge_store::access::NewAgent;
@@ -501,7 +502,8 @@ async fn open_conversation(
     let opening = NewMessage {
         at: Some(started),
         ..NewMessage::text(SenderType::Customer, body(script.opening))
-    };
+    }
+    .read_with(concierge_intents::read);
     let (conversation, _) = store
         .create_conversation(
             NewConversation {
@@ -522,7 +524,13 @@ async fn open_conversation(
         .await?;
     let id = conversation.id;
     store
-        .set_intent(&id, script.intent, 0.90 + rng.gen_range(0.0..0.09))
+        .set_intent(
+            &id,
+            IntentReading {
+                intent: script.intent,
+                confidence: 0.90 + rng.gen_range(0.0..0.09),
+            },
+        )
         .await?;
     let agent = |text: &str, at: DateTime<Utc>, private: bool| NewMessage {
         agent_id: Some(agent_id.clone()),
@@ -544,7 +552,8 @@ async fn open_conversation(
                 NewMessage {
                     at: Some(step(rng)),
                     ..NewMessage::text(SenderType::Customer, body(script.follow_up))
-                },
+                }
+                .read_with(concierge_intents::read),
             )
             .await?;
     }

@@ -13,9 +13,11 @@ pub mod conversation;
 pub mod dates;
 pub mod hours;
 pub mod ids;
+pub mod intents;
 pub mod jobs;
 pub mod knowledge;
 pub mod mail;
+pub mod notes;
 pub mod replies;
 pub mod text;
 

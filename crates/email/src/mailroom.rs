@@ -296,7 +296,8 @@ impl Mailroom {
                 quoted,
                 sender_address: Some(from.as_str().to_owned()),
                 ..NewMessage::text(SenderType::Customer, body)
-            },
+            }
+            .read_with(concierge_intents::read),
             raw_key,
             acknowledgement,
         })

@@ -293,7 +293,8 @@ pub(crate) async fn send(
                 subject,
                 priority: Priority::Normal,
                 tags: vec![Label::parse(TAG).expect("a valid tag")],
-                message: NewMessage::text(SenderType::Customer, body),
+                message: NewMessage::text(SenderType::Customer, body)
+                    .read_with(concierge_intents::read),
             },
             vec![NewMessage {
                 private: true,

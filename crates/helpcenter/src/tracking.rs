@@ -301,7 +301,13 @@ pub(crate) async fn ask(
         .map_err(|_| HelpError::Internal)?;
     let id = state
         .store
-        .open_order_conversation(&order.id, subject, body, email)
+        .open_order_conversation(
+            &order.id,
+            subject,
+            body.clone(),
+            concierge_intents::read(body.as_str()),
+            email,
+        )
         .await?;
     tracing::info!(conversation = %id, order = %order.id, "a tracking page opened a conversation");
     Ok(Redirect::to(&thanks).into_response())

@@ -53,10 +53,13 @@ pub fn evaluate(model: &Model, name: &str, csv: &[u8]) -> Result<Report, CorpusE
         report.durations.push(started.elapsed());
         let tally = report.intents.entry(intent.clone()).or_default();
         tally.total += 1;
-        if verdict.intent == intent {
+        if verdict.intent.as_str() == intent {
             tally.correct += 1;
         } else {
-            *tally.taken_for.entry(verdict.intent).or_default() += 1;
+            *tally
+                .taken_for
+                .entry(verdict.intent.to_string())
+                .or_default() += 1;
         }
     }
     report.durations.sort_unstable();

@@ -16,6 +16,8 @@ pub mod train;
 
 pub use model::{Model, ModelError, Verdict};
 
+use concierge_domain::intents::IntentReading;
+
 use std::sync::OnceLock;
 
 /// The model built into the binary.
@@ -32,27 +34,46 @@ pub fn classify(text: &str) -> Verdict {
     model().classify(text)
 }
 
+/// What a shopper's message asks for, as kept with the message: every channel reads its
+/// shoppers' public messages with this before it hands them to the store. Only the start of
+/// a long message is read: the ask comes early.
+pub fn read(body: &str) -> IntentReading {
+    let start = match body.char_indices().nth(READ_CHARS) {
+        Some((i, _)) => &body[..i],
+        None => body,
+    };
+    let verdict = classify(start);
+    IntentReading {
+        intent: verdict.intent,
+        confidence: f64::from(verdict.confidence),
+    }
+}
+
+/// How much of a message [`read`] reads.
+const READ_CHARS: usize = 1500;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use concierge_domain::intents::Intent;
 
     #[test]
     fn the_built_in_model_reads_shoppers_and_says_unknown_rather_than_guess() {
         let long = "Hi there, I ordered the grey linen shirt (order #1043) ten days ago for my \
                     brother's birthday. The parcel still hasn't turned up and the link shows \
                     nothing new. Could you tell me where it is? Thanks, Anna";
-        assert_eq!(classify(long).intent, "track_order");
-        assert_eq!(classify(long).category, "ORDER");
+        assert_eq!(classify(long).intent, Intent::TrackOrder);
+        assert_eq!(classify(long).category().as_str(), "ORDER");
         assert_eq!(
             classify("i want my money back for the broken kettle").intent,
-            "get_refund"
+            Intent::GetRefund
         );
         assert_eq!(
             classify("let me speak to a human please").intent,
-            "contact_human_agent"
+            Intent::ContactHumanAgent
         );
         for nothing in ["hello", "Thanks so much!", "ok", "asdfgh qwerty"] {
-            assert_eq!(classify(nothing).intent, "unknown", "{nothing}");
+            assert_eq!(classify(nothing).intent, Intent::Unknown, "{nothing}");
         }
     }
 

@@ -4,7 +4,8 @@
 //! small; inference is a few hundred multiply-adds.
 
 use crate::features::{features, sentences};
-use crate::intents::{self, NEUTRAL, UNKNOWN};
+use crate::intents::NEUTRAL;
+use concierge_domain::intents::{Intent, IntentCategory};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -16,15 +17,18 @@ pub const CONFIDENT: f32 = 0.5;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     /// One of the intents, or `unknown`.
-    pub intent: String,
-    /// The intent's category (`ORDER`, `REFUND`, …), or `unknown`.
-    pub category: &'static str,
+    pub intent: Intent,
     /// How sure the model is of its best intent, 0 to 1 (reported even when that was too
     /// unsure to name).
     pub confidence: f32,
 }
 
 impl Verdict {
+    /// The intent's category (`ORDER`, `REFUND`, …), or `unknown`.
+    pub fn category(&self) -> IntentCategory {
+        self.intent.category()
+    }
+
     /// The confidence as the CLI and the API report it: four decimals say all there is, more
     /// would only be float noise.
     pub fn reported_confidence(&self) -> f64 {
@@ -38,6 +42,8 @@ pub enum ModelError {
     Corrupt(#[from] postcard::Error),
     #[error("the model file is inconsistent: {0}")]
     Inconsistent(&'static str),
+    #[error("the model file has a class that is no intent: {0:?}")]
+    UnknownClass(String),
 }
 
 /// The model as stored. Weights are feature-major (`features × classes`), so scoring a text
@@ -56,6 +62,8 @@ pub(crate) struct Artefact {
 /// A loaded model, ready to classify.
 pub struct Model {
     classes: Vec<String>,
+    /// Each class as an intent; `neutral`'s is never reported (see [`Model::best`]).
+    intents: Vec<Intent>,
     neutral: Option<usize>,
     index: HashMap<String, u32>,
     idf: Vec<f32>,
@@ -79,6 +87,13 @@ impl Model {
         if a.scales.len() != k || a.bias.len() != k {
             return Err(ModelError::Inconsistent("per-class values do not agree"));
         }
+        if let Some(class) = a
+            .classes
+            .iter()
+            .find(|c| *c != NEUTRAL && !Intent::parse(c).is_ok_and(Intent::is_known))
+        {
+            return Err(ModelError::UnknownClass(class.clone()));
+        }
         Ok(Self::from_artefact(a))
     }
 
@@ -91,6 +106,11 @@ impl Model {
             .collect();
         Self {
             neutral: a.classes.iter().position(|c| c == NEUTRAL),
+            intents: a
+                .classes
+                .iter()
+                .map(|c| Intent::parse(c).unwrap_or(Intent::Unknown))
+                .collect(),
             classes: a.classes,
             index,
             idf: a.idf,
@@ -151,8 +171,7 @@ impl Model {
         match by_sentence {
             Some(found) => self.verdict(Some(found)),
             None => Verdict {
-                intent: UNKNOWN.to_owned(),
-                category: intents::category(UNKNOWN),
+                intent: Intent::Unknown,
                 confidence: self.top(&self.probabilities(text)),
             },
         }
@@ -175,10 +194,8 @@ impl Model {
 
     fn verdict(&self, best: Option<(usize, f32)>) -> Verdict {
         let (i, confidence) = best.expect("called with a verdict");
-        let intent = &self.classes[i];
         Verdict {
-            intent: intent.clone(),
-            category: intents::category(intent),
+            intent: self.intents[i],
             confidence,
         }
     }

@@ -185,6 +185,7 @@ fn svm(rows: &[Vector], y: &[f32], n: usize, options: &Options, seed: u64) -> (V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use concierge_domain::intents::Intent;
 
     fn example(text: &str, label: &str) -> Example {
         Example {
@@ -213,8 +214,14 @@ mod tests {
         }
         let model = train(&examples, &Options::default());
         let model = Model::from_bytes(&model.to_bytes()).unwrap();
-        assert_eq!(model.classify("where is my parcel?").intent, "track_order");
-        assert_eq!(model.classify("money back please").intent, "get_refund");
-        assert_eq!(model.classify("hello, thanks").intent, "unknown");
+        assert_eq!(
+            model.classify("where is my parcel?").intent,
+            Intent::TrackOrder
+        );
+        assert_eq!(
+            model.classify("money back please").intent,
+            Intent::GetRefund
+        );
+        assert_eq!(model.classify("hello, thanks").intent, Intent::Unknown);
     }
 }

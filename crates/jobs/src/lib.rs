@@ -390,7 +390,8 @@ mod tests {
     use chrono::Duration as Span;
     use concierge_domain::access::Actor;
     use concierge_domain::contact::EmailAddress;
-    use concierge_domain::conversation::{Channel, ConversationStatus, Priority, SenderType};
+    use concierge_domain::conversation::{Channel, ConversationStatus, Priority};
+    use concierge_domain::intents::{Intent, IntentReading};
     use concierge_domain::text::MessageBody;
     use concierge_store::conversations::{ConversationPatch, NewConversation, NewMessage};
     use concierge_store::customers::CustomerRef;
@@ -474,9 +475,12 @@ mod tests {
             subject: None,
             priority: Priority::Normal,
             tags: vec![],
-            message: NewMessage::text(
-                SenderType::Customer,
+            message: NewMessage::from_shopper(
                 MessageBody::parse("Where is my parcel?").unwrap(),
+                IntentReading {
+                    intent: Intent::TrackOrder,
+                    confidence: 0.9,
+                },
             ),
         };
         let (c, _) = store

@@ -4,7 +4,7 @@
 use crate::access::token_digest;
 use crate::args::Batch;
 use crate::conversations::{
-    self, Conversation, Message, NewAttachment, NewConversation, NewMessage,
+    self, stored_intent, Conversation, Message, NewAttachment, NewConversation, NewMessage,
 };
 use crate::customers::CustomerRef;
 use crate::jobs::{self, NewJob};
@@ -15,7 +15,9 @@ use concierge_domain::contact::EmailAddress;
 use concierge_domain::conversation::{Channel, Priority, SenderType};
 use concierge_domain::hours::Opening;
 use concierge_domain::ids::{ChatSessionId, ConversationId, MessageId, OrderId};
+use concierge_domain::intents::{Intent, IntentReading};
 use concierge_domain::mail::ReplyToken;
+use concierge_domain::notes;
 use concierge_domain::text::{MessageBody, PersonName};
 use serde_json::json;
 
@@ -60,7 +62,7 @@ pub struct AssistantMemory {
     /// Its answers in a row that it could not give.
     pub misses: i64,
     /// The question (an intent) waiting for the shopper to prove an order is theirs.
-    pub awaiting: Option<String>,
+    pub awaiting: Option<Intent>,
     /// The order the shopper proved is theirs (its number with its email or postcode).
     pub order_id: Option<OrderId>,
     /// How that order was proved.
@@ -221,7 +223,7 @@ impl SessionRow {
             assistant: self.assistant,
             memory: AssistantMemory {
                 misses: self.misses,
-                awaiting: self.awaiting,
+                awaiting: self.awaiting.as_deref().map(stored_intent),
                 order_id: self.order_id.map(OrderId::from_trusted),
                 order_proof: self.order_proof.as_deref().and_then(OrderProof::parse),
                 failed_checks: self.failed_checks,
@@ -434,11 +436,7 @@ impl Store {
         let news = !session.email_replies || session.email.as_ref() != Some(email);
         if opened > 0 && news {
             {
-                let note = MessageBody::parse(&format!(
-                    "The shopper asked for replies by email too, at {email}. \
-                     Your answers in this chat are sent there as well."
-                ))
-                .map_err(StoreError::corrupt)?;
+                let note = notes::chat_replies_by_email(email);
                 let mut note = NewMessage::text(SenderType::System, note);
                 note.private = true;
                 conversations::append(&mut tx, &mut batch, &session.conversation_id, note, now)
@@ -649,17 +647,7 @@ impl Store {
             );
         }
         if opened > 0 {
-            let said = match (replies, transcript) {
-                (true, true) => {
-                    "Your answers in this chat are sent there as well, and the chat so far was sent there."
-                }
-                (true, false) => "Your answers in this chat are sent there as well.",
-                _ => "The chat so far was sent there.",
-            };
-            let note = MessageBody::parse(&format!(
-                "The shopper proved {email} is theirs (they followed the link mailed to it). {said}"
-            ))
-            .map_err(StoreError::corrupt)?;
+            let note = notes::chat_email_confirmed(&email, replies, transcript);
             let mut note = NewMessage::text(SenderType::System, note);
             note.private = true;
             conversations::append(&mut tx, &mut batch, &session.conversation_id, note, now).await?;
@@ -778,12 +766,9 @@ impl Store {
     pub async fn chat_say(
         &self,
         session: &ChatSession,
-        sender: SenderType,
-        body: MessageBody,
+        message: NewMessage,
         client_key: Option<&str>,
     ) -> Result<Said, StoreError> {
-        let mut message = NewMessage::text(sender, body);
-        message.read_intent();
         self.chat_add(session, message, client_key, None).await
     }
 
@@ -803,16 +788,17 @@ impl Store {
     }
 
     /// Stores a file the shopper sent in a chat (its bytes already in the file store), as a
-    /// message named for it. A `client_key` the session used before returns the message
-    /// stored then.
+    /// message named for it, with what the intent model read in that name. A `client_key`
+    /// the session used before returns the message stored then.
     pub async fn chat_send_file(
         &self,
         session: &ChatSession,
         file: NewAttachment,
+        intent: IntentReading,
         client_key: Option<&str>,
     ) -> Result<Said, StoreError> {
         let body = MessageBody::parse(&file.filename).map_err(StoreError::corrupt)?;
-        let mut message = NewMessage::text(SenderType::Customer, body);
+        let mut message = NewMessage::from_shopper(body, intent);
         message.attachments.push(file);
         self.chat_add(session, message, client_key, None).await
     }
@@ -944,7 +930,7 @@ fn remember(batch: &mut Batch, id: &ChatSessionId, memory: &AssistantMemory) {
         )
         .text(id.as_str())
         .int(memory.misses)
-        .opt_text(memory.awaiting.as_deref())
+        .opt_text(memory.awaiting.map(Intent::as_str))
         .opt_text(memory.order_id.as_ref().map(|o| o.as_str()))
         .opt_text(memory.order_proof.map(OrderProof::as_str))
         .int(memory.failed_checks);

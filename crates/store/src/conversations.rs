@@ -15,7 +15,9 @@ use concierge_domain::conversation::{
     SenderType,
 };
 use concierge_domain::ids::{AgentId, AttachmentId, ConversationId, CustomerId, MessageId, TeamId};
+use concierge_domain::intents::{Intent, IntentReading};
 use concierge_domain::mail::ReplyToken;
+use concierge_domain::notes;
 use concierge_domain::text::{Label, MessageBody, Subject};
 use serde_json::json;
 
@@ -33,14 +35,6 @@ pub fn deliver_job(channel: Channel) -> Option<&'static str> {
 /// The job kind that sends an agent's email reply through the relay.
 pub const EMAIL_DELIVER_JOB: &str = "email.deliver";
 
-/// What an agent is told on a message no transport can carry yet.
-fn undeliverable(channel: Channel) -> String {
-    format!(
-        "Concierge cannot send {} messages yet, so this one was not sent: answer the customer \
-         another way (email, or chat when they are on the site).",
-        channel.name()
-    )
-}
 /// The job kind that wakes a snoozed conversation.
 pub const WAKE_JOB: &str = "conversation.wake";
 
@@ -57,7 +51,7 @@ pub struct Conversation {
     pub assignee_id: Option<AgentId>,
     pub team_id: Option<TeamId>,
     pub subject: Option<String>,
-    pub intent: Option<String>,
+    pub intent: Option<Intent>,
     pub intent_confidence: Option<f64>,
     pub lifecycle: Lifecycle,
     pub message_count: i64,
@@ -86,41 +80,17 @@ pub struct Message {
     pub quoted: Option<String>,
     /// The address the message came from, when the channel has one (an email's From).
     pub sender_address: Option<String>,
-    /// What the assistant read in a shopper's message; `None` for everyone else's.
-    pub intent: Option<Intent>,
+    /// What the intent model read in a shopper's message; `None` for everyone else's.
+    pub intent: Option<IntentReading>,
     pub attachments: Vec<Attachment>,
     pub created_at: DateTime<Utc>,
 }
 
-/// A shopper's intent as the assistant's model read it: one of its intents, or `unknown`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Intent {
-    pub name: String,
-    pub confidence: f64,
+/// An intent as stored: a word the model no longer has (a model retrained with fewer
+/// intents) reads as `unknown` rather than making the conversation unreadable.
+pub(crate) fn stored_intent(word: &str) -> Intent {
+    Intent::parse(word).unwrap_or(Intent::Unknown)
 }
-
-impl Intent {
-    /// Reads the intent of a shopper's message. Only the start of a long message is read:
-    /// the ask comes early, and the time this takes is spent inside the write.
-    pub fn read(body: &str) -> Self {
-        let start = match body.char_indices().nth(INTENT_CHARS) {
-            Some((i, _)) => &body[..i],
-            None => body,
-        };
-        let verdict = concierge_intents::classify(start);
-        Intent {
-            name: verdict.intent,
-            confidence: f64::from(verdict.confidence),
-        }
-    }
-
-    /// Whether the model named an intent (rather than `unknown`).
-    pub fn is_known(&self) -> bool {
-        self.name != concierge_intents::intents::UNKNOWN
-    }
-}
-
-const INTENT_CHARS: usize = 1500;
 
 /// What we know of a file attached to a message; the bytes live in attachment storage under
 /// `storage_key`.
@@ -160,8 +130,10 @@ pub struct NewMessage {
     pub quoted: Option<String>,
     /// The address it came from, when the channel has one.
     pub sender_address: Option<String>,
-    /// What the assistant read in it, when already read (see [`NewMessage::read_intent`]).
-    pub intent: Option<Intent>,
+    /// What the intent model read in it. A shopper's public message must come with it: the
+    /// channel reads it (`concierge_intents::read`) before it calls the store, outside the
+    /// write, and the store keeps what it is given.
+    pub intent: Option<IntentReading>,
 }
 
 impl NewMessage {
@@ -180,17 +152,27 @@ impl NewMessage {
         }
     }
 
-    /// Whether the assistant reads this message for an intent: a shopper's public words.
-    fn has_intent(&self) -> bool {
-        self.sender == SenderType::Customer && !self.private
+    /// A shopper's public words, with what the intent model read in them.
+    pub fn from_shopper(body: MessageBody, intent: IntentReading) -> Self {
+        NewMessage {
+            intent: Some(intent),
+            ..NewMessage::text(SenderType::Customer, body)
+        }
     }
 
-    /// Reads the message's intent now, if it has one. Commands call this before they take
-    /// the writer, so the model's time is not spent while every other write waits.
-    pub(crate) fn read_intent(&mut self) {
+    /// The message with a shopper's public words read for their intent by `read` (the
+    /// intent model's `concierge_intents::read`, passed in by the channel: the store runs no
+    /// model); anyone else's, or words already read, are left as they are.
+    pub fn read_with(mut self, read: impl FnOnce(&str) -> IntentReading) -> Self {
         if self.has_intent() && self.intent.is_none() {
-            self.intent = Some(Intent::read(self.body.as_str()));
+            self.intent = Some(read(self.body.as_str()));
         }
+        self
+    }
+
+    /// Whether the intent model reads this message: a shopper's public words.
+    fn has_intent(&self) -> bool {
+        self.sender == SenderType::Customer && !self.private
     }
 }
 
@@ -338,7 +320,7 @@ impl ConversationRow {
             assignee_id: self.assignee_id.map(AgentId::from_trusted),
             team_id: self.team_id.map(TeamId::from_trusted),
             subject: self.subject,
-            intent: self.intent,
+            intent: self.intent.as_deref().map(stored_intent),
             intent_confidence: self.intent_confidence,
             lifecycle: Lifecycle {
                 status: ConversationStatus::parse(&self.status).map_err(corrupt)?,
@@ -403,8 +385,8 @@ impl MessageRow {
             delivery_error: self.delivery_error,
             quoted: self.quoted,
             sender_address: self.sender_address,
-            intent: self.intent.map(|name| Intent {
-                name,
+            intent: self.intent.map(|name| IntentReading {
+                intent: stored_intent(&name),
                 confidence: self.intent_confidence.unwrap_or(0.0),
             }),
             attachments,
@@ -527,7 +509,7 @@ fn save(batch: &mut Batch, c: &Conversation, now: DateTime<Utc>) {
         .opt_text(c.team_id.as_ref().map(|t| t.as_str()))
         .int(c.message_count)
         .time(now)
-        .opt_text(c.intent.as_deref())
+        .opt_text(c.intent.map(Intent::as_str))
         .opt_float(c.intent_confidence);
 }
 
@@ -552,22 +534,25 @@ fn add_message(
         Some(_) if historical => Some(DeliveryStatus::Sent),
         d => d,
     };
-    // Every message from the shopper is read for its intent (here, if its command did not
-    // read it before the write); the conversation keeps the latest clear one, so a closing
-    // "thanks!" does not erase what it was about.
+    // Every message from the shopper comes read for its intent (by its channel, before the
+    // write); the conversation keeps the latest clear one, so a closing "thanks!" does not
+    // erase what it was about.
+    debug_assert!(
+        !m.has_intent() || m.intent.is_some(),
+        "a shopper's message reaches the store with its intent read"
+    );
     let mut m = m;
-    m.read_intent();
     let intent = m.intent.take();
     if let Some(i) = intent
         .as_ref()
-        .filter(|i| i.is_known() || c.intent.is_none())
+        .filter(|i| i.intent.is_known() || c.intent.is_none())
     {
-        c.intent = Some(i.name.clone());
+        c.intent = Some(i.intent);
         c.intent_confidence = Some(i.confidence);
     }
     let id = MessageId::generate();
     let delivery_error =
-        (delivery == Some(DeliveryStatus::Failed)).then(|| undeliverable(c.channel));
+        (delivery == Some(DeliveryStatus::Failed)).then(|| notes::undeliverable(c.channel));
     batch
         .add(
             "INSERT INTO messages (id, conversation_id, sender_type, agent_id, body, body_html, private, delivery_status, \
@@ -584,7 +569,7 @@ fn add_message(
         .opt_text(delivery.map(|d| d.as_str()))
         .opt_text(m.quoted.as_deref())
         .opt_text(m.sender_address.as_deref())
-        .opt_text(intent.as_ref().map(|i| i.name.as_str()))
+        .opt_text(intent.as_ref().map(|i| i.intent.as_str()))
         .opt_float(intent.as_ref().map(|i| i.confidence))
         .time(at)
         .opt_text(delivery_error.as_deref());
@@ -774,7 +759,7 @@ pub(crate) async fn open_as(
         .time(c.created_at)
         .time(c.updated_at)
         .text(ReplyToken::generate().as_str())
-        .opt_text(c.intent.as_deref())
+        .opt_text(c.intent.map(Intent::as_str))
         .opt_float(c.intent_confidence);
     c.tags = set_tags(batch, &id, &new.tags, false, now);
     batch.extend(message_rows);
@@ -890,9 +875,6 @@ impl Store {
         rest: Vec<NewMessage>,
         actor: &Actor,
     ) -> Result<(Conversation, Vec<Message>), StoreError> {
-        let (mut new, mut rest) = (new, rest);
-        new.message.read_intent();
-        rest.iter_mut().for_each(NewMessage::read_intent);
         let now = At::now();
         let mut tx = self.begin().await?;
         let mut batch = Batch::default();
@@ -908,8 +890,6 @@ impl Store {
         id: &ConversationId,
         new: NewMessage,
     ) -> Result<(Conversation, Message), StoreError> {
-        let mut new = new;
-        new.read_intent();
         let now = At::now();
         let mut tx = self.begin().await?;
         let mut batch = Batch::default();
@@ -1062,12 +1042,7 @@ impl Store {
             .lifecycle
             .last_activity_at
             .max(from.lifecycle.last_activity_at);
-        let what = from
-            .subject
-            .as_deref()
-            .map_or_else(|| format!("conversation {source}"), |s| format!("“{s}”"));
-        let note = MessageBody::parse(&format!("Merged {what} into this conversation."))
-            .map_err(StoreError::corrupt)?;
+        let note = notes::merged(from.subject.as_deref(), source.as_str());
         let message = add_message(
             &mut batch,
             &mut into,
@@ -1163,8 +1138,7 @@ impl Store {
     pub async fn set_intent(
         &self,
         id: &ConversationId,
-        intent: &str,
-        confidence: f64,
+        reading: IntentReading,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         let n = on_tx!(&mut tx, |conn, pg| {
@@ -1172,8 +1146,8 @@ impl Store {
                 "UPDATE conversations SET intent = $2, intent_confidence = $3 WHERE id = $1",
             )
             .bind(id.as_str())
-            .bind(intent)
-            .bind(confidence)
+            .bind(reading.intent.as_str())
+            .bind(reading.confidence)
             .execute(conn)
             .await?
             .rows_affected()
@@ -1521,7 +1495,7 @@ impl Store {
         let Some(kind) = deliver_job(channel) else {
             return Err(StoreError::conflict(
                 "delivery_status",
-                undeliverable(channel),
+                notes::undeliverable(channel),
             ));
         };
         let mut batch = Batch::default();
@@ -1615,6 +1589,14 @@ pub(crate) async fn record_delivery(
 
 #[cfg(test)]
 mod tests {
+    /// What the intent model would say of a test's words, without the model (the store
+    /// runs none): nothing clear.
+    fn unread(_: &str) -> IntentReading {
+        IntentReading {
+            intent: Intent::Unknown,
+            confidence: 0.0,
+        }
+    }
     use super::*;
     use concierge_domain::contact::EmailAddress;
 
@@ -1644,12 +1626,14 @@ mod tests {
                         message: NewMessage {
                             at: at(0),
                             ..NewMessage::text(SenderType::Customer, body("Hello there"))
-                        },
+                        }
+                        .read_with(unread),
                     },
                     vec![NewMessage {
                         at: at(1),
                         ..NewMessage::text(SenderType::Customer, body(&format!("about my {word}")))
-                    }],
+                    }
+                    .read_with(unread)],
                     &Actor::System,
                 )
                 .await
@@ -1710,7 +1694,7 @@ mod tests {
             subject: None,
             priority: Priority::Normal,
             tags: vec![],
-            message: NewMessage::text(SenderType::Customer, body("hello")),
+            message: NewMessage::text(SenderType::Customer, body("hello")).read_with(unread),
         };
         let agent = store
             .create_agent(
@@ -1763,7 +1747,7 @@ mod tests {
         store
             .append_message(
                 &b.id,
-                NewMessage::text(SenderType::Customer, body("still broken")),
+                NewMessage::text(SenderType::Customer, body("still broken")).read_with(unread),
             )
             .await
             .unwrap();

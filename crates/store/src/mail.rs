@@ -24,6 +24,7 @@ use concierge_domain::conversation::{
 };
 use concierge_domain::ids::{AttachmentId, ConversationId, MessageId};
 use concierge_domain::mail::{subject_key, subject_window, ReplyToken};
+use concierge_domain::notes;
 use concierge_domain::text::{Label, MessageBody, PersonName, Subject};
 
 /// Who wrote a mail, as its headers tell.
@@ -361,8 +362,6 @@ impl Store {
     }
 
     async fn receive_once(&self, mail: InboundEmail) -> Result<Receipt, StoreError> {
-        let mut mail = mail;
-        mail.message.read_intent();
         let now = At::now();
         let mut tx = self.begin().await?;
         if let Some((_, message_id, conversation_id)) =
@@ -397,13 +396,7 @@ impl Store {
                     now,
                 )
                 .await?;
-                let text = format!(
-                    "The mail to {} could not be delivered: {reason}",
-                    mail.from.as_str()
-                );
-                let body = MessageBody::parse(&text)
-                    .or_else(|_| MessageBody::parse("A mail we sent could not be delivered."))
-                    .map_err(StoreError::corrupt)?;
+                let body = notes::bounced(mail.from.as_str(), reason);
                 let note = NewMessage {
                     private: true,
                     attachments: mail.message.attachments,

@@ -15,6 +15,7 @@ use concierge_domain::commerce::{is_late, NoticeKind, TrackingStatus};
 use concierge_domain::contact::{EmailAddress, Identity, PhoneNumber};
 use concierge_domain::conversation::{Channel, ConversationStatus, Priority, SenderType};
 use concierge_domain::ids::{ConversationId, CustomerId, NoticeId, OrderId, ShipmentId};
+use concierge_domain::intents::IntentReading;
 use concierge_domain::text::{Label, MessageBody, Subject};
 use concierge_domain::vocabulary;
 use serde_json::json;
@@ -468,12 +469,14 @@ impl Store {
     }
 
     /// Opens a conversation about an order, started by the shopper (the tracking page's
-    /// "get help with this order"), already attached to the order.
+    /// "get help with this order") with `intent` read in `body`, already attached to the
+    /// order.
     pub async fn open_order_conversation(
         &self,
         order_id: &OrderId,
         subject: Subject,
         body: MessageBody,
+        intent: IntentReading,
         email: Option<EmailAddress>,
     ) -> Result<ConversationId, StoreError> {
         let customer = self.order_customer(order_id).await?;
@@ -495,7 +498,7 @@ impl Store {
             subject: Some(subject),
             priority: Priority::Normal,
             tags: vec![],
-            message: NewMessage::text(SenderType::Customer, body),
+            message: NewMessage::from_shopper(body, intent),
         };
         let (c, _) =
             conversations::open(&mut tx, &mut batch, new, vec![], &Actor::System, now).await?;

@@ -409,7 +409,7 @@ fn controls(
     }
 }
 
-/// The suggested reply (agent assist): filled by `conversation.js` from
+/// The suggested reply: filled by `conversation.js` from
 /// `GET /api/v1/conversations/{id}/suggestion`, as text only, and hidden until there is one.
 fn suggestion() -> Markup {
     html! {

@@ -344,7 +344,7 @@ fn row(c: &Conversation, agents: &HashMap<String, String>, now: chrono::DateTime
                     @if let Some(p) = &c.preview { span.preview { (p) } }
                 }
                 span.meta {
-                    @if let Some(i) = &c.intent { span.badge.intent { (layout::words(i)) } }
+                    @if let Some(i) = c.intent { span.badge.intent { (layout::words(i.as_str())) } }
                     @if c.priority != Priority::Normal { (layout::priority(c.priority)) }
                     @for t in &c.tags { span.badge.tag { (t) } }
                     span.status { (c.lifecycle.status.as_str()) }

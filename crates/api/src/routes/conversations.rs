@@ -148,7 +148,7 @@ async fn create_conversation(
         subject,
         priority,
         tags: tags("tags", &req.tags)?,
-        message: NewMessage::text(sender, body),
+        message: NewMessage::text(sender, body).read_with(concierge_intents::read),
     };
     let (conversation, message) = state.store.create_conversation(new, &caller.actor).await?;
     Ok((
@@ -423,7 +423,8 @@ async fn create_message(
         private: req.private,
         agent_id,
         ..NewMessage::text(sender, body)
-    };
+    }
+    .read_with(concierge_intents::read);
     let (_, message) = state.store.append_message(&id, new).await?;
     if message.delivery_status == Some(DeliveryStatus::Pending) {
         if let Some(worker) = &state.config.worker {

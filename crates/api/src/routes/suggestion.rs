@@ -1,5 +1,6 @@
-//! `GET /api/v1/conversations/{id}/suggestion`: agent assist, a reply to the shopper's open
-//! question for the agent to insert and edit (the rules are in `crate::suggestion`).
+//! `GET /api/v1/conversations/{id}/suggestion`: a reply suggestion, an answer to the
+//! shopper's open question for the agent to insert and edit (the rules are in
+//! `crate::suggestion`).
 
 use super::conversations::path_id;
 use super::replies::fill_for;
@@ -39,7 +40,8 @@ pub(crate) struct SuggestedReply {
     /// Variables of the canned reply with no value here (left empty in `body`).
     missing: Vec<String>,
     /// The intent the model read in the question (`track_order`, …).
-    intent: String,
+    #[schema(schema_with = crate::wire::schema::intent)]
+    intent: &'static str,
     /// The shopper's message this answers.
     message_id: String,
 }
@@ -72,7 +74,7 @@ async fn suggest_reply(
         return none();
     };
     let replies = state.store.canned_replies().await?;
-    if let Some(reply) = canned_reply_for(&question.body, &intent, &replies) {
+    if let Some(reply) = canned_reply_for(&question.body, intent, &replies) {
         let filled = fill_for(&state, &caller.actor, &conversation, &messages, &reply.body).await?;
         return Ok(axum::Json(SuggestionOut {
             suggestion: Some(SuggestedReply {
@@ -81,7 +83,7 @@ async fn suggest_reply(
                 title: reply.title.clone(),
                 body: filled.text,
                 missing: filled.missing,
-                intent,
+                intent: intent.as_str(),
                 message_id: question.id.as_str().to_owned(),
             }),
         }));
@@ -115,7 +117,7 @@ async fn suggest_reply(
             ),
             title: article.title,
             missing: vec![],
-            intent,
+            intent: intent.as_str(),
             message_id: question.id.as_str().to_owned(),
         }),
     }))

@@ -306,7 +306,8 @@ pub struct MessageOut {
 #[derive(Serialize, ToSchema)]
 pub struct IntentOut {
     /// One of the assistant's intents (`track_order`, …) or `unknown`.
-    pub name: String,
+    #[schema(schema_with = schema::intent)]
+    pub name: &'static str,
     pub confidence: f64,
 }
 
@@ -323,8 +324,10 @@ pub struct ClassifyRequest {
 pub struct Classification {
     /// One of the 27 customer-service intents, or `unknown` when the model is not confident
     /// enough to name one.
-    pub intent: String,
+    #[schema(schema_with = schema::intent)]
+    pub intent: &'static str,
     /// The intent's category (`ORDER`, `REFUND`, …), or `unknown`.
+    #[schema(schema_with = schema::intent_category)]
     pub category: &'static str,
     /// 0 to 1.
     pub confidence: f64,
@@ -334,8 +337,8 @@ impl From<concierge_intents::Verdict> for Classification {
     fn from(v: concierge_intents::Verdict) -> Self {
         Classification {
             confidence: v.reported_confidence(),
-            category: v.category,
-            intent: v.intent,
+            category: v.category().as_str(),
+            intent: v.intent.as_str(),
         }
     }
 }
@@ -356,7 +359,7 @@ impl From<Message> for MessageOut {
             quoted: m.quoted,
             sender_address: m.sender_address,
             intent: m.intent.map(|i| IntentOut {
-                name: i.name,
+                name: i.intent.as_str(),
                 confidence: i.confidence,
             }),
             created_at: m.created_at,
@@ -376,7 +379,8 @@ pub struct ConversationOut {
     pub tags: Vec<String>,
     pub subject: Option<String>,
     /// The shopper's detected intent (e.g. `track_order`) and its confidence.
-    pub intent: Option<String>,
+    #[schema(schema_with = schema::intent_or_null)]
+    pub intent: Option<&'static str>,
     pub intent_confidence: Option<f64>,
     pub snooze_until: Option<DateTime<Utc>>,
     pub first_response_at: Option<DateTime<Utc>>,
@@ -407,7 +411,7 @@ impl ConversationOut {
             team_id: c.team_id.map(|t| t.into_string()),
             tags: c.tags,
             subject: c.subject,
-            intent: c.intent,
+            intent: c.intent.map(|i| i.as_str()),
             intent_confidence: c.intent_confidence,
             snooze_until: l.snooze_until,
             first_response_at: l.first_response_at,

@@ -7,6 +7,7 @@ use concierge_domain::access::Role;
 use concierge_domain::commerce::{FinancialStatus, FulfillmentStatus, OrderStatus, TrackingStatus};
 use concierge_domain::conversation::{Channel, ConversationStatus, Priority};
 use concierge_domain::ids;
+use concierge_domain::intents::{Intent, IntentCategory};
 use serde_json::Value;
 use utoipa::openapi::schema::{
     AnyOfBuilder, ArrayBuilder, Object, ObjectBuilder, Schema, SchemaType, Type,
@@ -123,6 +124,9 @@ schemas! {
     /// write only through the service).
     written_as_or_null => words(["customer", "agent"], true);
     role_or_null => words(Role::ALL.iter().map(|c| c.as_str()), true);
+    intent => words(Intent::ALL.iter().map(|c| c.as_str()), false);
+    intent_or_null => words(Intent::ALL.iter().map(|c| c.as_str()), true);
+    intent_category => words(IntentCategory::ALL.iter().map(|c| c.as_str()), false);
     order_status => words(OrderStatus::ALL.iter().map(|c| c.as_str()), false);
     financial_status => words(FinancialStatus::ALL.iter().map(|c| c.as_str()), false);
     fulfillment_status => words(FulfillmentStatus::ALL.iter().map(|c| c.as_str()), false);
