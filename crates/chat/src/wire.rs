@@ -270,8 +270,8 @@ pub enum ClientFrame {
     Typing,
 }
 
-/// A frame the socket sends the widget besides its messages (those are [`ChatMessageOut`],
-/// of `type` `message`).
+/// A frame the socket sends the widget besides its messages (those are `ChatMessageOut`,
+/// whose `type` is `message`).
 #[derive(Serialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChatFrame {
@@ -303,4 +303,61 @@ pub enum FrameRefusal {
     ValidationFailed,
     /// The message could not be stored; sending it again is safe.
     NotStored,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use concierge_domain::conversation::ConversationStatus;
+    use serde_json::{json, to_value};
+
+    #[test]
+    fn the_sockets_frames_say_what_they_are() {
+        let typing = ChatFrame::Typing {
+            sender_type: SenderKind::Agent,
+            active: true,
+        };
+        assert_eq!(
+            to_value(typing).unwrap(),
+            json!({"type": "typing", "sender_type": "agent", "active": true})
+        );
+        let status = ChatFrame::Status {
+            status: ChatStatus::Pending,
+        };
+        assert_eq!(
+            to_value(status).unwrap(),
+            json!({"type": "status", "status": "pending"})
+        );
+        let refused = ChatFrame::Error {
+            code: FrameRefusal::NotStored,
+            message: "send it again".into(),
+        };
+        assert_eq!(
+            to_value(refused).unwrap(),
+            json!({"type": "error", "code": "not_stored", "message": "send it again"})
+        );
+    }
+
+    #[test]
+    fn a_chat_says_its_conversations_status_in_the_domains_words() {
+        for status in ConversationStatus::ALL {
+            assert_eq!(
+                to_value(ChatStatus::from(*status)).unwrap(),
+                status.as_str()
+            );
+        }
+        assert_eq!(to_value(ChatStatus::New).unwrap(), "new");
+    }
+
+    #[test]
+    fn the_widgets_frames_are_read_by_their_type() {
+        let frame = serde_json::from_str(r#"{"type": "message", "body": "hi", "client_id": "a"}"#);
+        assert!(matches!(
+            frame,
+            Ok(ClientFrame::Message { body, client_id: Some(c) }) if body == "hi" && c == "a"
+        ));
+        let frame = serde_json::from_str(r#"{"type": "typing"}"#);
+        assert!(matches!(frame, Ok(ClientFrame::Typing)));
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type": "shout"}"#).is_err());
+    }
 }
