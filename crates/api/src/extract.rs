@@ -1,7 +1,9 @@
-//! A JSON body extractor whose every rejection answers in the API's error format: syntax
-//! errors are 400, well-formed JSON of the wrong shape is 422 naming the field, bodies over
-//! the limit are 413. A body is one JSON object: serde would otherwise fill a struct from an
-//! array of its fields in order (`[null, null]` as an agent's update).
+//! Reading requests in the API's error format, for every crate that serves HTTP: a JSON body
+//! extractor whose every rejection answers in it (syntax errors are 400, well-formed JSON of
+//! the wrong shape is 422 naming the field, bodies over the limit are 413), the same for
+//! query strings, and for uploads the raw body and a file name made safe. A body is one JSON
+//! object: serde would otherwise fill a struct from an array of its fields in order (`[null,
+//! null]` as an agent's update).
 
 use crate::error::ApiError;
 use axum::extract::rejection::JsonRejection;
@@ -138,6 +140,46 @@ fn serde_urlencoded_from_str<T: DeserializeOwned>(query: &str) -> Result<T, ApiE
     })
 }
 
+/// A raw request body, or the error format's answer when it could not be read: 413 past
+/// `limit` bytes, 400 for anything else.
+pub fn raw_body(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    limit: usize,
+) -> Result<axum::body::Bytes, ApiError> {
+    body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(limit)
+        } else {
+            ApiError::BadRequest(r.body_text())
+        }
+    })
+}
+
+/// A file name safe to put in a URL path and a `Content-Disposition`: its last path part,
+/// with anything but letters, digits, dots, dashes and underscores made a dash.
+pub fn file_name(raw: &str) -> Result<String, ApiError> {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or("").trim();
+    let cleaned: String = last
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(100)
+        .collect();
+    let cleaned = cleaned.trim_start_matches('.').to_owned();
+    if cleaned.is_empty() {
+        return Err(ApiError::Validation {
+            field: "filename".into(),
+            message: "filename is required".into(),
+        });
+    }
+    Ok(cleaned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,5 +226,17 @@ mod tests {
         assert_eq!(f, "channel");
         let (f, _) = split_serde_path("Failed to deserialize the JSON body into the target type: unknown field `colour`, expected one of `a` at line 1 column 9");
         assert_eq!(f, "colour");
+    }
+
+    #[test]
+    fn file_names_are_made_safe_for_urls() {
+        assert_eq!(file_name("../../etc/passwd").unwrap(), "passwd");
+        assert_eq!(
+            file_name("C:\\photos\\Box Label.png").unwrap(),
+            "Box-Label.png"
+        );
+        assert_eq!(file_name(".htaccess").unwrap(), "htaccess");
+        assert_eq!(file_name("size guide ü.jpg").unwrap(), "size-guide--.jpg");
+        assert!(file_name("  / ").is_err());
     }
 }

@@ -2,6 +2,11 @@
 //! auth, the one error format, limits, `/healthz`, `/metrics` and the OpenAPI document
 //! (generated from the handlers and wire types by `utoipa`, never written by hand).
 //!
+//! It is also what the other HTTP crates are mounted on ([`router_with`]): pages (the agent
+//! workspace, the help center) and channels with routes of their own (the chat widget,
+//! `concierge-chat`) share its state, its error type and extractors, the client address,
+//! the live event hub and the serving of embedded assets.
+//!
 //! Architecture invariant: handlers are thin. They parse wire types into domain types (so
 //! invalid input is refused here, with the field named), call the [`Store`], and map records
 //! back to wire types. No SQL here; every error leaves through [`error::ApiError`].
@@ -9,7 +14,7 @@
 pub mod auth;
 pub mod embedded;
 pub mod error;
-mod extract;
+pub mod extract;
 mod guesses;
 pub mod idempotency;
 pub mod live;
@@ -18,20 +23,18 @@ mod openapi;
 pub mod rate;
 mod routes;
 mod suggestion;
-pub mod widget;
 mod wire;
 
-pub use wire::ConversationQuery;
+pub use wire::{schema, ConversationQuery};
 
 use axum::Router;
 use concierge_email::Mailroom;
 use concierge_store::files::FileStore;
 use concierge_store::Store;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
 
-pub use openapi::openapi_json;
 pub use routes::{PlatformSecrets, MAX_ARTICLE_FILE_BYTES, MAX_WEBHOOK_BYTES};
-pub use widget::MAX_CHAT_FILE_BYTES;
 
 /// Settings the HTTP layer needs, and the services beside the store it hands requests to.
 #[derive(Clone)]
@@ -53,9 +56,6 @@ pub struct ApiConfig {
     pub files: Option<Arc<dyn FileStore>>,
     /// The intake for `POST /webhooks/email`; without it the endpoint answers 404.
     pub mailroom: Option<Arc<Mailroom>>,
-    /// Whether outbound mail can be sent (a relay is set up); without it, mail a shopper asks
-    /// for from a chat is refused with 503 rather than queued for ever.
-    pub outbound_mail: bool,
     /// Pokes the job worker after a request queued work that is due now (an outbound
     /// message), so it goes out without waiting for the worker's next look at the queue.
     pub worker: Option<Arc<tokio::sync::Notify>>,
@@ -69,13 +69,6 @@ pub struct ApiConfig {
     /// The base of links to our own pages (tracking pages in canned replies), without a
     /// trailing slash.
     pub public_url: String,
-    /// The secret a shop signs its logged-in customers' emails with for the chat widget;
-    /// without it, widget sessions cannot be verified.
-    pub widget_identity_secret: Option<String>,
-    /// Chat widget sockets open at once; more are refused with 503.
-    pub max_widget_sockets: usize,
-    /// Chat widget sockets open at once from one client address; more are refused with 429.
-    pub max_widget_sockets_per_address: usize,
 }
 
 impl Default for ApiConfig {
@@ -89,15 +82,11 @@ impl Default for ApiConfig {
             shutdown: None,
             files: None,
             mailroom: None,
-            outbound_mail: false,
             worker: None,
             library: None,
             platforms: PlatformSecrets::default(),
             shopify_admin: None,
             public_url: String::new(),
-            widget_identity_secret: None,
-            max_widget_sockets: 20_000,
-            max_widget_sockets_per_address: 50,
         }
     }
 }
@@ -111,32 +100,51 @@ pub struct AppState {
     pub(crate) rate: Option<Arc<rate::PerClient>>,
     pub(crate) login_throttle: Arc<routes::LoginThrottle>,
     pub(crate) live: Arc<live::Live>,
-    pub(crate) chats: Arc<widget::Chats>,
+}
+
+impl AppState {
+    /// One service's state: its store and settings, and what its requests share (the rate
+    /// limit, the sign-in throttle, the live event hub, the metrics).
+    pub fn new(store: Store, config: ApiConfig) -> AppState {
+        AppState {
+            rate: rate::PerClient::per_second(config.rate_limit_per_second).map(Arc::new),
+            login_throttle: Default::default(),
+            live: Arc::new(live::Live::new(
+                store.clone(),
+                config.max_live_sockets,
+                config.shutdown.clone(),
+            )),
+            store,
+            config: Arc::new(config),
+            metrics: Arc::new(metrics::Metrics::new()),
+        }
+    }
+
+    /// The service's live event hub. Channels whose sockets follow conversations as they
+    /// change (the chat widget's) subscribe to it, so that one task per process reads the
+    /// event log, and tell agents through it when a shopper types.
+    pub fn live(&self) -> &Arc<live::Live> {
+        &self.live
+    }
 }
 
 /// The whole HTTP API, ready to serve.
 pub fn router(store: Store, config: ApiConfig) -> Router {
-    router_with(store, config, Router::new())
+    router_with(
+        AppState::new(store, config),
+        Router::new(),
+        OpenApiRouter::default(),
+    )
 }
 
-/// The HTTP API with more routes beside it (the agent workspace's pages), all behind the same
-/// layers: rate limit, security headers, body limit, panic guard, metrics.
-pub fn router_with(store: Store, config: ApiConfig, pages: Router<AppState>) -> Router {
-    let state = AppState {
-        rate: rate::PerClient::per_second(config.rate_limit_per_second).map(Arc::new),
-        login_throttle: Default::default(),
-        live: Arc::new(live::Live::new(
-            store.clone(),
-            config.max_live_sockets,
-            config.shutdown.clone(),
-        )),
-        chats: Arc::new(widget::Chats::new(
-            config.max_widget_sockets,
-            config.max_widget_sockets_per_address,
-        )),
-        store,
-        config: Arc::new(config),
-        metrics: Arc::new(metrics::Metrics::new()),
-    };
-    routes::router(state, pages)
+/// The HTTP API with more routes beside it, all behind the same layers: rate limit, security
+/// headers, body limit, panic guard, metrics. `pages` are HTML for people (the agent
+/// workspace's, the help center's); `channels` are a channel's own HTTP side (the chat
+/// widget's), whose operations join the OpenAPI document.
+pub fn router_with(
+    state: AppState,
+    pages: Router<AppState>,
+    channels: OpenApiRouter<AppState>,
+) -> Router {
+    routes::router(state, pages, channels)
 }

@@ -61,9 +61,9 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(socket))
 }
 
-/// A frame for every socket, with what the chat hub needs to route it (see `widget.rs`).
+/// A frame for every socket, with what the chat hub (`concierge-chat`) needs to route it.
 #[derive(Clone, Debug)]
-pub(crate) enum Frame {
+pub enum Frame {
     /// An event from the log, with what a chat widget's socket needs of it.
     Event {
         seq: i64,
@@ -118,12 +118,12 @@ impl Live {
     }
 
     /// Every frame from now on.
-    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Frame> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Frame> {
         self.frames.subscribe()
     }
 
     /// Starts the task that broadcasts the log as it grows (once per process).
-    pub(crate) async fn start(self: &Arc<Self>) -> Result<(), ApiError> {
+    pub async fn start(self: &Arc<Self>) -> Result<(), ApiError> {
         let live = Arc::clone(self);
         self.reader
             .get_or_try_init(|| async move {
@@ -200,7 +200,7 @@ impl Live {
 
     /// Tells agents' sockets that the shopper is typing in a chat:
     /// `{"type": "typing", "conversation_id", "sender_type": "customer"}`.
-    pub(crate) fn shopper_typing(&self, conversation: &ConversationId) {
+    pub fn shopper_typing(&self, conversation: &ConversationId) {
         let frame = json!({ "type": "typing", "conversation_id": conversation.as_str(), "sender_type": "customer" });
         let _ = self.frames.send(Frame::Shopper(frame.to_string().into()));
     }

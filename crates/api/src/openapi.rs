@@ -1,5 +1,7 @@
 //! The OpenAPI document, assembled from the `#[utoipa::path]` annotations on the handlers and
-//! the wire types' schemas (never written by hand), and served at `/api/openapi.json`.
+//! the wire types' schemas (never written by hand), and served at `/api/openapi.json`. The
+//! channels mounted beside the API (the chat widget) bring their operations, schemas, tags
+//! and security schemes in their router ([`crate::router_with`]).
 //!
 //! What every operation shares is added here, in one pass over the finished document
 //! ([`complete`]), rather than repeated in a hundred annotations: the answers any route can
@@ -11,7 +13,7 @@
 //! service answers.
 
 use serde_json::{json, Map, Value};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -25,17 +27,9 @@ use utoipa::OpenApi;
         crate::routes::system::health,
         crate::routes::system::metrics,
         crate::routes::system::openapi,
-        crate::widget::open_session,
-        crate::widget::transcript,
-        crate::widget::say,
-        crate::widget::team,
-        crate::widget::send_file,
-        crate::widget::replies_by_email,
-        crate::widget::send_transcript,
-        crate::widget::socket,
     ),
     components(schemas(crate::error::ErrorBody)),
-    tags((name = "conversations"), (name = "email"), (name = "customers"), (name = "orders"), (name = "articles"), (name = "access"), (name = "jobs"), (name = "assistant"), (name = "settings"), (name = "chat widget", description = "The chat widget's side, called from the shop's pages (CORS) with a chat session's token, never an agent's credentials."), (name = "service"))
+    tags((name = "conversations"), (name = "email"), (name = "customers"), (name = "orders"), (name = "articles"), (name = "access"), (name = "jobs"), (name = "assistant"), (name = "settings"), (name = "service"))
 )]
 struct Base;
 
@@ -43,25 +37,27 @@ pub(crate) fn base() -> utoipa::openapi::OpenApi {
     Base::openapi()
 }
 
-static DOCUMENT: OnceLock<String> = OnceLock::new();
+/// The document of one router, which describes the routes that router has (with the
+/// channels mounted in it), written as JSON on the first request for it.
+#[derive(Clone)]
+pub(crate) struct Document(Arc<Written>);
 
-/// Keeps the document built with the first router. Every router has the same routes, so any
-/// one of them describes them all.
-pub(crate) fn publish(doc: utoipa::openapi::OpenApi) {
-    DOCUMENT.get_or_init(|| finish(&doc));
+struct Written {
+    doc: utoipa::openapi::OpenApi,
+    json: OnceLock<String>,
 }
 
-/// The OpenAPI document as JSON.
-pub fn openapi_json() -> String {
-    match DOCUMENT.get() {
-        Some(doc) => doc.clone(),
-        None => {
-            // Built on demand when no router was made (e.g. a docs command).
-            let (_, doc) =
-                utoipa_axum::router::OpenApiRouter::<crate::AppState>::with_openapi(base())
-                    .split_for_parts();
-            finish(&doc)
-        }
+impl Document {
+    pub(crate) fn new(doc: utoipa::openapi::OpenApi) -> Document {
+        Document(Arc::new(Written {
+            doc,
+            json: OnceLock::new(),
+        }))
+    }
+
+    /// The document as JSON, completed (see [`complete`]).
+    pub(crate) fn json(&self) -> &str {
+        self.0.json.get_or_init(|| finish(&self.0.doc))
     }
 }
 
@@ -71,8 +67,8 @@ fn finish(doc: &utoipa::openapi::OpenApi) -> String {
     value.to_string()
 }
 
-/// The security schemes: a token, or the agent's browser session (whose writes also carry
-/// the CSRF header), and the chat widget's session token.
+/// The API's security schemes: a token, or the agent's browser session (whose writes also
+/// carry the CSRF header). Channels declare their own (the chat widget's session token).
 fn security_schemes() -> Value {
     json!({
         "bearer": {
@@ -86,10 +82,6 @@ fn security_schemes() -> Value {
         "csrf": {
             "type": "apiKey", "in": "header", "name": "X-CSRF-Token",
             "description": "The session's CSRF token (`csrf_token` of `POST /api/v1/session`), on every write made with the session cookie."
-        },
-        "widget_session": {
-            "type": "http", "scheme": "bearer",
-            "description": "A chat session's token (`session_token` of `POST /api/widget/v1/sessions`); on the WebSocket, `?token=` instead."
         }
     })
 }
@@ -140,7 +132,13 @@ pub(crate) fn complete(doc: &mut Value) {
         .or_insert_with(|| json!({}))
         .as_object_mut();
     if let Some(components) = components {
-        components.insert("securitySchemes".into(), security_schemes());
+        let schemes = components
+            .entry("securitySchemes")
+            .or_insert_with(|| json!({}));
+        if let (Some(schemes), Value::Object(ours)) = (schemes.as_object_mut(), security_schemes())
+        {
+            schemes.extend(ours);
+        }
         components.insert("responses".into(), shared_responses());
     }
     let Some(paths) = root.get_mut("paths").and_then(Value::as_object_mut) else {
@@ -199,10 +197,18 @@ fn complete_operation(method: &str, op: &mut Map<String, Value>) {
             shared.push(("403", "Forbidden"));
         }
     }
-    let takes_chat_session = op
+    // A channel's own credentials (the chat widget's session token).
+    let takes_other_credentials = op
         .get("security")
         .and_then(Value::as_array)
-        .is_some_and(|s| s.iter().any(|r| r.get("widget_session").is_some()));
+        .is_some_and(|s| {
+            s.iter().any(|r| {
+                r.as_object().is_some_and(|r| {
+                    r.keys()
+                        .any(|k| !matches!(k.as_str(), "bearer" | "session" | "csrf"))
+                })
+            })
+        });
     if takes_token {
         // An agent in the browser may call anything a token may; writes so made are refused
         // without the CSRF header.
@@ -219,7 +225,7 @@ fn complete_operation(method: &str, op: &mut Map<String, Value>) {
             shared.push(("403", "Forbidden"));
         }
     }
-    if takes_chat_session {
+    if takes_other_credentials {
         shared.push(("401", "Unauthenticated"));
     }
     let params = op

@@ -65,8 +65,8 @@ pub(crate) async fn limit(State(state): State<AppState>, request: Request, next:
         if let Err(secs) = rate.check(concierge_domain::access::counted_address(peer.ip())) {
             let mut refused = ApiError::RateLimited(secs.max(1)).into_response();
             refused.extensions_mut().insert(crate::metrics::RateLimited);
-            // The chat widget calls from the shop's origin: its refusal must be readable
-            // there (its routes' CORS layer sits inside this one).
+            // The chat widget (`concierge-chat`) calls from the shop's origin: its refusal
+            // must be readable there (its routes' CORS layer sits inside this one).
             if request.uri().path().starts_with("/api/widget/") {
                 refused.headers_mut().insert(
                     axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -83,7 +83,7 @@ pub(crate) async fn limit(State(state): State<AppState>, request: Request, next:
 /// peer by its /64 network, see `counted_address`). Requests without one (only in-process
 /// tests) count as coming from the unspecified address.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct ClientAddress(pub IpAddr);
+pub struct ClientAddress(pub IpAddr);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
     type Rejection = std::convert::Infallible;

@@ -66,7 +66,7 @@ pub(crate) async fn intake_alone(
     seconds: u64,
 ) -> anyhow::Result<()> {
     let store = fresh_store(&dir.join("intake"), pg).await?;
-    let app = concierge_api::router_with(
+    let app = concierge_api::router(
         store.clone(),
         concierge_api::ApiConfig {
             rate_limit_per_second: 0,
@@ -76,7 +76,6 @@ pub(crate) async fn intake_alone(
             },
             ..Default::default()
         },
-        axum::Router::new(),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);

@@ -15,9 +15,10 @@ pub use config::{LogFormat, Secret, Settings};
 
 use anyhow::Context;
 use axum::serve::ListenerExt;
-use concierge_api::{ApiConfig, PlatformSecrets};
+use concierge_api::{ApiConfig, AppState, PlatformSecrets};
 use concierge_assistant::llm::Rephraser;
 use concierge_assistant::Answer;
+use concierge_chat::ChatConfig;
 use concierge_commerce::notices::{NoticeSettings, OpenDeliveryIssue, SendNotice};
 use concierge_commerce::ApplyDelivery;
 use concierge_email::outbound::{
@@ -451,7 +452,7 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
             anyhow::bail!("CONCIERGE_SHOPIFY_SHOP: {e}");
         }
     };
-    let app = concierge_api::router_with(
+    let api = AppState::new(
         store.clone(),
         ApiConfig {
             max_body_bytes: settings.max_body_bytes,
@@ -462,7 +463,6 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
             shutdown: Some(shutdown_rx.clone()),
             files: Some(files),
             mailroom: Some(mailroom),
-            outbound_mail: settings.smtp_relay.is_some(),
             worker: Some(Arc::clone(&notify)),
             library: Some(Arc::clone(&library)),
             platforms: PlatformSecrets {
@@ -481,13 +481,22 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
             },
             shopify_admin,
             public_url: settings.public_url(),
-            widget_identity_secret: settings
+        },
+    );
+    let chat = concierge_chat::routes(
+        &api,
+        ChatConfig {
+            identity_secret: settings
                 .widget_identity_secret
                 .as_ref()
                 .map(|s| s.expose().to_owned()),
-            max_widget_sockets: limits.widget_sockets,
-            max_widget_sockets_per_address: settings.widget_max_sockets_per_address,
+            max_sockets: limits.widget_sockets,
+            max_sockets_per_address: settings.widget_max_sockets_per_address,
+            outbound_mail: settings.smtp_relay.is_some(),
         },
+    );
+    let app = concierge_api::router_with(
+        api,
         {
             let pages = concierge_workspace::pages(settings_view(&settings, store.engine_name()))
                 .merge(concierge_helpcenter::pages(Arc::clone(&help)));
@@ -498,6 +507,7 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
                 _ => pages,
             }
         },
+        chat,
     );
     let mut server_shutdown = shutdown_rx.clone();
     let server = tokio::spawn(async move {

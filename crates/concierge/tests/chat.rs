@@ -847,7 +847,7 @@ on_both_engines!(
         let (s, _) = send_file(&app, &token, "x.svg", "image/svg+xml", svg).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         let mut big = b"%PDF-1.7\n".to_vec();
-        big.resize(concierge_api::MAX_CHAT_FILE_BYTES + 1, b' ');
+        big.resize(concierge_chat::MAX_CHAT_FILE_BYTES + 1, b' ');
         let (s, v) = send_file(&app, &token, "big.pdf", "application/pdf", big).await;
         assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
 

@@ -6,7 +6,7 @@ use super::conversations::path_id;
 use super::{non_blank, page};
 use crate::auth::{Caller, Editor};
 use crate::error::{invalid, parse, ApiError};
-use crate::extract::{Json, Query};
+use crate::extract::{file_name, raw_body, Json, Query};
 use crate::wire::{
     ArticleFileOut, ArticleOut, ArticleQuery, CreateArticle, List, PreviewArticle, PreviewOut,
     TranslationOut, UpdateArticle,
@@ -328,7 +328,7 @@ async fn upload_file(
     headers: HeaderMap,
     bytes: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, axum::Json<ArticleFileOut>), ApiError> {
-    let bytes = super::raw_body(bytes, MAX_ARTICLE_FILE_BYTES)?;
+    let bytes = raw_body(bytes, MAX_ARTICLE_FILE_BYTES)?;
     let id = path_id("article", &id, ArticleId::parse)?;
     let declared = headers
         .get(header::CONTENT_TYPE)
@@ -379,46 +379,4 @@ async fn upload_file(
     };
     state.store.add_article_file(&file).await?;
     Ok((StatusCode::CREATED, axum::Json(file.into())))
-}
-
-/// A file name safe to put in a URL path and a `Content-Disposition`: its last path part,
-/// with anything but letters, digits, dots, dashes and underscores made a dash.
-pub(crate) fn file_name(raw: &str) -> Result<String, ApiError> {
-    let last = raw.rsplit(['/', '\\']).next().unwrap_or("").trim();
-    let cleaned: String = last
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(100)
-        .collect();
-    let cleaned = cleaned.trim_start_matches('.').to_owned();
-    if cleaned.is_empty() {
-        return Err(ApiError::Validation {
-            field: "filename".into(),
-            message: "filename is required".into(),
-        });
-    }
-    Ok(cleaned)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::file_name;
-
-    #[test]
-    fn file_names_are_made_safe_for_urls() {
-        assert_eq!(file_name("../../etc/passwd").unwrap(), "passwd");
-        assert_eq!(
-            file_name("C:\\photos\\Box Label.png").unwrap(),
-            "Box-Label.png"
-        );
-        assert_eq!(file_name(".htaccess").unwrap(), "htaccess");
-        assert_eq!(file_name("size guide ü.jpg").unwrap(), "size-guide--.jpg");
-        assert!(file_name("  / ").is_err());
-    }
 }

@@ -61,7 +61,7 @@ pub(crate) async fn receive(
         .clone()
         .ok_or(ApiError::RouteNotFound)?;
     let limit = mailroom.settings().max_message_bytes;
-    let body = super::raw_body(body, limit)?;
+    let body = crate::extract::raw_body(body, limit)?;
     let receipt = mailroom
         .receive(body.to_vec(), &Envelope::default())
         .await?;

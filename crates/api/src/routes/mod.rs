@@ -36,7 +36,11 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 
-pub(crate) fn router(state: AppState, pages: Router<AppState>) -> Router {
+pub(crate) fn router(
+    state: AppState,
+    pages: Router<AppState>,
+    channels: OpenApiRouter<AppState>,
+) -> Router {
     let limit = state.config.max_body_bytes;
     let (api, openapi) = OpenApiRouter::with_openapi(crate::openapi::base())
         .merge(conversations::routes())
@@ -54,13 +58,12 @@ pub(crate) fn router(state: AppState, pages: Router<AppState>) -> Router {
         .merge(mail::routes())
         .merge(platforms::routes())
         .merge(crate::live::routes())
+        .merge(channels)
         .split_for_parts();
-    crate::openapi::publish(openapi);
     let mut app = api
-        .merge(system::routes())
+        .merge(system::routes(crate::openapi::Document::new(openapi)))
         .merge(mail::webhook(&state))
         .merge(platforms::webhooks())
-        .merge(crate::widget::routes())
         .merge(articles::public_files())
         .merge(pages)
         .fallback(|| async { ApiError::RouteNotFound })
@@ -257,19 +260,4 @@ pub(crate) fn file_response(
         }),
     );
     response
-}
-
-/// A raw request body, or the error format's answer when it could not be read: 413 past
-/// `limit` bytes, 400 for anything else.
-pub(crate) fn raw_body(
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-    limit: usize,
-) -> Result<axum::body::Bytes, ApiError> {
-    body.map_err(|r| {
-        if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge(limit)
-        } else {
-            ApiError::BadRequest(r.body_text())
-        }
-    })
 }

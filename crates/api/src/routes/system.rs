@@ -3,19 +3,21 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::openapi::Document;
 use crate::wire::Health;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, request::Parts};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::Router;
+use axum::{Extension, Router};
 
-pub(super) fn routes() -> Router<AppState> {
+/// The service's routes; `document` is the OpenAPI document of the router they join.
+pub(super) fn routes(document: Document) -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health))
         .route("/metrics", get(metrics))
-        .route("/api/openapi.json", get(openapi))
+        .route("/api/openapi.json", get(openapi).layer(Extension(document)))
         .route("/favicon.ico", get(favicon))
 }
 
@@ -72,9 +74,9 @@ pub(crate) async fn metrics(
 /// This document.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "service",
     responses((status = 200, description = "the OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
-pub(crate) async fn openapi() -> impl IntoResponse {
+pub(crate) async fn openapi(Extension(document): Extension<Document>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        crate::openapi::openapi_json(),
+        document.json().to_owned(),
     )
 }

@@ -15,13 +15,11 @@ mod assistant;
 mod hours;
 mod knowledge;
 mod platforms;
-pub(crate) mod schema;
-mod widget;
+pub mod schema;
 pub use assistant::*;
 pub use hours::*;
 pub use knowledge::*;
 pub use platforms::*;
-pub use widget::*;
 
 /// Distinguishes a field that is absent (`None`) from one set to null (`Some(None)`).
 fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>

@@ -138,7 +138,6 @@ schemas! {
     customer_id => id(ids::CustomerId::PREFIX, false);
     order_id => id(ids::OrderId::PREFIX, false);
     email_address => email(false);
-    chat_body => text(crate::widget::MAX_CHAT_CHARS, false);
     // Query parameters: blank means not given.
     /// A `next_cursor` the API handed out (hex of its position in the list), or blank.
     cursor => string(true)

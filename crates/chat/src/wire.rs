@@ -1,19 +1,27 @@
 //! Wire types of the chat widget's API (`/api/widget/v1/*`): what a shopper's browser sends
-//! and is sent, over REST and, for messages, as the socket's frames.
+//! and is sent, over REST and as the socket's frames. Each is in the OpenAPI document, the
+//! socket's frames as the schemas [`ClientFrame`], [`ChatMessageOut`] and [`ChatFrame`].
 
 use chrono::{DateTime, Utc};
+use concierge_api::schema;
 use concierge_store::conversations::Message;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::{RefOr, Schema};
 use utoipa::{IntoParams, ToSchema};
+
+/// A chat message's text: at most [`crate::MAX_CHAT_CHARS`] characters.
+fn chat_body() -> RefOr<Schema> {
+    schema::text(crate::MAX_CHAT_CHARS, false).into()
+}
 
 /// `POST /api/widget/v1/sessions`: who is chatting, as far as the shopper says (or the shop
 /// vouches with `identity`).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenChatSession {
-    #[schema(schema_with = super::schema::person_name_or_blank)]
+    #[schema(schema_with = schema::person_name_or_blank)]
     pub name: Option<String>,
-    #[schema(schema_with = super::schema::email_or_blank)]
+    #[schema(schema_with = schema::email_or_blank)]
     pub email: Option<String>,
     /// A logged-in store customer, vouched for by the shop.
     pub identity: Option<SignedIdentity>,
@@ -24,7 +32,7 @@ pub struct OpenChatSession {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignedIdentity {
-    #[schema(schema_with = super::schema::email_address)]
+    #[schema(schema_with = schema::email_address)]
     pub email: String,
     pub signature: String,
 }
@@ -45,7 +53,7 @@ pub struct ChatSessionOut {
 #[serde(deny_unknown_fields)]
 pub struct SayInChat {
     /// At most 4,000 characters.
-    #[schema(schema_with = super::schema::chat_body)]
+    #[schema(schema_with = chat_body)]
     pub body: String,
     /// Any string up to 64 characters: sending again with the same one (after a lost
     /// answer) stores the message once.
@@ -140,6 +148,7 @@ impl From<concierge_domain::conversation::SenderType> for SenderKind {
 }
 
 impl ChatMessageOut {
+    /// `m` as the widget shows it; `client_id` is echoed to the shopper who sent it.
     pub fn new(m: &Message, client_id: Option<&str>) -> Self {
         ChatMessageOut {
             frame: MessageFrame::Message,
@@ -171,20 +180,6 @@ pub enum ChatStatus {
     Snoozed,
     Resolved,
     Closed,
-}
-
-impl ChatStatus {
-    /// The word the socket's `status` frame carries.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChatStatus::New => "new",
-            ChatStatus::Open => "open",
-            ChatStatus::Pending => "pending",
-            ChatStatus::Snoozed => "snoozed",
-            ChatStatus::Resolved => "resolved",
-            ChatStatus::Closed => "closed",
-        }
-    }
 }
 
 impl From<concierge_domain::conversation::ConversationStatus> for ChatStatus {
@@ -229,7 +224,7 @@ pub struct ChatTeamOut {
 #[serde(deny_unknown_fields)]
 pub struct RepliesByEmail {
     /// Ignored when the shop vouched for the shopper: theirs is used.
-    #[schema(schema_with = super::schema::email_address)]
+    #[schema(schema_with = schema::email_address)]
     pub email: String,
 }
 
@@ -257,4 +252,112 @@ pub struct TranscriptMailOut {
 pub enum TranscriptMailStatus {
     Queued,
     ConfirmationSent,
+}
+
+/// A frame the widget sends on its socket.
+#[derive(Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// A shopper's message, as `POST /api/widget/v1/messages` takes it.
+    Message {
+        #[schema(schema_with = chat_body)]
+        body: String,
+        /// As for a message sent without the socket.
+        #[schema(max_length = 64)]
+        client_id: Option<String>,
+    },
+    /// The shopper is typing (agents are told at most every two seconds).
+    Typing,
+}
+
+/// A frame the socket sends the widget besides its messages (those are `ChatMessageOut`,
+/// whose `type` is `message`).
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChatFrame {
+    /// An agent started or stopped typing in the chat.
+    Typing {
+        #[schema(inline)]
+        sender_type: SenderKind,
+        active: bool,
+    },
+    /// Where the chat stands now.
+    Status { status: ChatStatus },
+    /// A frame from the widget was refused; the socket stays open.
+    Error {
+        #[schema(inline)]
+        code: FrameRefusal,
+        message: String,
+    },
+}
+
+/// Why the socket refused a frame from the widget.
+#[derive(Serialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum FrameRefusal {
+    /// Not a frame this socket understands.
+    InvalidFrame,
+    /// The chat's messages come too fast.
+    RateLimited,
+    /// The message is not acceptable (too long, empty, a bad `client_id`).
+    ValidationFailed,
+    /// The message could not be stored; sending it again is safe.
+    NotStored,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use concierge_domain::conversation::ConversationStatus;
+    use serde_json::{json, to_value};
+
+    #[test]
+    fn the_sockets_frames_say_what_they_are() {
+        let typing = ChatFrame::Typing {
+            sender_type: SenderKind::Agent,
+            active: true,
+        };
+        assert_eq!(
+            to_value(typing).unwrap(),
+            json!({"type": "typing", "sender_type": "agent", "active": true})
+        );
+        let status = ChatFrame::Status {
+            status: ChatStatus::Pending,
+        };
+        assert_eq!(
+            to_value(status).unwrap(),
+            json!({"type": "status", "status": "pending"})
+        );
+        let refused = ChatFrame::Error {
+            code: FrameRefusal::NotStored,
+            message: "send it again".into(),
+        };
+        assert_eq!(
+            to_value(refused).unwrap(),
+            json!({"type": "error", "code": "not_stored", "message": "send it again"})
+        );
+    }
+
+    #[test]
+    fn a_chat_says_its_conversations_status_in_the_domains_words() {
+        for status in ConversationStatus::ALL {
+            assert_eq!(
+                to_value(ChatStatus::from(*status)).unwrap(),
+                status.as_str()
+            );
+        }
+        assert_eq!(to_value(ChatStatus::New).unwrap(), "new");
+    }
+
+    #[test]
+    fn the_widgets_frames_are_read_by_their_type() {
+        let frame = serde_json::from_str(r#"{"type": "message", "body": "hi", "client_id": "a"}"#);
+        assert!(matches!(
+            frame,
+            Ok(ClientFrame::Message { body, client_id: Some(c) }) if body == "hi" && c == "a"
+        ));
+        let frame = serde_json::from_str(r#"{"type": "typing"}"#);
+        assert!(matches!(frame, Ok(ClientFrame::Typing)));
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type": "shout"}"#).is_err());
+    }
 }
