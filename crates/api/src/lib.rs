@@ -6,6 +6,7 @@
 //! invalid input is refused here, with the field named), call the [`Store`], and map records
 //! back to wire types. No SQL here; every error leaves through [`error::ApiError`].
 
+pub mod audience;
 pub mod auth;
 pub mod embedded;
 pub mod error;
@@ -76,6 +77,10 @@ pub struct ApiConfig {
     pub max_widget_sockets: usize,
     /// Chat widget sockets open at once from one client address; more are refused with 429.
     pub max_widget_sockets_per_address: usize,
+    /// How the pages served beside the API show people an error, asked in order (the first
+    /// that takes a path writes the page). Without any (the API alone), errors are JSON for
+    /// everyone.
+    pub error_pages: Vec<Arc<dyn audience::ErrorPages>>,
 }
 
 impl Default for ApiConfig {
@@ -98,6 +103,7 @@ impl Default for ApiConfig {
             widget_identity_secret: None,
             max_widget_sockets: 20_000,
             max_widget_sockets_per_address: 50,
+            error_pages: Vec::new(),
         }
     }
 }
@@ -120,7 +126,8 @@ pub fn router(store: Store, config: ApiConfig) -> Router {
 }
 
 /// The HTTP API with more routes beside it (the agent workspace's pages), all behind the same
-/// layers: rate limit, security headers, body limit, panic guard, metrics.
+/// layers: rate limit, security headers, body limit, panic guard, metrics, and errors shown
+/// to people as pages (`ApiConfig::error_pages`).
 pub fn router_with(store: Store, config: ApiConfig, pages: Router<AppState>) -> Router {
     let state = AppState {
         rate: rate::PerClient::per_second(config.rate_limit_per_second).map(Arc::new),

@@ -487,6 +487,12 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
                 .map(|s| s.expose().to_owned()),
             max_widget_sockets: limits.widget_sockets,
             max_widget_sockets_per_address: settings.widget_max_sockets_per_address,
+            // The workspace takes its own paths; the help center, the shop's public face,
+            // every other page.
+            error_pages: vec![
+                Arc::new(concierge_workspace::WorkspaceErrors),
+                Arc::clone(&help) as Arc<dyn concierge_api::audience::ErrorPages>,
+            ],
         },
         {
             let pages = concierge_workspace::pages(settings_view(&settings, store.engine_name()))
