@@ -1,6 +1,8 @@
 //! The one error type of the HTTP layer and its mapping to CONTRACT.md's error body:
 //! `{"error": {"code": "snake_case_code", "message": "…", "field"?: "…"}}`. Internal
-//! details (SQL, paths) are logged, never sent.
+//! details (SQL, paths) are logged, never sent. Storage errors become `ApiError`s here and
+//! nowhere else (`From<StoreError>`), for the pages too; a person is shown the error as a page
+//! (`audience`).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -195,7 +197,7 @@ impl IntoResponse for ApiError {
         };
         let mut response = (self.status(), axum::Json(body)).into_response();
         let headers = response.headers_mut();
-        match self {
+        match &self {
             ApiError::Unauthenticated => {
                 headers.insert(
                     axum::http::header::WWW_AUTHENTICATE,
@@ -203,13 +205,17 @@ impl IntoResponse for ApiError {
                 );
             }
             ApiError::RateLimited(secs) => {
-                headers.insert(axum::http::header::RETRY_AFTER, secs.into());
+                headers.insert(axum::http::header::RETRY_AFTER, (*secs).into());
             }
             ApiError::MailLimit => {
                 headers.insert(axum::http::header::RETRY_AFTER, 3600.into());
             }
             _ => {}
         }
+        // Kept for the layer that shows errors to people as pages.
+        response
+            .extensions_mut()
+            .insert(crate::audience::Refused(std::sync::Arc::new(self)));
         response
     }
 }

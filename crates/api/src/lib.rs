@@ -11,6 +11,7 @@
 //! invalid input is refused here, with the field named), call the [`Store`], and map records
 //! back to wire types. No SQL here; every error leaves through [`error::ApiError`].
 
+pub mod audience;
 pub mod auth;
 pub mod embedded;
 pub mod error;
@@ -69,6 +70,10 @@ pub struct ApiConfig {
     /// The base of links to our own pages (tracking pages in canned replies), without a
     /// trailing slash.
     pub public_url: String,
+    /// How the pages served beside the API show people an error, asked in order (the first
+    /// that takes a path writes the page). Without any (the API alone), errors are JSON for
+    /// everyone.
+    pub error_pages: Vec<Arc<dyn audience::ErrorPages>>,
 }
 
 impl Default for ApiConfig {
@@ -87,6 +92,7 @@ impl Default for ApiConfig {
             platforms: PlatformSecrets::default(),
             shopify_admin: None,
             public_url: String::new(),
+            error_pages: Vec::new(),
         }
     }
 }
@@ -138,7 +144,8 @@ pub fn router(store: Store, config: ApiConfig) -> Router {
 }
 
 /// The HTTP API with more routes beside it, all behind the same layers: rate limit, security
-/// headers, body limit, panic guard, metrics. `pages` are HTML for people (the agent
+/// headers, body limit, panic guard, metrics, and errors shown to people as pages
+/// (`ApiConfig::error_pages`). `pages` are HTML for people (the agent
 /// workspace's, the help center's); `channels` are a channel's own HTTP side (the chat
 /// widget's), whose operations join the OpenAPI document.
 pub fn router_with(

@@ -481,6 +481,12 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
             },
             shopify_admin,
             public_url: settings.public_url(),
+            // The workspace takes its own paths; the help center, the shop's public face,
+            // every other page.
+            error_pages: vec![
+                Arc::new(concierge_workspace::WorkspaceErrors),
+                Arc::clone(&help) as Arc<dyn concierge_api::audience::ErrorPages>,
+            ],
         },
     );
     let chat = concierge_chat::routes(

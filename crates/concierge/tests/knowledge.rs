@@ -1047,6 +1047,144 @@ on_both_engines!(the_contact_form_is_rate_limited_per_address, |app| {
     );
 });
 
+/// Asserts that `r` is a readable error page in the help center's look, with `status`: HTML
+/// (not the API's JSON), the help center's stylesheet from our own origin, no inline script or
+/// style, kept by no cache, and a way back. Returns the page.
+async fn error_page(r: reqwest::Response, status: u16) -> String {
+    assert_eq!(r.status(), status);
+    let kind = r.headers()["content-type"].to_str().unwrap().to_owned();
+    assert_eq!(kind, "text/html; charset=utf-8");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let page = r.text().await.unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(
+        page.contains("<link rel=\"stylesheet\" href=\"/help/assets/help.css?v="),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<script") && !page.contains("style="),
+        "{page}"
+    );
+    assert!(page.contains("<a href=\"/help\">"), "a way back: {page}");
+    assert!(!page.contains("\"error\""), "{page}");
+    page
+}
+
+on_both_engines!(
+    shoppers_are_shown_errors_as_pages_in_their_language,
+    |s| s.max_body_bytes = 4096,
+    |app| {
+        let shopper = Shopper::new(&app);
+        let get = |path: &str| shopper.request(shopper.client.get(format!("{}{path}", app.base)));
+        // A path of the help center that does not exist: not the API's JSON, a page that
+        // offers search.
+        let page = error_page(get("/help/no/such/page").await, 404).await;
+        assert!(page.contains("<h1>Page not found</h1>"), "{page}");
+        assert!(page.contains("Search the help center"), "{page}");
+        // A tracking link whose token is unknown, or not shaped as ours; a mail's link that
+        // is not ours.
+        for path in [
+            format!("/track/{}", "0".repeat(32)),
+            "/track/not-a-token".to_owned(),
+            "/notices/unsubscribe/nope".to_owned(),
+        ] {
+            let page = error_page(get(&path).await, 404).await;
+            assert!(page.contains("Page not found"), "{path}: {page}");
+        }
+        // In the reader's language.
+        let german = Shopper::new(&app).speaking("de-DE,de;q=0.9,en;q=0.5");
+        let r = german
+            .request(german.client.get(format!("{}/help/nirgendwo", app.base)))
+            .await;
+        let page = error_page(r, 404).await;
+        assert!(page.contains("<html lang=\"de\">"), "{page}");
+        assert!(page.contains("<h1>Seite nicht gefunden</h1>"), "{page}");
+        assert!(page.contains("Hilfe-Center durchsuchen"), "{page}");
+
+        // A form past the body limit is refused before its handler runs: a page too.
+        let contact = |message: String| {
+            shopper.request(
+                shopper
+                    .client
+                    .post(format!("{}/help/contact", app.base))
+                    .form(&[("email", "ana@example.com"), ("message", message.as_str())]),
+            )
+        };
+        let page = error_page(contact("x".repeat(10_000)).await, 413).await;
+        assert!(page.contains("<h1>Too much at once</h1>"), "{page}");
+        // The contact form's own limit, past five messages.
+        for n in 0..5 {
+            assert_eq!(contact(format!("Question {n}")).await.status(), 303);
+        }
+        let r = contact("One more".into()).await;
+        let retry: u64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&retry), "Retry-After {retry}");
+        let page = error_page(r, 429).await;
+        assert!(page.contains("<h1>Too many requests</h1>"), "{page}");
+        assert!(
+            page.contains(&format!("Please try again in {retry} second")),
+            "{page}"
+        );
+
+        // Programs keep the API's JSON: unknown API paths and objects, the chat widget's calls.
+        for path in [
+            "/api/v1/nothing-here",
+            "/api/v1/conversations/cnv_00000000000000000000000000000000",
+            "/api/widget/v1/nothing-here",
+        ] {
+            let (s, e) = app.get(path).await;
+            assert_eq!(s, 404, "{path}");
+            assert_eq!(e["error"]["code"], "not_found", "{path}: {e}");
+        }
+        let (s, e) = app
+            .raw(
+                "/api/v1/conversations",
+                "application/json",
+                vec![b' '; 10_000],
+            )
+            .await;
+        assert_eq!(s, 413);
+        assert_eq!(e["error"]["code"], "payload_too_large", "{e}");
+    }
+);
+
+on_both_engines!(
+    a_rate_limited_reader_is_shown_a_page_saying_how_long_to_wait,
+    |s| s.rate_limit_per_second = 1,
+    |app| {
+        // One a second with bursts of two: of ten pages in a row, some are refused.
+        let shopper = Shopper::new(&app);
+        let mut refused = None;
+        for _ in 0..10 {
+            let r = shopper
+                .request(shopper.client.get(format!("{}/help", app.base)))
+                .await;
+            if r.status() == StatusCode::TOO_MANY_REQUESTS {
+                refused = Some(r);
+                break;
+            }
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+        let r = refused.expect("some pages are refused");
+        let retry: u64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=2).contains(&retry), "Retry-After {retry}");
+        let page = error_page(r, 429).await;
+        assert!(page.contains("<h1>Too many requests</h1>"), "{page}");
+        assert!(
+            page.contains(&format!("Please try again in {retry} second")),
+            "{page}"
+        );
+    }
+);
+
 on_both_engines!(article_files_are_typed_limited_and_served_safely, |app| {
     let a = article(
         &app,

@@ -381,6 +381,62 @@ on_both_engines!(pages_need_a_session_and_admin_pages_an_admin, |app| {
     );
 });
 
+on_both_engines!(workspace_errors_are_pages_in_its_look, |app| {
+    app.create_agent("sam@shop.example", "Sam Agent", PASSWORD)
+        .await;
+    let (agent, _) = app.sign_in("sam@shop.example", PASSWORD).await;
+    for (path, words) in [
+        (
+            "/conversations/cnv_00000000000000000000000000000000",
+            "conversation not found",
+        ),
+        ("/conversations/nope", "conversation not found"),
+        (
+            "/conversations/cnv_00000000000000000000000000000000?fragment=thread",
+            "conversation not found",
+        ),
+        ("/admin/no-such-page", "There is nothing at this address."),
+    ] {
+        let r = app
+            .with_cookie(reqwest::Method::GET, path, &agent)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            r.headers()["content-type"],
+            "text/html; charset=utf-8",
+            "{path}"
+        );
+        let page = r.text().await.unwrap();
+        assert!(page.starts_with("<!DOCTYPE html>"), "{path}: {page}");
+        assert!(page.contains("<h1>Not found</h1>"), "{path}: {page}");
+        assert!(page.contains(words), "{path}: {page}");
+        assert!(
+            page.contains("<link rel=\"stylesheet\" href=\"/assets/app.css?v="),
+            "{path}: {page}"
+        );
+        assert!(page.contains("<a href=\"/inbox\">"), "a way back: {page}");
+        assert!(
+            !page.contains("style=") && !page.contains("\"error\""),
+            "{page}"
+        );
+    }
+    // The API beside the pages answers the same conversation in JSON.
+    let r = app
+        .with_cookie(
+            reqwest::Method::GET,
+            "/api/v1/conversations/cnv_00000000000000000000000000000000",
+            &agent,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "not_found", "{e}");
+});
+
 on_both_engines!(pages_escape_what_customers_write, |app| {
     app.create_agent("sam@shop.example", "Sam Agent", PASSWORD)
         .await;

@@ -215,7 +215,7 @@ pub(crate) async fn send(
 ) -> HelpResult {
     if let Some(address) = reader.address {
         if let Err(secs) = help.contact_limit.check(address) {
-            return Ok(ApiError::RateLimited(secs.max(1)).into_response());
+            return Err(ApiError::RateLimited(secs.max(1)));
         }
     }
     let langs = Languages::pick(&state, message.lang.as_deref(), &reader).await?;
@@ -278,7 +278,7 @@ pub(crate) async fn send(
         .filter(|a| concierge_domain::knowledge::Slug::parse(a).is_ok());
     let note = trail_note(&trail, &help.settings.public_url, from_article);
     let note = MessageBody::parse(&note.chars().take(20_000).collect::<String>())
-        .map_err(|_| crate::HelpError::Internal)?;
+        .map_err(|_| ApiError::Internal)?;
     let subject = Subject::parse(&subject_of(body.as_str())).ok();
     let (conversation, _) = state
         .store

@@ -16,6 +16,7 @@
 //! contact messages and the visit records.
 
 mod contact;
+mod error_page;
 mod mail_links;
 mod pages;
 mod seo;
@@ -23,16 +24,16 @@ mod tracking;
 mod visits;
 mod words;
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use concierge_api::embedded::Embedded;
+use concierge_api::error::ApiError;
 use concierge_api::rate::PerClient;
 use concierge_api::AppState;
 use concierge_domain::knowledge::{negotiate, Locale};
 use concierge_knowledge::Library;
-use concierge_store::{Store, StoreError};
+use concierge_store::Store;
 use std::num::NonZeroU32;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -147,7 +148,7 @@ pub(crate) struct Languages {
 
 impl Languages {
     /// The shop's languages, the page in its first one.
-    pub(crate) async fn of_shop(state: &AppState) -> Result<Languages, HelpError> {
+    pub(crate) async fn of_shop(state: &AppState) -> Result<Languages, ApiError> {
         let locales = match &state.config.library {
             Some(library) => library.published_locales()?,
             None => Arc::new(state.store.published_locales().await?),
@@ -177,7 +178,7 @@ impl Languages {
         state: &AppState,
         asked: Option<&str>,
         reader: &Reader,
-    ) -> Result<Languages, HelpError> {
+    ) -> Result<Languages, ApiError> {
         let shop = Languages::of_shop(state).await?;
         let known = |value: Option<&str>| {
             value
@@ -217,62 +218,11 @@ impl Languages {
 }
 
 /// The search index, which the service always has; a bare API router (in some tests) may not.
-pub(crate) fn library(state: &AppState) -> Result<&Arc<Library>, HelpError> {
-    state
-        .config
-        .library
-        .as_ref()
-        .ok_or_else(|| HelpError::Unavailable("Search is not available right now.".into()))
+pub(crate) fn library(state: &AppState) -> Result<&Arc<Library>, ApiError> {
+    state.config.library.as_ref().ok_or(ApiError::Unavailable)
 }
 
-/// A page that cannot be shown.
-#[derive(Debug)]
-pub(crate) enum HelpError {
-    NotFound,
-    Unavailable(String),
-    Internal,
-}
-
-impl From<StoreError> for HelpError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(_) => HelpError::NotFound,
-            StoreError::Unavailable(m) => {
-                tracing::warn!(error = %m, "a help-center page could not be made");
-                HelpError::Unavailable(
-                    "The help center is busy; please try again in a moment.".into(),
-                )
-            }
-            other => {
-                tracing::error!(error = %other, "a help-center page failed");
-                HelpError::Internal
-            }
-        }
-    }
-}
-
-impl IntoResponse for HelpError {
-    fn into_response(self) -> Response {
-        let (status, title, message) = match self {
-            HelpError::NotFound => (
-                StatusCode::NOT_FOUND,
-                "Page not found",
-                "We could not find that page. It may have moved; try searching for what you need."
-                    .to_owned(),
-            ),
-            HelpError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "Try again soon", m),
-            HelpError::Internal => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "Something went wrong on our side. Please try again.".to_owned(),
-            ),
-        };
-        let mut response = (status, pages::message_page(title, &message)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response
-    }
-}
-
-pub(crate) type HelpResult = Result<Response, HelpError>;
+/// A page's answer, or why there is none: the error leaves as the API's one error type (a
+/// storage error mapped by `ApiError::from`), and the API's layer shows it to the reader as
+/// the help center's error page (`error_page`).
+pub(crate) type HelpResult = Result<Response, ApiError>;

@@ -11,10 +11,11 @@
 use crate::pages::{frame, respond, Head};
 use crate::visits::Reader;
 use crate::words::words;
-use crate::{HelpCenter, HelpError, HelpResult, Languages};
+use crate::{HelpCenter, HelpResult, Languages};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Extension;
+use concierge_api::error::ApiError;
 use concierge_api::AppState;
 use concierge_store::chat::ChatMail;
 use maud::{html, Markup};
@@ -74,7 +75,7 @@ pub(crate) async fn ask_unsubscribe(
     Path(token): Path<String>,
 ) -> HelpResult {
     if !valid_notices_token(&token) {
-        return Err(HelpError::NotFound);
+        return Err(ApiError::NotFound("link"));
     }
     let action = format!("/notices/unsubscribe/{token}");
     page(
@@ -103,7 +104,7 @@ pub(crate) async fn unsubscribe(
     Path(token): Path<String>,
 ) -> HelpResult {
     if !valid_notices_token(&token) {
-        return Err(HelpError::NotFound);
+        return Err(ApiError::NotFound("link"));
     }
     state.store.unsubscribe_notices(&token).await?;
     page(
@@ -131,7 +132,7 @@ pub(crate) async fn ask_confirm(
     Path(token): Path<String>,
 ) -> HelpResult {
     if !valid_confirmation_token(&token) {
-        return Err(HelpError::NotFound);
+        return Err(ApiError::NotFound("link"));
     }
     let action = format!("/chat/confirm/{token}");
     page(
@@ -160,10 +161,10 @@ pub(crate) async fn confirm(
     Path(token): Path<String>,
 ) -> HelpResult {
     if !valid_confirmation_token(&token) {
-        return Err(HelpError::NotFound);
+        return Err(ApiError::NotFound("link"));
     }
     let Some((session, asked)) = state.store.confirm_chat_email(&token).await? else {
-        return Err(HelpError::NotFound);
+        return Err(ApiError::NotFound("link"));
     };
     if let Some(worker) = &state.config.worker {
         worker.notify_one();

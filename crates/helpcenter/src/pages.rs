@@ -1,14 +1,16 @@
 //! The pages: home, category, article, search results; the vote on an article; suggestions
 //! as the reader types. Also the frame every page shares.
 
+use crate::error_page::message_page;
 use crate::visits::{lang_cookie, old_lang_cookie_cleared, Reader};
 use crate::words::words;
-use crate::{assets, library, HelpCenter, HelpError, HelpResult, Languages};
+use crate::{assets, library, HelpCenter, HelpResult, Languages};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form, Json};
 use chrono::{Duration, Utc};
+use concierge_api::error::ApiError;
 use concierge_api::AppState;
 use concierge_domain::dates::Language;
 use concierge_domain::knowledge::Locale;
@@ -189,37 +191,6 @@ fn search_form(langs: &Languages, query: &str) -> Markup {
                 button type="submit" { (w.search_button) }
             }
             ul #help-suggestions .suggestions role="listbox" hidden {}
-        }
-    }
-}
-
-/// A page with only a heading and a message (errors), outside any language.
-pub(crate) fn message_page(title: &str, message: &str) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="robots" content="noindex";
-                title { (title) }
-                link rel="icon" href="/favicon.ico";
-                link rel="stylesheet" href=(assets().url("help.css"));
-            }
-            body {
-                main #main .message {
-                    h1 { (title) }
-                    p { (message) }
-                    form.search role="search" action="/help" method="get" {
-                        label for="help-search" { "Search the help center" }
-                        div.search-row {
-                            input #help-search type="search" name="q" maxlength="200";
-                            button type="submit" { "Search" }
-                        }
-                    }
-                    p { a href="/help" { "Help center home" } }
-                }
-            }
         }
     }
 }
@@ -542,7 +513,7 @@ pub(crate) async fn category(
         .await?
         .into_iter()
         .find(|c| c.slug == slug)
-        .ok_or(HelpError::NotFound)?;
+        .ok_or(ApiError::NotFound("category"))?;
     let articles = state
         .store
         .articles_in_order(&ArticleFilter {
@@ -628,7 +599,7 @@ async fn find_article(
     store: &Store,
     langs: &Languages,
     slug: &str,
-) -> Result<SlugTarget, HelpError> {
+) -> Result<SlugTarget, ApiError> {
     match store.article_by_slug(&langs.chosen, slug).await {
         Ok(found) => return Ok(found),
         Err(StoreError::NotFound(_)) => {}
@@ -649,7 +620,7 @@ async fn find_article(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(HelpError::NotFound)
+    Err(ApiError::NotFound("article"))
 }
 
 /// A redirect for a page read with GET: 301 for a moved article (search engines move its
@@ -686,7 +657,7 @@ pub(crate) async fn article(
         }
     };
     if !article.published {
-        return Err(HelpError::NotFound);
+        return Err(ApiError::NotFound("article"));
     }
     let translations: Vec<_> = store
         .translations(&article.translation_group)
@@ -875,6 +846,8 @@ pub(crate) async fn feedback(
             return Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
                 message_page(
+                    &help,
+                    &Locale::default(),
                     "Pick yes or no",
                     "Please choose Yes or No to rate the article.",
                 ),
@@ -887,7 +860,7 @@ pub(crate) async fn feedback(
         SlugTarget::Current(a) | SlugTarget::Moved(a) => a,
     };
     if !article.published {
-        return Err(HelpError::NotFound);
+        return Err(ApiError::NotFound("article"));
     }
     let comment: Option<String> = vote
         .comment
@@ -951,7 +924,7 @@ pub(crate) async fn suggest(
     State(state): State<AppState>,
     reader: Reader,
     Query(q): Query<SuggestQuery>,
-) -> Result<Response, HelpError> {
+) -> HelpResult {
     let langs = Languages::pick(&state, q.lang.as_deref(), &reader).await?;
     let query = clean_query(q.q.as_deref());
     let hits = if query.is_empty() {

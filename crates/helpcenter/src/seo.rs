@@ -2,8 +2,7 @@
 //! home, with their last change) and `robots.txt` (the help center is open to them, the
 //! team's workspace and the API are not).
 
-use crate::HelpCenter;
-use crate::{HelpError, Languages};
+use crate::{HelpCenter, HelpResult, Languages};
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +17,7 @@ use std::sync::Arc;
 pub(crate) async fn sitemap(
     State(state): State<AppState>,
     Extension(help): Extension<Arc<HelpCenter>>,
-) -> Result<Response, HelpError> {
+) -> HelpResult {
     let store = &state.store;
     let articles = store
         .articles_in_order(&ArticleFilter {

@@ -10,7 +10,7 @@
 use crate::pages::{frame, respond, Head};
 use crate::visits::Reader;
 use crate::words::words;
-use crate::{HelpCenter, HelpError, HelpResult, Languages};
+use crate::{HelpCenter, HelpResult, Languages};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
@@ -58,7 +58,7 @@ pub(crate) async fn page(
     Query(q): Query<TrackQuery>,
 ) -> HelpResult {
     if !valid_token(&token) {
-        return Err(HelpError::NotFound);
+        return Err(ApiError::NotFound("shipment"));
     }
     let (shipment, order) = state.store.shipment_by_token(&token).await?;
     let needs_email = state
@@ -94,7 +94,7 @@ impl PageLanguage {
         state: &AppState,
         reader: &Reader,
         asked: Option<&str>,
-    ) -> Result<PageLanguage, HelpError> {
+    ) -> Result<PageLanguage, ApiError> {
         let langs = Languages::pick(state, asked, reader).await?;
         let calendar = state
             .store
@@ -232,11 +232,11 @@ pub(crate) async fn ask(
     Form(form): Form<HelpForm>,
 ) -> HelpResult {
     if !valid_token(&token) {
-        return Err(HelpError::NotFound);
+        return Err(ApiError::NotFound("shipment"));
     }
     if let Some(address) = reader.address {
         if let Err(secs) = help.contact_limit.check(address) {
-            return Ok(ApiError::RateLimited(secs.max(1)).into_response());
+            return Err(ApiError::RateLimited(secs.max(1)));
         }
     }
     let (shipment, order) = state.store.shipment_by_token(&token).await?;
@@ -298,7 +298,7 @@ pub(crate) async fn ask(
         }
     };
     let subject = Subject::parse(&format!("Help with order {}", order.number))
-        .map_err(|_| HelpError::Internal)?;
+        .map_err(|_| ApiError::Internal)?;
     let id = state
         .store
         .open_order_conversation(

@@ -97,6 +97,23 @@ pub(crate) struct Words {
     pub unsubscribed_title: &'static str,
     pub unsubscribed_heading: &'static str,
     pub unsubscribed_text: &'static str,
+    // Error pages.
+    pub error_not_found_title: &'static str,
+    pub error_not_found: &'static str,
+    pub error_too_many_title: &'static str,
+    pub error_too_many: &'static str,
+    /// Followed by a number of seconds.
+    pub try_again_in: &'static str,
+    pub second: &'static str,
+    pub seconds: &'static str,
+    pub error_too_large_title: &'static str,
+    pub error_too_large: &'static str,
+    pub error_busy_title: &'static str,
+    pub error_busy: &'static str,
+    pub error_failed_title: &'static str,
+    pub error_failed: &'static str,
+    pub error_refused_title: &'static str,
+    pub error_refused: &'static str,
 }
 
 const EN: Words = Words {
@@ -194,6 +211,21 @@ const EN: Words = Words {
     unsubscribed_title: "Unsubscribed",
     unsubscribed_heading: "You're unsubscribed",
     unsubscribed_text: "We won't email you delivery updates any more. Your orders and messages are not affected.",
+    error_not_found_title: "Page not found",
+    error_not_found: "We could not find that page. It may have moved; try searching for what you need.",
+    error_too_many_title: "Too many requests",
+    error_too_many: "You have sent us a lot in a short time.",
+    try_again_in: "Please try again in",
+    second: "second",
+    seconds: "seconds",
+    error_too_large_title: "Too much at once",
+    error_too_large: "That was more than we can take at once. Please send less and try again.",
+    error_busy_title: "Try again soon",
+    error_busy: "The help center is busy; please try again in a moment.",
+    error_failed_title: "Something went wrong",
+    error_failed: "Something went wrong on our side. Please try again.",
+    error_refused_title: "That did not work",
+    error_refused: "We could not do what the link or the form asked. Please go back and try again.",
 };
 
 const DE: Words = Words {
@@ -290,7 +322,25 @@ const DE: Words = Words {
     unsubscribed_title: "Abgemeldet",
     unsubscribed_heading: "Du bist abgemeldet",
     unsubscribed_text: "Wir schicken dir keine Versand-Updates mehr per E-Mail. Deine Bestellungen und Nachrichten sind davon nicht betroffen.",
+    error_not_found_title: "Seite nicht gefunden",
+    error_not_found: "Diese Seite konnten wir nicht finden. Vielleicht ist sie umgezogen; such einfach nach dem, was du brauchst.",
+    error_too_many_title: "Zu viele Anfragen",
+    error_too_many: "Du hast uns in kurzer Zeit sehr viel geschickt.",
+    try_again_in: "Bitte versuch es noch einmal in",
+    second: "Sekunde",
+    seconds: "Sekunden",
+    error_too_large_title: "Zu viel auf einmal",
+    error_too_large: "Das war mehr, als wir auf einmal annehmen können. Bitte schick weniger und versuch es noch einmal.",
+    error_busy_title: "Gleich noch einmal",
+    error_busy: "Das Hilfe-Center ist gerade ausgelastet; bitte versuch es gleich noch einmal.",
+    error_failed_title: "Etwas ist schiefgelaufen",
+    error_failed: "Bei uns ist etwas schiefgelaufen. Bitte versuch es noch einmal.",
+    error_refused_title: "Das hat nicht geklappt",
+    error_refused: "Was der Link oder das Formular verlangt hat, konnten wir nicht tun. Bitte geh zurück und versuch es noch einmal.",
 };
+
+/// The languages the help center has words of its own for.
+pub(crate) const SPOKEN: [&str; 2] = ["en", "de"];
 
 /// The words for a locale's language; English when we have none of its own.
 pub(crate) fn words(locale: &str) -> &'static Words {

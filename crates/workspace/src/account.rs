@@ -56,7 +56,7 @@ pub(crate) async fn account_page(
         .store
         .agent_credentials(
             &concierge_domain::contact::EmailAddress::parse(&viewer.session.agent.email)
-                .map_err(|_| crate::PageError::from(concierge_api::error::ApiError::Internal))?,
+                .map_err(|_| concierge_api::error::ApiError::Internal)?,
         )
         .await?
         .is_some_and(|c| c.totp_secret.is_some());

@@ -4,10 +4,11 @@
 //! conversations, orders with items and shipments).
 
 use crate::layout::{self, Section};
-use crate::{Agent, PageError, PageResult, SettingsView};
+use crate::{Agent, PageResult, SettingsView};
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse};
 use axum::Extension;
+use concierge_api::error::ApiError;
 use concierge_api::AppState;
 use concierge_domain::commerce::Arrival;
 use concierge_domain::conversation::{
@@ -41,8 +42,7 @@ pub(crate) async fn conversation_page(
     Query(q): Query<ConversationQuery>,
     Extension(settings): Extension<Arc<SettingsView>>,
 ) -> PageResult {
-    let id = ConversationId::parse(&id)
-        .map_err(|_| PageError::from(concierge_api::error::ApiError::NotFound("conversation")))?;
+    let id = ConversationId::parse(&id).map_err(|_| ApiError::NotFound("conversation"))?;
     let store = &state.store;
     let c = store.conversation(&id).await?;
     let agents: HashMap<String, String> = store
@@ -118,7 +118,7 @@ pub(crate) async fn conversation_page(
 }
 
 /// The customer's other conversations, newest activity first.
-async fn others(state: &AppState, c: &Conversation) -> Result<Vec<Conversation>, PageError> {
+async fn others(state: &AppState, c: &Conversation) -> Result<Vec<Conversation>, ApiError> {
     let page = state
         .store
         .conversations(
@@ -246,7 +246,7 @@ fn message(c: &Conversation, m: &Message, agents: &HashMap<String, String>) -> M
 
 /// For a chat, whether the virtual assistant answers it; `None` for other channels. (The
 /// controls are fetched again on every change: this reads the session alone.)
-async fn assistant_of(state: &AppState, c: &Conversation) -> Result<Option<bool>, PageError> {
+async fn assistant_of(state: &AppState, c: &Conversation) -> Result<Option<bool>, ApiError> {
     if c.channel != Channel::Chat {
         return Ok(None);
     }
@@ -264,7 +264,7 @@ struct Chat {
     claims_a_customer: bool,
 }
 
-async fn chat_of(state: &AppState, c: &Conversation) -> Result<Option<Chat>, PageError> {
+async fn chat_of(state: &AppState, c: &Conversation) -> Result<Option<Chat>, ApiError> {
     if c.channel != Channel::Chat {
         return Ok(None);
     }

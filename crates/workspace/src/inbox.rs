@@ -3,10 +3,11 @@
 //! conversation.
 
 use crate::layout::{self, Section};
-use crate::{Agent, PageError, PageResult};
+use crate::{Agent, PageResult};
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse};
 use chrono::Utc;
+use concierge_api::error::ApiError;
 use concierge_api::{AppState, ConversationQuery};
 use concierge_domain::conversation::{Channel, Priority};
 use concierge_store::conversations::{Conversation, InboxCounts};
@@ -134,11 +135,11 @@ pub(crate) async fn inbox_page(
         limit: None,
         cursor: None,
     };
-    let filter = api_query.filter().map_err(PageError::from)?;
+    let filter = api_query.filter()?;
     let cursor = blank(&q.cursor)
         .map(Cursor::decode)
         .transpose()
-        .map_err(|_| PageError::from(concierge_api::error::ApiError::NotFound("page")))?;
+        .map_err(|_| ApiError::NotFound("page"))?;
     let store = &state.store;
     let page = store
         .conversations(

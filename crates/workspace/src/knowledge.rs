@@ -4,15 +4,15 @@
 
 use crate::admin::page;
 use crate::layout;
-use crate::{AdminAgent, PageError, PageResult};
+use crate::{AdminAgent, PageResult};
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::Router;
 use chrono::{Duration, Utc};
+use concierge_api::error::ApiError;
 use concierge_api::AppState;
 use concierge_domain::ids::ArticleId;
 use concierge_store::articles::{Article, ArticleFilter};
-use concierge_store::StoreError;
 use maud::{html, Markup, PreEscaped};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -114,7 +114,7 @@ async fn new_article(
 ) -> PageResult {
     let original = match q.translation_of.as_deref().map(ArticleId::parse) {
         Some(Ok(id)) => Some(state.store.article(&id).await?),
-        Some(Err(_)) => return Err(StoreError::NotFound("article").into()),
+        Some(Err(_)) => return Err(ApiError::NotFound("article")),
         None => None,
     };
     let body = editor(&state, None, original.as_ref()).await?;
@@ -126,7 +126,7 @@ async fn edit_article(
     AdminAgent(viewer): AdminAgent,
     Path(id): Path<String>,
 ) -> PageResult {
-    let id = ArticleId::parse(&id).map_err(|_| PageError::from(StoreError::NotFound("article")))?;
+    let id = ArticleId::parse(&id).map_err(|_| ApiError::NotFound("article"))?;
     let article = state.store.article(&id).await?;
     let body = editor(&state, Some(&article), None).await?;
     page(&viewer, "articles", body)
@@ -138,7 +138,7 @@ async fn editor(
     state: &AppState,
     article: Option<&Article>,
     translating: Option<&Article>,
-) -> Result<Markup, PageError> {
+) -> Result<Markup, ApiError> {
     let categories = state.store.categories().await?;
     let translations = match article {
         Some(a) => state.store.translations(&a.translation_group).await?,

@@ -22,14 +22,16 @@ mod layout;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
+use concierge_api::audience::{ErrorPages, Refusal};
 use concierge_api::auth::Session;
 use concierge_api::error::ApiError;
 use concierge_api::AppState;
 use concierge_store::sessions::AgentSession;
+use maud::Markup;
 use std::sync::Arc;
 
 /// What the pages need of the service's settings.
@@ -83,7 +85,7 @@ impl FromRequestParts<AppState> for Agent {
                     .store
                     .last_event_seq()
                     .await
-                    .map_err(|e| PageError::from(e).into_response())?;
+                    .map_err(|e| ApiError::from(e).into_response())?;
                 Ok(Agent(Viewer {
                     session,
                     last_event,
@@ -94,7 +96,7 @@ impl FromRequestParts<AppState> for Agent {
                 let next = layout::encode_component(back);
                 Err(Redirect::to(&format!("/login?next={next}")).into_response())
             }
-            Err(e) => Err(PageError::from(e).into_response()),
+            Err(e) => Err(e.into_response()),
         }
     }
 }
@@ -111,48 +113,72 @@ impl FromRequestParts<AppState> for AdminAgent {
     ) -> Result<Self, Self::Rejection> {
         let Agent(viewer) = Agent::from_request_parts(parts, state).await?;
         if !viewer.session.agent.role.is_admin() {
-            return Err(PageError {
-                status: StatusCode::FORBIDDEN,
-                message: "This page is for admins. Ask an admin of your team if you need it."
-                    .into(),
-            }
+            return Err(ApiError::Forbidden(
+                "This page is for admins. Ask an admin of your team if you need it.",
+            )
             .into_response());
         }
         Ok(AdminAgent(viewer))
     }
 }
 
-/// A page that could not be shown, as an HTML page with the reason.
-#[derive(Debug)]
-pub(crate) struct PageError {
-    status: StatusCode,
-    message: String,
-}
+/// A page's answer, or why there is none: the error leaves as the API's one error type (a
+/// storage error mapped by `ApiError::from`), and the API's layer shows it to the agent as a
+/// page in the workspace's look ([`WorkspaceErrors`]).
+pub(crate) type PageResult = Result<Response, ApiError>;
 
-impl From<ApiError> for PageError {
-    fn from(e: ApiError) -> Self {
-        PageError {
-            status: e.status(),
-            message: e.detail().message,
+/// The workspace's paths, beside the route table in [`pages`]: errors there are shown in the
+/// workspace's look.
+const PATHS: [&str; 6] = [
+    "/login",
+    "/account",
+    "/inbox",
+    "/conversations",
+    "/admin",
+    "/assets",
+];
+
+/// How the workspace shows an agent an error: a page of its own look with the error's own
+/// words (agents read the API's every day) and the way back to the inbox.
+pub struct WorkspaceErrors;
+
+impl ErrorPages for WorkspaceErrors {
+    fn page(&self, uri: &Uri, _: &HeaderMap, refusal: &Refusal<'_>) -> Option<Markup> {
+        let path = uri.path();
+        let ours = path == "/"
+            || PATHS.iter().any(|p| {
+                path.strip_prefix(p)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            });
+        if !ours {
+            return None;
         }
-    }
-}
-
-impl From<concierge_store::StoreError> for PageError {
-    fn from(e: concierge_store::StoreError) -> Self {
-        ApiError::from(e).into()
-    }
-}
-
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
-        let title = match self.status {
+        let title = match refusal.status {
             StatusCode::NOT_FOUND => "Not found",
             StatusCode::FORBIDDEN => "Not allowed",
+            StatusCode::TOO_MANY_REQUESTS => "Too many requests",
             _ => "Something went wrong",
         };
-        (self.status, layout::bare(title, &self.message)).into_response()
+        let message = match refusal.error {
+            // The fallback's words are for programs.
+            None | Some(ApiError::RouteNotFound) => plain_words(refusal),
+            Some(e) => e.to_string(),
+        };
+        Some(layout::bare(title, &message))
     }
 }
 
-pub(crate) type PageResult = Result<Response, PageError>;
+/// What an error without words of its own (an unknown path, an extractor's refusal) says.
+fn plain_words(refusal: &Refusal<'_>) -> String {
+    match refusal.status {
+        StatusCode::NOT_FOUND => "There is nothing at this address.".to_owned(),
+        StatusCode::TOO_MANY_REQUESTS => match refusal.retry_after {
+            Some(secs) => format!("Too many requests; try again in {secs} s."),
+            None => "Too many requests; try again shortly.".to_owned(),
+        },
+        s if s.is_server_error() => {
+            "Something went wrong on our side. Please try again.".to_owned()
+        }
+        _ => "This request could not be answered. Go back and try again.".to_owned(),
+    }
+}

@@ -1,5 +1,6 @@
-//! The router: every route, the fallbacks that keep even unknown paths in the JSON error
-//! format, and the layers (rate limit, body limit, panic guard, tracing, metrics).
+//! The router: every route, the fallbacks that answer unknown paths and methods in the error
+//! format, and the layers (rate limit, body limit, panic guard, errors fit for their audience,
+//! tracing, metrics).
 
 mod access;
 pub(crate) mod articles;
@@ -88,6 +89,11 @@ pub(crate) fn router(
                 tracing::error!("a request handler panicked");
                 ApiError::Internal.into_response()
             },
+        ))
+        // Around every answer made above, the panic guard's too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::audience::fit,
         ))
         .layer(TraceLayer::new_for_http());
     for (name, value) in SECURITY_HEADERS {
