@@ -8,11 +8,11 @@
 use crate::{aftership, shopify, woocommerce, Malformed};
 use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
-use concierge_jobs::{payload_field, Handler, JobError};
+use concierge_jobs::{Handler, JobError};
 use concierge_store::commerce::{NewTrackingEvent, OrderUpsert, RefundUpsert, ShipmentUpsert};
 use concierge_store::customers::CustomerRef;
-use concierge_store::jobs::Job;
-use concierge_store::platforms::{DeliveryState, APPLY_JOB};
+use concierge_store::jobs::{payloads, Job};
+use concierge_store::platforms::DeliveryState;
 use concierge_store::{Store, StoreError};
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -139,10 +139,11 @@ impl ApplyDelivery {
         ApplyDelivery { store }
     }
 
-    async fn run_job(&self, job: &Job) -> Result<(), JobError> {
-        let text = |s: &str| Ok::<_, std::convert::Infallible>(s.to_owned());
-        let platform = payload_field(job, "platform", text)?;
-        let delivery_id = payload_field(job, "delivery_id", text)?;
+    async fn run_job(&self, job: &Job, payload: payloads::WebhookApply) -> Result<(), JobError> {
+        let payloads::WebhookApply {
+            platform,
+            delivery_id,
+        } = payload;
         let d = self.store.delivery(&platform, &delivery_id).await?;
         if d.state != DeliveryState::Pending {
             return Ok(());
@@ -210,12 +211,14 @@ impl ApplyDelivery {
 }
 
 impl Handler for ApplyDelivery {
-    fn kind(&self) -> &'static str {
-        APPLY_JOB
-    }
+    type Payload = payloads::WebhookApply;
 
-    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
-        self.run_job(job).boxed()
+    fn run<'a>(
+        &'a self,
+        job: &'a Job,
+        payload: payloads::WebhookApply,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        self.run_job(job, payload).boxed()
     }
 
     /// Deliveries may be applied in any order: each change is one transaction, and the

@@ -6,7 +6,7 @@ use crate::audit::{self, AuditEntry};
 pub use crate::customers::CustomerSummary;
 use crate::customers::{self, CustomerRef};
 use crate::events;
-use crate::jobs::{self, NewJob};
+use crate::jobs::{self, payloads, NewJob};
 use crate::{on_engine, on_tx, search, At, Cursor, Page, PageRequest, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
@@ -19,19 +19,23 @@ use concierge_domain::mail::ReplyToken;
 use concierge_domain::text::{Label, MessageBody, Subject};
 use serde_json::json;
 
-/// The job kind that hands an outbound message on `channel` to its transport, for the
-/// channels whose messages wait in the outbox (`Delivery::Outbox`: email). The channel
-/// registers a handler for it; until one is set up (no relay yet) the messages stay queued,
+/// The job that hands an outbound message on `channel` to its transport, for the channels
+/// whose messages wait in the outbox (`Delivery::Outbox`: email). The channel registers a
+/// handler for its kind; until one is set up (no relay yet) the messages stay queued,
 /// durable.
-pub fn deliver_job(channel: Channel) -> Option<&'static str> {
+fn deliver_job(
+    channel: Channel,
+    message_id: &MessageId,
+    conversation_id: &ConversationId,
+) -> Option<NewJob> {
     match (channel, channel.delivery()) {
-        (Channel::Email, Delivery::Outbox) => Some(EMAIL_DELIVER_JOB),
+        (Channel::Email, Delivery::Outbox) => Some(NewJob::now(payloads::EmailDeliver {
+            message_id: message_id.clone(),
+            conversation_id: conversation_id.clone(),
+        })),
         _ => None,
     }
 }
-
-/// The job kind that sends an agent's email reply through the relay.
-pub const EMAIL_DELIVER_JOB: &str = "email.deliver";
 
 /// What an agent is told on a message no transport can carry yet.
 fn undeliverable(channel: Channel) -> String {
@@ -41,9 +45,6 @@ fn undeliverable(channel: Channel) -> String {
         channel.name()
     )
 }
-/// The job kind that wakes a snoozed conversation.
-pub const WAKE_JOB: &str = "conversation.wake";
-
 /// How much of the latest message an inbox row shows (`substr(…, 1, 160)` in the queries).
 const PREVIEW_CHARS: usize = 160;
 
@@ -614,16 +615,10 @@ fn add_message(
             }
         })
         .collect();
-    if let Some(kind) = deliver_job(c.channel).filter(|_| recorded.needs_delivery && !historical) {
-        jobs::enqueue(
-            batch,
-            NewJob::now(
-                kind,
-                json!({ "message_id": id.as_str(), "conversation_id": c.id.as_str() }),
-            )
-            .dedupe(format!("deliver:{id}")),
-            now,
-        );
+    if let Some(job) =
+        deliver_job(c.channel, &id, &c.id).filter(|_| recorded.needs_delivery && !historical)
+    {
+        jobs::enqueue(batch, job.dedupe(format!("deliver:{id}")), now);
     }
     if !m.private {
         c.preview = Some(m.body.as_str().chars().take(PREVIEW_CHARS).collect());
@@ -828,10 +823,9 @@ pub(crate) async fn append(
         if by_email.is_some() {
             jobs::enqueue(
                 batch,
-                NewJob::now(
-                    crate::chat::EMAIL_COPY_JOB,
-                    json!({ "message_id": message.id.as_str() }),
-                )
+                NewJob::now(payloads::ChatEmail {
+                    message_id: message.id.clone(),
+                })
                 .dedupe(format!("chat-email:{}", message.id)),
                 now,
             );
@@ -948,8 +942,13 @@ impl Store {
                 changes.insert("snooze_until".into(), json!(until.to_rfc3339()));
                 jobs::enqueue(
                     &mut batch,
-                    NewJob::at(WAKE_JOB, json!({ "conversation_id": id.as_str() }), until)
-                        .dedupe(format!("wake:{id}:{}", until.timestamp_micros())),
+                    NewJob::at(
+                        payloads::ConversationWake {
+                            conversation_id: id.clone(),
+                        },
+                        until,
+                    )
+                    .dedupe(format!("wake:{id}:{}", until.timestamp_micros())),
                     now,
                 );
             }
@@ -1518,7 +1517,8 @@ impl Store {
             ));
         }
         let channel = Channel::parse(&channel).map_err(StoreError::corrupt)?;
-        let Some(kind) = deliver_job(channel) else {
+        let conversation_id = ConversationId::from_trusted(conversation_id);
+        let Some(job) = deliver_job(channel, id, &conversation_id) else {
             return Err(StoreError::conflict(
                 "delivery_status",
                 undeliverable(channel),
@@ -1528,11 +1528,7 @@ impl Store {
         record_delivery(&mut tx, &mut batch, id, DeliveryStatus::Pending, None, now).await?;
         jobs::enqueue(
             &mut batch,
-            NewJob::now(
-                kind,
-                json!({ "message_id": id.as_str(), "conversation_id": conversation_id }),
-            )
-            .dedupe(format!("deliver:{id}:{}", now.timestamp_micros())),
+            job.dedupe(format!("deliver:{id}:{}", now.timestamp_micros())),
             now,
         );
         audit::record(

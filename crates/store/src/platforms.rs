@@ -3,15 +3,11 @@
 //! repeats them, and marked with what became of them so an admin can see and retry failures.
 
 use crate::args::{bind_args, Args, Batch};
-use crate::jobs::{enqueue, NewJob};
+use crate::jobs::{enqueue, payloads, NewJob};
 use crate::{on_engine, on_tx, At, Cursor, Page, PageRequest, Store, StoreError};
 use chrono::{DateTime, Utc};
 use concierge_domain::ids::WebhookDeliveryId;
 use concierge_domain::vocabulary;
-use serde_json::json;
-
-/// The job kind that applies one stored delivery; payload `{"platform", "delivery_id"}`.
-pub const APPLY_JOB: &str = "webhook.apply";
 
 /// How often applying a delivery is tried before it is left for an admin: the first tries
 /// come quickly (an order's fulfillment may arrive before the order), the last hours later.
@@ -137,10 +133,10 @@ impl Store {
             .opt_text(d.error.as_deref())
             .time(now);
         if d.state == DeliveryState::Pending {
-            let mut job = NewJob::now(
-                APPLY_JOB,
-                json!({ "platform": d.platform, "delivery_id": d.delivery_id }),
-            )
+            let mut job = NewJob::now(payloads::WebhookApply {
+                platform: d.platform.to_owned(),
+                delivery_id: d.delivery_id.clone(),
+            })
             .dedupe(apply_key(d.platform, &d.delivery_id));
             job.max_attempts = APPLY_ATTEMPTS;
             enqueue(&mut batch, job, now);
@@ -264,10 +260,10 @@ impl Store {
         .fetch_one(conn)
         .await?);
         if exists == 0 {
-            let mut job = NewJob::now(
-                APPLY_JOB,
-                json!({ "platform": d.platform, "delivery_id": d.delivery_id }),
-            )
+            let mut job = NewJob::now(payloads::WebhookApply {
+                platform: d.platform.to_owned(),
+                delivery_id: d.delivery_id.clone(),
+            })
             .dedupe(key);
             job.max_attempts = APPLY_ATTEMPTS;
             enqueue(&mut batch, job, now);
