@@ -131,11 +131,13 @@ pub struct LinkOrder {
 #[serde(deny_unknown_fields)]
 pub struct OrderAction {
     /// `cancel`, `refund`, `resend` (the shipping confirmation) or `change_address`.
+    #[schema(schema_with = super::schema::order_action)]
     pub action: String,
     /// The conversation it is taken from: the outcome is noted there.
     pub conversation_id: Option<String>,
     /// Why an order is cancelled: `customer` (default), `inventory`, `fraud`, `declined`,
     /// `other`.
+    #[schema(schema_with = super::schema::cancel_reason_or_blank)]
     pub reason: Option<String>,
     /// Whether the platform tells the shopper too (default true).
     pub notify_customer: Option<bool>,
