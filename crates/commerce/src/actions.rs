@@ -159,11 +159,13 @@ pub async fn perform(
         }
     }
     let what = action.describe(order);
-    let platform = (order.source == shopify::SOURCE).then_some(admin).flatten();
+    let platform = (order.source == shopify::SOURCE.as_str())
+        .then_some(admin)
+        .flatten();
     let Some(admin) = platform else {
         let note = format!(
             "Requested: {what}. This order comes from {}, which Concierge does not change itself; please do it there.",
-            if order.source == shopify::SOURCE { "Shopify, but no Admin API access is configured" } else { order.source.as_str() }
+            if order.source == shopify::SOURCE.as_str() { "Shopify, but no Admin API access is configured" } else { order.source.as_str() }
         );
         record(
             store,

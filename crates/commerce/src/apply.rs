@@ -8,6 +8,7 @@
 use crate::{aftership, shopify, woocommerce, Malformed};
 use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
+use concierge_domain::commerce::Platform;
 use concierge_jobs::{Handler, JobError};
 use concierge_store::commerce::{NewTrackingEvent, OrderUpsert, RefundUpsert, ShipmentUpsert};
 use concierge_store::customers::CustomerRef;
@@ -45,16 +46,15 @@ pub enum Parsed {
 
 /// Parses a stored delivery by its platform.
 pub fn parse(
-    platform: &str,
+    platform: Platform,
     topic: &str,
     body: &[u8],
     shop: Option<&str>,
 ) -> Result<Parsed, Malformed> {
     match platform {
-        shopify::SOURCE => shopify::parse(topic, body, shop),
-        woocommerce::SOURCE => woocommerce::parse(topic, body, shop),
-        aftership::SOURCE => aftership::parse(topic, body),
-        other => Err(Malformed::new(format!("unknown platform {other:?}"))),
+        Platform::Shopify => shopify::parse(topic, body, shop),
+        Platform::WooCommerce => woocommerce::parse(topic, body, shop),
+        Platform::AfterShip => aftership::parse(topic, body),
     }
 }
 
@@ -100,7 +100,7 @@ pub async fn apply(store: &Store, change: Change, actor: &Actor) -> Result<(), S
 pub async fn apply_all(
     store: &Store,
     changes: Vec<Change>,
-    delivery: Option<(&str, &str)>,
+    delivery: Option<(Platform, &str)>,
     actor: &Actor,
 ) -> Result<bool, StoreError> {
     let mut marked = false;
@@ -144,14 +144,14 @@ impl ApplyDelivery {
             platform,
             delivery_id,
         } = payload;
-        let d = self.store.delivery(&platform, &delivery_id).await?;
+        let d = self.store.delivery(platform, &delivery_id).await?;
         if d.state != DeliveryState::Pending {
             return Ok(());
         }
-        let changes = match parse(&platform, &d.topic, d.body.as_bytes(), d.shop.as_deref()) {
+        let changes = match parse(platform, &d.topic, d.body.as_bytes(), d.shop.as_deref()) {
             Ok(Parsed::Ignored) => {
                 self.store
-                    .finish_delivery(&platform, &delivery_id, DeliveryState::Ignored, None)
+                    .finish_delivery(platform, &delivery_id, DeliveryState::Ignored, None)
                     .await?;
                 return Ok(());
             }
@@ -159,12 +159,7 @@ impl ApplyDelivery {
             Err(Malformed(why)) => {
                 tracing::warn!(%platform, %delivery_id, topic = %d.topic, %why, "a webhook delivery does not parse");
                 self.store
-                    .finish_delivery(
-                        &platform,
-                        &delivery_id,
-                        DeliveryState::Malformed,
-                        Some(&why),
-                    )
+                    .finish_delivery(platform, &delivery_id, DeliveryState::Malformed, Some(&why))
                     .await?;
                 return Ok(());
             }
@@ -173,7 +168,7 @@ impl ApplyDelivery {
             let applied = apply_all(
                 &self.store,
                 changes,
-                Some((&platform, &delivery_id)),
+                Some((platform, &delivery_id)),
                 &Actor::System,
             )
             .await;
@@ -198,13 +193,13 @@ impl ApplyDelivery {
                     DeliveryState::Pending
                 };
                 self.store
-                    .finish_delivery(&platform, &delivery_id, state, Some(&why))
+                    .finish_delivery(platform, &delivery_id, state, Some(&why))
                     .await?;
                 return Err(error);
             }
         }
         self.store
-            .finish_delivery(&platform, &delivery_id, DeliveryState::Applied, None)
+            .finish_delivery(platform, &delivery_id, DeliveryState::Applied, None)
             .await?;
         Ok(())
     }

@@ -258,6 +258,16 @@ impl NoticeKind {
 }
 
 vocabulary! {
+    /// A store platform or tracking service whose signed webhooks we take; the store
+    /// platforms are also where orders come from (an order's `source`).
+    pub enum Platform {
+        Shopify = "shopify",
+        WooCommerce = "woocommerce",
+        AfterShip = "aftership",
+    }
+}
+
+vocabulary! {
     /// What an agent may do to an order from the inbox.
     pub enum OrderAction {
         Cancel = "cancel",
@@ -357,6 +367,16 @@ mod tests {
         );
         assert!(OrderAction::parse("Cancel").is_err());
         assert!(CancelReason::parse("bored").is_err());
+    }
+
+    #[test]
+    fn platforms_are_known_by_the_words_stored_with_their_deliveries() {
+        assert_eq!(
+            Platform::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+            ["shopify", "woocommerce", "aftership"]
+        );
+        assert_eq!(Platform::parse("woocommerce"), Ok(Platform::WooCommerce));
+        assert!(Platform::parse("magento").is_err());
     }
 
     #[test]

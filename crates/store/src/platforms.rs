@@ -6,6 +6,7 @@ use crate::args::{bind_args, Args, Batch};
 use crate::jobs::{enqueue, payloads, NewJob};
 use crate::{on_engine, on_tx, At, Cursor, Page, PageRequest, Store, StoreError};
 use chrono::{DateTime, Utc};
+use concierge_domain::commerce::Platform;
 use concierge_domain::ids::WebhookDeliveryId;
 use concierge_domain::vocabulary;
 
@@ -31,7 +32,7 @@ vocabulary! {
 /// A delivery as it arrived, after its signature was checked.
 #[derive(Debug, Clone)]
 pub struct NewDelivery {
-    pub platform: &'static str,
+    pub platform: Platform,
     /// The platform's delivery id (retries reuse it).
     pub delivery_id: String,
     pub topic: String,
@@ -44,7 +45,7 @@ pub struct NewDelivery {
 #[derive(Debug, Clone)]
 pub struct Delivery {
     pub id: WebhookDeliveryId,
-    pub platform: String,
+    pub platform: Platform,
     pub delivery_id: String,
     pub topic: String,
     pub shop: Option<String>,
@@ -76,7 +77,7 @@ impl DeliveryRow {
     fn into_delivery(self) -> Result<Delivery, StoreError> {
         Ok(Delivery {
             id: WebhookDeliveryId::from_trusted(self.id),
-            platform: self.platform,
+            platform: Platform::parse(&self.platform).map_err(StoreError::corrupt)?,
             delivery_id: self.delivery_id,
             topic: self.topic,
             shop: self.shop,
@@ -92,7 +93,7 @@ impl DeliveryRow {
 /// Marks a delivery applied inside the caller's transaction (the one that applied it).
 pub(crate) fn mark_applied(
     batch: &mut Batch,
-    platform: &str,
+    platform: Platform,
     delivery_id: &str,
     now: DateTime<Utc>,
 ) {
@@ -101,12 +102,12 @@ pub(crate) fn mark_applied(
             "UPDATE webhook_deliveries SET status = 'applied', error = NULL, applied_at = $3 \
              WHERE platform = $1 AND delivery_id = $2",
         )
-        .text(platform)
+        .text(platform.as_str())
         .text(delivery_id)
         .time(now);
 }
 
-fn apply_key(platform: &str, delivery_id: &str) -> String {
+fn apply_key(platform: Platform, delivery_id: &str) -> String {
     format!("webhook:{platform}:{delivery_id}")
 }
 
@@ -124,7 +125,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (platform, delivery_id) DO NOTHING",
             )
             .text(WebhookDeliveryId::generate().as_str())
-            .text(d.platform)
+            .text(d.platform.as_str())
             .text(d.delivery_id.as_str())
             .text(d.topic.as_str())
             .opt_text(d.shop.as_deref())
@@ -134,7 +135,7 @@ impl Store {
             .time(now);
         if d.state == DeliveryState::Pending {
             let mut job = NewJob::now(payloads::WebhookApply {
-                platform: d.platform.to_owned(),
+                platform: d.platform,
                 delivery_id: d.delivery_id.clone(),
             })
             .dedupe(apply_key(d.platform, &d.delivery_id));
@@ -147,14 +148,14 @@ impl Store {
     /// One delivery by the platform's id for it.
     pub async fn delivery(
         &self,
-        platform: &str,
+        platform: Platform,
         delivery_id: &str,
     ) -> Result<Delivery, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM webhook_deliveries WHERE platform = $1 AND delivery_id = $2"
         );
         let row: Option<DeliveryRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
-            .bind(platform)
+            .bind(platform.as_str())
             .bind(delivery_id)
             .fetch_optional(pool)
             .await?);
@@ -175,7 +176,7 @@ impl Store {
     /// Records what became of a delivery (applied, ignored, malformed, or failed with why).
     pub async fn finish_delivery(
         &self,
-        platform: &str,
+        platform: Platform,
         delivery_id: &str,
         state: DeliveryState,
         error: Option<&str>,
@@ -189,7 +190,7 @@ impl Store {
                 "UPDATE webhook_deliveries SET status = $3, error = $4, applied_at = $5 \
                  WHERE platform = $1 AND delivery_id = $2",
             )
-            .text(platform)
+            .text(platform.as_str())
             .text(delivery_id)
             .text(state.as_str())
             .opt_text(error.as_deref())
@@ -240,7 +241,7 @@ impl Store {
         }
         let now = At::now();
         let mut tx = self.begin().await?;
-        let key = apply_key(&d.platform, &d.delivery_id);
+        let key = apply_key(d.platform, &d.delivery_id);
         let mut batch = Batch::default();
         batch
             .add(
@@ -261,7 +262,7 @@ impl Store {
         .await?);
         if exists == 0 {
             let mut job = NewJob::now(payloads::WebhookApply {
-                platform: d.platform.to_owned(),
+                platform: d.platform,
                 delivery_id: d.delivery_id.clone(),
             })
             .dedupe(key);

@@ -19,7 +19,7 @@ pub struct WebhookReceipt {
 pub struct DeliveryOut {
     pub id: String,
     /// `shopify`, `woocommerce` or `aftership`.
-    pub platform: String,
+    pub platform: &'static str,
     /// The platform's id for the delivery (`X-Shopify-Webhook-Id`, …).
     pub delivery_id: String,
     pub topic: String,
@@ -39,7 +39,7 @@ impl DeliveryOut {
     pub fn new(d: Delivery, with_body: bool) -> Self {
         DeliveryOut {
             id: d.id.into_string(),
-            platform: d.platform,
+            platform: d.platform.as_str(),
             delivery_id: d.delivery_id,
             topic: d.topic,
             shop: d.shop,

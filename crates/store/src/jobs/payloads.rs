@@ -7,7 +7,7 @@
 //! version still run after an upgrade. Fields a handler does not read are kept for the same
 //! reason, and for whoever inspects a job.
 
-use concierge_domain::commerce::NoticeKind;
+use concierge_domain::commerce::{NoticeKind, Platform};
 use concierge_domain::contact::EmailAddress;
 use concierge_domain::ids::{ChatSessionId, ConversationId, MessageId, ShipmentId};
 use concierge_domain::jobs::JobKind;
@@ -51,7 +51,9 @@ impl Payload for AssistantAnswer {
 /// run by `concierge_commerce::apply::ApplyDelivery`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookApply {
-    pub platform: String,
+    #[serde(with = "text")]
+    pub platform: Platform,
+    /// The platform's id for the delivery.
     pub delivery_id: String,
 }
 
@@ -197,7 +199,7 @@ mod tests {
             ),
             (
                 stored(&WebhookApply {
-                    platform: "shopify".into(),
+                    platform: Platform::Shopify,
                     delivery_id: "d-1".into(),
                 }),
                 json!({ "platform": "shopify", "delivery_id": "d-1" }),
