@@ -1415,8 +1415,8 @@ impl Store {
         });
         let mut counts = InboxCounts::default();
         for (status, assignee, n) in rows {
-            match status.as_str() {
-                "open" => {
+            match ConversationStatus::parse(&status) {
+                Ok(ConversationStatus::Open) => {
                     counts.open += n;
                     match assignee.as_str() {
                         "" => counts.unassigned += n,
@@ -1424,10 +1424,11 @@ impl Store {
                         _ => {}
                     }
                 }
-                "pending" => counts.pending += n,
-                "snoozed" => counts.snoozed += n,
-                "resolved" => counts.resolved += n,
-                _ => {}
+                Ok(ConversationStatus::Pending) => counts.pending += n,
+                Ok(ConversationStatus::Snoozed) => counts.snoozed += n,
+                Ok(ConversationStatus::Resolved) => counts.resolved += n,
+                // Closed conversations are in no view.
+                Ok(ConversationStatus::Closed) | Err(_) => {}
             }
         }
         Ok(counts)
@@ -1510,7 +1511,8 @@ impl Store {
         .fetch_optional(conn)
         .await?);
         let (conversation_id, status, channel) = row.ok_or(StoreError::NotFound("message"))?;
-        if status.as_deref() != Some(DeliveryStatus::Failed.as_str()) {
+        let status = status.and_then(|s| DeliveryStatus::parse(&s).ok());
+        if status != Some(DeliveryStatus::Failed) {
             return Err(StoreError::conflict(
                 "delivery_status",
                 "only a message whose delivery failed can be sent again",

@@ -258,15 +258,15 @@ impl Store {
             FailOutcome::RetryAt(now + retry_delay(attempts))
         };
         let (status, run_at) = match outcome {
-            FailOutcome::Dead => ("dead", now),
-            FailOutcome::RetryAt(t) => ("queued", t),
+            FailOutcome::Dead => (JobStatus::Dead, now),
+            FailOutcome::RetryAt(t) => (JobStatus::Queued, t),
         };
         on_tx!(&mut tx, |conn, pg| {
             sqlx::query(
                 "UPDATE jobs SET status = $2, run_at = $3, locked_until = NULL, last_error = $4, updated_at = $5 WHERE id = $1",
             )
             .bind(id.as_str())
-            .bind(status)
+            .bind(status.as_str())
             .bind(At(run_at))
             .bind(&error)
             .bind(At(now))
