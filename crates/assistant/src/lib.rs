@@ -1,5 +1,5 @@
 //! The virtual assistant in a chat. When a shopper writes in a chat the assistant still
-//! answers, the message's `assist.answer` job (written with the message) runs [`Answer`]:
+//! answers, the message's `assistant.answer` job (written with the message) runs [`Answer`]:
 //! it reads the intent the model found, answers from the shopper's own orders — only for a
 //! session the shop verified, or an order the shopper proved with its number and email or
 //! postcode ([`proof`], throttled) — or from the help center's best article, and hands the
@@ -23,13 +23,13 @@ use concierge_domain::dates::Calendar;
 use concierge_domain::ids::{ChatSessionId, MessageId};
 use concierge_domain::intents::Intent;
 use concierge_domain::text::MessageBody;
-use concierge_jobs::{payload_field, Handler, JobError};
+use concierge_jobs::{Handler, JobError};
 use concierge_knowledge::{Library, Search};
-use concierge_store::chat::{AssistantMemory, ChatSession, OrderProof, ANSWER_JOB};
+use concierge_store::chat::{AssistantMemory, ChatSession, OrderProof};
 use concierge_store::commerce::{Order, OrderFilter};
 use concierge_store::conversations::{Conversation, ConversationPatch, NewMessage};
 use concierge_store::customers::CustomerSummary;
-use concierge_store::jobs::Job;
+use concierge_store::jobs::{payloads, Job};
 use concierge_store::{PageRequest, Store};
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -141,7 +141,7 @@ pub const CHECKS_PER_SHOP: i64 = 200;
 /// What failed proofs of every chat are counted against, shop-wide.
 pub const SHOP_WIDE_CLAIM: &str = "shop";
 
-/// The `assist.answer` job.
+/// The `assistant.answer` job ([`payloads::AssistantAnswer`]).
 pub struct Answer {
     store: Store,
     library: Option<Arc<Library>>,
@@ -219,17 +219,14 @@ struct Decision {
 }
 
 impl Handler for Answer {
-    fn kind(&self) -> &'static str {
-        ANSWER_JOB
-    }
+    type Payload = payloads::AssistantAnswer;
 
-    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
-        async move {
-            let session = payload_field(job, "session_id", ChatSessionId::parse)?;
-            let message = payload_field(job, "message_id", MessageId::parse)?;
-            self.answer(&session, &message).await
-        }
-        .boxed()
+    fn run<'a>(
+        &'a self,
+        _job: &'a Job,
+        payload: payloads::AssistantAnswer,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        async move { self.answer(&payload.session_id, &payload.message_id).await }.boxed()
     }
 }
 

@@ -7,6 +7,7 @@ use crate::Bench;
 use anyhow::{bail, Context};
 use concierge_commerce::signature::sign;
 use concierge_commerce::ApplyDelivery;
+use concierge_domain::commerce::Platform;
 use concierge_jobs::Worker;
 use concierge_store::platforms::{DeliveryState, NewDelivery};
 use concierge_store::{PageRequest, PoolOptions, Store};
@@ -193,7 +194,7 @@ pub(crate) async fn apply(
     for n in 0..deliveries {
         store
             .record_webhook(NewDelivery {
-                platform: "shopify",
+                platform: Platform::Shopify,
                 delivery_id: format!("apply-{n}"),
                 topic: "orders/create".into(),
                 shop: Some("bench.myshopify.com".into()),

@@ -11,6 +11,7 @@
 use crate::admin::{AdminError, ShopifyAdmin};
 use crate::shopify;
 use concierge_domain::access::Actor;
+use concierge_domain::commerce::{CancelReason, OrderAction};
 use concierge_domain::conversation::SenderType;
 use concierge_domain::ids::{ConversationId, LineItemId};
 use concierge_domain::text::MessageBody;
@@ -20,11 +21,11 @@ use concierge_store::conversations::NewMessage;
 use concierge_store::{Store, StoreError};
 use serde_json::{json, Value};
 
-/// What the agent asked for.
+/// What the agent asked for: an [`OrderAction`] with what it needs.
 #[derive(Debug, Clone)]
 pub enum Action {
     Cancel {
-        reason: String,
+        reason: CancelReason,
         notify: bool,
     },
     /// `lines` empty refunds everything.
@@ -38,12 +39,13 @@ pub enum Action {
 }
 
 impl Action {
-    pub fn name(&self) -> &'static str {
+    /// Which action this is.
+    pub fn kind(&self) -> OrderAction {
         match self {
-            Action::Cancel { .. } => "cancel",
-            Action::Refund { .. } => "refund",
-            Action::Resend => "resend",
-            Action::ChangeAddress(_) => "change_address",
+            Action::Cancel { .. } => OrderAction::Cancel,
+            Action::Refund { .. } => OrderAction::Refund,
+            Action::Resend => OrderAction::Resend,
+            Action::ChangeAddress(_) => OrderAction::ChangeAddress,
         }
     }
 
@@ -157,11 +159,13 @@ pub async fn perform(
         }
     }
     let what = action.describe(order);
-    let platform = (order.source == shopify::SOURCE).then_some(admin).flatten();
+    let platform = (order.source == shopify::SOURCE.as_str())
+        .then_some(admin)
+        .flatten();
     let Some(admin) = platform else {
         let note = format!(
             "Requested: {what}. This order comes from {}, which Concierge does not change itself; please do it there.",
-            if order.source == shopify::SOURCE { "Shopify, but no Admin API access is configured" } else { order.source.as_str() }
+            if order.source == shopify::SOURCE.as_str() { "Shopify, but no Admin API access is configured" } else { order.source.as_str() }
         );
         record(
             store,
@@ -214,7 +218,7 @@ async fn run(
     };
     match action {
         Action::Cancel { reason, notify } => {
-            let v = admin.cancel(id, reason, *notify).await?;
+            let v = admin.cancel(id, *reason, *notify).await?;
             apply(v).await;
             Ok(String::new())
         }
@@ -349,11 +353,11 @@ async fn record(
     store
         .audit(AuditEntry::new(
             actor,
-            match action {
-                Action::Cancel { .. } => "order.cancel",
-                Action::Refund { .. } => "order.refund",
-                Action::Resend => "order.resend",
-                Action::ChangeAddress(_) => "order.change_address",
+            match action.kind() {
+                OrderAction::Cancel => "order.cancel",
+                OrderAction::Refund => "order.refund",
+                OrderAction::Resend => "order.resend",
+                OrderAction::ChangeAddress => "order.change_address",
             },
             "order",
             order.id.as_str(),

@@ -8,6 +8,7 @@
 //! pause before the bucket is full, so a long backfill never hits the wall. Every call has a
 //! timeout; a failure is an [`AdminError`] whose words an agent can read.
 
+use concierge_domain::commerce::CancelReason;
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -224,8 +225,13 @@ impl ShopifyAdmin {
     }
 
     /// Cancels an order (`POST orders/{id}/cancel.json`); returns the order as it now is.
-    pub async fn cancel(&self, id: &str, reason: &str, notify: bool) -> Result<Value, AdminError> {
-        let body = serde_json::json!({ "reason": reason, "email": notify });
+    pub async fn cancel(
+        &self,
+        id: &str,
+        reason: CancelReason,
+        notify: bool,
+    ) -> Result<Value, AdminError> {
+        let body = serde_json::json!({ "reason": reason.as_str(), "email": notify });
         let (v, _) = self
             .call(
                 Method::POST,

@@ -9,12 +9,13 @@
 
 use crate::apply::{Change, Parsed, TrackingUpdate};
 use crate::{text, timestamp, Malformed};
-use concierge_domain::commerce::TrackingStatus;
+use concierge_domain::commerce::{Platform, TrackingStatus};
 use concierge_store::commerce::NewTrackingEvent;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-pub const SOURCE: &str = "aftership";
+/// The platform this module reads (and the `source` of the orders it reads).
+pub const SOURCE: Platform = Platform::AfterShip;
 
 /// The events we act on; `tracking_pending_time` and others are ignored.
 pub const TOPICS: &[&str] = &["tracking_update", "edd_revise"];

@@ -8,11 +8,12 @@
 use crate::{aftership, shopify, woocommerce, Malformed};
 use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
-use concierge_jobs::{payload_field, Handler, JobError};
+use concierge_domain::commerce::Platform;
+use concierge_jobs::{Handler, JobError};
 use concierge_store::commerce::{NewTrackingEvent, OrderUpsert, RefundUpsert, ShipmentUpsert};
 use concierge_store::customers::CustomerRef;
-use concierge_store::jobs::Job;
-use concierge_store::platforms::{DeliveryState, APPLY_JOB};
+use concierge_store::jobs::{payloads, Job};
+use concierge_store::platforms::DeliveryState;
 use concierge_store::{Store, StoreError};
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -45,16 +46,15 @@ pub enum Parsed {
 
 /// Parses a stored delivery by its platform.
 pub fn parse(
-    platform: &str,
+    platform: Platform,
     topic: &str,
     body: &[u8],
     shop: Option<&str>,
 ) -> Result<Parsed, Malformed> {
     match platform {
-        shopify::SOURCE => shopify::parse(topic, body, shop),
-        woocommerce::SOURCE => woocommerce::parse(topic, body, shop),
-        aftership::SOURCE => aftership::parse(topic, body),
-        other => Err(Malformed::new(format!("unknown platform {other:?}"))),
+        Platform::Shopify => shopify::parse(topic, body, shop),
+        Platform::WooCommerce => woocommerce::parse(topic, body, shop),
+        Platform::AfterShip => aftership::parse(topic, body),
     }
 }
 
@@ -100,7 +100,7 @@ pub async fn apply(store: &Store, change: Change, actor: &Actor) -> Result<(), S
 pub async fn apply_all(
     store: &Store,
     changes: Vec<Change>,
-    delivery: Option<(&str, &str)>,
+    delivery: Option<(Platform, &str)>,
     actor: &Actor,
 ) -> Result<bool, StoreError> {
     let mut marked = false;
@@ -139,18 +139,19 @@ impl ApplyDelivery {
         ApplyDelivery { store }
     }
 
-    async fn run_job(&self, job: &Job) -> Result<(), JobError> {
-        let text = |s: &str| Ok::<_, std::convert::Infallible>(s.to_owned());
-        let platform = payload_field(job, "platform", text)?;
-        let delivery_id = payload_field(job, "delivery_id", text)?;
-        let d = self.store.delivery(&platform, &delivery_id).await?;
+    async fn run_job(&self, job: &Job, payload: payloads::WebhookApply) -> Result<(), JobError> {
+        let payloads::WebhookApply {
+            platform,
+            delivery_id,
+        } = payload;
+        let d = self.store.delivery(platform, &delivery_id).await?;
         if d.state != DeliveryState::Pending {
             return Ok(());
         }
-        let changes = match parse(&platform, &d.topic, d.body.as_bytes(), d.shop.as_deref()) {
+        let changes = match parse(platform, &d.topic, d.body.as_bytes(), d.shop.as_deref()) {
             Ok(Parsed::Ignored) => {
                 self.store
-                    .finish_delivery(&platform, &delivery_id, DeliveryState::Ignored, None)
+                    .finish_delivery(platform, &delivery_id, DeliveryState::Ignored, None)
                     .await?;
                 return Ok(());
             }
@@ -158,12 +159,7 @@ impl ApplyDelivery {
             Err(Malformed(why)) => {
                 tracing::warn!(%platform, %delivery_id, topic = %d.topic, %why, "a webhook delivery does not parse");
                 self.store
-                    .finish_delivery(
-                        &platform,
-                        &delivery_id,
-                        DeliveryState::Malformed,
-                        Some(&why),
-                    )
+                    .finish_delivery(platform, &delivery_id, DeliveryState::Malformed, Some(&why))
                     .await?;
                 return Ok(());
             }
@@ -172,7 +168,7 @@ impl ApplyDelivery {
             let applied = apply_all(
                 &self.store,
                 changes,
-                Some((&platform, &delivery_id)),
+                Some((platform, &delivery_id)),
                 &Actor::System,
             )
             .await;
@@ -197,25 +193,27 @@ impl ApplyDelivery {
                     DeliveryState::Pending
                 };
                 self.store
-                    .finish_delivery(&platform, &delivery_id, state, Some(&why))
+                    .finish_delivery(platform, &delivery_id, state, Some(&why))
                     .await?;
                 return Err(error);
             }
         }
         self.store
-            .finish_delivery(&platform, &delivery_id, DeliveryState::Applied, None)
+            .finish_delivery(platform, &delivery_id, DeliveryState::Applied, None)
             .await?;
         Ok(())
     }
 }
 
 impl Handler for ApplyDelivery {
-    fn kind(&self) -> &'static str {
-        APPLY_JOB
-    }
+    type Payload = payloads::WebhookApply;
 
-    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
-        self.run_job(job).boxed()
+    fn run<'a>(
+        &'a self,
+        job: &'a Job,
+        payload: payloads::WebhookApply,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        self.run_job(job, payload).boxed()
     }
 
     /// Deliveries may be applied in any order: each change is one transaction, and the

@@ -12,16 +12,15 @@ use crate::variables::{Context, NOTICE_VARIABLES};
 use chrono::{DateTime, Duration, Utc};
 use concierge_domain::commerce::{Arrival, NoticeKind};
 use concierge_domain::dates::Language;
-use concierge_domain::ids::ShipmentId;
 use concierge_domain::replies::{check_variables, fill};
 use concierge_domain::text::{MessageBody, Subject};
 use concierge_domain::Invalid;
 use concierge_email::outbound::{Notice, Relay, SendError};
 use concierge_email::MailSettings;
-use concierge_jobs::{payload_field, Handler, JobError};
+use concierge_jobs::{Handler, JobError};
 use concierge_store::customers::CustomerSummary;
-use concierge_store::jobs::Job;
-use concierge_store::notices::{NoticeStatus, ISSUE_JOB, NOTICE_JOB};
+use concierge_store::jobs::{payloads, Job};
+use concierge_store::notices::NoticeStatus;
 use concierge_store::{Store, StoreError};
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -137,8 +136,8 @@ impl SendNotice {
         }
     }
 
-    async fn send(&self, job: &Job) -> Result<(), JobError> {
-        let (shipment_id, kind) = payload(job)?;
+    async fn send(&self, job: &Job, payload: payloads::NoticeSend) -> Result<(), JobError> {
+        let payloads::NoticeSend { shipment_id, kind } = payload;
         let notice = self.store.notice(&shipment_id, kind).await?;
         if notice.status != NoticeStatus::Queued {
             return Ok(());
@@ -255,20 +254,15 @@ impl SendNotice {
     }
 }
 
-fn payload(job: &Job) -> Result<(ShipmentId, NoticeKind), JobError> {
-    Ok((
-        payload_field(job, "shipment_id", ShipmentId::parse)?,
-        payload_field(job, "kind", NoticeKind::parse)?,
-    ))
-}
-
 impl Handler for SendNotice {
-    fn kind(&self) -> &'static str {
-        NOTICE_JOB
-    }
+    type Payload = payloads::NoticeSend;
 
-    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
-        self.send(job).boxed()
+    fn run<'a>(
+        &'a self,
+        job: &'a Job,
+        payload: payloads::NoticeSend,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        self.send(job, payload).boxed()
     }
 }
 
@@ -283,8 +277,8 @@ impl OpenDeliveryIssue {
         OpenDeliveryIssue { store }
     }
 
-    async fn open(&self, job: &Job) -> Result<(), JobError> {
-        let (shipment_id, kind) = payload(job)?;
+    async fn open(&self, payload: payloads::DeliveryIssue) -> Result<(), JobError> {
+        let payloads::DeliveryIssue { shipment_id, kind } = payload;
         let shipment = self.store.shipment(&shipment_id).await?;
         let order = self.store.order(&shipment.order_id).await?;
         let carrier = if shipment.carrier.is_empty() {
@@ -340,12 +334,14 @@ impl OpenDeliveryIssue {
 }
 
 impl Handler for OpenDeliveryIssue {
-    fn kind(&self) -> &'static str {
-        ISSUE_JOB
-    }
+    type Payload = payloads::DeliveryIssue;
 
-    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
-        self.open(job).boxed()
+    fn run<'a>(
+        &'a self,
+        _job: &'a Job,
+        payload: payloads::DeliveryIssue,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        self.open(payload).boxed()
     }
 }
 

@@ -7,8 +7,8 @@
 use crate::apply::{Change, Parsed};
 use crate::{id_text, money, text, timestamp, Malformed};
 use concierge_domain::commerce::{
-    Amount, Currency, FinancialStatus, FulfillmentStatus, OrderNumber, OrderStatus, Quantity,
-    TrackingStatus,
+    Amount, Currency, FinancialStatus, FulfillmentStatus, OrderNumber, OrderStatus, Platform,
+    Quantity, TrackingStatus,
 };
 use concierge_domain::contact::{EmailAddress, PhoneNumber};
 use concierge_domain::text::PersonName;
@@ -16,7 +16,8 @@ use concierge_store::commerce::{NewLineItem, OrderUpsert, RefundUpsert, Shipment
 use concierge_store::customers::CustomerRef;
 use serde_json::Value;
 
-pub const SOURCE: &str = "shopify";
+/// The platform this module reads (and the `source` of the orders it reads).
+pub const SOURCE: Platform = Platform::Shopify;
 
 /// The topics we act on; any other is acknowledged and ignored.
 pub const TOPICS: &[&str] = &[
@@ -196,12 +197,12 @@ fn order(v: &Value, shop: Option<&str>) -> Result<OrderUpsert, Malformed> {
             Ok::<_, Malformed>(CustomerRef {
                 // Nothing names the shopper (a point-of-sale order, a guest without contact
                 // details): a customer of this order alone, without an address.
-                external: Some((SOURCE.to_owned(), format!("order-{external_id}"))),
+                external: Some((SOURCE.to_string(), format!("order-{external_id}"))),
                 ..CustomerRef::default()
             })
         })?;
     Ok(OrderUpsert {
-        source: SOURCE.to_owned(),
+        source: SOURCE.to_string(),
         external_id,
         number,
         customer,
@@ -246,7 +247,7 @@ fn customer_ref(c: &Value, order: Option<&Value>) -> Result<CustomerRef, Malform
     let external = c
         .get("id")
         .and_then(id_text)
-        .map(|id| (SOURCE.to_owned(), id));
+        .map(|id| (SOURCE.to_string(), id));
     let who = CustomerRef {
         name,
         email,
@@ -312,7 +313,7 @@ fn fulfillment(f: &Value, order_external_id: &str) -> Result<Option<ShipmentUpse
         .map(|t| timestamp("estimated_delivery_at", t))
         .transpose()?;
     Ok(Some(ShipmentUpsert {
-        source: SOURCE.to_owned(),
+        source: SOURCE.to_string(),
         order_external_id: order_external_id.to_owned(),
         external_id,
         carrier: text(f, "tracking_company")
@@ -353,7 +354,7 @@ fn refund(r: &Value, order_external_id: &str) -> Result<RefundUpsert, Malformed>
     }
     let created_at = timestamp("created_at", required(r, "created_at")?)?;
     Ok(RefundUpsert {
-        source: SOURCE.to_owned(),
+        source: SOURCE.to_string(),
         order_external_id: order_external_id.to_owned(),
         external_id,
         amount,

@@ -8,7 +8,8 @@
 use crate::apply::{Change, Parsed};
 use crate::{id_text, money, text, timestamp, Malformed};
 use concierge_domain::commerce::{
-    Amount, Currency, FinancialStatus, FulfillmentStatus, OrderNumber, OrderStatus, Quantity,
+    Amount, Currency, FinancialStatus, FulfillmentStatus, OrderNumber, OrderStatus, Platform,
+    Quantity,
 };
 use concierge_domain::contact::{EmailAddress, PhoneNumber};
 use concierge_domain::text::PersonName;
@@ -17,7 +18,8 @@ use concierge_store::customers::CustomerRef;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-pub const SOURCE: &str = "woocommerce";
+/// The platform this module reads (and the `source` of the orders it reads).
+pub const SOURCE: Platform = Platform::WooCommerce;
 
 pub const TOPICS: &[&str] = &[
     "order.created",
@@ -81,7 +83,7 @@ fn customer_ref(v: &Value) -> Result<CustomerRef, Malformed> {
         name,
         email,
         phone,
-        external: id.map(|id| (SOURCE.to_owned(), id)),
+        external: id.map(|id| (SOURCE.to_string(), id)),
     };
     if who.is_empty() {
         return Err(Malformed::new("the customer has no id, email or phone"));
@@ -186,7 +188,7 @@ fn order_changes(v: &Value, shop: Option<&str>) -> Result<Vec<Change>, Malformed
         });
     }
     let customer = customer_ref(v).unwrap_or_else(|_| CustomerRef {
-        external: Some((SOURCE.to_owned(), format!("order-{external_id}"))),
+        external: Some((SOURCE.to_string(), format!("order-{external_id}"))),
         ..CustomerRef::default()
     });
     let shipping = v.get("shipping").filter(|s| {
@@ -196,7 +198,7 @@ fn order_changes(v: &Value, shop: Option<&str>) -> Result<Vec<Change>, Malformed
         })
     });
     let order = OrderUpsert {
-        source: SOURCE.to_owned(),
+        source: SOURCE.to_string(),
         external_id: external_id.clone(),
         number,
         customer,
@@ -224,7 +226,7 @@ fn order_changes(v: &Value, shop: Option<&str>) -> Result<Vec<Change>, Malformed
         // Refund totals come negative ("-5.00").
         let amount = text(r, "total").unwrap_or("0").trim_start_matches('-');
         changes.push(Change::Refund(RefundUpsert {
-            source: SOURCE.to_owned(),
+            source: SOURCE.to_string(),
             order_external_id: external_id.clone(),
             external_id: id,
             amount: money("refunds.total", amount)?,

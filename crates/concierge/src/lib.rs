@@ -21,6 +21,7 @@ use concierge_assistant::Answer;
 use concierge_chat::ChatConfig;
 use concierge_commerce::notices::{NoticeSettings, OpenDeliveryIssue, SendNotice};
 use concierge_commerce::ApplyDelivery;
+use concierge_domain::jobs::JobKind;
 use concierge_email::outbound::{
     ConfirmChatEmail, Deliver, EmailChatAnswer, Relay, SendTranscript,
 };
@@ -416,6 +417,7 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
     let unhandled = unhandled_jobs(&worker.kinds(), settings.smtp_relay.is_some());
     if !unhandled.is_empty() {
         store.close().await;
+        let unhandled: Vec<&str> = unhandled.iter().map(|k| k.as_str()).collect();
         anyhow::bail!(
             "jobs of kind {} would be queued with nothing to run them",
             unhandled.join(", ")
@@ -560,13 +562,12 @@ async fn start_with(settings: Settings, demo_store: bool) -> anyhow::Result<Runn
     })
 }
 
-/// The kinds of job the store queues that no handler of the worker runs: none may be, but
-/// for mail when no relay is set up, which waits in the queue until one is.
-fn unhandled_jobs(handled: &[&'static str], relay: bool) -> Vec<&'static str> {
-    use concierge_store::jobs::{KINDS, MAIL_KINDS};
-    KINDS
+/// The kinds of job that no handler of the worker runs: none may be, but for mail when no
+/// relay is set up, which waits in the queue until one is.
+fn unhandled_jobs(handled: &[JobKind], relay: bool) -> Vec<JobKind> {
+    JobKind::ALL
         .iter()
-        .filter(|k| !handled.contains(k) && (relay || !MAIL_KINDS.contains(k)))
+        .filter(|k| !handled.contains(k) && (relay || !k.sends_mail()))
         .copied()
         .collect()
 }
@@ -604,13 +605,15 @@ async fn smtp_listener(
 #[cfg(test)]
 mod tests {
     use super::unhandled_jobs;
+    use concierge_domain::jobs::JobKind;
 
     #[test]
     fn only_mail_may_wait_for_a_handler_and_only_without_a_relay() {
         let none = unhandled_jobs(&[], false);
-        assert!(none.contains(&"conversation.wake") && !none.contains(&"email.deliver"));
-        assert!(unhandled_jobs(&[], true).contains(&"email.deliver"));
-        let all: Vec<&'static str> = concierge_store::jobs::KINDS.to_vec();
-        assert!(unhandled_jobs(&all, true).is_empty());
+        assert!(
+            none.contains(&JobKind::ConversationWake) && !none.contains(&JobKind::EmailDeliver)
+        );
+        assert!(unhandled_jobs(&[], true).contains(&JobKind::EmailDeliver));
+        assert!(unhandled_jobs(JobKind::ALL, true).is_empty());
     }
 }

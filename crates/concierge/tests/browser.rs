@@ -1308,7 +1308,17 @@ async fn agents_act_on_orders_and_admins_mind_webhooks_notices_and_the_assistant
                 .is_some_and(|e| e.contains("not known yet"))
         })
         .await;
-        // Then the shop's orders arrive by backfill.
+        let b = driver.browser().await;
+        sign_in(&b, &app, "ada@shop.example", None).await;
+
+        // The admin sees the waiting delivery (its own retries keep failing: the order is
+        // still unknown, however long the page takes)…
+        b.goto(&format!("{}/admin/deliveries", app.base))
+            .await
+            .unwrap();
+        ready(&b).await;
+        wait_text(&b, "table.deliveries", "not known yet").await;
+        // …then the shop's orders arrive by backfill, and the admin applies it again.
         let admin = concierge_commerce::admin::ShopifyAdmin::new(
             "acme.myshopify.com",
             TOKEN,
@@ -1325,16 +1335,6 @@ async fn agents_act_on_orders_and_admins_mind_webhooks_notices_and_the_assistant
             "Please cancel my order #1001, I ordered it twice.",
         )
         .await;
-
-        let b = driver.browser().await;
-        sign_in(&b, &app, "ada@shop.example", None).await;
-
-        // The admin sees the waiting delivery and applies it again.
-        b.goto(&format!("{}/admin/deliveries", app.base))
-            .await
-            .unwrap();
-        ready(&b).await;
-        wait_text(&b, "table.deliveries", "not known yet").await;
         click(&b, "button.delivery-retry").await;
         eventually("the retried delivery is applied", || async {
             let (_, list) = app.get("/api/v1/webhook-deliveries").await;

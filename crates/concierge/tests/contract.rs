@@ -186,19 +186,31 @@ on_both_engines!(snooze_wakes_through_the_job_queue, |app| {
     assert_eq!(got["status"], "open");
 });
 
+/// The payload of [`Together`]'s jobs. Job kinds are a closed vocabulary with no words for
+/// tests, so it borrows a mail kind: without a relay (these tests set none) the app's own
+/// worker leaves those alone.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TogetherJob {
+    n: u32,
+    ok: bool,
+}
+
+impl concierge_store::jobs::payloads::Payload for TogetherJob {
+    const KIND: concierge_domain::jobs::JobKind = concierge_domain::jobs::JobKind::ChatConfirmEmail;
+}
+
 /// Succeeds or fails as its job's payload says; its jobs may run together.
 struct Together;
 
 impl concierge_jobs::Handler for Together {
-    fn kind(&self) -> &'static str {
-        "test.together"
-    }
+    type Payload = TogetherJob;
 
     fn run<'a>(
         &'a self,
-        job: &'a concierge_store::jobs::Job,
+        _job: &'a concierge_store::jobs::Job,
+        payload: TogetherJob,
     ) -> futures::future::BoxFuture<'a, Result<(), concierge_jobs::JobError>> {
-        let ok = job.payload["ok"] == true;
+        let ok = payload.ok;
         Box::pin(async move {
             if ok {
                 Ok(())
@@ -218,10 +230,7 @@ on_both_engines!(a_batch_run_together_records_each_outcome, |app| {
     let store = app.running.as_ref().unwrap().store.clone();
     for n in 0..40 {
         store
-            .enqueue(NewJob::now(
-                "test.together",
-                json!({"n": n, "ok": n % 3 != 0}),
-            ))
+            .enqueue(NewJob::now(TogetherJob { n, ok: n % 3 != 0 }))
             .await
             .unwrap();
     }
@@ -238,7 +247,11 @@ on_both_engines!(a_batch_run_together_records_each_outcome, |app| {
         .await
         .unwrap()
         .items;
-    let mine: Vec<_> = all.iter().filter(|j| j.kind == "test.together").collect();
+    use concierge_store::jobs::payloads::Payload;
+    let mine: Vec<_> = all
+        .iter()
+        .filter(|j| j.known_kind() == Some(TogetherJob::KIND))
+        .collect();
     assert_eq!(mine.len(), 40);
     for j in mine {
         if j.payload["ok"] == true {

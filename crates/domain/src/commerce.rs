@@ -257,6 +257,42 @@ impl NoticeKind {
     }
 }
 
+vocabulary! {
+    /// A store platform or tracking service whose signed webhooks we take; the store
+    /// platforms are also where orders come from (an order's `source`).
+    pub enum Platform {
+        Shopify = "shopify",
+        WooCommerce = "woocommerce",
+        AfterShip = "aftership",
+    }
+}
+
+vocabulary! {
+    /// What an agent may do to an order from the inbox.
+    pub enum OrderAction {
+        Cancel = "cancel",
+        /// The whole order, or some of its items.
+        Refund = "refund",
+        /// Send the shipping confirmation again.
+        Resend = "resend",
+        ChangeAddress = "change_address",
+    }
+}
+
+vocabulary! {
+    /// Why an order is cancelled: the reasons Shopify's cancel call takes.
+    pub enum CancelReason {
+        /// The shopper asked.
+        Customer = "customer",
+        /// Out of stock.
+        Inventory = "inventory",
+        Fraud = "fraud",
+        /// The payment was declined.
+        Declined = "declined",
+        Other = "other",
+    }
+}
+
 /// When a parcel counts as late: no scan for `stall` (counting from its last scan, or from
 /// when it was handed over if it has none), or its expected delivery has passed. Finished
 /// shipments are never late.
@@ -308,6 +344,40 @@ impl Arrival {
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn order_actions_and_cancel_reasons_are_closed_word_sets() {
+        assert_eq!(
+            OrderAction::ALL
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>(),
+            ["cancel", "refund", "resend", "change_address"]
+        );
+        assert_eq!(
+            CancelReason::ALL
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>(),
+            ["customer", "inventory", "fraud", "declined", "other"]
+        );
+        assert_eq!(
+            OrderAction::parse("change_address"),
+            Ok(OrderAction::ChangeAddress)
+        );
+        assert!(OrderAction::parse("Cancel").is_err());
+        assert!(CancelReason::parse("bored").is_err());
+    }
+
+    #[test]
+    fn platforms_are_known_by_the_words_stored_with_their_deliveries() {
+        assert_eq!(
+            Platform::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+            ["shopify", "woocommerce", "aftership"]
+        );
+        assert_eq!(Platform::parse("woocommerce"), Ok(Platform::WooCommerce));
+        assert!(Platform::parse("magento").is_err());
+    }
 
     #[test]
     fn a_delivered_parcel_is_never_expected() {

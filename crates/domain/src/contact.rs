@@ -71,6 +71,13 @@ impl fmt::Display for EmailAddress {
     }
 }
 
+impl std::str::FromStr for EmailAddress {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
 /// A phone number in E.164 form (`+` and 8 to 15 digits). Spaces, dots, dashes and brackets
 /// are dropped; a leading `00` becomes `+`; `whatsapp:` prefixes are removed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

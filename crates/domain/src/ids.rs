@@ -39,6 +39,11 @@ macro_rules! ids {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(&self.0) }
         }
+
+        impl std::str::FromStr for $name {
+            type Err = Invalid;
+            fn from_str(s: &str) -> Result<Self, Self::Err> { Self::parse(s) }
+        }
     )+};
 }
 

@@ -14,12 +14,12 @@
 
 use crate::mailroom::MailSettings;
 use concierge_domain::conversation::{Channel, DeliveryStatus, SenderType};
-use concierge_domain::ids::MessageId;
+use concierge_domain::ids::{ChatSessionId, MessageId};
 use concierge_domain::mail::{subject_key, ReplyToken};
 use concierge_domain::text::escape_html as escape;
-use concierge_jobs::{payload_field, Handler, JobError};
-use concierge_store::conversations::EMAIL_DELIVER_JOB;
+use concierge_jobs::{Handler, JobError};
 use concierge_store::files::FileStore;
+use concierge_store::jobs::payloads;
 use concierge_store::jobs::Job;
 use concierge_store::mail::OutboundEmail;
 use concierge_store::Store;
@@ -205,8 +205,7 @@ impl Deliver {
         }
     }
 
-    async fn deliver(&self, job: &Job) -> Result<(), JobError> {
-        let id = payload_field(job, "message_id", MessageId::parse)?;
+    async fn deliver(&self, job: &Job, id: MessageId) -> Result<(), JobError> {
         let out = self.store.outbound_email(&id).await?;
         if out.message.delivery_status != Some(DeliveryStatus::Pending) {
             // Sent (or given up on) by an earlier run of this job.
@@ -429,17 +428,19 @@ fn text_to_html(text: &str) -> String {
 }
 
 impl Handler for Deliver {
-    fn kind(&self) -> &'static str {
-        EMAIL_DELIVER_JOB
-    }
+    type Payload = payloads::EmailDeliver;
 
-    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
-        self.deliver(job).boxed()
+    fn run<'a>(
+        &'a self,
+        job: &'a Job,
+        payload: payloads::EmailDeliver,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        self.deliver(job, payload.message_id).boxed()
     }
 }
 
 /// Sends an agent's answer in a chat to the shopper's email as well, when they asked for
-/// that (jobs of kind `chat.email`): the conversation goes on by email, and a reply to the
+/// that ([`payloads::ChatEmail`] jobs): the conversation goes on by email, and a reply to the
 /// mail comes back to it by its reply token. The chat's own delivery stays the record; a
 /// shopper who no longer wants mail (no address on the session) gets none.
 pub struct EmailChatAnswer {
@@ -458,9 +459,8 @@ impl EmailChatAnswer {
         }
     }
 
-    async fn send(&self, job: &Job) -> Result<(), JobError> {
+    async fn send(&self, id: MessageId) -> Result<(), JobError> {
         let d = &self.deliver;
-        let id = payload_field(job, "message_id", MessageId::parse)?;
         let mut out = d.store.outbound_email(&id).await?;
         let session = d
             .store
@@ -477,17 +477,19 @@ impl EmailChatAnswer {
 }
 
 impl Handler for EmailChatAnswer {
-    fn kind(&self) -> &'static str {
-        concierge_store::chat::EMAIL_COPY_JOB
-    }
+    type Payload = payloads::ChatEmail;
 
-    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
-        self.send(job).boxed()
+    fn run<'a>(
+        &'a self,
+        _job: &'a Job,
+        payload: payloads::ChatEmail,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        self.send(payload.message_id).boxed()
     }
 }
 
-/// Sends a shopper their chat so far, when they ask for it (jobs of kind
-/// `chat.transcript`), replying to which continues the conversation.
+/// Sends a shopper their chat so far, when they ask for it ([`payloads::ChatTranscript`]
+/// jobs), replying to which continues the conversation.
 pub struct SendTranscript {
     store: Store,
     relay: Relay,
@@ -503,12 +505,7 @@ impl SendTranscript {
         }
     }
 
-    async fn send(&self, job: &Job) -> Result<(), JobError> {
-        let id = payload_field(
-            job,
-            "session_id",
-            concierge_domain::ids::ChatSessionId::parse,
-        )?;
+    async fn send(&self, id: ChatSessionId) -> Result<(), JobError> {
         let chat = self.store.chat_transcript(&id).await?;
         let Some(email) = &chat.session.email else {
             return Err(JobError::Permanent("the chat has no email address".into()));
@@ -537,16 +534,18 @@ impl SendTranscript {
 }
 
 impl Handler for SendTranscript {
-    fn kind(&self) -> &'static str {
-        concierge_store::chat::TRANSCRIPT_JOB
-    }
+    type Payload = payloads::ChatTranscript;
 
-    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
-        self.send(job).boxed()
+    fn run<'a>(
+        &'a self,
+        _job: &'a Job,
+        payload: payloads::ChatTranscript,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        self.send(payload.session_id).boxed()
     }
 }
 
-/// The `chat.confirm_email` job: mails a link to an address a shopper gave in a chat, to
+/// The [`payloads::ChatConfirmEmail`] job: mails a link to an address a shopper gave in a chat, to
 /// prove it is theirs before anything else from the chat goes there. The mail is our words
 /// alone: nothing the shopper typed (not even the name they gave) is in it.
 pub struct ConfirmChatEmail {
@@ -565,11 +564,8 @@ impl ConfirmChatEmail {
         }
     }
 
-    async fn send(&self, job: &Job) -> Result<(), JobError> {
-        let email = payload_field(job, "email", concierge_domain::contact::EmailAddress::parse)?;
-        let token = payload_field(job, "token", |t| {
-            Ok::<_, concierge_domain::Invalid>(t.to_owned())
-        })?;
+    async fn send(&self, confirm: payloads::ChatConfirmEmail) -> Result<(), JobError> {
+        let payloads::ChatConfirmEmail { email, token, .. } = confirm;
         let shop = header_text(&self.settings.support_name);
         let text = format!(
             "Hello,\n\nIn a chat with {shop}, this address was given for email about the chat. \
@@ -589,12 +585,14 @@ impl ConfirmChatEmail {
 }
 
 impl Handler for ConfirmChatEmail {
-    fn kind(&self) -> &'static str {
-        concierge_store::chat::CONFIRM_EMAIL_JOB
-    }
+    type Payload = payloads::ChatConfirmEmail;
 
-    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
-        self.send(job).boxed()
+    fn run<'a>(
+        &'a self,
+        _job: &'a Job,
+        payload: payloads::ChatConfirmEmail,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        self.send(payload).boxed()
     }
 }
 

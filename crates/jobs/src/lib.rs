@@ -1,6 +1,6 @@
 //! Concierge's background work: the [`Worker`] that claims due jobs from the durable queue
-//! in [`concierge_store::jobs`], runs each with the [`Handler`] for its kind, and records the
-//! outcome: done, retried after a backoff, or dead-lettered.
+//! in [`concierge_store::jobs`], reads each one's typed payload, runs it with the [`Handler`]
+//! for its kind, and records the outcome: done, retried after a backoff, or dead-lettered.
 //!
 //! Delivery is at least once. A job is leased to one worker while it runs; a worker that dies
 //! mid-job loses the lease and the job runs again elsewhere, so handlers must be idempotent
@@ -12,8 +12,9 @@
 //! the binary; [`WakeSnoozed`] lives here because it only touches the store.
 
 use chrono::{DateTime, Utc};
-use concierge_domain::ids::{ConversationId, JobId};
-use concierge_store::conversations::WAKE_JOB;
+use concierge_domain::ids::JobId;
+use concierge_domain::jobs::JobKind;
+use concierge_store::jobs::payloads::{ConversationWake, Payload};
 use concierge_store::jobs::{FailOutcome, Job};
 use concierge_store::{Store, StoreError};
 use futures::future::BoxFuture;
@@ -45,19 +46,18 @@ impl JobError {
     }
 }
 
-/// The text field `name` of a job's payload, parsed by `parse` (an id's, a vocabulary's): a
-/// payload without it, or with one that does not parse, will never work, so it is permanent.
-pub fn payload_field<T, E: std::fmt::Display>(
-    job: &Job,
-    name: &str,
-    parse: impl FnOnce(&str) -> Result<T, E>,
-) -> Result<T, JobError> {
-    let text = job
-        .payload
-        .get(name)
-        .and_then(serde_json::Value::as_str)
-        .ok_or_else(|| JobError::Permanent(format!("payload has no {name}")))?;
-    parse(text).map_err(|e| JobError::Permanent(format!("payload {name}: {e}")))
+/// A job's payload as its handler takes it. One that does not parse never will (a field
+/// missing, an id that is not one), so that is permanent; the error names the field.
+fn read_payload<P: Payload>(job: &Job) -> Result<P, JobError> {
+    serde_path_to_error::deserialize(&job.payload).map_err(|e| {
+        let field = e.path().to_string();
+        let error = e.into_inner();
+        JobError::Permanent(if field == "." {
+            format!("payload: {error}")
+        } else {
+            format!("payload {field}: {error}")
+        })
+    })
 }
 
 impl From<StoreError> for JobError {
@@ -77,21 +77,47 @@ impl From<StoreError> for JobError {
     }
 }
 
-/// Runs the jobs of one kind.
+/// Runs the jobs of one kind: the kind of its [`Handler::Payload`].
 ///
 /// Handlers must be idempotent: a job may run more than once (see the crate docs).
 pub trait Handler: Send + Sync + 'static {
-    /// The job kind this handler runs, e.g. [`WAKE_JOB`].
-    fn kind(&self) -> &'static str;
+    /// What the jobs this handler runs carry; its [`Payload::KIND`] is the kind this handler
+    /// runs.
+    type Payload: Payload;
 
-    /// Does the job's work. `Ok` marks it done; see [`JobError`] for failures.
-    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>>;
+    /// Does the job's work, with its payload read. `Ok` marks it done; see [`JobError`] for
+    /// failures.
+    fn run<'a>(
+        &'a self,
+        job: &'a Job,
+        payload: Self::Payload,
+    ) -> BoxFuture<'a, Result<(), JobError>>;
 
     /// Whether jobs of this kind may run at the same time as each other (a claimed batch
     /// runs together, and their commits are grouped). Only for work whose order does not
     /// matter: not mail to one shopper, whose messages must arrive in the order written.
     fn concurrent(&self) -> bool {
         false
+    }
+}
+
+/// A [`Handler`] as the worker keeps it, whatever its payload: it reads the payload, then
+/// runs the handler.
+trait Runner: Send + Sync {
+    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>>;
+    fn concurrent(&self) -> bool;
+}
+
+impl<H: Handler> Runner for H {
+    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
+        match read_payload::<H::Payload>(job) {
+            Ok(payload) => Handler::run(self, job, payload),
+            Err(e) => futures::future::ready(Err(e)).boxed(),
+        }
+    }
+
+    fn concurrent(&self) -> bool {
+        Handler::concurrent(self)
     }
 }
 
@@ -129,7 +155,7 @@ fn run_limit() -> Duration {
 pub struct Worker {
     store: Store,
     id: String,
-    handlers: BTreeMap<&'static str, Box<dyn Handler>>,
+    handlers: BTreeMap<JobKind, Box<dyn Runner>>,
     notify: Arc<Notify>,
 }
 
@@ -149,12 +175,12 @@ impl Worker {
     /// # Panics
     /// When a handler for the same kind was already added: which one runs would be
     /// ambiguous, so this is a wiring bug.
-    pub fn with(mut self, handler: impl Handler) -> Self {
-        let kind = handler.kind();
+    pub fn with<H: Handler>(mut self, handler: H) -> Self {
+        let kind = H::Payload::KIND;
         let previous = self.handlers.insert(kind, Box::new(handler));
         assert!(
             previous.is_none(),
-            "two handlers registered for job kind {kind:?}"
+            "two handlers registered for job kind {kind}"
         );
         self
     }
@@ -165,7 +191,7 @@ impl Worker {
     }
 
     /// The job kinds this worker runs, in order.
-    pub fn kinds(&self) -> Vec<&'static str> {
+    pub fn kinds(&self) -> Vec<JobKind> {
         self.handlers.keys().copied().collect()
     }
 
@@ -243,11 +269,9 @@ impl Worker {
                 .store
                 .claim_jobs(&kinds, &self.id, CLAIM_BATCH, now)
                 .await?;
-            let (together, one_by_one): (Vec<&Job>, Vec<&Job>) = jobs.iter().partition(|j| {
-                self.handlers
-                    .get(j.kind.as_str())
-                    .is_some_and(|h| h.concurrent())
-            });
+            let (together, one_by_one): (Vec<&Job>, Vec<&Job>) = jobs
+                .iter()
+                .partition(|j| self.runner(j).is_some_and(|h| h.concurrent()));
             // Successes are recorded together, with one write (a failure is recorded as it
             // happens, with its own backoff): the group's at once, the others' at the end or
             // every [`RECORD_EVERY`] while slow ones run.
@@ -283,7 +307,7 @@ impl Worker {
         let span =
             tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
         async {
-            let outcome = match self.handlers.get(job.kind.as_str()) {
+            let outcome = match self.runner(job) {
                 None => Err(JobError::Permanent(format!("no handler for job kind {:?}", job.kind))),
                 Some(handler) => {
                     let limit = run_limit();
@@ -308,6 +332,12 @@ impl Worker {
         }
         .instrument(span)
         .await
+    }
+
+    /// The handler for a claimed job's kind.
+    fn runner(&self, job: &Job) -> Option<&dyn Runner> {
+        let kind = job.known_kind()?;
+        self.handlers.get(&kind).map(|h| h.as_ref())
     }
 
     /// Records one job done at once, so that a crash later in the batch does not run it (and
@@ -348,8 +378,8 @@ fn worker_id() -> String {
     format!("{host}-{}-{tail}", std::process::id())
 }
 
-/// Wakes a snoozed conversation when its snooze ends (jobs of kind [`WAKE_JOB`], payload
-/// `{"conversation_id": "cnv_…"}`, enqueued when the conversation is snoozed).
+/// Wakes a snoozed conversation when its snooze ends ([`ConversationWake`] jobs, enqueued
+/// when the conversation is snoozed).
 ///
 /// A conversation that was reopened, or snoozed again to a later time, in the meantime is
 /// left as it is: each snooze has its own job, and the conversation wakes only once its own
@@ -365,13 +395,15 @@ impl WakeSnoozed {
 }
 
 impl Handler for WakeSnoozed {
-    fn kind(&self) -> &'static str {
-        WAKE_JOB
-    }
+    type Payload = ConversationWake;
 
-    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
+    fn run<'a>(
+        &'a self,
+        job: &'a Job,
+        payload: ConversationWake,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
         async move {
-            let id = payload_field(job, "conversation_id", ConversationId::parse)?;
+            let id = payload.conversation_id;
             // The job is due when the snooze ends, so that moment has come by the time it
             // runs, even when the worker's caller runs it early on a clock of its own (tests
             // pass `run_due` a time in the future).
@@ -397,7 +429,6 @@ mod tests {
     use concierge_store::customers::CustomerRef;
     use concierge_store::jobs::{JobStatus, NewJob};
     use concierge_store::{PageRequest, PoolOptions};
-    use serde_json::json;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A folder removed when the test ends.
@@ -419,6 +450,33 @@ mod tests {
         (store, Scratch(dir))
     }
 
+    /// The payload of [`Flaky`]'s jobs. The kinds are a closed vocabulary with no words for
+    /// tests, so the test handlers borrow real ones: each test's worker runs only its own.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct FlakyJob {}
+
+    impl Payload for FlakyJob {
+        const KIND: JobKind = JobKind::WebhookApply;
+    }
+
+    /// The payload of [`Panics`]'s jobs (see [`FlakyJob`]).
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct PanicJob {}
+
+    impl Payload for PanicJob {
+        const KIND: JobKind = JobKind::DeliveryIssue;
+    }
+
+    /// A wake job as no version of the store writes it: its id is not one.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct BadWake {
+        conversation_id: String,
+    }
+
+    impl Payload for BadWake {
+        const KIND: JobKind = JobKind::ConversationWake;
+    }
+
     /// Fails the first `failures` runs with `error`, then succeeds; counts runs.
     struct Flaky {
         runs: Arc<AtomicUsize>,
@@ -427,11 +485,13 @@ mod tests {
     }
 
     impl Handler for Flaky {
-        fn kind(&self) -> &'static str {
-            "test.flaky"
-        }
+        type Payload = FlakyJob;
 
-        fn run<'a>(&'a self, _job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
+        fn run<'a>(
+            &'a self,
+            _job: &'a Job,
+            _payload: FlakyJob,
+        ) -> BoxFuture<'a, Result<(), JobError>> {
             async move {
                 let n = self.runs.fetch_add(1, Ordering::SeqCst);
                 if n < self.failures {
@@ -447,11 +507,13 @@ mod tests {
     struct Panics;
 
     impl Handler for Panics {
-        fn kind(&self) -> &'static str {
-            "test.panics"
-        }
+        type Payload = PanicJob;
 
-        fn run<'a>(&'a self, _job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
+        fn run<'a>(
+            &'a self,
+            _job: &'a Job,
+            _payload: PanicJob,
+        ) -> BoxFuture<'a, Result<(), JobError>> {
             async move { panic!("boom") }.boxed()
         }
     }
@@ -521,7 +583,9 @@ mod tests {
     async fn a_wake_job_without_a_valid_id_is_dead_lettered_at_once() {
         let (store, _scratch) = fresh_store().await;
         store
-            .enqueue(NewJob::now(WAKE_JOB, json!({ "conversation_id": "nope" })))
+            .enqueue(NewJob::now(BadWake {
+                conversation_id: "nope".into(),
+            }))
             .await
             .unwrap();
         let worker = Worker::new(store.clone()).with(WakeSnoozed::new(store.clone()));
@@ -540,10 +604,7 @@ mod tests {
             failures: 1,
             error: JobError::Retry("relay down".into()),
         });
-        store
-            .enqueue(NewJob::now("test.flaky", json!({})))
-            .await
-            .unwrap();
+        store.enqueue(NewJob::now(FlakyJob {})).await.unwrap();
         let now = Utc::now();
         assert_eq!(worker.run_due(now).await.unwrap(), 1);
         let job = only_job(&store).await;
@@ -569,19 +630,13 @@ mod tests {
                 error: JobError::Permanent("no such order".into()),
             })
             .with(Panics);
-        store
-            .enqueue(NewJob::now("test.flaky", json!({})))
-            .await
-            .unwrap();
+        store.enqueue(NewJob::now(FlakyJob {})).await.unwrap();
         assert_eq!(worker.run_due(Utc::now()).await.unwrap(), 1);
         assert_eq!(only_job(&store).await.status, JobStatus::Dead);
 
         let (store, _scratch) = fresh_store().await;
         let worker = Worker::new(store.clone()).with(Panics);
-        store
-            .enqueue(NewJob::now("test.panics", json!({})))
-            .await
-            .unwrap();
+        store.enqueue(NewJob::now(PanicJob {})).await.unwrap();
         assert_eq!(worker.run_due(Utc::now()).await.unwrap(), 1);
         let job = only_job(&store).await;
         assert_eq!(job.status, JobStatus::Queued);
@@ -599,10 +654,7 @@ mod tests {
         });
         let total = CLAIM_BATCH as usize * 2 + 3;
         for _ in 0..total {
-            store
-                .enqueue(NewJob::now("test.flaky", json!({})))
-                .await
-                .unwrap();
+            store.enqueue(NewJob::now(FlakyJob {})).await.unwrap();
         }
         assert_eq!(worker.run_due(Utc::now()).await.unwrap(), total);
         assert_eq!(runs.load(Ordering::SeqCst), total);
@@ -620,10 +672,7 @@ mod tests {
         let notify = worker.notifier();
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(worker.run(stopped));
-        store
-            .enqueue(NewJob::now("test.flaky", json!({})))
-            .await
-            .unwrap();
+        store.enqueue(NewJob::now(FlakyJob {})).await.unwrap();
         notify.notify_one();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         while runs.load(Ordering::SeqCst) == 0 {

@@ -7,7 +7,7 @@ use crate::conversations::{
     self, stored_intent, Conversation, Message, NewAttachment, NewConversation, NewMessage,
 };
 use crate::customers::CustomerRef;
-use crate::jobs::{self, NewJob};
+use crate::jobs::{self, payloads, NewJob};
 use crate::{on_engine, on_tx, secret_token, At, Store, StoreError};
 use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
@@ -19,7 +19,6 @@ use concierge_domain::intents::{Intent, IntentReading};
 use concierge_domain::mail::ReplyToken;
 use concierge_domain::notes;
 use concierge_domain::text::{MessageBody, PersonName};
-use serde_json::json;
 
 /// Who opened a chat, as the widget told us.
 #[derive(Debug, Clone, Default)]
@@ -169,15 +168,6 @@ impl Staffing {
 /// How recently an agent must have been seen to count as online. The workspace's live
 /// socket marks its agent every minute while it is open.
 pub const ONLINE_WINDOW_SECONDS: i64 = 150;
-
-/// The job that has the assistant answer a shopper's chat message.
-pub const ANSWER_JOB: &str = "assist.answer";
-/// The job that sends an agent's chat answer to the shopper's email too.
-pub const EMAIL_COPY_JOB: &str = "chat.email";
-/// The job that sends a shopper the chat so far, by email.
-pub const TRANSCRIPT_JOB: &str = "chat.transcript";
-/// The job that mails a link to confirm an address a shopper gave in a chat.
-pub const CONFIRM_EMAIL_JOB: &str = "chat.confirm_email";
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
@@ -534,8 +524,10 @@ impl Store {
             }
             jobs::enqueue(
                 &mut batch,
-                NewJob::now(TRANSCRIPT_JOB, json!({ "session_id": session.id.as_str() }))
-                    .dedupe(dedupe),
+                NewJob::now(payloads::ChatTranscript {
+                    session_id: session.id.clone(),
+                })
+                .dedupe(dedupe),
                 now,
             );
             ChatMailOutcome::Queued
@@ -561,10 +553,11 @@ impl Store {
                 .text(email.as_str());
             jobs::enqueue(
                 &mut batch,
-                NewJob::now(
-                    CONFIRM_EMAIL_JOB,
-                    json!({ "session_id": session.id.as_str(), "email": email.as_str(), "token": token }),
-                ),
+                NewJob::now(payloads::ChatConfirmEmail {
+                    session_id: session.id.clone(),
+                    email: email.clone(),
+                    token,
+                }),
                 now,
             );
             ChatMailOutcome::ConfirmationSent
@@ -641,8 +634,10 @@ impl Store {
         if transcript {
             jobs::enqueue(
                 &mut batch,
-                NewJob::now(TRANSCRIPT_JOB, json!({ "session_id": session.id.as_str() }))
-                    .dedupe(format!("transcript-confirmed:{}", token_digest(token))),
+                NewJob::now(payloads::ChatTranscript {
+                    session_id: session.id.clone(),
+                })
+                .dedupe(format!("transcript-confirmed:{}", token_digest(token))),
                 now,
             );
         }
@@ -891,10 +886,10 @@ impl Store {
         if assistant && answerable {
             jobs::enqueue(
                 &mut batch,
-                NewJob::now(
-                    ANSWER_JOB,
-                    json!({ "session_id": session.id.as_str(), "message_id": message.id.as_str() }),
-                )
+                NewJob::now(payloads::AssistantAnswer {
+                    session_id: session.id.clone(),
+                    message_id: message.id.clone(),
+                })
                 .dedupe(format!("answer:{}", message.id)),
                 now,
             );

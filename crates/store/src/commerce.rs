@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
 use concierge_domain::commerce::{
     Amount, Arrival, Currency, FinancialStatus, FulfillmentStatus, NoticeKind, OrderNumber,
-    OrderStatus, Quantity, TrackingStatus,
+    OrderStatus, Platform, Quantity, TrackingStatus,
 };
 use concierge_domain::ids::{
     CustomerId, LineItemId, OrderId, RefundId, ShipmentId, TrackingEventId,
@@ -341,7 +341,7 @@ impl Store {
         &self,
         o: OrderUpsert,
         shipments: Vec<ShipmentUpsert>,
-        delivery: Option<(&str, &str)>,
+        delivery: Option<(Platform, &str)>,
         actor: &Actor,
     ) -> Result<Upserted<OrderId>, StoreError> {
         let now = At::now();

@@ -6,7 +6,7 @@ use crate::audit::{self, AuditEntry};
 pub use crate::customers::CustomerSummary;
 use crate::customers::{self, CustomerRef};
 use crate::events;
-use crate::jobs::{self, NewJob};
+use crate::jobs::{self, payloads, NewJob};
 use crate::{on_engine, on_tx, search, At, Cursor, Page, PageRequest, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
@@ -21,22 +21,23 @@ use concierge_domain::notes;
 use concierge_domain::text::{Label, MessageBody, Subject};
 use serde_json::json;
 
-/// The job kind that hands an outbound message on `channel` to its transport, for the
-/// channels whose messages wait in the outbox (`Delivery::Outbox`: email). The channel
-/// registers a handler for it; until one is set up (no relay yet) the messages stay queued,
+/// The job that hands an outbound message on `channel` to its transport, for the channels
+/// whose messages wait in the outbox (`Delivery::Outbox`: email). The channel registers a
+/// handler for its kind; until one is set up (no relay yet) the messages stay queued,
 /// durable.
-pub fn deliver_job(channel: Channel) -> Option<&'static str> {
+fn deliver_job(
+    channel: Channel,
+    message_id: &MessageId,
+    conversation_id: &ConversationId,
+) -> Option<NewJob> {
     match (channel, channel.delivery()) {
-        (Channel::Email, Delivery::Outbox) => Some(EMAIL_DELIVER_JOB),
+        (Channel::Email, Delivery::Outbox) => Some(NewJob::now(payloads::EmailDeliver {
+            message_id: message_id.clone(),
+            conversation_id: conversation_id.clone(),
+        })),
         _ => None,
     }
 }
-
-/// The job kind that sends an agent's email reply through the relay.
-pub const EMAIL_DELIVER_JOB: &str = "email.deliver";
-
-/// The job kind that wakes a snoozed conversation.
-pub const WAKE_JOB: &str = "conversation.wake";
 
 /// How much of the latest message an inbox row shows (`substr(…, 1, 160)` in the queries).
 const PREVIEW_CHARS: usize = 160;
@@ -599,16 +600,10 @@ fn add_message(
             }
         })
         .collect();
-    if let Some(kind) = deliver_job(c.channel).filter(|_| recorded.needs_delivery && !historical) {
-        jobs::enqueue(
-            batch,
-            NewJob::now(
-                kind,
-                json!({ "message_id": id.as_str(), "conversation_id": c.id.as_str() }),
-            )
-            .dedupe(format!("deliver:{id}")),
-            now,
-        );
+    if let Some(job) =
+        deliver_job(c.channel, &id, &c.id).filter(|_| recorded.needs_delivery && !historical)
+    {
+        jobs::enqueue(batch, job.dedupe(format!("deliver:{id}")), now);
     }
     if !m.private {
         c.preview = Some(m.body.as_str().chars().take(PREVIEW_CHARS).collect());
@@ -813,10 +808,9 @@ pub(crate) async fn append(
         if by_email.is_some() {
             jobs::enqueue(
                 batch,
-                NewJob::now(
-                    crate::chat::EMAIL_COPY_JOB,
-                    json!({ "message_id": message.id.as_str() }),
-                )
+                NewJob::now(payloads::ChatEmail {
+                    message_id: message.id.clone(),
+                })
                 .dedupe(format!("chat-email:{}", message.id)),
                 now,
             );
@@ -928,8 +922,13 @@ impl Store {
                 changes.insert("snooze_until".into(), json!(until.to_rfc3339()));
                 jobs::enqueue(
                     &mut batch,
-                    NewJob::at(WAKE_JOB, json!({ "conversation_id": id.as_str() }), until)
-                        .dedupe(format!("wake:{id}:{}", until.timestamp_micros())),
+                    NewJob::at(
+                        payloads::ConversationWake {
+                            conversation_id: id.clone(),
+                        },
+                        until,
+                    )
+                    .dedupe(format!("wake:{id}:{}", until.timestamp_micros())),
                     now,
                 );
             }
@@ -1390,8 +1389,8 @@ impl Store {
         });
         let mut counts = InboxCounts::default();
         for (status, assignee, n) in rows {
-            match status.as_str() {
-                "open" => {
+            match ConversationStatus::parse(&status) {
+                Ok(ConversationStatus::Open) => {
                     counts.open += n;
                     match assignee.as_str() {
                         "" => counts.unassigned += n,
@@ -1399,10 +1398,11 @@ impl Store {
                         _ => {}
                     }
                 }
-                "pending" => counts.pending += n,
-                "snoozed" => counts.snoozed += n,
-                "resolved" => counts.resolved += n,
-                _ => {}
+                Ok(ConversationStatus::Pending) => counts.pending += n,
+                Ok(ConversationStatus::Snoozed) => counts.snoozed += n,
+                Ok(ConversationStatus::Resolved) => counts.resolved += n,
+                // Closed conversations are in no view.
+                Ok(ConversationStatus::Closed) | Err(_) => {}
             }
         }
         Ok(counts)
@@ -1485,14 +1485,16 @@ impl Store {
         .fetch_optional(conn)
         .await?);
         let (conversation_id, status, channel) = row.ok_or(StoreError::NotFound("message"))?;
-        if status.as_deref() != Some(DeliveryStatus::Failed.as_str()) {
+        let status = status.and_then(|s| DeliveryStatus::parse(&s).ok());
+        if status != Some(DeliveryStatus::Failed) {
             return Err(StoreError::conflict(
                 "delivery_status",
                 "only a message whose delivery failed can be sent again",
             ));
         }
         let channel = Channel::parse(&channel).map_err(StoreError::corrupt)?;
-        let Some(kind) = deliver_job(channel) else {
+        let conversation_id = ConversationId::from_trusted(conversation_id);
+        let Some(job) = deliver_job(channel, id, &conversation_id) else {
             return Err(StoreError::conflict(
                 "delivery_status",
                 notes::undeliverable(channel),
@@ -1502,11 +1504,7 @@ impl Store {
         record_delivery(&mut tx, &mut batch, id, DeliveryStatus::Pending, None, now).await?;
         jobs::enqueue(
             &mut batch,
-            NewJob::now(
-                kind,
-                json!({ "message_id": id.as_str(), "conversation_id": conversation_id }),
-            )
-            .dedupe(format!("deliver:{id}:{}", now.timestamp_micros())),
+            job.dedupe(format!("deliver:{id}:{}", now.timestamp_micros())),
             now,
         );
         audit::record(

@@ -2,6 +2,8 @@
 //! that causes it, claimed by workers with a lease, retried with backoff and dead-lettered
 //! after too many failures.
 //!
+//! Every job carries a typed [`Payload`] ([`payloads`]), which names its [`JobKind`].
+//!
 //! Claiming: on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so several instances share the
 //! queue without taking the same job; on SQLite the single writer connection makes the
 //! claim atomic within the one process that owns the file. A worker that dies keeps its
@@ -11,9 +13,13 @@ use crate::args::{bind_args, Args, Batch};
 use crate::{on_engine, on_tx, At, Cursor, Page, PageRequest, Store, StoreError};
 use chrono::{DateTime, Utc};
 use concierge_domain::ids::JobId;
-use concierge_domain::jobs::{lease, retry_delay, DEFAULT_MAX_ATTEMPTS};
+use concierge_domain::jobs::{lease, retry_delay, JobKind, DEFAULT_MAX_ATTEMPTS};
 use concierge_domain::vocabulary;
 use sqlx::types::Json;
+
+pub mod payloads;
+
+use payloads::Payload;
 
 vocabulary! {
     pub enum JobStatus {
@@ -25,35 +31,11 @@ vocabulary! {
     }
 }
 
-/// Every kind of job the store queues. The service checks at start that each has a handler,
-/// but for the mail a relay sends ([`MAIL_KINDS`]): without a relay set up, mail waits in the
-/// queue, durable, until one is.
-pub const KINDS: &[&str] = &[
-    crate::conversations::WAKE_JOB,
-    crate::chat::ANSWER_JOB,
-    crate::platforms::APPLY_JOB,
-    crate::notices::ISSUE_JOB,
-    crate::conversations::EMAIL_DELIVER_JOB,
-    crate::chat::EMAIL_COPY_JOB,
-    crate::chat::TRANSCRIPT_JOB,
-    crate::chat::CONFIRM_EMAIL_JOB,
-    crate::notices::NOTICE_JOB,
-];
-
-/// The kinds of [`KINDS`] that send mail through the relay.
-pub const MAIL_KINDS: &[&str] = &[
-    crate::conversations::EMAIL_DELIVER_JOB,
-    crate::chat::EMAIL_COPY_JOB,
-    crate::chat::TRANSCRIPT_JOB,
-    crate::chat::CONFIRM_EMAIL_JOB,
-    crate::notices::NOTICE_JOB,
-];
-
-/// Work to enqueue.
+/// Work to enqueue: a typed [`Payload`], which names its kind.
 #[derive(Debug, Clone)]
 pub struct NewJob {
-    pub kind: &'static str,
-    pub payload: serde_json::Value,
+    kind: JobKind,
+    payload: serde_json::Value,
     pub run_at: Option<DateTime<Utc>>,
     pub max_attempts: i32,
     /// Enqueuing a job whose key is already queued or done does nothing: retried requests
@@ -62,20 +44,23 @@ pub struct NewJob {
 }
 
 impl NewJob {
-    pub fn now(kind: &'static str, payload: serde_json::Value) -> Self {
+    /// A job of `payload`'s kind, due now.
+    pub fn now<P: Payload>(payload: P) -> Self {
         NewJob {
-            kind,
-            payload,
+            kind: P::KIND,
+            payload: serde_json::to_value(payload)
+                .expect("a payload is a struct of plain fields, which always serializes"),
             run_at: None,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             dedupe_key: None,
         }
     }
 
-    pub fn at(kind: &'static str, payload: serde_json::Value, run_at: DateTime<Utc>) -> Self {
+    /// A job of `payload`'s kind, due at `run_at`.
+    pub fn at<P: Payload>(payload: P, run_at: DateTime<Utc>) -> Self {
         NewJob {
             run_at: Some(run_at),
-            ..NewJob::now(kind, payload)
+            ..NewJob::now(payload)
         }
     }
 
@@ -88,6 +73,8 @@ impl NewJob {
 #[derive(Debug, Clone)]
 pub struct Job {
     pub id: JobId,
+    /// The kind's word as stored: one of [`JobKind`], or (on jobs long done or dead) a kind
+    /// an older version queued and none runs any more, kept for the record.
     pub kind: String,
     pub payload: serde_json::Value,
     pub status: JobStatus,
@@ -113,6 +100,13 @@ struct JobRow {
     locked_by: Option<String>,
     created_at: At,
     updated_at: At,
+}
+
+impl Job {
+    /// The job's kind, unless it is one no handler runs any more (see [`Job::kind`]).
+    pub fn known_kind(&self) -> Option<JobKind> {
+        JobKind::parse(&self.kind).ok()
+    }
 }
 
 const JOB_COLUMNS: &str = "id, kind, payload, status, run_at, attempts, max_attempts, last_error, locked_by, created_at, updated_at";
@@ -144,7 +138,7 @@ pub(crate) fn enqueue(batch: &mut Batch, job: NewJob, now: DateTime<Utc>) {
              VALUES ($1, $2, $3, 'queued', $4, 0, $5, $6, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING",
         )
         .text(JobId::generate().into_string())
-        .text(job.kind)
+        .text(job.kind.as_str())
         .json(job.payload)
         .time(job.run_at.unwrap_or(now))
         .int(job.max_attempts.into())
@@ -173,7 +167,7 @@ impl Store {
     /// Jobs whose lease ran out (their worker died) are due again.
     pub async fn claim_jobs(
         &self,
-        kinds: &[&str],
+        kinds: &[JobKind],
         worker: &str,
         limit: u32,
         now: DateTime<Utc>,
@@ -186,7 +180,7 @@ impl Store {
         let p_now = args.time(At(now));
         let p_until = args.time(At(now + lease()));
         let p_worker = args.text(worker);
-        let p_kinds = args.texts(kinds.iter().copied());
+        let p_kinds = args.texts(kinds.iter().map(|k| k.as_str()));
         let p_limit = args.int(i64::from(limit));
         let lock = if tx.is_postgres() {
             " FOR UPDATE SKIP LOCKED"
@@ -264,15 +258,15 @@ impl Store {
             FailOutcome::RetryAt(now + retry_delay(attempts))
         };
         let (status, run_at) = match outcome {
-            FailOutcome::Dead => ("dead", now),
-            FailOutcome::RetryAt(t) => ("queued", t),
+            FailOutcome::Dead => (JobStatus::Dead, now),
+            FailOutcome::RetryAt(t) => (JobStatus::Queued, t),
         };
         on_tx!(&mut tx, |conn, pg| {
             sqlx::query(
                 "UPDATE jobs SET status = $2, run_at = $3, locked_until = NULL, last_error = $4, updated_at = $5 WHERE id = $1",
             )
             .bind(id.as_str())
-            .bind(status)
+            .bind(status.as_str())
             .bind(At(run_at))
             .bind(&error)
             .bind(At(now))
@@ -346,7 +340,10 @@ impl Store {
     }
 
     /// When the next queued job of these kinds is due, so an idle worker can sleep until then.
-    pub async fn next_job_due(&self, kinds: &[&str]) -> Result<Option<DateTime<Utc>>, StoreError> {
+    pub async fn next_job_due(
+        &self,
+        kinds: &[JobKind],
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
         if kinds.is_empty() {
             return Ok(None);
         }
@@ -354,12 +351,125 @@ impl Store {
         let sql = format!(
             "SELECT min(CASE WHEN status = 'queued' THEN run_at ELSE locked_until END) FROM jobs \
              WHERE kind IN ({}) AND status IN ('queued', 'running')",
-            args.texts(kinds.iter().copied())
+            args.texts(kinds.iter().map(|k| k.as_str()))
         );
         let next: Option<At> =
             on_engine!(self, |pool, pg| bind_args!(sqlx::query_scalar(&sql), args)
                 .fetch_one(pool)
                 .await?);
         Ok(next.map(|t| t.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a test database leaves behind.
+    enum Leftover {
+        Folder(std::path::PathBuf),
+        Database { admin: String, name: String },
+    }
+
+    impl Leftover {
+        async fn remove(self) {
+            match self {
+                Leftover::Folder(dir) => {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+                Leftover::Database { admin, name } => {
+                    use sqlx::Connection;
+                    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+    }
+
+    /// A fresh database on each engine there is (PostgreSQL when
+    /// `CONCIERGE_TEST_POSTGRES_URL` names a server), not yet migrated.
+    async fn fresh_databases() -> Vec<(Store, Leftover)> {
+        let name = format!("concierge_s_{}", uuid::Uuid::now_v7().simple());
+        let dir = std::env::temp_dir().join(&name);
+        let sqlite = Store::connect(
+            &format!("sqlite://{}/t.db", dir.display()),
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+        let mut stores = vec![(sqlite, Leftover::Folder(dir))];
+        if let Ok(admin) = std::env::var("CONCIERGE_TEST_POSTGRES_URL") {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+            let pg = Store::connect(&format!("{base}/{name}"), &Default::default())
+                .await
+                .unwrap();
+            stores.push((pg, Leftover::Database { admin, name }));
+        }
+        stores
+    }
+
+    /// Queues a job as an older version did: its kind's word as it was then.
+    async fn queue_as_before(store: &Store, kind: &str, status: &str, payload: serde_json::Value) {
+        let now = At::now();
+        let tx = store.begin().await.unwrap();
+        let mut batch = Batch::default();
+        batch
+            .add(
+                "INSERT INTO jobs (id, kind, payload, status, run_at, attempts, max_attempts, dedupe_key, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, 0, 8, NULL, $5, $5)",
+            )
+            .text(JobId::generate().into_string())
+            .text(kind)
+            .json(payload)
+            .text(status)
+            .time(now);
+        tx.commit_with(batch).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn assistant_jobs_queued_before_the_rename_run_after_it() {
+        use concierge_domain::ids::{ChatSessionId, MessageId};
+        for (store, leftover) in fresh_databases().await {
+            store.migrate_until(20).await.unwrap();
+            let session = ChatSessionId::generate();
+            let message = MessageId::generate();
+            let payload = serde_json::json!({
+                "session_id": session.as_str(),
+                "message_id": message.as_str(),
+            });
+            queue_as_before(&store, "assist.answer", "queued", payload.clone()).await;
+            queue_as_before(&store, "assist.answer", "dead", payload).await;
+
+            store.migrate().await.unwrap();
+            let all = store.jobs(None, &PageRequest::default()).await.unwrap();
+            assert_eq!(all.items.len(), 2);
+            assert!(
+                all.items
+                    .iter()
+                    .all(|j| j.known_kind() == Some(JobKind::AssistantAnswer)),
+                "{:?}",
+                all.items
+            );
+            let claimed = store
+                .claim_jobs(&[JobKind::AssistantAnswer], "w", 10, chrono::Utc::now())
+                .await
+                .unwrap();
+            assert_eq!(claimed.len(), 1, "the queued one runs under the new word");
+            let read: payloads::AssistantAnswer =
+                serde_json::from_value(claimed[0].payload.clone()).unwrap();
+            assert_eq!((read.session_id, read.message_id), (session, message));
+
+            store.close().await;
+            leftover.remove().await;
+        }
     }
 }

@@ -351,6 +351,49 @@ impl Store {
     }
 }
 
+#[cfg(test)]
+impl Store {
+    /// Applies the migrations up to `version` only: a database as an older version left it,
+    /// to test that it upgrades.
+    pub(crate) async fn migrate_until(&self, version: i64) -> Result<(), StoreError> {
+        use sqlx::migrate::{Migration, MigrationSource, Migrator};
+
+        /// The embedded migrations up to a version.
+        #[derive(Debug)]
+        struct Until(Vec<Migration>);
+
+        impl MigrationSource<'static> for Until {
+            fn resolve(
+                self,
+            ) -> futures::future::BoxFuture<'static, Result<Vec<Migration>, sqlx::error::BoxDynError>>
+            {
+                Box::pin(async move { Ok(self.0) })
+            }
+        }
+
+        let until = |all: &Migrator| {
+            Until(
+                all.iter()
+                    .filter(|m| m.version <= version)
+                    .cloned()
+                    .collect(),
+            )
+        };
+        match &self.engine {
+            Engine::Sqlite { write, .. } => {
+                let migrator = Migrator::new(until(&SQLITE_MIGRATIONS)).await?;
+                write
+                    .with_conn(async |conn| Ok(migrator.run(&mut *conn).await?))
+                    .await
+            }
+            Engine::Postgres(pool) => {
+                let migrator = Migrator::new(until(&POSTGRES_MIGRATIONS)).await?;
+                Ok(migrator.run(pool).await?)
+            }
+        }
+    }
+}
+
 async fn applied_count_sqlite(pool: &mut sqlx::SqliteConnection) -> usize {
     sqlx::query_scalar::<_, i64>("SELECT count(*) FROM _sqlx_migrations WHERE success")
         .fetch_one(pool)

@@ -7,7 +7,7 @@ use crate::args::Batch;
 use crate::commerce::{Shipment, ShipmentRow, SHIPMENT_COLUMNS};
 use crate::conversations::{self, NewConversation, NewMessage};
 use crate::customers::CustomerRef;
-use crate::jobs::{enqueue, NewJob};
+use crate::jobs::{enqueue, payloads, NewJob};
 use crate::{on_engine, on_tx, At, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use concierge_domain::access::Actor;
@@ -19,13 +19,6 @@ use concierge_domain::intents::IntentReading;
 use concierge_domain::text::{Label, MessageBody, Subject};
 use concierge_domain::vocabulary;
 use serde_json::json;
-
-/// The job kind that sends one notice; payload `{"shipment_id", "kind"}`.
-pub const NOTICE_JOB: &str = "notice.send";
-
-/// The job kind that opens (or adds to) the `delivery-issue` conversation for a delay or a
-/// problem; payload `{"shipment_id", "kind"}`.
-pub const ISSUE_JOB: &str = "delivery.issue";
 
 /// The tag on conversations opened for a parcel in trouble.
 pub const DELIVERY_ISSUE_TAG: &str = "delivery-issue";
@@ -113,20 +106,20 @@ pub(crate) fn queue(
         .time(now);
     enqueue(
         batch,
-        NewJob::now(
-            NOTICE_JOB,
-            json!({ "shipment_id": shipment.as_str(), "kind": kind.as_str() }),
-        )
+        NewJob::now(payloads::NoticeSend {
+            shipment_id: shipment.clone(),
+            kind,
+        })
         .dedupe(format!("notice:{shipment}:{kind}")),
         now,
     );
     if kind.is_issue() {
         enqueue(
             batch,
-            NewJob::now(
-                ISSUE_JOB,
-                json!({ "shipment_id": shipment.as_str(), "kind": kind.as_str() }),
-            )
+            NewJob::now(payloads::DeliveryIssue {
+                shipment_id: shipment.clone(),
+                kind,
+            })
             .dedupe(format!("issue:{shipment}:{kind}")),
             now,
         );

@@ -3,15 +3,12 @@
 //! repeats them, and marked with what became of them so an admin can see and retry failures.
 
 use crate::args::{bind_args, Args, Batch};
-use crate::jobs::{enqueue, NewJob};
+use crate::jobs::{enqueue, payloads, NewJob};
 use crate::{on_engine, on_tx, At, Cursor, Page, PageRequest, Store, StoreError};
 use chrono::{DateTime, Utc};
+use concierge_domain::commerce::Platform;
 use concierge_domain::ids::WebhookDeliveryId;
 use concierge_domain::vocabulary;
-use serde_json::json;
-
-/// The job kind that applies one stored delivery; payload `{"platform", "delivery_id"}`.
-pub const APPLY_JOB: &str = "webhook.apply";
 
 /// How often applying a delivery is tried before it is left for an admin: the first tries
 /// come quickly (an order's fulfillment may arrive before the order), the last hours later.
@@ -35,7 +32,7 @@ vocabulary! {
 /// A delivery as it arrived, after its signature was checked.
 #[derive(Debug, Clone)]
 pub struct NewDelivery {
-    pub platform: &'static str,
+    pub platform: Platform,
     /// The platform's delivery id (retries reuse it).
     pub delivery_id: String,
     pub topic: String,
@@ -48,7 +45,7 @@ pub struct NewDelivery {
 #[derive(Debug, Clone)]
 pub struct Delivery {
     pub id: WebhookDeliveryId,
-    pub platform: String,
+    pub platform: Platform,
     pub delivery_id: String,
     pub topic: String,
     pub shop: Option<String>,
@@ -80,7 +77,7 @@ impl DeliveryRow {
     fn into_delivery(self) -> Result<Delivery, StoreError> {
         Ok(Delivery {
             id: WebhookDeliveryId::from_trusted(self.id),
-            platform: self.platform,
+            platform: Platform::parse(&self.platform).map_err(StoreError::corrupt)?,
             delivery_id: self.delivery_id,
             topic: self.topic,
             shop: self.shop,
@@ -96,7 +93,7 @@ impl DeliveryRow {
 /// Marks a delivery applied inside the caller's transaction (the one that applied it).
 pub(crate) fn mark_applied(
     batch: &mut Batch,
-    platform: &str,
+    platform: Platform,
     delivery_id: &str,
     now: DateTime<Utc>,
 ) {
@@ -105,12 +102,12 @@ pub(crate) fn mark_applied(
             "UPDATE webhook_deliveries SET status = 'applied', error = NULL, applied_at = $3 \
              WHERE platform = $1 AND delivery_id = $2",
         )
-        .text(platform)
+        .text(platform.as_str())
         .text(delivery_id)
         .time(now);
 }
 
-fn apply_key(platform: &str, delivery_id: &str) -> String {
+fn apply_key(platform: Platform, delivery_id: &str) -> String {
     format!("webhook:{platform}:{delivery_id}")
 }
 
@@ -128,7 +125,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (platform, delivery_id) DO NOTHING",
             )
             .text(WebhookDeliveryId::generate().as_str())
-            .text(d.platform)
+            .text(d.platform.as_str())
             .text(d.delivery_id.as_str())
             .text(d.topic.as_str())
             .opt_text(d.shop.as_deref())
@@ -137,10 +134,10 @@ impl Store {
             .opt_text(d.error.as_deref())
             .time(now);
         if d.state == DeliveryState::Pending {
-            let mut job = NewJob::now(
-                APPLY_JOB,
-                json!({ "platform": d.platform, "delivery_id": d.delivery_id }),
-            )
+            let mut job = NewJob::now(payloads::WebhookApply {
+                platform: d.platform,
+                delivery_id: d.delivery_id.clone(),
+            })
             .dedupe(apply_key(d.platform, &d.delivery_id));
             job.max_attempts = APPLY_ATTEMPTS;
             enqueue(&mut batch, job, now);
@@ -151,14 +148,14 @@ impl Store {
     /// One delivery by the platform's id for it.
     pub async fn delivery(
         &self,
-        platform: &str,
+        platform: Platform,
         delivery_id: &str,
     ) -> Result<Delivery, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM webhook_deliveries WHERE platform = $1 AND delivery_id = $2"
         );
         let row: Option<DeliveryRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
-            .bind(platform)
+            .bind(platform.as_str())
             .bind(delivery_id)
             .fetch_optional(pool)
             .await?);
@@ -179,7 +176,7 @@ impl Store {
     /// Records what became of a delivery (applied, ignored, malformed, or failed with why).
     pub async fn finish_delivery(
         &self,
-        platform: &str,
+        platform: Platform,
         delivery_id: &str,
         state: DeliveryState,
         error: Option<&str>,
@@ -193,7 +190,7 @@ impl Store {
                 "UPDATE webhook_deliveries SET status = $3, error = $4, applied_at = $5 \
                  WHERE platform = $1 AND delivery_id = $2",
             )
-            .text(platform)
+            .text(platform.as_str())
             .text(delivery_id)
             .text(state.as_str())
             .opt_text(error.as_deref())
@@ -244,7 +241,7 @@ impl Store {
         }
         let now = At::now();
         let mut tx = self.begin().await?;
-        let key = apply_key(&d.platform, &d.delivery_id);
+        let key = apply_key(d.platform, &d.delivery_id);
         let mut batch = Batch::default();
         batch
             .add(
@@ -264,10 +261,10 @@ impl Store {
         .fetch_one(conn)
         .await?);
         if exists == 0 {
-            let mut job = NewJob::now(
-                APPLY_JOB,
-                json!({ "platform": d.platform, "delivery_id": d.delivery_id }),
-            )
+            let mut job = NewJob::now(payloads::WebhookApply {
+                platform: d.platform,
+                delivery_id: d.delivery_id.clone(),
+            })
             .dedupe(key);
             job.max_attempts = APPLY_ATTEMPTS;
             enqueue(&mut batch, job, now);

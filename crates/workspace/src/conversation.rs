@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse};
 use axum::Extension;
 use concierge_api::error::ApiError;
 use concierge_api::AppState;
-use concierge_domain::commerce::Arrival;
+use concierge_domain::commerce::{Arrival, CancelReason, OrderAction};
 use concierge_domain::conversation::{
     Channel, ConversationStatus, Delivery, DeliveryStatus, Priority, SenderType,
 };
@@ -512,15 +512,15 @@ fn order_actions(o: &Order) -> Markup {
     html! {
         details.order-actions {
             summary { "Actions" }
-            form.order-action data-order-id=(id) data-action="cancel" data-confirm={"Cancel order " (o.number) "?"} {
+            form.order-action data-order-id=(id) data-action=(OrderAction::Cancel.as_str()) data-confirm={"Cancel order " (o.number) "?"} {
                 label { "Reason "
                     select name="reason" {
-                        @for r in ["customer", "inventory", "fraud", "declined", "other"] { option value=(r) { (r) } }
+                        @for r in CancelReason::ALL { option value=(r.as_str()) { (r.as_str()) } }
                     }
                 }
                 button type="submit" { "Cancel order" }
             }
-            form.order-action data-order-id=(id) data-action="refund" data-confirm={"Refund from order " (o.number) "?"} {
+            form.order-action data-order-id=(id) data-action=(OrderAction::Refund.as_str()) data-confirm={"Refund from order " (o.number) "?"} {
                 fieldset {
                     legend { "Refund (leave all at 0 for the whole order)" }
                     @for li in &o.line_items {
@@ -530,10 +530,10 @@ fn order_actions(o: &Order) -> Markup {
                 }
                 button type="submit" { "Refund" }
             }
-            form.order-action data-order-id=(id) data-action="resend" {
+            form.order-action data-order-id=(id) data-action=(OrderAction::Resend.as_str()) {
                 button type="submit" { "Resend shipping confirmation" }
             }
-            form.order-action data-order-id=(id) data-action="change_address" {
+            form.order-action data-order-id=(id) data-action=(OrderAction::ChangeAddress.as_str()) {
                 fieldset {
                     legend { "New shipping address" }
                     @for (name, label) in [("name", "Name"), ("address1", "Street"), ("zip", "Postcode"), ("city", "City"), ("country", "Country")] {

@@ -14,8 +14,8 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use concierge_domain::commerce::{
-    Amount, Currency, FinancialStatus, FulfillmentStatus, OrderNumber, OrderStatus, Quantity,
-    TrackingStatus,
+    Amount, CancelReason, Currency, FinancialStatus, FulfillmentStatus, OrderAction, OrderNumber,
+    OrderStatus, Quantity, TrackingStatus,
 };
 use concierge_domain::ids::{CustomerId, OrderId, ShipmentId};
 use concierge_domain::text::bounded;
@@ -282,18 +282,15 @@ async fn order_action(
         state.store.conversation(c).await?;
     }
     let notify = req.notify_customer.unwrap_or(true);
-    let action = match req.action.as_str() {
-        "cancel" => {
-            let reason = non_blank(&req.reason).unwrap_or("customer");
-            if !["customer", "inventory", "fraud", "declined", "other"].contains(&reason) {
-                return Err(ApiError::Validation {
-                    field: "reason".into(),
-                    message: "reason must be customer, inventory, fraud, declined or other".into(),
-                });
-            }
-            Action::Cancel { reason: reason.to_owned(), notify }
+    let action = match OrderAction::parse(&req.action).map_err(|_| must_be_one_of("action", OrderAction::ALL))? {
+        OrderAction::Cancel => {
+            let reason = match non_blank(&req.reason) {
+                None => CancelReason::Customer,
+                Some(r) => CancelReason::parse(r).map_err(|_| must_be_one_of("reason", CancelReason::ALL))?,
+            };
+            Action::Cancel { reason, notify }
         }
-        "refund" => {
+        OrderAction::Refund => {
             let lines = req
                 .line_items
                 .iter()
@@ -308,8 +305,8 @@ async fn order_action(
             let shipping = req.refund_shipping.unwrap_or(lines.is_empty());
             Action::Refund { lines, shipping, notify }
         }
-        "resend" => Action::Resend,
-        "change_address" => match &req.shipping_address {
+        OrderAction::Resend => Action::Resend,
+        OrderAction::ChangeAddress => match &req.shipping_address {
             Some(a) if a.as_object().is_some_and(|m| {
                 ["address1", "city", "country"].iter().all(|k| m.get(*k).and_then(|v| v.as_str()).is_some_and(|v| !v.trim().is_empty()))
                     && m.values().all(|v| v.as_str().is_some_and(|s| s.len() <= 200) || v.is_null())
@@ -321,12 +318,6 @@ async fn order_action(
                 })
             }
         },
-        _ => {
-            return Err(ApiError::Validation {
-                field: "action".into(),
-                message: "action must be cancel, refund, resend or change_address".into(),
-            })
-        }
     };
     let outcome = perform(
         &state.store,
@@ -355,4 +346,46 @@ async fn order_action(
         note,
         order: order.into(),
     }))
+}
+
+/// The refusal of a word that is not one of a vocabulary's, listing them: "action must be
+/// cancel, refund, resend or change_address".
+fn must_be_one_of<W: std::fmt::Display>(field: &str, words: &[W]) -> ApiError {
+    let words: Vec<String> = words.iter().map(W::to_string).collect();
+    let listed = match words.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    ApiError::Validation {
+        field: field.into(),
+        message: format!("{field} must be {listed}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_word_outside_its_vocabulary_is_refused_with_the_words_it_may_be() {
+        let refusal = |e: ApiError| match e {
+            ApiError::Validation { field, message } => (field, message),
+            other => panic!("not a validation error: {other:?}"),
+        };
+        assert_eq!(
+            refusal(must_be_one_of("action", OrderAction::ALL)),
+            (
+                "action".to_owned(),
+                "action must be cancel, refund, resend or change_address".to_owned()
+            )
+        );
+        assert_eq!(
+            refusal(must_be_one_of("reason", CancelReason::ALL)),
+            (
+                "reason".to_owned(),
+                "reason must be customer, inventory, fraud, declined or other".to_owned()
+            )
+        );
+    }
 }

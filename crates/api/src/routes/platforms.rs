@@ -22,7 +22,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use concierge_commerce::{aftership, notices, shopify, signature, woocommerce};
-use concierge_domain::commerce::NoticeKind;
+use concierge_domain::commerce::{NoticeKind, Platform};
 use concierge_domain::ids::{ConversationId, OrderId, ShipmentId, WebhookDeliveryId};
 use concierge_store::platforms::{DeliveryState, NewDelivery};
 use sha2::{Digest, Sha256};
@@ -74,7 +74,7 @@ fn header<'a>(headers: &'a HeaderMap, names: &[&str]) -> Option<&'a str> {
 /// A delivery whose signature checked out, with the id its platform gave it (or, without
 /// one, a digest of its body, which a retry repeats too).
 struct Signed<'a> {
-    platform: &'static str,
+    platform: Platform,
     delivery_id: String,
     topic: Option<&'a str>,
     shop: Option<&'a str>,
@@ -116,7 +116,7 @@ async fn accept(
         DeliveryState::Malformed => Err(ApiError::BadRequest(error.unwrap_or_default())),
         DeliveryState::Ignored => {
             tracing::info!(
-                platform = d.platform,
+                platform = %d.platform,
                 topic = d.topic.unwrap_or(""),
                 "webhook topic ignored"
             );

@@ -19,7 +19,7 @@ pub struct WebhookReceipt {
 pub struct DeliveryOut {
     pub id: String,
     /// `shopify`, `woocommerce` or `aftership`.
-    pub platform: String,
+    pub platform: &'static str,
     /// The platform's id for the delivery (`X-Shopify-Webhook-Id`, …).
     pub delivery_id: String,
     pub topic: String,
@@ -39,7 +39,7 @@ impl DeliveryOut {
     pub fn new(d: Delivery, with_body: bool) -> Self {
         DeliveryOut {
             id: d.id.into_string(),
-            platform: d.platform,
+            platform: d.platform.as_str(),
             delivery_id: d.delivery_id,
             topic: d.topic,
             shop: d.shop,
@@ -131,11 +131,13 @@ pub struct LinkOrder {
 #[serde(deny_unknown_fields)]
 pub struct OrderAction {
     /// `cancel`, `refund`, `resend` (the shipping confirmation) or `change_address`.
+    #[schema(schema_with = super::schema::order_action)]
     pub action: String,
     /// The conversation it is taken from: the outcome is noted there.
     pub conversation_id: Option<String>,
     /// Why an order is cancelled: `customer` (default), `inventory`, `fraud`, `declined`,
     /// `other`.
+    #[schema(schema_with = super::schema::cancel_reason_or_blank)]
     pub reason: Option<String>,
     /// Whether the platform tells the shopper too (default true).
     pub notify_customer: Option<bool>,

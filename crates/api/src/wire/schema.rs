@@ -4,7 +4,9 @@
 //! from the domain's own lists, so the document cannot drift from the parsers.
 
 use concierge_domain::access::Role;
-use concierge_domain::commerce::{FinancialStatus, FulfillmentStatus, OrderStatus, TrackingStatus};
+use concierge_domain::commerce::{
+    CancelReason, FinancialStatus, FulfillmentStatus, OrderAction, OrderStatus, TrackingStatus,
+};
 use concierge_domain::conversation::{Channel, ConversationStatus, Priority};
 use concierge_domain::ids;
 use concierge_domain::intents::{Intent, IntentCategory};
@@ -132,6 +134,9 @@ schemas! {
     fulfillment_status => words(FulfillmentStatus::ALL.iter().map(|c| c.as_str()), false);
     tracking_status => words(TrackingStatus::ALL.iter().map(|c| c.as_str()), false);
     tracking_status_or_null => words(TrackingStatus::ALL.iter().map(|c| c.as_str()), true);
+    order_action => words(OrderAction::ALL.iter().map(|c| c.as_str()), false);
+    /// A reason to cancel, or blank for the default (`customer`).
+    cancel_reason_or_blank => or_blank(words(CancelReason::ALL.iter().map(|c| c.as_str()), false));
     agent_id_or_null => id(ids::AgentId::PREFIX, true);
     team_id_or_null => id(ids::TeamId::PREFIX, true);
     conversation_id => id(ids::ConversationId::PREFIX, false);
