@@ -4,12 +4,12 @@ use crate::args::{bind_args, Args, Batch};
 use crate::audit::{self, AuditEntry};
 use crate::customers::{self, CustomerRef};
 use crate::notices;
-use crate::{on_engine, on_tx, At, Cursor, Page, PageRequest, Store, StoreError, Tx};
-use chrono::{DateTime, Utc};
+use crate::{lock_key, on_engine, on_tx, At, Cursor, Page, PageRequest, Store, StoreError, Tx};
+use chrono::{DateTime, Duration, Utc};
 use concierge_domain::access::Actor;
 use concierge_domain::commerce::{
-    Amount, Arrival, Currency, FinancialStatus, FulfillmentStatus, NoticeKind, OrderNumber,
-    OrderStatus, Platform, Quantity, TrackingStatus,
+    is_late, Amount, Arrival, Currency, FinancialStatus, FulfillmentStatus, NoticeKind,
+    OrderNumber, OrderStatus, Platform, Quantity, TrackingStatus,
 };
 use concierge_domain::ids::{
     CustomerId, LineItemId, OrderId, RefundId, ShipmentId, TrackingEventId,
@@ -310,6 +310,73 @@ impl ShipmentRow {
 }
 
 impl Store {
+    /// Queues a `late` notice for every shipment still on its way that, at `now`, has had no
+    /// scan for `stall` or has passed its expected delivery (the domain's [`is_late`]).
+    /// Each shipment is told once; returns how many were queued now.
+    pub async fn queue_late_notices(
+        &self,
+        now: DateTime<Utc>,
+        stall: Duration,
+    ) -> Result<usize, StoreError> {
+        let finals: Vec<&str> = [
+            TrackingStatus::Delivered,
+            TrackingStatus::Returned,
+            TrackingStatus::Expired,
+        ]
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+        let sql = format!(
+            "SELECT {SHIPMENT_COLUMNS} FROM shipments s WHERE s.status NOT IN ($1, $2, $3) \
+             AND (coalesce(s.last_event_at, s.created_at) <= $4 OR s.estimated_delivery < $5) \
+             AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.shipment_id = s.id AND n.kind = 'late') \
+             ORDER BY s.created_at LIMIT 500"
+        );
+        let mut queued = 0;
+        loop {
+            let rows: Vec<ShipmentRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
+                .bind(finals[0])
+                .bind(finals[1])
+                .bind(finals[2])
+                .bind(At(now - stall))
+                .bind(At(now))
+                .fetch_all(pool)
+                .await?);
+            let full = rows.len() == 500;
+            let late: Vec<Shipment> = rows
+                .into_iter()
+                .map(|r| r.into_shipment(vec![]))
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .filter(|s| {
+                    is_late(
+                        s.status,
+                        s.created_at,
+                        s.last_event_at,
+                        s.estimated_delivery,
+                        stall,
+                        now,
+                    )
+                })
+                .collect();
+            if late.is_empty() {
+                break;
+            }
+            let tx = self.begin().await?;
+            let mut batch = Batch::default();
+            let at = At::now();
+            for s in &late {
+                notices::queue(&mut batch, &s.id, NoticeKind::Late, at);
+            }
+            tx.commit_with(batch).await?;
+            queued += late.len();
+            if !full {
+                break;
+            }
+        }
+        Ok(queued)
+    }
+
     /// Creates or updates an order by `(source, external_id)`, with its customer and line
     /// items, in one transaction. Returns the order and whether it was new.
     pub async fn upsert_order(
@@ -1095,22 +1162,6 @@ fn relayed_scan(s: &ShipmentUpsert, status: TrackingStatus, at: DateTime<Utc>) -
         fingerprint: Some(format!("{}:{}:{}", s.source, status, at.timestamp_micros())),
         announce: s.announce,
     }
-}
-
-/// Takes a lock on `key` for the rest of the transaction on PostgreSQL, where two workers
-/// may apply two deliveries about one record at once; SQLite's one writer already orders
-/// them.
-pub(crate) async fn lock_key(tx: &mut Tx, key: &str) -> Result<(), StoreError> {
-    if tx.is_postgres() {
-        on_tx!(tx, |conn, pg| sqlx::query(
-            "SELECT pg_advisory_xact_lock(hashtext($1))"
-        )
-        .bind(key)
-        .execute(conn)
-        .await?
-        .rows_affected());
-    }
-    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

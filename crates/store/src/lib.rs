@@ -441,3 +441,19 @@ mod tests {
         assert!(DatabaseUrl::parse("sqlite://").is_err());
     }
 }
+
+/// Takes a lock on `key` for the rest of the transaction on PostgreSQL, where two workers
+/// may apply two deliveries about one record at once; SQLite's one writer already orders
+/// them.
+pub(crate) async fn lock_key(tx: &mut Tx, key: &str) -> Result<(), StoreError> {
+    if tx.is_postgres() {
+        on_tx!(tx, |conn, pg| sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtext($1))"
+        )
+        .bind(key)
+        .execute(conn)
+        .await?
+        .rows_affected());
+    }
+    Ok(())
+}

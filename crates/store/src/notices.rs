@@ -4,14 +4,13 @@
 //! `delivery-issue` conversations that put a problem parcel in front of the team.
 
 use crate::args::Batch;
-use crate::commerce::{Shipment, ShipmentRow, SHIPMENT_COLUMNS};
 use crate::conversations::{self, NewConversation, NewMessage};
 use crate::customers::CustomerRef;
 use crate::jobs::{enqueue, payloads, NewJob};
 use crate::{on_engine, on_tx, At, Store, StoreError};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
-use concierge_domain::commerce::{is_late, NoticeKind, TrackingStatus};
+use concierge_domain::commerce::NoticeKind;
 use concierge_domain::contact::{EmailAddress, Identity, PhoneNumber};
 use concierge_domain::conversation::{Channel, ConversationStatus, Priority, SenderType};
 use concierge_domain::ids::{ConversationId, CustomerId, NoticeId, OrderId, ShipmentId};
@@ -319,73 +318,6 @@ impl Store {
         tx.commit_with(batch).await
     }
 
-    /// Queues a `late` notice for every shipment still on its way that, at `now`, has had no
-    /// scan for `stall` or has passed its expected delivery (the domain's [`is_late`]).
-    /// Each shipment is told once; returns how many were queued now.
-    pub async fn queue_late_notices(
-        &self,
-        now: DateTime<Utc>,
-        stall: Duration,
-    ) -> Result<usize, StoreError> {
-        let finals: Vec<&str> = [
-            TrackingStatus::Delivered,
-            TrackingStatus::Returned,
-            TrackingStatus::Expired,
-        ]
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
-        let sql = format!(
-            "SELECT {SHIPMENT_COLUMNS} FROM shipments s WHERE s.status NOT IN ($1, $2, $3) \
-             AND (coalesce(s.last_event_at, s.created_at) <= $4 OR s.estimated_delivery < $5) \
-             AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.shipment_id = s.id AND n.kind = 'late') \
-             ORDER BY s.created_at LIMIT 500"
-        );
-        let mut queued = 0;
-        loop {
-            let rows: Vec<ShipmentRow> = on_engine!(self, |pool, pg| sqlx::query_as(&sql)
-                .bind(finals[0])
-                .bind(finals[1])
-                .bind(finals[2])
-                .bind(At(now - stall))
-                .bind(At(now))
-                .fetch_all(pool)
-                .await?);
-            let full = rows.len() == 500;
-            let late: Vec<Shipment> = rows
-                .into_iter()
-                .map(|r| r.into_shipment(vec![]))
-                .collect::<Result<Vec<_>, _>>()?
-                .into_iter()
-                .filter(|s| {
-                    is_late(
-                        s.status,
-                        s.created_at,
-                        s.last_event_at,
-                        s.estimated_delivery,
-                        stall,
-                        now,
-                    )
-                })
-                .collect();
-            if late.is_empty() {
-                break;
-            }
-            let tx = self.begin().await?;
-            let mut batch = Batch::default();
-            let at = At::now();
-            for s in &late {
-                queue(&mut batch, &s.id, NoticeKind::Late, at);
-            }
-            tx.commit_with(batch).await?;
-            queued += late.len();
-            if !full {
-                break;
-            }
-        }
-        Ok(queued)
-    }
-
     /// Puts a parcel's problem in front of the team: adds `note` (private) to the open
     /// `delivery-issue` conversation about its order, or opens one, and remembers it on the
     /// notice. Safe to repeat: a notice that already has its conversation is left alone.
@@ -404,7 +336,7 @@ impl Store {
         let customer = self.order_customer(&order_id).await?;
         let now = At::now();
         let mut tx = self.begin().await?;
-        crate::commerce::lock_key(&mut tx, &format!("delivery-issue:{order_id}")).await?;
+        crate::lock_key(&mut tx, &format!("delivery-issue:{order_id}")).await?;
         let open: Option<String> = on_tx!(read &mut tx, |conn, pg| sqlx::query_scalar(
             "SELECT c.id FROM conversations c JOIN conversation_orders o ON o.conversation_id = c.id \
              JOIN conversation_tags t ON t.conversation_id = c.id \
