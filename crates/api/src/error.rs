@@ -1,4 +1,4 @@
-//! The one error type of the HTTP layer and its mapping to CONTRACT.md's error body:
+//! The one error type of the HTTP layer and its mapping to the API's error body:
 //! `{"error": {"code": "snake_case_code", "message": "…", "field"?: "…"}}`. Internal
 //! details (SQL, paths) are logged, never sent. Storage errors become `ApiError`s here and
 //! nowhere else (`From<StoreError>`), for the pages too; a person is shown the error as a page

@@ -1,4 +1,4 @@
-//! Concierge's HTTP API: the `/api/v1` routes of CONTRACT.md, their wire types, Bearer-token
+//! Concierge's HTTP API: the `/api/v1` routes (README, "API"), their wire types, Bearer-token
 //! auth, the one error format, limits, `/healthz`, `/metrics` and the OpenAPI document
 //! (generated from the handlers and wire types by `utoipa`, never written by hand).
 //!

@@ -215,7 +215,7 @@ fn event_frame(e: &Event) -> Utf8Bytes {
     json!({
         "type": "event",
         "id": e.seq,
-        "kind": e.kind,
+        "kind": e.kind.as_str(),
         "conversation_id": e.conversation_id.as_str(),
         "data": e.data,
         "at": e.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),

@@ -16,6 +16,8 @@ pub mod words;
 
 use concierge_commerce::variables::order_in_question;
 use concierge_domain::access::Actor;
+use concierge_domain::assistant::{Handover, OrderQuestion, Route, MISSES_BEFORE_HANDOVER};
+use concierge_domain::chat::OrderProof;
 use concierge_domain::commerce::Arrival;
 use concierge_domain::contact::Identity;
 use concierge_domain::conversation::{ConversationStatus, Priority, SenderType};
@@ -25,7 +27,7 @@ use concierge_domain::intents::Intent;
 use concierge_domain::text::MessageBody;
 use concierge_jobs::{Handler, JobError};
 use concierge_knowledge::{Library, Search};
-use concierge_store::chat::{AssistantMemory, ChatSession, OrderProof};
+use concierge_store::chat::{AssistantMemory, ChatSession};
 use concierge_store::commerce::{Order, OrderFilter};
 use concierge_store::conversations::{Conversation, ConversationPatch, NewMessage};
 use concierge_store::customers::CustomerSummary;
@@ -35,90 +37,6 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use std::sync::Arc;
 use words::{Voice, Wording};
-
-/// What the assistant does with a question, decided by its intent alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
-    /// The shopper asked for a person, or complained: a person takes the chat at once.
-    Person(Handover),
-    /// Answered from one of the shopper's own orders.
-    Order(OrderQuestion),
-    /// A person must act on money (a refund, a payment that failed): handed over, with the
-    /// order in the note when the assistant knows it.
-    Money,
-    /// The shop's policies and options: the help center answers best.
-    Article,
-    /// Nothing the assistant can tell.
-    Unclear,
-}
-
-impl Route {
-    /// Every intent is named here once, so one added to the vocabulary cannot be forgotten.
-    fn of(intent: Intent) -> Route {
-        use Intent::*;
-        match intent {
-            ContactHumanAgent => Route::Person(Handover::Asked),
-            Complaint => Route::Person(Handover::Complaint),
-            TrackOrder => Route::Order(OrderQuestion::Track),
-            TrackRefund => Route::Order(OrderQuestion::TrackRefund),
-            CancelOrder => Route::Order(OrderQuestion::Change(OrderChange::Cancel)),
-            ChangeOrder => Route::Order(OrderQuestion::Change(OrderChange::Items)),
-            ChangeShippingAddress => {
-                Route::Order(OrderQuestion::Change(OrderChange::ShippingAddress))
-            }
-            GetRefund | PaymentIssue => Route::Money,
-            CheckRefundPolicy
-            | DeliveryOptions
-            | DeliveryPeriod
-            | CheckPaymentMethods
-            | CheckCancellationFee
-            | PlaceOrder
-            | GetInvoice
-            | CheckInvoice
-            | NewsletterSubscription
-            | CreateAccount
-            | DeleteAccount
-            | EditAccount
-            | RecoverPassword
-            | RegistrationProblems
-            | SwitchAccount
-            | SetUpShippingAddress
-            | Review
-            | ContactCustomerService => Route::Article,
-            Unknown => Route::Unclear,
-        }
-    }
-}
-
-/// A question about one of the shopper's orders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum OrderQuestion {
-    Track,
-    TrackRefund,
-    Change(OrderChange),
-}
-
-impl OrderQuestion {
-    /// The intent it is remembered by while the assistant waits for an order proof.
-    fn intent(self) -> Intent {
-        match self {
-            OrderQuestion::Track => Intent::TrackOrder,
-            OrderQuestion::TrackRefund => Intent::TrackRefund,
-            OrderQuestion::Change(OrderChange::Cancel) => Intent::CancelOrder,
-            OrderQuestion::Change(OrderChange::Items) => Intent::ChangeOrder,
-            OrderQuestion::Change(OrderChange::ShippingAddress) => Intent::ChangeShippingAddress,
-        }
-    }
-}
-
-/// A change to an order that only a person makes, and only before it ships.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderChange {
-    Cancel,
-    ShippingAddress,
-    /// Anything else about it (its items, sizes, quantities).
-    Items,
-}
 
 /// Failed order proofs a chat may make; the next hands it to a person.
 const CHECKS_PER_CHAT: i64 = 3;
@@ -172,27 +90,6 @@ impl Answer {
     pub fn with_rephraser(mut self, rephraser: llm::Rephraser) -> Self {
         self.rephraser = Some(rephraser);
         self
-    }
-}
-
-/// Why the assistant hands a chat over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Handover {
-    Asked,
-    Complaint,
-    /// The shopper sounds angry (see `concierge_intents::sentiment`).
-    Upset,
-    /// An order to cancel or change before it ships, or money to sort out.
-    OrderChange,
-    CouldNotHelp,
-    /// The shopper could not prove an order was theirs, too many times.
-    NotVerified,
-}
-
-impl Handover {
-    /// Whether the team should see the chat first.
-    fn urgent(self) -> bool {
-        matches!(self, Handover::Complaint | Handover::Upset)
     }
 }
 
@@ -622,7 +519,7 @@ fn missed(
     reply: String,
 ) -> Decision {
     memory.misses = session.memory.misses + 1;
-    if memory.misses >= 2 {
+    if memory.misses >= MISSES_BEFORE_HANDOVER {
         Decision {
             reply: voice.handing_over(Handover::CouldNotHelp),
             facts: None,

@@ -7,8 +7,8 @@
 //! chat. What is a list rather than a sentence — a shipment's carrier, scans and dates in an
 //! order's status — and the private note to the team ([`story`]) are written here in code.
 
-use crate::{Handover, OrderChange};
 use concierge_commerce::variables::Context;
+use concierge_domain::assistant::{Handover, OrderChange};
 use concierge_domain::commerce::{Arrival, FulfillmentStatus, OrderStatus};
 use concierge_domain::conversation::SenderType;
 use concierge_domain::dates::{Calendar, Language};

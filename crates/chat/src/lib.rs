@@ -1,4 +1,4 @@
-//! The live chat channel (CONTRACT.md, "Live chat widget"): the script a shop puts on its
+//! The live chat channel (README, "Live chat"): the script a shop puts on its
 //! pages (`/widget.js`), the routes it calls under `/api/widget/v1/…` (sessions, messages,
 //! files, the team's availability, mail from a chat) and its WebSocket, with the hub that
 //! tells each socket when its conversation changed.

@@ -9,8 +9,9 @@ use axum::http::StatusCode;
 use concierge_api::error::ApiError;
 use concierge_api::extract::Json;
 use concierge_api::rate::ClientAddress;
+use concierge_domain::chat::ChatMail;
 use concierge_domain::contact::EmailAddress;
-use concierge_store::chat::{ChatMail, ChatMailOutcome, ChatSession};
+use concierge_store::chat::{ChatMailOutcome, ChatSession};
 use std::net::IpAddr;
 
 /// `POST /api/widget/v1/email`: "reply to me by email too, at this address". The team's

@@ -12,7 +12,7 @@ use concierge_api::error::ApiError;
 use concierge_api::extract::{file_name, raw_body, Json, Query};
 use concierge_domain::ids::{AttachmentId, MessageId};
 use concierge_domain::text::MessageBody;
-use concierge_store::chat::ChatSession;
+use concierge_store::chat::{ChatSession, Said};
 use concierge_store::conversations::{NewAttachment, NewMessage};
 
 /// What a shopper may send in a chat: photos and PDFs (a damaged parcel, a receipt). The
@@ -100,7 +100,7 @@ pub(crate) async fn send_file(
         }
     };
     let filename = file_name(&q.filename)?;
-    let (_, client_id) = chat_message(&filename, q.client_id.as_deref())?;
+    let (body, client_id) = chat_message(&filename, q.client_id.as_deref())?;
     let files = state
         .service
         .config
@@ -109,32 +109,21 @@ pub(crate) async fn send_file(
         .ok_or(ApiError::Unavailable)?;
     let size_bytes = bytes.len() as i64;
     let storage_key = files.put(bytes.to_vec()).await?;
-    let intent = concierge_intents::read(&filename);
+    // A file is a message named for it, read for its intent like the shopper's words.
+    let mut message = shoppers(body);
+    message.attachments.push(NewAttachment {
+        id: AttachmentId::generate(),
+        filename,
+        content_type: content_type.to_owned(),
+        size_bytes,
+        storage_key,
+    });
     let said = state
         .service
         .store
-        .chat_send_file(
-            &session,
-            NewAttachment {
-                id: AttachmentId::generate(),
-                filename,
-                content_type: content_type.to_owned(),
-                size_bytes,
-                storage_key,
-            },
-            intent,
-            client_id,
-        )
+        .chat_say(&session, session.inbound(message, client_id))
         .await?;
-    let status = if said.new {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((
-        status,
-        axum::Json(ChatMessageOut::new(&said.message, client_id)),
-    ))
+    Ok(stored(&said, client_id))
 }
 
 /// A shopper's message, without a socket: the same as the socket's `message` frame.
@@ -155,18 +144,24 @@ pub(crate) async fn say(
     let said = state
         .service
         .store
-        .chat_say(&session, shoppers(body), client_id)
+        .chat_say(&session, session.inbound(shoppers(body), client_id))
         .await?;
     state.poke_worker();
+    Ok(stored(&said, client_id))
+}
+
+/// The answer to a message sent over HTTP: 201 with it when stored now, 200 when it was
+/// stored before under the same client id.
+fn stored(said: &Said, client_id: Option<&str>) -> (StatusCode, axum::Json<ChatMessageOut>) {
     let status = if said.new {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((
+    (
         status,
         axum::Json(ChatMessageOut::new(&said.message, client_id)),
-    ))
+    )
 }
 
 /// A shopper's chat message, read for its intent before it reaches the store.

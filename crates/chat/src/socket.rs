@@ -221,7 +221,7 @@ async fn received(
             match state
                 .service
                 .store
-                .chat_say(session, shoppers(body), client_id)
+                .chat_say(session, session.inbound(shoppers(body), client_id))
                 .await
             {
                 Ok(said) => {

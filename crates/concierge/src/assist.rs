@@ -6,7 +6,7 @@ use concierge_intents::{corpus, eval, train, Model};
 use std::path::Path;
 
 pub fn classify(text: &str) -> anyhow::Result<()> {
-    /// The line CONTRACT.md describes, its keys in that order.
+    /// The line the README's "Commands" describes, its keys in that order.
     #[derive(serde::Serialize)]
     struct Line<'a> {
         intent: &'a str,

@@ -1,4 +1,4 @@
-//! The command line: exactly the commands of CONTRACT.md. Arguments are parsed into domain
+//! The command line: exactly the commands of the README's "Commands". Arguments are parsed into domain
 //! types here, so a bad email address or name is refused before anything is opened.
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};

@@ -1,4 +1,4 @@
-//! The assistant's intent model: the CLI of CONTRACT.md (`assist classify`, `assist eval` on
+//! The assistant's intent model: the CLI (`assist classify`, `assist eval` on
 //! the Bitext validation split and on our shoppers' messages), the API, and the intent every
 //! shopper's message leaves on its conversation, on both engines.
 

@@ -1,4 +1,4 @@
-//! The live chat widget's protocol (CONTRACT.md, "Live chat widget") with real WebSocket
+//! The live chat widget's protocol (README, "Live chat") with real WebSocket
 //! clients over loopback, on both engines: sessions, messages stored before they are echoed,
 //! agents' replies arriving, reconnecting without losing or repeating anything, identity
 //! verification, and what a hostile or broken client cannot do.

@@ -63,6 +63,45 @@ vocabulary! {
     }
 }
 
+impl DeliveryStatus {
+    /// Whether a message's delivery may move from `self` to `next`: only forward
+    /// (`pending → sent → delivered`), to `failed` from any other status (a bounce can come
+    /// after the relay took the mail), and from `failed` back to `pending` when the team
+    /// sends it again. A late report of an earlier step changes nothing.
+    pub fn moves_to(self, next: DeliveryStatus) -> bool {
+        use DeliveryStatus::*;
+        matches!(
+            (self, next),
+            (Pending, Sent | Delivered)
+                | (Sent, Delivered)
+                | (Pending | Sent | Delivered, Failed)
+                | (Failed, Pending)
+        )
+    }
+}
+
+vocabulary! {
+    /// What changed, as the live event log names it for open views.
+    pub enum EventKind {
+        ConversationCreated = "conversation.created",
+        ConversationUpdated = "conversation.updated",
+        MessageCreated = "message.created",
+        /// A message's delivery status moved on.
+        MessageUpdated = "message.updated",
+    }
+}
+
+impl EventKind {
+    /// Whether the change added or changed messages (a conversation is created with its
+    /// first messages).
+    pub fn touches_messages(self) -> bool {
+        matches!(
+            self,
+            EventKind::ConversationCreated | EventKind::MessageCreated | EventKind::MessageUpdated
+        )
+    }
+}
+
 /// How the team's messages reach the shopper on a channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
@@ -275,6 +314,29 @@ impl Lifecycle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delivery_only_moves_forward_or_fails_or_is_sent_again() {
+        use DeliveryStatus::*;
+        let allowed = [
+            (Pending, Sent),
+            (Pending, Delivered),
+            (Sent, Delivered),
+            (Pending, Failed),
+            (Sent, Failed),
+            (Delivered, Failed),
+            (Failed, Pending),
+        ];
+        for &from in DeliveryStatus::ALL {
+            for &to in DeliveryStatus::ALL {
+                assert_eq!(
+                    from.moves_to(to),
+                    allowed.contains(&(from, to)),
+                    "{from} -> {to}"
+                );
+            }
+        }
+    }
     use chrono::{Duration, TimeZone};
 
     fn t(min: i64) -> DateTime<Utc> {

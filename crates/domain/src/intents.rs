@@ -95,6 +95,15 @@ pub struct IntentReading {
     pub confidence: f64,
 }
 
+impl IntentReading {
+    /// Whether this reading becomes what a conversation is about, in place of `current`:
+    /// a clear reading always does; an unsure one only when nothing was read before, so a
+    /// closing "thanks!" does not erase what the conversation was about.
+    pub fn replaces(&self, current: Option<Intent>) -> bool {
+        self.intent.is_known() || current.is_none()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +121,21 @@ mod tests {
         assert_eq!(Intent::Unknown.category().as_str(), "unknown");
         assert_eq!(Intent::parse("get_refund"), Ok(Intent::GetRefund));
         assert!(Intent::parse("neutral").is_err());
+    }
+
+    #[test]
+    fn a_conversation_keeps_its_latest_clear_intent() {
+        let clear = IntentReading {
+            intent: Intent::GetRefund,
+            confidence: 0.9,
+        };
+        let unsure = IntentReading {
+            intent: Intent::Unknown,
+            confidence: 0.2,
+        };
+        assert!(clear.replaces(None));
+        assert!(clear.replaces(Some(Intent::TrackOrder)));
+        assert!(unsure.replaces(None));
+        assert!(!unsure.replaces(Some(Intent::TrackOrder)));
     }
 }

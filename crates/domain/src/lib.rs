@@ -7,6 +7,8 @@
 //! the edge never re-validates strings.
 
 pub mod access;
+pub mod assistant;
+pub mod chat;
 pub mod commerce;
 pub mod contact;
 pub mod conversation;

@@ -1,11 +1,81 @@
 //! Email's pure rules: which recipients are the shop's support address, the reply token a
-//! plus-address carries back to its conversation, the subject key that lets a reply without
-//! threading headers find its thread, and which senders are machines that must never be
-//! answered automatically.
+//! plus-address carries back to its conversation, how a mail finds its thread (the order of
+//! the ways, the subject key that lets a reply without threading headers find it), which
+//! senders are machines that must never be answered automatically, and how often one sender
+//! is acknowledged.
 
 use crate::contact::EmailAddress;
+use crate::conversation::ConversationStatus;
 use crate::Invalid;
 use chrono::Duration;
+
+/// Who wrote a mail, as its headers tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailKind {
+    /// A person.
+    Personal,
+    /// An automatic reply (out of office, "we got your mail"): stored, never answered.
+    AutoReply,
+    /// A report that a mail could not be delivered. `original` holds the Message-IDs of the
+    /// mail it reports on, `reason` what the receiving server said.
+    Bounce {
+        original: Vec<String>,
+        reason: String,
+    },
+}
+
+impl MailKind {
+    /// Whether a mail of this kind that opens a conversation may be acknowledged: only a
+    /// person's (machines answering machines never stop).
+    pub fn may_be_acknowledged(&self) -> bool {
+        *self == MailKind::Personal
+    }
+
+    /// The tag a conversation opened by a machine's mail carries, so the team can file it.
+    pub fn tag(&self) -> Option<&'static str> {
+        match self {
+            MailKind::Personal => None,
+            MailKind::AutoReply => Some("auto-reply"),
+            MailKind::Bounce { .. } => Some("bounce"),
+        }
+    }
+}
+
+/// At most one acknowledgement to one sender within this time, so two auto-responders
+/// cannot keep each other busy.
+pub fn acknowledgement_interval() -> Duration {
+    Duration::hours(1)
+}
+
+/// How a mail found its conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadedBy {
+    /// A Message-ID it answers (In-Reply-To, then References) is one we stored or sent.
+    Headers,
+    /// A reply token in one of its recipients' plus tags names the conversation.
+    Token,
+    /// The same sender's open conversation on email, active within [`subject_window`],
+    /// has the same [`subject_key`].
+    Subject,
+}
+
+impl ThreadedBy {
+    /// The ways a mail finds its thread, surest first: the first that finds one decides.
+    pub const ORDER: [ThreadedBy; 3] =
+        [ThreadedBy::Headers, ThreadedBy::Token, ThreadedBy::Subject];
+}
+
+/// Of the Message-IDs a mail answers (`answers`, In-Reply-To first), the first that is
+/// `known`: a mail that answers several of ours belongs with the one it answers directly.
+pub fn first_answered<'a>(answers: &[&'a str], known: &[&str]) -> Option<&'a str> {
+    answers.iter().copied().find(|a| known.contains(a))
+}
+
+/// Whether mail that threads into a conversation in `status` joins it. A closed one is not
+/// written to again: the mail opens a new conversation.
+pub fn joins(status: ConversationStatus) -> bool {
+    status != ConversationStatus::Closed
+}
 
 /// How a recipient of inbound mail relates to the shop's support address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +266,35 @@ pub fn is_robot_address(address: &EmailAddress) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn threading_prefers_the_mail_answered_directly_and_skips_closed_threads() {
+        assert_eq!(
+            first_answered(&["b", "a"], &["a", "b"]),
+            Some("b"),
+            "In-Reply-To comes before References"
+        );
+        assert_eq!(first_answered(&["x", "a"], &["a"]), Some("a"));
+        assert_eq!(first_answered(&["x"], &["a"]), None);
+        assert_eq!(ThreadedBy::ORDER[0], ThreadedBy::Headers);
+        assert!(joins(ConversationStatus::Resolved));
+        assert!(joins(ConversationStatus::Snoozed));
+        assert!(!joins(ConversationStatus::Closed));
+    }
+
+    #[test]
+    fn only_a_persons_mail_is_acknowledged_and_machines_mail_is_tagged() {
+        let bounce = MailKind::Bounce {
+            original: vec![],
+            reason: "550".into(),
+        };
+        assert!(MailKind::Personal.may_be_acknowledged());
+        assert!(!MailKind::AutoReply.may_be_acknowledged());
+        assert!(!bounce.may_be_acknowledged());
+        assert_eq!(MailKind::Personal.tag(), None);
+        assert_eq!(MailKind::AutoReply.tag(), Some("auto-reply"));
+        assert_eq!(bounce.tag(), Some("bounce"));
+    }
 
     fn support() -> EmailAddress {
         EmailAddress::parse("Support@Shop.example").unwrap()

@@ -6,15 +6,17 @@
 use crate::mime::{self, Mail};
 use crate::{html, quotes};
 use concierge_domain::contact::EmailAddress;
-use concierge_domain::conversation::SenderType;
+use concierge_domain::conversation::{Channel, SenderType};
 use concierge_domain::ids::AttachmentId;
-use concierge_domain::mail::{is_robot_address, recipient, Recipient, ReplyToken};
+use concierge_domain::mail::{is_robot_address, recipient, MailKind, Recipient, ReplyToken};
 use concierge_domain::replies::{check_variables, fill, first_name};
 use concierge_domain::text::{MessageBody, PersonName, Subject, MAX_BODY_CHARS};
 use concierge_domain::Invalid;
 use concierge_store::conversations::{NewAttachment, NewMessage};
+use concierge_store::customers::CustomerRef;
 use concierge_store::files::{content_key, FileStore};
-use concierge_store::mail::{InboundEmail, MailKind, Receipt};
+use concierge_store::inbound::Inbound;
+use concierge_store::mail::{InboundEmail, Receipt};
 use concierge_store::{Store, StoreError};
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -280,24 +282,32 @@ impl Mailroom {
             .map_err(|e| IntakeError::Refused(format!("the message text: {e}")))?;
         let quoted = Some(clean_text(&reply.quoted)).filter(|q| !q.is_empty());
 
+        let message = NewMessage {
+            body_html: html,
+            attachments,
+            quoted,
+            sender_address: Some(from.as_str().to_owned()),
+            ..NewMessage::text(SenderType::Customer, body)
+        }
+        .read_with(concierge_intents::read);
         Ok(InboundEmail {
-            message_key,
+            inbound: Inbound {
+                channel: Channel::Email,
+                from: CustomerRef {
+                    name: from_name,
+                    email: Some(from.clone()),
+                    ..CustomerRef::default()
+                },
+                key: Some(message_key),
+                subject,
+                message,
+            },
+            from,
             answers,
             tokens,
-            from: from.clone(),
-            from_name,
             reply_address,
-            subject,
             reference_chain,
             kind: mail.kind,
-            message: NewMessage {
-                body_html: html,
-                attachments,
-                quoted,
-                sender_address: Some(from.as_str().to_owned()),
-                ..NewMessage::text(SenderType::Customer, body)
-            }
-            .read_with(concierge_intents::read),
             raw_key,
             acknowledgement,
         })
@@ -305,7 +315,8 @@ impl Mailroom {
 
     /// The acknowledgement for a mail that opens a conversation, unless it must get none: a
     /// machine wrote it, its sender asked for none, it came from a robot address or from the
-    /// support address itself. (The store adds the last rule: one an hour per sender.)
+    /// support address itself. (One more rule waits for the write: at most one per sender in
+    /// `acknowledgement_interval`, which the store checks and records at once.)
     fn acknowledgement(
         &self,
         mail: &Mail,

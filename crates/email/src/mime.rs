@@ -7,7 +7,7 @@
 
 use crate::parts;
 use base64::Engine;
-use concierge_store::mail::MailKind;
+use concierge_domain::mail::MailKind;
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 
 /// The longest Message-ID we keep; longer ones are cut (RFC 5322 lines stop at 998).

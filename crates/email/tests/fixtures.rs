@@ -4,9 +4,9 @@
 //! describes the mail rather than that library's quirks. The few places we differ on
 //! purpose are named below, with what we do instead.
 
+use concierge_domain::mail::MailKind;
 use concierge_email::mime::{read, recorded_type, Mail};
 use concierge_email::quotes;
-use concierge_store::mail::MailKind;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 

@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::Extension;
 use concierge_api::error::ApiError;
 use concierge_api::AppState;
-use concierge_store::chat::ChatMail;
+use concierge_domain::chat::ChatMail;
 use maud::{html, Markup};
 use std::sync::Arc;
 

@@ -3,19 +3,19 @@
 
 use crate::access::token_digest;
 use crate::args::Batch;
-use crate::conversations::{
-    self, stored_intent, Conversation, Message, NewAttachment, NewConversation, NewMessage,
-};
+use crate::conversations::{self, stored_intent, Conversation, Message, NewMessage};
 use crate::customers::CustomerRef;
+use crate::inbound::{self, Destination, Inbound};
 use crate::jobs::{self, payloads, NewJob};
 use crate::{on_engine, on_tx, secret_token, At, Store, StoreError};
 use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
+use concierge_domain::chat::{self, ChatMail, OrderProof};
 use concierge_domain::contact::EmailAddress;
-use concierge_domain::conversation::{Channel, Priority, SenderType};
+use concierge_domain::conversation::{Channel, SenderType};
 use concierge_domain::hours::Opening;
 use concierge_domain::ids::{ChatSessionId, ConversationId, MessageId, OrderId};
-use concierge_domain::intents::{Intent, IntentReading};
+use concierge_domain::intents::Intent;
 use concierge_domain::mail::ReplyToken;
 use concierge_domain::notes;
 use concierge_domain::text::{MessageBody, PersonName};
@@ -55,6 +55,31 @@ pub struct ChatSession {
     pub created_at: DateTime<Utc>,
 }
 
+impl ChatSession {
+    /// Who the chat's messages come from: the session itself, with its name, and its email
+    /// only once proved (or vouched for) — until then the chat is its own customer's, so a
+    /// stranger who types someone's email sees, and is shown, none of that customer's orders.
+    pub fn customer(&self) -> CustomerRef {
+        CustomerRef {
+            name: self.name.clone(),
+            email: self.email.clone().filter(|_| self.email_confirmed),
+            phone: None,
+            external: Some(("widget".to_owned(), self.id.as_str().to_owned())),
+        }
+    }
+
+    /// A message said in the chat, under the widget's client id (`key`).
+    pub fn inbound(&self, message: NewMessage, key: Option<&str>) -> Inbound {
+        Inbound {
+            channel: Channel::Chat,
+            from: self.customer(),
+            key: key.map(str::to_owned),
+            subject: None,
+            message,
+        }
+    }
+}
+
 /// What the assistant remembers about a chat from one message to the next.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AssistantMemory {
@@ -68,63 +93,6 @@ pub struct AssistantMemory {
     pub order_proof: Option<OrderProof>,
     /// Proofs that failed in this chat.
     pub failed_checks: i64,
-}
-
-/// How a shopper proved an order is theirs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderProof {
-    /// With the email address it was placed with.
-    Email,
-    /// With the postcode it ships to: easier to guess, so the shopper is told less.
-    Postcode,
-}
-
-impl OrderProof {
-    fn as_str(self) -> &'static str {
-        match self {
-            OrderProof::Email => "email",
-            OrderProof::Postcode => "postcode",
-        }
-    }
-
-    fn parse(s: &str) -> Option<OrderProof> {
-        match s {
-            "email" => Some(OrderProof::Email),
-            "postcode" => Some(OrderProof::Postcode),
-            _ => None,
-        }
-    }
-}
-
-/// What a shopper asked mail from a chat for, once their address is proved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChatMail {
-    /// The team's answers by email too.
-    Replies,
-    /// The chat so far.
-    Transcript,
-}
-
-impl ChatMail {
-    fn as_str(self) -> &'static str {
-        match self {
-            ChatMail::Replies => "replies",
-            ChatMail::Transcript => "transcript",
-        }
-    }
-
-    fn parse(s: &str) -> Option<ChatMail> {
-        match s {
-            "replies" => Some(ChatMail::Replies),
-            "transcript" => Some(ChatMail::Transcript),
-            _ => None,
-        }
-    }
-
-    /// The requests a confirmation carries: its words, separated by spaces.
-    fn read_all(s: &str) -> Vec<ChatMail> {
-        s.split_whitespace().filter_map(ChatMail::parse).collect()
-    }
 }
 
 /// Mail a chat may make us send in a day to one address (links to confirm it, transcripts).
@@ -215,7 +183,10 @@ impl SessionRow {
                 misses: self.misses,
                 awaiting: self.awaiting.as_deref().map(stored_intent),
                 order_id: self.order_id.map(OrderId::from_trusted),
-                order_proof: self.order_proof.as_deref().and_then(OrderProof::parse),
+                order_proof: self
+                    .order_proof
+                    .as_deref()
+                    .and_then(|p| OrderProof::parse(p).ok()),
                 failed_checks: self.failed_checks,
             },
             email_replies: self.email_replies,
@@ -755,16 +726,16 @@ impl Store {
         .await?))
     }
 
-    /// Stores what the shopper (or the assistant, for them) said in a chat: opens the
-    /// session's conversation with it, or adds it. A `client_key` the session used before
-    /// returns the message stored then.
+    /// Stores what the shopper said in a chat (words, or a file whose bytes are already in
+    /// the file store): opens the session's conversation with it, or adds it. A key
+    /// (`inbound.key`, the widget's client id) the session used before returns the message
+    /// stored then.
     pub async fn chat_say(
         &self,
         session: &ChatSession,
-        message: NewMessage,
-        client_key: Option<&str>,
+        inbound: Inbound,
     ) -> Result<Said, StoreError> {
-        self.chat_add(session, message, client_key, None).await
+        self.chat_add(session, inbound, None).await
     }
 
     /// The assistant's answer in a chat, stored with what it remembers for the next message
@@ -777,44 +748,20 @@ impl Store {
         client_key: &str,
         memory: &AssistantMemory,
     ) -> Result<Said, StoreError> {
-        let message = NewMessage::text(SenderType::Bot, body);
-        self.chat_add(session, message, Some(client_key), Some(memory))
-            .await
-    }
-
-    /// Stores a file the shopper sent in a chat (its bytes already in the file store), as a
-    /// message named for it, with what the intent model read in that name. A `client_key`
-    /// the session used before returns the message stored then.
-    pub async fn chat_send_file(
-        &self,
-        session: &ChatSession,
-        file: NewAttachment,
-        intent: IntentReading,
-        client_key: Option<&str>,
-    ) -> Result<Said, StoreError> {
-        let body = MessageBody::parse(&file.filename).map_err(StoreError::corrupt)?;
-        let mut message = NewMessage::from_shopper(body, intent);
-        message.attachments.push(file);
-        self.chat_add(session, message, client_key, None).await
+        let answer = session.inbound(NewMessage::text(SenderType::Bot, body), Some(client_key));
+        self.chat_add(session, answer, Some(memory)).await
     }
 
     async fn chat_add(
         &self,
         session: &ChatSession,
-        message: NewMessage,
-        client_key: Option<&str>,
+        inbound: Inbound,
         memory: Option<&AssistantMemory>,
     ) -> Result<Said, StoreError> {
-        match self
-            .chat_add_once(session, message.clone(), client_key, memory)
-            .await
-        {
+        match self.chat_add_once(session, inbound.clone(), memory).await {
             // On PostgreSQL the same message sent twice at once, or two first messages at
             // once, clash on a key; the one that lost finds what the other stored.
-            Err(StoreError::Conflict { .. }) => {
-                self.chat_add_once(session, message, client_key, memory)
-                    .await
-            }
+            Err(StoreError::Conflict { .. }) => self.chat_add_once(session, inbound, memory).await,
             other => other,
         }
     }
@@ -822,12 +769,15 @@ impl Store {
     async fn chat_add_once(
         &self,
         session: &ChatSession,
-        message: NewMessage,
-        client_key: Option<&str>,
+        inbound: Inbound,
         memory: Option<&AssistantMemory>,
     ) -> Result<Said, StoreError> {
-        // A file says nothing the assistant can answer: it waits for the shopper's words.
-        let answerable = message.sender == SenderType::Customer && message.attachments.is_empty();
+        let answerable = chat::assistant_answers(
+            inbound.message.sender,
+            !inbound.message.attachments.is_empty(),
+        );
+        let client_key = inbound.key.clone();
+        let client_key = client_key.as_deref();
         let now = At::now();
         let mut tx = self.begin().await?;
         // What the message finds, in one read (the writer is held meanwhile): the message this
@@ -855,32 +805,18 @@ impl Store {
             });
         }
         let mut batch = Batch::default();
-        let (conversation, message) = if opened > 0 {
-            conversations::append(&mut tx, &mut batch, &session.conversation_id, message, now)
-                .await?
+        let into = if opened > 0 {
+            Destination::Thread(session.conversation_id.clone())
         } else {
-            let new = NewConversation {
-                channel: Channel::Chat,
-                // An address is the shopper's only once proved (or vouched for): until then
-                // the chat is its own customer's, so a stranger who types someone's email
-                // sees, and is shown, none of that customer's orders.
-                customer: CustomerRef {
-                    name: session.name.clone(),
-                    email: session.email.clone().filter(|_| session.email_confirmed),
-                    phone: None,
-                    external: Some(("widget".to_owned(), session.id.as_str().to_owned())),
-                },
-                subject: None,
-                priority: Priority::Normal,
+            Destination::New {
+                id: session.conversation_id.clone(),
                 tags: vec![],
-                message,
-            };
-            let id = session.conversation_id.clone();
-            let (c, mut messages) =
-                conversations::open_as(&mut tx, &mut batch, id, new, vec![], &Actor::System, now)
-                    .await?;
-            (c, messages.remove(0))
+                rest: vec![],
+            }
         };
+        let (conversation, mut messages) =
+            inbound::receive(&mut tx, &mut batch, inbound, into, now).await?;
+        let message = messages.remove(0);
         // The assistant answers, unless it has handed the chat over; its job is written with
         // the message, so an answer is never lost to a crash between the two.
         if assistant && answerable {

@@ -402,7 +402,7 @@ impl Store {
             crate::events::record(
                 &mut batch,
                 pg,
-                "conversation.updated",
+                concierge_domain::conversation::EventKind::ConversationUpdated,
                 &concierge_domain::ids::ConversationId::from_trusted(id.clone()),
                 serde_json::json!({ "customer_id": target.as_str() }),
                 now,

@@ -10,7 +10,7 @@
 use crate::args::Batch;
 use crate::{on_engine, At, Store, StoreError};
 use chrono::{DateTime, Utc};
-use concierge_domain::conversation::ConversationStatus;
+use concierge_domain::conversation::{ConversationStatus, EventKind};
 use concierge_domain::ids::ConversationId;
 use sqlx::types::Json;
 use std::sync::Arc;
@@ -26,17 +26,16 @@ const ORDER_LOCK: i64 = 0x636f_6e63_6965_7267;
 #[derive(Debug, Clone)]
 pub struct Event {
     pub seq: i64,
-    pub kind: String,
+    pub kind: EventKind,
     pub conversation_id: ConversationId,
     pub data: serde_json::Value,
     pub created_at: DateTime<Utc>,
 }
 
 impl Event {
-    /// Whether the event added or changed messages: `message.*`, and `conversation.created`,
-    /// since a conversation is created with its first messages.
+    /// Whether the event added or changed messages.
     pub fn touches_messages(&self) -> bool {
-        self.kind.starts_with("message.") || self.kind == "conversation.created"
+        self.kind.touches_messages()
     }
 
     /// The conversation's status after the event, when the event records the conversation's
@@ -83,7 +82,7 @@ impl Signal {
 pub(crate) fn record(
     batch: &mut Batch,
     pg: bool,
-    kind: &'static str,
+    kind: EventKind,
     conversation_id: &ConversationId,
     data: serde_json::Value,
     now: DateTime<Utc>,
@@ -95,7 +94,7 @@ pub(crate) fn record(
     }
     batch
         .add("INSERT INTO events (kind, conversation_id, data, created_at) VALUES ($1, $2, $3, $4)")
-        .text(kind)
+        .text(kind.as_str())
         .text(conversation_id.as_str())
         .json(data)
         .time(now);
@@ -153,16 +152,17 @@ impl Store {
         .fetch_all(pool)
         .await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|r| Event {
-                seq: r.seq,
-                kind: r.kind,
-                conversation_id: ConversationId::from_trusted(r.conversation_id),
-                data: r.data.0,
-                created_at: r.created_at.0,
+        rows.into_iter()
+            .map(|r| {
+                Ok(Event {
+                    seq: r.seq,
+                    kind: EventKind::parse(&r.kind).map_err(StoreError::corrupt)?,
+                    conversation_id: ConversationId::from_trusted(r.conversation_id),
+                    data: r.data.0,
+                    created_at: r.created_at.0,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Deletes events older than `before`: a view that missed that much reloads anyway.

@@ -22,6 +22,7 @@ mod args;
 pub mod articles;
 pub mod assistant;
 pub mod audit;
+mod channels;
 pub mod chat;
 pub mod commerce;
 pub mod conversations;
@@ -31,6 +32,7 @@ pub mod files;
 pub mod help;
 pub mod hours;
 pub mod idempotency;
+pub mod inbound;
 pub mod jobs;
 pub mod mail;
 pub mod notices;
@@ -416,6 +418,22 @@ pub(crate) fn secret_token() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// Takes a lock on `key` for the rest of the transaction on PostgreSQL, where two workers
+/// may apply two deliveries about one record at once; SQLite's one writer already orders
+/// them.
+pub(crate) async fn lock_key(tx: &mut Tx, key: &str) -> Result<(), StoreError> {
+    if tx.is_postgres() {
+        on_tx!(tx, |conn, pg| sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtext($1))"
+        )
+        .bind(key)
+        .execute(conn)
+        .await?
+        .rows_affected());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -440,20 +458,4 @@ mod tests {
         );
         assert!(DatabaseUrl::parse("sqlite://").is_err());
     }
-}
-
-/// Takes a lock on `key` for the rest of the transaction on PostgreSQL, where two workers
-/// may apply two deliveries about one record at once; SQLite's one writer already orders
-/// them.
-pub(crate) async fn lock_key(tx: &mut Tx, key: &str) -> Result<(), StoreError> {
-    if tx.is_postgres() {
-        on_tx!(tx, |conn, pg| sqlx::query(
-            "SELECT pg_advisory_xact_lock(hashtext($1))"
-        )
-        .bind(key)
-        .execute(conn)
-        .await?
-        .rows_affected());
-    }
-    Ok(())
 }

@@ -1,80 +1,56 @@
 //! The email channel's records: inbound mail threaded into conversations exactly once, and
 //! what outbound mail needs to thread on the shopper's side.
 //!
-//! Threading, in order: the Message-IDs a mail answers (In-Reply-To, then References) against
-//! every mail stored or sent; then a reply token in its recipients; then — only for the same
-//! sender, a conversation on email that is not closed and was active within
-//! [`subject_window`], with the same [`subject_key`] — the subject. Otherwise the mail opens a
-//! new conversation. A thread that was merged is followed to where its messages went; a
-//! closed one is not written to again, so the mail opens a new conversation.
+//! Threading follows the domain's rules (`concierge_domain::mail`: [`ThreadedBy::ORDER`],
+//! [`first_answered`], [`subject_key`], [`joins`]); this module runs the lookups they need
+//! inside the write's transaction. Otherwise the mail opens a new conversation. A thread that
+//! was merged is followed to where its messages went.
 //!
 //! Exactly once: every stored mail is keyed by its Message-ID (or a digest of its bytes), in
 //! the same transaction as its message, so a sender that retries after losing our answer
 //! finds the key taken and nothing is written twice.
 
 use crate::args::{bind_args, Args, Batch};
-use crate::conversations::{self, Attachment, Conversation, Message, NewConversation, NewMessage};
-use crate::customers::CustomerRef;
+use crate::conversations::{self, Attachment, Conversation, Message, NewMessage};
+use crate::inbound::{self, Destination, Inbound};
 use crate::{on_engine, on_tx, At, Store, StoreError, Tx};
-use chrono::{DateTime, Duration, Utc};
-use concierge_domain::access::Actor;
+use chrono::{DateTime, Utc};
 use concierge_domain::contact::EmailAddress;
-use concierge_domain::conversation::{
-    Channel, ConversationStatus, DeliveryStatus, Priority, SenderType,
-};
+use concierge_domain::conversation::{Channel, ConversationStatus, DeliveryStatus, SenderType};
 use concierge_domain::ids::{AttachmentId, ConversationId, MessageId};
-use concierge_domain::mail::{subject_key, subject_window, ReplyToken};
+use concierge_domain::mail::{
+    acknowledgement_interval, first_answered, joins, subject_key, subject_window, MailKind,
+    ReplyToken, ThreadedBy,
+};
 use concierge_domain::notes;
-use concierge_domain::text::{Label, MessageBody, PersonName, Subject};
+use concierge_domain::text::{Label, MessageBody};
 
-/// Who wrote a mail, as its headers tell.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MailKind {
-    /// A person.
-    Personal,
-    /// An automatic reply (out of office, "we got your mail"): stored, never answered.
-    AutoReply,
-    /// A report that a mail could not be delivered. `original` holds the Message-IDs of the
-    /// mail it reports on, `reason` what the receiving server said.
-    Bounce {
-        original: Vec<String>,
-        reason: String,
-    },
-}
-
-/// A parsed inbound mail, ready to store.
+/// A parsed inbound mail, ready to store: the message every channel hands in, and what
+/// email needs besides to thread it, answer it and keep it.
 #[derive(Debug, Clone)]
 pub struct InboundEmail {
-    /// Its Message-ID without angle brackets, or a digest of its bytes when it has none.
-    pub message_key: String,
+    /// The message as the agent sees it (sender `customer`), from its sender with their
+    /// name, under its Message-ID without angle brackets (or a digest of its bytes when it has
+    /// none), titled by its subject.
+    pub inbound: Inbound,
+    /// Its sender's address: whose recent conversations its subject may join, and who is
+    /// acknowledged.
+    pub from: EmailAddress,
     /// The Message-IDs it answers: In-Reply-To first, then References newest first.
     pub answers: Vec<String>,
     /// Reply tokens found in its recipients' plus tags.
     pub tokens: Vec<ReplyToken>,
-    pub from: EmailAddress,
-    pub from_name: Option<PersonName>,
     /// Where answers go: its Reply-To, else its From.
     pub reply_address: EmailAddress,
-    pub subject: Option<Subject>,
     /// Its References and its own Message-ID, space-separated, for the References of our
     /// answer.
     pub reference_chain: String,
     pub kind: MailKind,
-    /// The message as the agent sees it (sender `customer`).
-    pub message: NewMessage,
     /// The whole mail in file storage.
     pub raw_key: String,
     /// What to answer if the mail opens a new conversation. Sent at most once an hour to
     /// one sender, so two auto-responders cannot keep each other busy.
     pub acknowledgement: Option<MessageBody>,
-}
-
-/// How a mail found its conversation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ThreadedBy {
-    Headers,
-    Token,
-    Subject,
 }
 
 /// What became of an inbound mail.
@@ -160,11 +136,6 @@ const MAX_ANSWERS: usize = 50;
 /// How many hops a merged conversation is followed.
 const MAX_MERGE_HOPS: usize = 8;
 
-/// At most one acknowledgement to one sender within this time.
-fn acknowledgement_interval() -> Duration {
-    Duration::hours(1)
-}
-
 /// The message a stored mail became, and its conversation.
 async fn stored(
     tx: &mut Tx,
@@ -188,60 +159,24 @@ async fn stored(
     )
 }
 
-/// The conversation a mail belongs to, if any, and how it was found.
+/// The conversation a mail belongs to, if any, and how it was found: the ways of
+/// [`ThreadedBy::ORDER`] in turn, following a merged thread to where its messages went.
 async fn find_thread(
     tx: &mut Tx,
     mail: &InboundEmail,
     now: DateTime<Utc>,
 ) -> Result<Option<(ConversationId, ThreadedBy)>, StoreError> {
     let mut found = None;
-    let answers: Vec<&str> = mail
-        .answers
-        .iter()
-        .take(MAX_ANSWERS)
-        .map(String::as_str)
-        .collect();
-    if !answers.is_empty() {
-        let mut args = Args::default();
-        let list = args.texts(answers.iter().copied());
-        let sql = format!(
-            "SELECT e.message_key, m.conversation_id FROM email_messages e \
-             JOIN messages m ON m.id = e.message_id WHERE e.message_key IN ({list})"
-        );
-        let rows: Vec<(String, String)> = on_tx!(read tx, |conn, pg| bind_args!(sqlx::query_as(&sql), args)
-                .fetch_all(conn)
-                .await?);
-        found = answers
-            .iter()
-            .find_map(|k| rows.iter().find(|(key, _)| key == k))
-            .map(|(_, c)| (c.clone(), ThreadedBy::Headers));
-    }
-    if found.is_none() && !mail.tokens.is_empty() {
-        let mut args = Args::default();
-        let list = args.texts(mail.tokens.iter().map(ReplyToken::as_str));
-        let sql = format!("SELECT id FROM conversations WHERE reply_token IN ({list}) LIMIT 1");
-        let row: Option<(String,)> = on_tx!(read tx, |conn, pg| bind_args!(sqlx::query_as(&sql), args)
-                .fetch_optional(conn)
-                .await?);
-        found = row.map(|(c,)| (c, ThreadedBy::Token));
-    }
-    let key = mail.subject.as_ref().map(|s| subject_key(s.as_str()));
-    if let (None, Some(key)) = (&found, key.filter(|k| !k.is_empty())) {
-        let rows: Vec<(String, Option<String>)> = on_tx!(read tx, |conn, pg| sqlx::query_as(
-            "SELECT c.id, c.subject FROM conversations c \
-             JOIN customer_identities i ON i.customer_id = c.customer_id \
-             WHERE i.kind = 'email' AND i.value = $1 AND c.channel = 'email' AND c.merged_into_id IS NULL \
-             AND c.status <> 'closed' AND c.last_activity_at >= $2 \
-             ORDER BY c.last_activity_at DESC LIMIT 20"
-        )
-        .bind(mail.from.as_str().to_lowercase())
-        .bind(At(now - subject_window()))
-        .fetch_all(conn)
-        .await?);
-        found = rows
-            .into_iter()
-            .find(|(_, s)| s.as_deref().map(subject_key).as_deref() == Some(key.as_str()))
-            .map(|(c, _)| (c, ThreadedBy::Subject));
+    for by in ThreadedBy::ORDER {
+        found = match by {
+            ThreadedBy::Headers => by_headers(tx, mail).await?,
+            ThreadedBy::Token => by_token(tx, mail).await?,
+            ThreadedBy::Subject => by_subject(tx, mail, now).await?,
+        }
+        .map(|id| (id, by));
+        if found.is_some() {
+            break;
+        }
     }
     let Some((mut id, by)) = found else {
         return Ok(None);
@@ -255,13 +190,86 @@ async fn find_thread(
         .await?);
         match row {
             Some((_, Some(into))) => id = into,
-            Some((status, None)) if status != ConversationStatus::Closed.as_str() => {
-                return Ok(Some((ConversationId::from_trusted(id), by)));
+            Some((status, None)) => {
+                let status = ConversationStatus::parse(&status).map_err(StoreError::corrupt)?;
+                return Ok(joins(status).then(|| (ConversationId::from_trusted(id), by)));
             }
-            _ => return Ok(None),
+            None => return Ok(None),
         }
     }
     Ok(None)
+}
+
+/// The conversation of the first stored or sent mail the mail answers.
+async fn by_headers(tx: &mut Tx, mail: &InboundEmail) -> Result<Option<String>, StoreError> {
+    let answers: Vec<&str> = mail
+        .answers
+        .iter()
+        .take(MAX_ANSWERS)
+        .map(String::as_str)
+        .collect();
+    if answers.is_empty() {
+        return Ok(None);
+    }
+    let mut args = Args::default();
+    let list = args.texts(answers.iter().copied());
+    let sql = format!(
+        "SELECT e.message_key, m.conversation_id FROM email_messages e \
+         JOIN messages m ON m.id = e.message_id WHERE e.message_key IN ({list})"
+    );
+    let rows: Vec<(String, String)> = on_tx!(read tx, |conn, pg| bind_args!(sqlx::query_as(&sql), args)
+        .fetch_all(conn)
+        .await?);
+    let known: Vec<&str> = rows.iter().map(|(key, _)| key.as_str()).collect();
+    Ok(first_answered(&answers, &known)
+        .and_then(|key| rows.iter().find(|(k, _)| k == key))
+        .map(|(_, c)| c.clone()))
+}
+
+/// The conversation one of the mail's reply tokens names.
+async fn by_token(tx: &mut Tx, mail: &InboundEmail) -> Result<Option<String>, StoreError> {
+    if mail.tokens.is_empty() {
+        return Ok(None);
+    }
+    let mut args = Args::default();
+    let list = args.texts(mail.tokens.iter().map(ReplyToken::as_str));
+    let sql = format!("SELECT id FROM conversations WHERE reply_token IN ({list}) LIMIT 1");
+    let row: Option<(String,)> = on_tx!(read tx, |conn, pg| bind_args!(sqlx::query_as(&sql), args)
+        .fetch_optional(conn)
+        .await?);
+    Ok(row.map(|(c,)| c))
+}
+
+/// The sender's recent open conversation on email with the same subject.
+async fn by_subject(
+    tx: &mut Tx,
+    mail: &InboundEmail,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, StoreError> {
+    let Some(key) = mail
+        .inbound
+        .subject
+        .as_ref()
+        .map(|s| subject_key(s.as_str()))
+        .filter(|k| !k.is_empty())
+    else {
+        return Ok(None);
+    };
+    let rows: Vec<(String, Option<String>)> = on_tx!(read tx, |conn, pg| sqlx::query_as(
+        "SELECT c.id, c.subject FROM conversations c \
+         JOIN customer_identities i ON i.customer_id = c.customer_id \
+         WHERE i.kind = 'email' AND i.value = $1 AND c.channel = 'email' AND c.merged_into_id IS NULL \
+         AND c.status <> 'closed' AND c.last_activity_at >= $2 \
+         ORDER BY c.last_activity_at DESC LIMIT 20"
+    )
+    .bind(mail.from.as_str().to_lowercase())
+    .bind(At(now - subject_window()))
+    .fetch_all(conn)
+    .await?);
+    Ok(rows
+        .into_iter()
+        .find(|(_, s)| s.as_deref().map(subject_key).as_deref() == Some(key.as_str()))
+        .map(|(c, _)| c))
 }
 
 /// Whether `address` may be sent an acknowledgement now; if so, records that it is.
@@ -319,13 +327,17 @@ struct InboundRow {
 }
 
 impl InboundRow {
-    fn of(mail: &InboundEmail) -> Self {
-        InboundRow {
-            key: mail.message_key.clone(),
+    fn of(mail: &InboundEmail) -> Result<Self, StoreError> {
+        let key =
+            mail.inbound.key.clone().ok_or_else(|| {
+                StoreError::reference("key", "a mail is stored under its Message-ID")
+            })?;
+        Ok(InboundRow {
+            key,
             reply_address: mail.reply_address.as_str().to_owned(),
             reference_chain: mail.reference_chain.clone(),
             raw_key: mail.raw_key.clone(),
-        }
+        })
     }
 
     /// Records that the mail became `message`.
@@ -347,7 +359,7 @@ impl Store {
     /// bounce of mail we sent, in the conversation it threads into, or as a new conversation
     /// (with its acknowledgement, when one is due). One transaction.
     pub async fn receive_email(&self, mail: InboundEmail) -> Result<Receipt, StoreError> {
-        let key = mail.message_key.clone();
+        let key = InboundRow::of(&mail)?.key;
         match self.receive_once(mail).await {
             // Another delivery of the same mail committed first (PostgreSQL, where two can
             // run at once): this one is the duplicate.
@@ -363,11 +375,10 @@ impl Store {
 
     async fn receive_once(&self, mail: InboundEmail) -> Result<Receipt, StoreError> {
         let now = At::now();
+        let row = InboundRow::of(&mail)?;
         let mut tx = self.begin().await?;
         if let Some((_, message_id, conversation_id)) =
-            stored(&mut tx, "in", &[mail.message_key.as_str()])
-                .await?
-                .pop()
+            stored(&mut tx, "in", &[row.key.as_str()]).await?.pop()
         {
             tx.commit().await?;
             return Ok(Receipt::Duplicate {
@@ -376,7 +387,6 @@ impl Store {
             });
         }
         let mut batch = Batch::default();
-        let row = InboundRow::of(&mail);
         if let MailKind::Bounce { original, reason } = &mail.kind {
             let keys: Vec<&str> = original
                 .iter()
@@ -399,9 +409,9 @@ impl Store {
                 let body = notes::bounced(mail.from.as_str(), reason);
                 let note = NewMessage {
                     private: true,
-                    attachments: mail.message.attachments,
-                    quoted: Some(mail.message.body.into_string()),
-                    sender_address: mail.message.sender_address,
+                    attachments: mail.inbound.message.attachments,
+                    quoted: Some(mail.inbound.message.body.into_string()),
+                    sender_address: mail.inbound.message.sender_address,
                     ..NewMessage::text(SenderType::System, body)
                 };
                 let (_, note) =
@@ -418,17 +428,18 @@ impl Store {
         }
         let receipt = match find_thread(&mut tx, &mail, now).await? {
             Some((id, by)) => {
-                let (conversation, message) =
-                    conversations::append(&mut tx, &mut batch, &id, mail.message, now).await?;
+                let into = Destination::Thread(id);
+                let (conversation, mut messages) =
+                    inbound::receive(&mut tx, &mut batch, mail.inbound, into, now).await?;
                 Receipt::Threaded {
                     conversation,
-                    message,
+                    message: messages.remove(0),
                     by,
                 }
             }
             None => {
                 let acknowledged = match &mail.acknowledgement {
-                    Some(_) if mail.kind == MailKind::Personal => {
+                    Some(_) if mail.kind.may_be_acknowledged() => {
                         may_acknowledge(&mut tx, &mail.from, now).await?
                     }
                     _ => false,
@@ -439,29 +450,18 @@ impl Store {
                     .map(|text| NewMessage::text(SenderType::Bot, text))
                     .into_iter()
                     .collect();
-                let tag = match mail.kind {
-                    MailKind::Personal => None,
-                    MailKind::AutoReply => Some("auto-reply"),
-                    MailKind::Bounce { .. } => Some("bounce"),
-                };
-                let new = NewConversation {
-                    channel: Channel::Email,
-                    customer: CustomerRef {
-                        name: mail.from_name,
-                        email: Some(mail.from),
-                        ..CustomerRef::default()
-                    },
-                    subject: mail.subject,
-                    priority: Priority::Normal,
-                    tags: tag
+                let into = Destination::New {
+                    id: ConversationId::generate(),
+                    tags: mail
+                        .kind
+                        .tag()
                         .into_iter()
                         .filter_map(|t| Label::parse(t).ok())
                         .collect(),
-                    message: mail.message,
+                    rest,
                 };
                 let (conversation, mut messages) =
-                    conversations::open(&mut tx, &mut batch, new, rest, &Actor::System, now)
-                        .await?;
+                    inbound::receive(&mut tx, &mut batch, mail.inbound, into, now).await?;
                 Receipt::Opened {
                     conversation,
                     message: messages.remove(0),

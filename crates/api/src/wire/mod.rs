@@ -1,4 +1,4 @@
-//! Wire types: the JSON shapes of CONTRACT.md. Requests deny unknown fields and carry raw
+//! Wire types: the JSON shapes of the API (its OpenAPI document). Requests deny unknown fields and carry raw
 //! strings for values the domain parses (so a bad value is reported with its field name);
 //! responses are built from store records here and nowhere else.
 

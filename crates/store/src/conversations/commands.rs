@@ -4,24 +4,7 @@
 //! inbox counts in step.
 
 use super::*;
-
-/// The job that hands an outbound message on `channel` to its transport, for the channels
-/// whose messages wait in the outbox (`Delivery::Outbox`: email). The channel registers a
-/// handler for its kind; until one is set up (no relay yet) the messages stay queued,
-/// durable.
-fn deliver_job(
-    channel: Channel,
-    message_id: &MessageId,
-    conversation_id: &ConversationId,
-) -> Option<NewJob> {
-    match (channel, channel.delivery()) {
-        (Channel::Email, Delivery::Outbox) => Some(NewJob::now(payloads::EmailDeliver {
-            message_id: message_id.clone(),
-            conversation_id: conversation_id.clone(),
-        })),
-        _ => None,
-    }
-}
+use crate::channels::{self, deliver_job};
 
 fn place(c: &Conversation) -> Place {
     (c.lifecycle.status, c.assignee_id.clone())
@@ -51,6 +34,20 @@ fn tally(batch: &mut Batch, from: Option<&Place>, to: &Place) {
         )
         .text(to.0.as_str())
         .text(key(to));
+}
+
+/// Tells live views that a conversation changed (its new state in the event) and moves it
+/// between the view counts.
+fn changed(batch: &mut Batch, pg: bool, c: &Conversation, before: &Place, now: DateTime<Utc>) {
+    events::record(
+        batch,
+        pg,
+        EventKind::ConversationUpdated,
+        &c.id,
+        state(c),
+        now,
+    );
+    tally(batch, Some(before), &place(c));
 }
 
 /// What a live view needs to know of a conversation's state after a change, without asking.
@@ -141,18 +138,14 @@ fn add_message(
         d => d,
     };
     // Every message from the shopper comes read for its intent (by its channel, before the
-    // write); the conversation keeps the latest clear one, so a closing "thanks!" does not
-    // erase what it was about.
+    // write).
     debug_assert!(
         !m.has_intent() || m.intent.is_some(),
         "a shopper's message reaches the store with its intent read"
     );
     let mut m = m;
     let intent = m.intent.take();
-    if let Some(i) = intent
-        .as_ref()
-        .filter(|i| i.intent.is_known() || c.intent.is_none())
-    {
+    if let Some(i) = intent.as_ref().filter(|i| i.replaces(c.intent)) {
         c.intent = Some(i.intent);
         c.intent_confidence = Some(i.confidence);
     }
@@ -376,7 +369,14 @@ pub(crate) async fn open_as(
         ),
         now,
     );
-    events::record(batch, pg, "conversation.created", &id, state(&c), now);
+    events::record(
+        batch,
+        pg,
+        EventKind::ConversationCreated,
+        &id,
+        state(&c),
+        now,
+    );
     tally(batch, None, &place(&c));
     Ok((c, messages))
 }
@@ -395,39 +395,26 @@ pub(crate) async fn append(
     let before = place(&c);
     let message = add_message(batch, &mut c, new, now)?;
     save(batch, &c, now);
-    if c.channel == Channel::Chat && message.sender_type == SenderType::Agent && !message.private {
-        // An agent who answers a chat takes it from the virtual assistant.
-        batch
-            .add(
-                "UPDATE chat_sessions SET assistant = FALSE, misses = 0, awaiting = NULL WHERE conversation_id = $1",
-            )
-            .text(id.as_str());
-        // A shopper who asked for answers by email, at an address proved theirs, gets this
-        // one there too.
-        let by_email: Option<String> = on_tx!(read tx, |conn, pg| sqlx::query_scalar(
-            "SELECT id FROM chat_sessions WHERE conversation_id = $1 AND email_replies AND email_confirmed"
-        )
-        .bind(id.as_str())
-        .fetch_optional(conn)
-        .await?);
-        if by_email.is_some() {
-            jobs::enqueue(
-                batch,
-                NewJob::now(payloads::ChatEmail {
-                    message_id: message.id.clone(),
-                })
-                .dedupe(format!("chat-email:{}", message.id)),
-                now,
-            );
-        }
-    }
+    channels::message_joined(
+        tx,
+        batch,
+        channels::Joined {
+            channel: c.channel,
+            conversation_id: id,
+            message_id: &message.id,
+            sender: message.sender_type,
+            private: message.private,
+        },
+        now,
+    )
+    .await?;
     let pg = tx.is_postgres();
     reindex(batch, pg, id);
     let mut data = state(&c);
     data["message_id"] = json!(message.id.as_str());
     data["sender_type"] = json!(message.sender_type.as_str());
     data["private"] = json!(message.private);
-    events::record(batch, pg, "message.created", id, data, now);
+    events::record(batch, pg, EventKind::MessageCreated, id, data, now);
     tally(batch, Some(&before), &place(&c));
     Ok((c, message))
 }
@@ -586,9 +573,7 @@ impl Store {
                 ),
                 now,
             );
-            let pg = tx.is_postgres();
-            events::record(&mut batch, pg, "conversation.updated", id, state(&c), now);
-            tally(&mut batch, Some(&before), &place(&c));
+            changed(&mut batch, tx.is_postgres(), &c, &before, now);
         }
         tx.commit_with(batch).await?;
         self.events_committed();
@@ -683,12 +668,19 @@ impl Store {
         );
         let mut data = state(&from);
         data["merged_into_id"] = json!(target.as_str());
-        events::record(&mut batch, pg, "conversation.updated", source, data, now);
+        events::record(
+            &mut batch,
+            pg,
+            EventKind::ConversationUpdated,
+            source,
+            data,
+            now,
+        );
         let mut data = state(&into);
         data["message_id"] = json!(message.id.as_str());
         data["sender_type"] = json!(message.sender_type.as_str());
         data["private"] = json!(true);
-        events::record(&mut batch, pg, "message.created", target, data, now);
+        events::record(&mut batch, pg, EventKind::MessageCreated, target, data, now);
         tally(&mut batch, Some(&from_before), &place(&from));
         tally(&mut batch, Some(&into_before), &place(&into));
         tx.commit_with(batch).await?;
@@ -726,9 +718,7 @@ impl Store {
                 ),
                 now,
             );
-            let pg = tx.is_postgres();
-            events::record(&mut batch, pg, "conversation.updated", id, state(&c), now);
-            tally(&mut batch, Some(&before), &place(&c));
+            changed(&mut batch, tx.is_postgres(), &c, &before, now);
             batch.run(&mut tx).await?;
         }
         tx.commit().await?;
@@ -838,8 +828,8 @@ impl Store {
 }
 
 /// Adds an outbound message's new delivery status (and error) to `batch`, with the event
-/// live views need. Returns whether it changes. A sent message may still become failed: a
-/// bounce can arrive after the relay accepted it.
+/// live views need, when the status may move there (`DeliveryStatus::moves_to`). Returns
+/// whether it changes.
 pub(crate) async fn record_delivery(
     tx: &mut Tx,
     batch: &mut Batch,
@@ -859,7 +849,9 @@ pub(crate) async fn record_delivery(
         .map(|s| DeliveryStatus::parse(&s))
         .transpose()
         .map_err(StoreError::corrupt)?;
-    if current == Some(status) {
+    // Reports can arrive late or twice (a job run again, a bounce before the relay's
+    // answer was recorded): a status only moves the way the domain allows.
+    if current.is_some_and(|c| !c.moves_to(status)) {
         return Ok(false);
     }
     batch
@@ -871,7 +863,7 @@ pub(crate) async fn record_delivery(
     events::record(
         batch,
         tx.is_postgres(),
-        "message.updated",
+        EventKind::MessageUpdated,
         &conversation_id,
         json!({ "message_id": id.as_str(), "delivery_status": status.as_str(), "delivery_error": error }),
         now,

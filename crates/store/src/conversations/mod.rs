@@ -12,7 +12,7 @@ use crate::{on_engine, on_tx, search, At, Cursor, Page, PageRequest, Store, Stor
 use chrono::{DateTime, Utc};
 use concierge_domain::access::Actor;
 use concierge_domain::conversation::{
-    Channel, ConversationStatus, Delivery, DeliveryStatus, Lifecycle, LifecycleError, Priority,
+    Channel, ConversationStatus, DeliveryStatus, EventKind, Lifecycle, LifecycleError, Priority,
     SenderType,
 };
 use concierge_domain::ids::{AgentId, AttachmentId, ConversationId, CustomerId, MessageId, TeamId};
