@@ -86,3 +86,94 @@ async fn chat_message_joined(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::chat::NewChatSession;
+    use crate::conversations::NewMessage;
+    use crate::Store;
+    use concierge_domain::chat::ChatMail;
+    use concierge_domain::contact::EmailAddress;
+    use concierge_domain::conversation::SenderType;
+    use concierge_domain::intents::{Intent, IntentReading};
+    use concierge_domain::jobs::JobKind;
+    use concierge_domain::text::MessageBody;
+
+    fn text(sender: SenderType, body: &str, private: bool) -> NewMessage {
+        NewMessage {
+            private,
+            ..NewMessage::text(sender, MessageBody::parse(body).unwrap())
+        }
+    }
+
+    /// Through the shared path every channel uses: an agent's public answer in a chat takes
+    /// it from the assistant and, for a shopper who asked at a proved address, goes by mail
+    /// too; a private note does neither.
+    #[tokio::test]
+    async fn an_agents_answer_in_a_chat_takes_it_from_the_assistant_and_goes_by_mail() {
+        let dir = std::env::temp_dir().join(format!("concierge-channels-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let url = format!("sqlite://{}/t.db", dir.display());
+        let store = Store::connect(&url, &Default::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        let email = EmailAddress::parse("ann@example.com").unwrap();
+        let (session, _) = store
+            .open_chat_session(NewChatSession {
+                email: Some(email.clone()),
+                verified: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let asked = text(SenderType::Customer, "hello?", false).read_with(|_| IntentReading {
+            intent: Intent::Unknown,
+            confidence: 0.0,
+        });
+        store
+            .chat_say(&session, session.inbound(asked, Some("k-1")))
+            .await
+            .unwrap();
+        store
+            .ask_for_chat_mail(&session, &email, ChatMail::Replies, "127.0.0.1")
+            .await
+            .unwrap();
+        let mails = |store: Store| async move {
+            store
+                .claim_jobs(&[JobKind::ChatEmail], "test", 10, chrono::Utc::now())
+                .await
+                .unwrap()
+                .len()
+        };
+        let id = &session.conversation_id;
+
+        store
+            .append_message(id, text(SenderType::Agent, "a note", true))
+            .await
+            .unwrap();
+        assert!(
+            store
+                .chat_session_by_id(&session.id)
+                .await
+                .unwrap()
+                .assistant
+        );
+        assert_eq!(
+            mails(store.clone()).await,
+            0,
+            "a private note is not mailed"
+        );
+
+        store
+            .append_message(id, text(SenderType::Agent, "Hi Ann, Sam here.", false))
+            .await
+            .unwrap();
+        assert!(
+            !store
+                .chat_session_by_id(&session.id)
+                .await
+                .unwrap()
+                .assistant
+        );
+        assert_eq!(mails(store.clone()).await, 1, "the answer is mailed");
+    }
+}

@@ -731,4 +731,77 @@ mod tests {
         store.close().await;
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    /// Reports on a delivery can come late or twice (a job run again after a bounce): the
+    /// status only moves forward, to failed, or from failed back to pending when sent again.
+    #[tokio::test]
+    async fn a_late_delivery_report_does_not_move_a_status_back() {
+        let dir =
+            std::env::temp_dir().join(format!("concierge-delivery-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let url = format!("sqlite://{}/t.db", dir.display());
+        let store = Store::connect(&url, &Default::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        let body = |s: &str| MessageBody::parse(s).unwrap();
+        let (c, _) = store
+            .create_conversation(
+                NewConversation {
+                    channel: Channel::Email,
+                    customer: CustomerRef {
+                        email: Some(EmailAddress::parse("d@example.com").unwrap()),
+                        ..Default::default()
+                    },
+                    subject: None,
+                    priority: Priority::Normal,
+                    tags: vec![],
+                    message: NewMessage::text(SenderType::Customer, body("hello"))
+                        .read_with(unread),
+                },
+                &Actor::System,
+            )
+            .await
+            .unwrap();
+        let (_, reply) = store
+            .append_message(&c.id, NewMessage::text(SenderType::Agent, body("Hi!")))
+            .await
+            .unwrap();
+        assert_eq!(reply.delivery_status, Some(DeliveryStatus::Pending));
+        let status = |store: Store, id: MessageId| async move {
+            store.message(&id).await.unwrap().delivery_status
+        };
+        let id = reply.id.clone();
+        assert!(store
+            .record_delivery(&id, DeliveryStatus::Failed, Some("550 no such user"))
+            .await
+            .unwrap());
+        assert!(
+            !store
+                .record_delivery(&id, DeliveryStatus::Sent, None)
+                .await
+                .unwrap(),
+            "a late 'sent' does not undo a bounce"
+        );
+        assert_eq!(
+            status(store.clone(), id.clone()).await,
+            Some(DeliveryStatus::Failed)
+        );
+        assert!(store
+            .record_delivery(&id, DeliveryStatus::Pending, None)
+            .await
+            .unwrap());
+        assert!(store
+            .record_delivery(&id, DeliveryStatus::Sent, None)
+            .await
+            .unwrap());
+        assert!(!store
+            .record_delivery(&id, DeliveryStatus::Pending, None)
+            .await
+            .unwrap());
+        assert_eq!(
+            status(store.clone(), id.clone()).await,
+            Some(DeliveryStatus::Sent)
+        );
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
