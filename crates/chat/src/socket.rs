@@ -123,7 +123,7 @@ async fn serve(
             agent_typing: false,
             typing_told: None,
         };
-        catch_up(&state, &session, &mut ws, &mut told, Look::EVERYTHING).await?;
+        Box::pin(catch_up(&state, &session, &mut ws, &mut told, Look::EVERYTHING)).await?;
         loop {
             tokio::select! {
                 () = &mut stopping => return Ok(()),
@@ -144,7 +144,7 @@ async fn serve(
                             || pulse.status.is_some_and(|s| Some(ChatStatus::from(s)) != told.status),
                     };
                     told.pulse = pulse;
-                    catch_up(&state, &session, &mut ws, &mut told, look).await?;
+                    Box::pin(catch_up(&state, &session, &mut ws, &mut told, look)).await?;
                 }
                 incoming = ws.recv() => {
                     let Some(Ok(message)) = incoming else { return Ok(()) };
@@ -153,7 +153,9 @@ async fn serve(
                         WsMessage::Close(_) => return Ok(()),
                         _ => continue,
                     };
-                    received(&state, &session, &mut ws, &mut told, &text).await?;
+                    // Boxed, like the catch-ups: the futures that read and write the store are
+                    // large, and an idle socket's task should not carry their room.
+                    Box::pin(received(&state, &session, &mut ws, &mut told, &text)).await?;
                 }
             }
         }
