@@ -111,11 +111,7 @@ mod tests {
     /// too; a private note does neither.
     #[tokio::test]
     async fn an_agents_answer_in_a_chat_takes_it_from_the_assistant_and_goes_by_mail() {
-        let dir = std::env::temp_dir().join(format!("concierge-channels-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let url = format!("sqlite://{}/t.db", dir.display());
-        let store = Store::connect(&url, &Default::default()).await.unwrap();
-        store.migrate().await.unwrap();
+        let (store, dir) = crate::sqlite_for_test("channels").await;
         let email = EmailAddress::parse("ann@example.com").unwrap();
         let (session, _) = store
             .open_chat_session(NewChatSession {
@@ -175,5 +171,7 @@ mod tests {
                 .assistant
         );
         assert_eq!(mails(store.clone()).await, 1, "the answer is mailed");
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

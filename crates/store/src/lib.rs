@@ -434,6 +434,17 @@ pub(crate) async fn lock_key(tx: &mut Tx, key: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A migrated store on a fresh SQLite file in a folder of its own, for the store's unit
+/// tests; the test removes the folder when done.
+#[cfg(test)]
+pub(crate) async fn sqlite_for_test(name: &str) -> (Store, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("concierge-{name}-{}", uuid::Uuid::now_v7()));
+    let url = format!("sqlite://{}/t.db", dir.display());
+    let store = Store::connect(&url, &Default::default()).await.unwrap();
+    store.migrate().await.unwrap();
+    (store, dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

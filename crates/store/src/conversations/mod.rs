@@ -518,11 +518,7 @@ mod tests {
 
     #[tokio::test]
     async fn both_search_plans_find_the_same_pages() {
-        let dir = std::env::temp_dir().join(format!("concierge-store-test-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let url = format!("sqlite://{}/t.db", dir.display());
-        let store = Store::connect(&url, &Default::default()).await.unwrap();
-        store.migrate().await.unwrap();
+        let (store, dir) = crate::sqlite_for_test("search-plans").await;
         let start = chrono::Utc::now() - chrono::Duration::days(30);
         for n in 0..40i64 {
             let at = |k: i64| Some(start + chrono::Duration::minutes(n * 37 % 29 * 60 + k));
@@ -594,12 +590,7 @@ mod tests {
     /// moves one: open, reply, reopen, assign, snooze, wake, resolve, merge.
     #[tokio::test]
     async fn kept_counts_match_a_recount() {
-        let dir =
-            std::env::temp_dir().join(format!("concierge-counts-test-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let url = format!("sqlite://{}/t.db", dir.display());
-        let store = Store::connect(&url, &Default::default()).await.unwrap();
-        store.migrate().await.unwrap();
+        let (store, dir) = crate::sqlite_for_test("counts").await;
         let body = |s: &str| MessageBody::parse(s).unwrap();
         let open = |email: &str| NewConversation {
             channel: Channel::Email,
@@ -736,12 +727,7 @@ mod tests {
     /// status only moves forward, to failed, or from failed back to pending when sent again.
     #[tokio::test]
     async fn a_late_delivery_report_does_not_move_a_status_back() {
-        let dir =
-            std::env::temp_dir().join(format!("concierge-delivery-test-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let url = format!("sqlite://{}/t.db", dir.display());
-        let store = Store::connect(&url, &Default::default()).await.unwrap();
-        store.migrate().await.unwrap();
+        let (store, dir) = crate::sqlite_for_test("delivery").await;
         let body = |s: &str| MessageBody::parse(s).unwrap();
         let (c, _) = store
             .create_conversation(
