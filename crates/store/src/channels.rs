@@ -106,6 +106,47 @@ mod tests {
         }
     }
 
+    /// A widget that sends one message several times at once (a retry racing the first
+    /// send) gets the one message stored back every time, never an error.
+    #[tokio::test]
+    async fn the_same_chat_message_sent_at_once_is_stored_once_and_answered_every_time() {
+        let (store, dir) = crate::sqlite_for_test("chat-once").await;
+        let (session, _) = store
+            .open_chat_session(NewChatSession::default())
+            .await
+            .unwrap();
+        let sends = (0..16).map(|_| {
+            let (store, session) = (store.clone(), session.clone());
+            tokio::spawn(async move {
+                let said =
+                    text(SenderType::Customer, "hello", false).read_with(|_| IntentReading {
+                        intent: Intent::Unknown,
+                        confidence: 0.0,
+                    });
+                store
+                    .chat_say(&session, session.inbound(said, Some("same")))
+                    .await
+            })
+        });
+        let said: Vec<_> = futures::future::join_all(sends)
+            .await
+            .into_iter()
+            .map(|r| r.unwrap().expect("every send is answered"))
+            .collect();
+        assert_eq!(said.iter().filter(|s| s.new).count(), 1);
+        assert!(said.iter().all(|s| s.message.id == said[0].message.id));
+        assert_eq!(
+            store
+                .messages(&session.conversation_id)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// Through the shared path every channel uses: an agent's public answer in a chat takes
     /// it from the assistant and, for a shopper who asked at a proved address, goes by mail
     /// too; a private note does neither.

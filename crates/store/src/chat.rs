@@ -795,7 +795,9 @@ impl Store {
             .fetch_one(conn)
             .await?);
         if let Some(id) = seen {
-            drop(tx);
+            // The key may be another command's of this same group, not committed yet: wait
+            // for the commit, then read what it stored.
+            tx.commit().await?;
             let message = self.message(&MessageId::from_trusted(id)).await?;
             let conversation = self.conversation(&session.conversation_id).await?;
             return Ok(Said {

@@ -222,9 +222,20 @@ impl SqliteWrite {
     /// command commits. Returns once they are committed.
     pub(crate) async fn commit_with(mut self, batch: Batch) -> Result<(), StoreError> {
         if batch.is_empty() && !self.savepoint {
-            // Nothing written: only hand the writer on.
+            // Nothing written: hand the writer on. But what the command read may be the open
+            // group's writes, not committed yet; like a writer, it answers only after them.
             let slot = self.slot.take().expect("held");
+            let group = slot.group.as_ref().map(|g| g.outcome.subscribe());
             hand_on(slot, &self.queued, &self.committed).await;
+            if let Some(mut outcome) = group {
+                let result = outcome
+                    .wait_for(Option::is_some)
+                    .await
+                    .map_err(|_| StoreError::Unavailable("the group commit was abandoned".into()))?
+                    .clone()
+                    .expect("waited for an outcome");
+                result.map_err(|e| StoreError::Unavailable(format!("commit failed: {e}")))?;
+            }
             return Ok(());
         }
         let members = self.slot().group.as_ref().map_or(0, |g| g.members);
